@@ -1,0 +1,103 @@
+# fer: one Makefile. Settings are plain variables; override them on the
+# command line (make CC=clang CUDA=0 PREFIX=/usr). Everything built goes
+# under $(B) (build/ by default, build-asan/ for the sanitizer run).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+B       ?= build
+FER_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+             -Wall -Wextra -Werror -pthread -Ilib
+PKGS    = libpng libjpeg zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpng -ljpeg -lz)
+LDLIBS  = $(PKG_LIBS) -lm -pthread
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# CUDA is built whenever nvcc is found, unless CUDA=0.
+NVCC    ?= $(shell command -v nvcc 2>/dev/null)
+ifeq ($(CUDA),0)
+  override NVCC :=
+endif
+CUDA_SRC = $(if $(NVCC),$(wildcard lib/cuda/*.cu))
+ifneq ($(CUDA_SRC),)
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  FER_CFLAGS += -DFER_CUDA=1
+  LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
+endif
+
+LIB_SRC   = $(wildcard lib/*.c)
+LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(CUDA_SRC:%.cu=$(B)/%.o)
+CMD_SRC   = $(wildcard cmd/fer-*.c)
+TOOLS     = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
+TEST_SRC  = $(wildcard tests/test_*.c)
+TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+BENCH_SRC = $(wildcard bench/bench_*.c)
+BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+BENCH_LIBS ?= $(shell pkg-config --libs openblas 2>/dev/null)
+BENCH_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null) \
+                $(if $(shell pkg-config --exists openblas 2>/dev/null && echo y),-DHAVE_OPENBLAS=1)
+MAN       = $(wildcard man/*.1 man/*.5)
+
+all: $(B)/.banner $(B)/libfer.a $(TOOLS)
+
+$(B)/.banner: $(CMD_SRC) $(LIB_SRC) $(CUDA_SRC)
+	@mkdir -p $(B)
+	@echo "fer: libfer.a + $(words $(TOOLS)) tools in $(B)/; CUDA: $(if $(CUDA_SRC),on ($(words $(CUDA_SRC)) .cu files),off ($(if $(NVCC),no .cu sources,no nvcc or CUDA=0)))" | tee $@
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FER_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests -MMD -MP -c -o $@ $<
+
+$(B)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FER_CFLAGS) $(CFLAGS) $(BENCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/lib/cuda/%.o: lib/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -Ilib -c -o $@ $<
+
+$(B)/libfer.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(B)/bin/%: $(B)/cmd/%.o $(B)/libfer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/%.o $(B)/libfer.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)
+
+$(B)/bench/%: $(B)/bench/%.o $(B)/libfer.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS) $(BENCH_LIBS)
+
+# Build and run every test; the last line printed is "N passed, N failed".
+test: all $(TESTS)
+	@FER_BUILD=$(B) sh tests/run.sh
+
+# The same tests under AddressSanitizer and UBSan, built in build-asan/.
+check-asan:
+	$(MAKE) test B=build-asan CUDA=0 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined"
+
+bench: all $(BENCHES)
+	@FER_BUILD=$(B) sh bench/run.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	cp $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN); do s=$${m##*.}; cp $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+# Debian packages the build, tests, benchmarks and demo need (root or sudo).
+deps:
+	sh scripts/install-deps.sh all
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d)
+
+.PHONY: all test check-asan bench install clean deps
+.SECONDARY:

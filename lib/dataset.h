@@ -1,0 +1,63 @@
+/* dataset.h: a labelled set of small images in memory, and its fer form.
+ *
+ * On disk a data set is a run of chunks, each three records:
+ *   "images"  u8  (n, C, H, W)  meta: classes=angry,disgust,...  usages=...
+ *   "labels"  i32 (n)           class index, -1 when unknown
+ *   "usage"   u8  (n)           split index into usages, 255 when none
+ * Chunks hold at most FER_DATASET_CHUNK images, so that a reader on a pipe
+ * can start before the writer ends. A reader also takes single "face"
+ * records, u8 (C, H, W), such as fer-detect writes (label -1). */
+#ifndef FER_DATASET_H
+#define FER_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FER_DATASET_CHUNK 8192
+#define FER_CLASSES_MAX 32
+#define FER_CLASS_NAME_MAX 32
+
+enum fer_usage { FER_TRAINING = 0, FER_PUBLICTEST = 1, FER_PRIVATETEST = 2,
+                 FER_NUSAGE = 3, FER_NOUSAGE = 255 };
+
+/* The seven FER2013 emotions, index = label. */
+extern const char *const fer_fer2013_classes[7];
+
+typedef struct fer_dataset {
+    size_t n, cap;          /* images held, images allocated */
+    int c, h, w;            /* every image is (C, H, W) */
+    uint8_t *pixels;        /* (n, C, H, W) */
+    int32_t *labels;        /* (n), -1 = unknown */
+    uint8_t *usage;         /* (n), enum fer_usage */
+    int nclasses;
+    char classes[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
+} fer_dataset;
+
+/* An empty set of (c, h, w) images with the FER2013 class names. */
+void fer_dataset_init(fer_dataset *d, int c, int h, int w);
+void fer_dataset_free(fer_dataset *d);
+
+/* Appends one image (c*h*w bytes). Returns 0 or -1 (out of memory). */
+int fer_dataset_push(fer_dataset *d, const uint8_t *px, int label, int usage);
+
+/* Writes the whole set as chunks. Returns 0 or -1. */
+int fer_dataset_write(FILE *f, const fer_dataset *d);
+
+/* Reads a whole stream ("-" = stdin) into d, which it initialises. Unknown
+ * records are skipped. Returns 0, or -1 with fer_error() naming file and
+ * record. */
+int fer_dataset_read(const char *path, fer_dataset *d);
+
+/* Keeps only images whose usage bit (1 << usage) is in mask. */
+void fer_dataset_filter_usage(fer_dataset *d, unsigned mask);
+
+/* CRC-32 of pixels and labels, as a data set's fingerprint. */
+uint32_t fer_dataset_checksum(const fer_dataset *d);
+
+/* "Training", "PublicTest", "PrivateTest" or "none"; and back (-1 when the
+ * name is unknown; case-sensitive as in the FER2013 CSV). */
+const char *fer_usage_name(int usage);
+int fer_usage_parse(const char *s);
+
+#endif

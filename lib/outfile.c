@@ -1,0 +1,82 @@
+/* outfile.c: write to path.XXXXXX, rename on success. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "outfile.h"
+
+int fer_outfile_open(fer_outfile *o, const char *path)
+{
+    int fd;
+    memset(o, 0, sizeof *o);
+    o->path = strdup(path);
+    if (!o->path)
+        return fer_seterr("out of memory");
+    if (!strcmp(path, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    o->tmp = malloc(strlen(path) + 16);
+    if (!o->tmp)
+        return fer_seterr("out of memory");
+    sprintf(o->tmp, "%s.tmp.XXXXXX", path);
+    fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        return fer_seterr("%s: %s", path, strerror(e));
+    }
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        close(fd);
+        unlink(o->tmp);
+        return fer_seterr("%s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+int fer_outfile_commit(fer_outfile *o)
+{
+    int bad;
+    if (!o->f)
+        return fer_seterr("%s: not open", o->path ? o->path : "?");
+    bad = fflush(o->f) != 0 || ferror(o->f);
+    if (o->f == stdout) {
+        o->f = NULL;
+        free(o->path);
+        o->path = NULL;
+        return bad ? fer_seterr("standard output: write error") : 0;
+    }
+    if (fclose(o->f) != 0)
+        bad = 1;
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path) != 0) {
+        int e = errno;
+        unlink(o->tmp);
+        fer_seterr("%s: %s", o->path, bad ? "write error" : strerror(e));
+        free(o->tmp);
+        free(o->path);
+        o->tmp = o->path = NULL;
+        return -1;
+    }
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    return 0;
+}
+
+void fer_outfile_abort(fer_outfile *o)
+{
+    if (o->f && o->f != stdout)
+        fclose(o->f);
+    else if (o->f)
+        fflush(o->f);
+    if (o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+}
