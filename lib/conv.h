@@ -1,0 +1,41 @@
+/* conv.h: 2-D convolution (cross-correlation, as PyTorch's Conv2d).
+ *
+ * x is (N, C, H, W), w is (K, C, R, S), b is (K) or NULL, y is (N, K, P, Q)
+ * with P = (H + 2 pad - R) / stride + 1 and Q likewise; zero padding.
+ * fer_conv2d_* pick the fastest kernel for the machine and shape; the _ref
+ * kernels are the plain loops that define the result and test the others. */
+#ifndef FER_CONV_H
+#define FER_CONV_H
+
+#include <stddef.h>
+
+typedef struct fer_conv_shape {
+    int N, C, H, W;         /* input */
+    int K, R, S;            /* output channels, kernel height, width */
+    int stride, pad;
+    int P, Q;               /* output height, width (set by init) */
+} fer_conv_shape;
+
+/* Fills s and computes P, Q. Returns 0, or -1 when the kernel does not fit. */
+int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
+                        int stride, int pad);
+
+/* Floats of scratch space that forward or backward may use for this shape;
+ * the caller allocates it once (memory is planned, not malloc'd per batch). */
+size_t fer_conv2d_workspace(const fer_conv_shape *s);
+
+/* y = conv(x, w) + b. ws: fer_conv2d_workspace(s) floats. */
+void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w, const float *b,
+                        float *y, float *ws);
+
+/* Given dy (N, K, P, Q): dx (N, C, H, W, skipped when NULL), dw (K, C, R, S)
+ * and db (K, skipped when NULL) are overwritten, not accumulated. */
+void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,
+                         float *dx, float *dw, float *db, float *ws);
+
+void fer_conv2d_forward_ref(const fer_conv_shape *s, const float *x, const float *w,
+                            const float *b, float *y);
+void fer_conv2d_backward_ref(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *dy, float *dx, float *dw, float *db);
+
+#endif

@@ -1,0 +1,47 @@
+/* rng.c: xoshiro256** seeded by splitmix64. */
+#include <math.h>
+
+#include "rng.h"
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void fer_rng_seed(fer_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        r->s[i] = z ^ (z >> 31);
+    }
+}
+
+uint64_t fer_rng_u64(fer_rng *r)
+{
+    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return res;
+}
+
+float fer_rng_float(fer_rng *r) { return (float)(fer_rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
+
+double fer_rng_double(fer_rng *r) { return (double)(fer_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+uint64_t fer_rng_below(fer_rng *r, uint64_t n)
+{
+    uint64_t lim = -n % n, x;   /* reject the low 2^64 mod n values */
+    do
+        x = fer_rng_u64(r);
+    while (x < lim);
+    return x % n;
+}
+
+double fer_rng_normal(fer_rng *r)
+{
+    double u = fer_rng_double(r), v = fer_rng_double(r);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
