@@ -1,0 +1,55 @@
+/* act.c: element-wise activations (ReLU, leaky ReLU) and inverted dropout. */
+#include "layers.h"
+
+void fer_relu_forward(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* The gradient at x = 0 is taken as 0, as PyTorch does. */
+void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+}
+
+/* The slope at x = 0 is a, as PyTorch does. */
+void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy, float *dx)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+}
+
+/* One uniform float u per element, in order; the element is kept when
+ * u >= p. The kept ones are scaled by the float 1 / (1 - p). p = 0 draws
+ * nothing (mask all ones); p >= 1 draws nothing and drops everything. */
+void fer_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float *y,
+                         uint8_t *mask)
+{
+    if (p <= 0.0f || p >= 1.0f) {
+        for (size_t i = 0; i < n; i++) {
+            mask[i] = p <= 0.0f;
+            y[i] = mask[i] ? x[i] : 0.0f;
+        }
+        return;
+    }
+    const float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = fer_rng_float(rng) >= p;
+        y[i] = mask[i] ? x[i] * scale : 0.0f;
+    }
+}
+
+void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy, float *dx)
+{
+    const float scale = p <= 0.0f ? 1.0f : p >= 1.0f ? 0.0f : 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+}

@@ -1,0 +1,153 @@
+/* conv.c: 2-D convolution, the reference loops and the dispatch point.
+ *
+ * The _ref kernels define the result: plain loops over (n, k, c, r, s) with
+ * the innermost loop running along an output row (q), so that y, dy and
+ * (for stride 1) x are read contiguously. Sums are float, in this fixed
+ * order. fer_conv2d_forward/backward are the one place where a faster
+ * kernel is chosen; for now they call the reference. */
+#include "conv.h"
+#include "error.h"
+
+int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
+                        int stride, int pad)
+{
+    if (N < 1 || C < 1 || H < 1 || W < 1 || K < 1 || R < 1 || S < 1)
+        return fer_seterr("conv: bad shape N=%d C=%d H=%d W=%d K=%d R=%d S=%d",
+                          N, C, H, W, K, R, S);
+    if (stride < 1 || pad < 0)
+        return fer_seterr("conv: bad stride %d or padding %d", stride, pad);
+    if ((long)H + 2L * pad < R || (long)W + 2L * pad < S)
+        return fer_seterr("conv: %dx%d kernel larger than the padded %dx%d input",
+                          R, S, H + 2 * pad, W + 2 * pad);
+    s->N = N, s->C = C, s->H = H, s->W = W;
+    s->K = K, s->R = R, s->S = S;
+    s->stride = stride, s->pad = pad;
+    s->P = (H + 2 * pad - R) / stride + 1;
+    s->Q = (W + 2 * pad - S) / stride + 1;
+    return 0;
+}
+
+size_t fer_conv2d_workspace(const fer_conv_shape *s)
+{
+    (void)s;
+    return 0;
+}
+
+void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w, const float *b,
+                        float *y, float *ws)
+{
+    (void)ws;
+    fer_conv2d_forward_ref(s, x, w, b, y);
+}
+
+void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,
+                         float *dx, float *dw, float *db, float *ws)
+{
+    (void)ws;
+    fer_conv2d_backward_ref(s, x, w, dy, dx, dw, db);
+}
+
+/* The outputs o in [*lo, *hi) of a row of `out` whose input index
+ * o * stride - pad + off falls inside [0, in). */
+static void valid_range(int out, int in, int stride, int pad, int off, int *lo, int *hi)
+{
+    int first = pad - off, last = in - 1 + pad - off;   /* o * stride in [first, last] */
+    *lo = first > 0 ? (first + stride - 1) / stride : 0;
+    *hi = last >= 0 ? last / stride + 1 : 0;
+    if (*hi > out)
+        *hi = out;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+void fer_conv2d_forward_ref(const fer_conv_shape *s, const float *x, const float *w,
+                            const float *b, float *y)
+{
+    const int C = s->C, H = s->H, W = s->W, K = s->K, R = s->R, S = s->S;
+    const int P = s->P, Q = s->Q, st = s->stride, pad = s->pad;
+    const size_t PQ = (size_t)P * Q, HW = (size_t)H * W;
+
+    for (int n = 0; n < s->N; n++)
+        for (int k = 0; k < K; k++) {
+            float *yk = y + ((size_t)n * K + k) * PQ;
+            for (size_t i = 0; i < PQ; i++)
+                yk[i] = b ? b[k] : 0.0f;
+            for (int c = 0; c < C; c++) {
+                const float *xc = x + ((size_t)n * C + c) * HW;
+                const float *wkc = w + ((size_t)k * C + c) * R * S;
+                for (int r = 0; r < R; r++) {
+                    int p0, p1;
+                    valid_range(P, H, st, pad, r, &p0, &p1);
+                    for (int sc = 0; sc < S; sc++) {
+                        const float wv = wkc[r * S + sc];
+                        int q0, q1;
+                        valid_range(Q, W, st, pad, sc, &q0, &q1);
+                        for (int p = p0; p < p1; p++) {
+                            const float *xr = xc + (size_t)(p * st - pad + r) * W;
+                            float *yr = yk + (size_t)p * Q;
+                            for (int q = q0; q < q1; q++)
+                                yr[q] += wv * xr[q * st - pad + sc];
+                        }
+                    }
+                }
+            }
+        }
+}
+
+void fer_conv2d_backward_ref(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *dy, float *dx, float *dw, float *db)
+{
+    const int N = s->N, C = s->C, H = s->H, W = s->W, K = s->K, R = s->R, S = s->S;
+    const int P = s->P, Q = s->Q, st = s->stride, pad = s->pad;
+    const size_t PQ = (size_t)P * Q, HW = (size_t)H * W;
+
+    if (db)
+        for (int k = 0; k < K; k++) {
+            double acc = 0;
+            for (int n = 0; n < N; n++) {
+                const float *dyk = dy + ((size_t)n * K + k) * PQ;
+                for (size_t i = 0; i < PQ; i++)
+                    acc += dyk[i];
+            }
+            db[k] = (float)acc;
+        }
+    for (size_t i = 0; i < (size_t)K * C * R * S; i++)
+        dw[i] = 0.0f;
+    if (dx)
+        for (size_t i = 0; i < (size_t)N * C * HW; i++)
+            dx[i] = 0.0f;
+
+    /* Each (w, x, dy) product of the forward pass feeds dw and dx once. */
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++) {
+            const float *dyk = dy + ((size_t)n * K + k) * PQ;
+            for (int c = 0; c < C; c++) {
+                const float *xc = x + ((size_t)n * C + c) * HW;
+                float *dxc = dx ? dx + ((size_t)n * C + c) * HW : NULL;
+                const float *wkc = w + ((size_t)k * C + c) * R * S;
+                float *dwkc = dw + ((size_t)k * C + c) * R * S;
+                for (int r = 0; r < R; r++) {
+                    int p0, p1;
+                    valid_range(P, H, st, pad, r, &p0, &p1);
+                    for (int sc = 0; sc < S; sc++) {
+                        const float wv = wkc[r * S + sc];
+                        float acc = 0.0f;
+                        int q0, q1;
+                        valid_range(Q, W, st, pad, sc, &q0, &q1);
+                        for (int p = p0; p < p1; p++) {
+                            size_t row = (size_t)(p * st - pad + r) * W;
+                            const float *xr = xc + row, *dyr = dyk + (size_t)p * Q;
+                            for (int q = q0; q < q1; q++)
+                                acc += dyr[q] * xr[q * st - pad + sc];
+                            if (dxc) {
+                                float *dxr = dxc + row;
+                                for (int q = q0; q < q1; q++)
+                                    dxr[q * st - pad + sc] += dyr[q] * wv;
+                            }
+                        }
+                        dwkc[r * S + sc] += acc;
+                    }
+                }
+            }
+        }
+}
