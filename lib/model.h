@@ -1,0 +1,74 @@
+/* model.h: the study's three architectures, and model files.
+ *
+ * A model file is a fer stream: first a record named "model" (u8, shape
+ * (0), no payload) whose meta text carries the architecture and everything
+ * needed to use the model:
+ *   format=fer-model
+ *   model_version=1
+ *   arch=cnn|ff|resnet18
+ *   width=1  dropout=0.25  dropout2=0.5    (architecture options)
+ *   input=1,48,48
+ *   mean=0.5  std=0.25                     (x = (pixel/255 - mean) / std)
+ *   classes=angry,disgust,...
+ *   train.*=...                            (the training record, free form)
+ * then one f32 record per parameter and buffer, named as PyTorch's
+ * state_dict would name it ("conv1.weight", "layer1.0.bn1.running_var"). */
+#ifndef FER_MODEL_H
+#define FER_MODEL_H
+
+#include <stdint.h>
+
+#include "dataset.h"
+#include "net.h"
+
+#define FER_MODEL_VERSION 1
+
+typedef struct fer_model_opts {
+    double width;           /* channel multiplier for cnn (1 = 64..256) */
+    double dropout;         /* cnn: after each pool block (0.25); ff: between layers (0.2) */
+    double dropout2;        /* cnn: before the last dense (0.5) */
+    int nclasses;
+    int c, h, w;            /* input */
+} fer_model_opts;
+
+typedef struct fer_model {
+    fer_net *net;
+    char arch[32];
+    fer_model_opts opts;
+    double mean, std;
+    int nclasses;
+    char classes[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
+    char *train_meta;       /* "train.k=v\n" lines, malloc'd, or NULL */
+} fer_model;
+
+/* Default options for an architecture (width 1, its dropouts, 7 classes,
+ * 1x48x48). Returns -1 for an unknown name. */
+int fer_model_defaults(const char *arch, fer_model_opts *o);
+
+/* Builds the net of arch with options o; weights initialised from rng (He
+ * for cnn/resnet18, Xavier for ff). Class names are FER2013's. 0 or -1. */
+int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer_rng *rng);
+void fer_model_free(fer_model *m);
+
+/* Writes the model (see above) through a temp file renamed into place. */
+int fer_model_save(const fer_model *m, const char *path);
+/* Writes to an open stream. */
+int fer_model_write(const fer_model *m, FILE *f);
+
+/* Reads a model file: builds the net its meta names, fills every parameter
+ * (all must be present with their shapes). A truncated file, a newer
+ * model_version, a missing or misshapen tensor: -1 with a message. */
+int fer_model_load(fer_model *m, const char *path);
+
+/* Copies from a model file every tensor whose name and shape match one of
+ * m's (transfer learning). Stores the number copied and skipped. 0 or -1. */
+int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skipped);
+
+/* Turns n images of 8-bit pixels (n, c, h, w) into the net's input. */
+void fer_model_preprocess(const fer_model *m, const uint8_t *px, size_t n, float *x);
+
+/* Appends "key=value\n" to the training record. 0 or -1. */
+int fer_model_note(fer_model *m, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,577 @@
+/* net.c: layer graph, memory plan, forward and backward passes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "error.h"
+#include "layers.h"
+#include "net.h"
+
+#define MAX_NODE_PARAMS 4
+
+typedef struct node {
+    int op;
+    int in, in2;                /* input node ids (in2 for add) */
+    int c, h, w;                /* output shape per image */
+    size_t size;                /* c*h*w */
+    int consumers;              /* how many nodes read this output */
+    /* op parameters */
+    int k, stride, pad, bias;   /* conv: K = c; k = R = S; pool: k, stride */
+    float a;                    /* leaky slope, dropout p */
+    int param[MAX_NODE_PARAMS]; /* indices into net->params, -1 none */
+    fer_conv_shape cs;
+    /* planned buffers, for max_n images */
+    float *y, *dy;
+    int32_t *argmax;            /* maxpool */
+    uint8_t *mask;              /* dropout */
+    float *save_mean, *save_invstd; /* bn, (c) */
+} node;
+
+struct fer_net {
+    node *nodes;
+    int nnodes, capnodes;
+    fer_param *params;
+    int nparams, capparams;
+    int max_n;
+    float *ws;                  /* conv workspace */
+    size_t ws_size;
+    float *scratch;             /* dx for inputs with several consumers */
+    size_t scratch_size;
+};
+
+fer_net *fer_net_new(int c, int h, int w)
+{
+    fer_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return NULL;
+    net->capnodes = 64;
+    net->nodes = calloc(net->capnodes, sizeof *net->nodes);
+    if (!net->nodes) {
+        free(net);
+        return NULL;
+    }
+    net->nnodes = 1;
+    net->nodes[0].op = FER_OP_INPUT;
+    net->nodes[0].c = c;
+    net->nodes[0].h = h;
+    net->nodes[0].w = w;
+    net->nodes[0].size = (size_t)c * h * w;
+    net->nodes[0].in = net->nodes[0].in2 = -1;
+    return net;
+}
+
+static void free_buffers(fer_net *net)
+{
+    for (int i = 0; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        if (i)
+            free(nd->y);
+        free(nd->dy);
+        free(nd->argmax);
+        free(nd->mask);
+        free(nd->save_mean);
+        free(nd->save_invstd);
+        nd->y = nd->dy = nd->save_mean = nd->save_invstd = NULL;
+        nd->argmax = NULL;
+        nd->mask = NULL;
+    }
+    free(net->ws);
+    free(net->scratch);
+    net->ws = net->scratch = NULL;
+    net->max_n = 0;
+}
+
+void fer_net_free(fer_net *net)
+{
+    if (!net)
+        return;
+    free_buffers(net);
+    for (int i = 0; i < net->nparams; i++) {
+        free(net->params[i].w);
+        free(net->params[i].g);
+    }
+    free(net->params);
+    free(net->nodes);
+    free(net);
+}
+
+static int add_param(fer_net *net, const char *prefix, const char *suffix, int ndim,
+                     const int *shape, int learn, int decay)
+{
+    fer_param *p;
+    if (net->nparams == net->capparams) {
+        int cap = net->capparams ? 2 * net->capparams : 64;
+        fer_param *q = realloc(net->params, cap * sizeof *q);
+        if (!q)
+            return fer_seterr("out of memory");
+        net->params = q;
+        net->capparams = cap;
+    }
+    p = &net->params[net->nparams];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", prefix, suffix);
+    p->ndim = ndim;
+    p->n = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->n *= shape[i];
+    }
+    p->w = calloc(p->n, sizeof *p->w);
+    p->g = learn ? calloc(p->n, sizeof *p->g) : NULL;
+    if (!p->w || (learn && !p->g)) {
+        free(p->w);
+        free(p->g);
+        return fer_seterr("out of memory");
+    }
+    p->trainable = learn;
+    p->decay = decay;
+    return net->nparams++;
+}
+
+static node *new_node(fer_net *net, int op, int in)
+{
+    node *nd;
+    if (in < 0 || in >= net->nnodes) {
+        fer_seterr("node input %d does not exist", in);
+        return NULL;
+    }
+    if (net->nnodes == net->capnodes) {
+        node *q = realloc(net->nodes, 2 * net->capnodes * sizeof *q);
+        if (!q) {
+            fer_seterr("out of memory");
+            return NULL;
+        }
+        net->nodes = q;
+        net->capnodes *= 2;
+    }
+    free_buffers(net);   /* the plan no longer fits */
+    nd = &net->nodes[net->nnodes];
+    memset(nd, 0, sizeof *nd);
+    nd->op = op;
+    nd->in = in;
+    nd->in2 = -1;
+    for (int i = 0; i < MAX_NODE_PARAMS; i++)
+        nd->param[i] = -1;
+    nd->c = net->nodes[in].c;
+    nd->h = net->nodes[in].h;
+    nd->w = net->nodes[in].w;
+    return nd;
+}
+
+static int finish(fer_net *net, node *nd)
+{
+    nd->size = (size_t)nd->c * nd->h * nd->w;
+    net->nodes[nd->in].consumers++;
+    if (nd->in2 >= 0)
+        net->nodes[nd->in2].consumers++;
+    return net->nnodes++;
+}
+
+int fer_net_conv(fer_net *net, int in, const char *name, int K, int R, int stride, int pad,
+                 int bias)
+{
+    node *nd = new_node(net, FER_OP_CONV, in);
+    int shape[4];
+    if (!nd)
+        return -1;
+    if (fer_conv_shape_init(&nd->cs, 1, nd->c, nd->h, nd->w, K, R, R, stride, pad))
+        return fer_seterr("%s: %dx%d kernel does not fit %dx%d input", name, R, R, nd->h, nd->w);
+    shape[0] = K;
+    shape[1] = nd->c;
+    shape[2] = shape[3] = R;
+    if ((nd->param[0] = add_param(net, name, "weight", 4, shape, 1, 1)) < 0)
+        return -1;
+    if (bias && (nd->param[1] = add_param(net, name, "bias", 1, &K, 1, 0)) < 0)
+        return -1;
+    nd->k = R;
+    nd->stride = stride;
+    nd->pad = pad;
+    nd->bias = bias;
+    nd->c = K;
+    nd->h = nd->cs.P;
+    nd->w = nd->cs.Q;
+    return finish(net, nd);
+}
+
+int fer_net_bn(fer_net *net, int in, const char *name)
+{
+    node *nd = new_node(net, FER_OP_BN, in);
+    if (!nd)
+        return -1;
+    if ((nd->param[0] = add_param(net, name, "weight", 1, &nd->c, 1, 0)) < 0 ||
+        (nd->param[1] = add_param(net, name, "bias", 1, &nd->c, 1, 0)) < 0 ||
+        (nd->param[2] = add_param(net, name, "running_mean", 1, &nd->c, 0, 0)) < 0 ||
+        (nd->param[3] = add_param(net, name, "running_var", 1, &nd->c, 0, 0)) < 0)
+        return -1;
+    for (int i = 0; i < nd->c; i++) {
+        net->params[nd->param[0]].w[i] = 1;
+        net->params[nd->param[3]].w[i] = 1;
+    }
+    return finish(net, nd);
+}
+
+int fer_net_relu(fer_net *net, int in)
+{
+    node *nd = new_node(net, FER_OP_RELU, in);
+    return nd ? finish(net, nd) : -1;
+}
+
+int fer_net_lrelu(fer_net *net, int in, float slope)
+{
+    node *nd = new_node(net, FER_OP_LRELU, in);
+    if (!nd)
+        return -1;
+    nd->a = slope;
+    return finish(net, nd);
+}
+
+int fer_net_dropout(fer_net *net, int in, float p)
+{
+    node *nd = new_node(net, FER_OP_DROPOUT, in);
+    if (!nd)
+        return -1;
+    if (!(p >= 0 && p < 1))
+        return fer_seterr("dropout %g outside [0, 1)", p);
+    nd->a = p;
+    return finish(net, nd);
+}
+
+int fer_net_maxpool(fer_net *net, int in, int k, int stride)
+{
+    node *nd = new_node(net, FER_OP_MAXPOOL, in);
+    if (!nd)
+        return -1;
+    if (k < 1 || stride < 1 || nd->h < k || nd->w < k)
+        return fer_seterr("max pool %d/%d does not fit %dx%d", k, stride, nd->h, nd->w);
+    nd->k = k;
+    nd->stride = stride;
+    nd->h = (nd->h - k) / stride + 1;
+    nd->w = (nd->w - k) / stride + 1;
+    return finish(net, nd);
+}
+
+int fer_net_dense(fer_net *net, int in, const char *name, int out, int bias)
+{
+    node *nd = new_node(net, FER_OP_DENSE, in);
+    int shape[2];
+    if (!nd)
+        return -1;
+    shape[0] = out;
+    shape[1] = (int)net->nodes[in].size;
+    if ((nd->param[0] = add_param(net, name, "weight", 2, shape, 1, 1)) < 0)
+        return -1;
+    if (bias && (nd->param[1] = add_param(net, name, "bias", 1, &out, 1, 0)) < 0)
+        return -1;
+    nd->bias = bias;
+    nd->c = out;
+    nd->h = nd->w = 1;
+    return finish(net, nd);
+}
+
+int fer_net_gap(fer_net *net, int in)
+{
+    node *nd = new_node(net, FER_OP_GAP, in);
+    if (!nd)
+        return -1;
+    nd->h = nd->w = 1;
+    return finish(net, nd);
+}
+
+int fer_net_add(fer_net *net, int a, int b)
+{
+    node *nd = new_node(net, FER_OP_ADD, a);
+    if (!nd)
+        return -1;
+    if (b < 0 || b >= net->nnodes)
+        return fer_seterr("node input %d does not exist", b);
+    if (net->nodes[b].c != nd->c || net->nodes[b].h != nd->h || net->nodes[b].w != nd->w)
+        return fer_seterr("add: shapes %dx%dx%d and %dx%dx%d differ", nd->c, nd->h, nd->w,
+                          net->nodes[b].c, net->nodes[b].h, net->nodes[b].w);
+    nd->in2 = b;
+    return finish(net, nd);
+}
+
+int fer_net_plan(fer_net *net, int max_n)
+{
+    size_t scratch = 0;
+    free_buffers(net);
+    net->ws_size = 0;
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        size_t n = (size_t)max_n * nd->size;
+        nd->y = malloc(n * sizeof(float));
+        nd->dy = malloc(n * sizeof(float));
+        if (!nd->y || !nd->dy)
+            goto oom;
+        if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(n * sizeof(int32_t))))
+            goto oom;
+        if (nd->op == FER_OP_DROPOUT && !(nd->mask = malloc(n)))
+            goto oom;
+        if (nd->op == FER_OP_BN && (!(nd->save_mean = malloc(nd->c * sizeof(float))) ||
+                                    !(nd->save_invstd = malloc(nd->c * sizeof(float)))))
+            goto oom;
+        if (nd->op == FER_OP_CONV) {
+            fer_conv_shape s = nd->cs;
+            size_t ws;
+            s.N = max_n;
+            ws = fer_conv2d_workspace(&s);
+            if (ws > net->ws_size)
+                net->ws_size = ws;
+        }
+        if (net->nodes[nd->in].consumers > 1 && (size_t)max_n * net->nodes[nd->in].size > scratch)
+            scratch = (size_t)max_n * net->nodes[nd->in].size;
+    }
+    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
+        goto oom;
+    if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
+        goto oom;
+    net->scratch_size = scratch;
+    net->max_n = max_n;
+    return 0;
+oom:
+    free_buffers(net);
+    return fer_seterr("out of memory planning for batches of %d", max_n);
+}
+
+static float *pw(fer_net *net, node *nd, int i)
+{
+    return nd->param[i] >= 0 ? net->params[nd->param[i]].w : NULL;
+}
+static float *pg(fer_net *net, node *nd, int i)
+{
+    return nd->param[i] >= 0 ? net->params[nd->param[i]].g : NULL;
+}
+
+const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng)
+{
+    FER_ASSERT(n >= 1 && n <= net->max_n);
+    net->nodes[0].y = (float *)x;
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        node *src = &net->nodes[nd->in];
+        const float *in = src->y;
+        size_t total = (size_t)n * nd->size;
+        switch (nd->op) {
+        case FER_OP_CONV: {
+            fer_conv_shape s = nd->cs;
+            s.N = n;
+            fer_conv2d_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
+            break;
+        }
+        case FER_OP_BN:
+            if (train)
+                fer_batchnorm_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0),
+                                            pw(net, nd, 1), 1e-5f, 0.1f, pw(net, nd, 2),
+                                            pw(net, nd, 3), nd->y, nd->save_mean,
+                                            nd->save_invstd);
+            else
+                fer_batchnorm_forward_infer(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0),
+                                            pw(net, nd, 1), 1e-5f, pw(net, nd, 2),
+                                            pw(net, nd, 3), nd->y);
+            break;
+        case FER_OP_RELU:
+            fer_relu_forward(total, in, nd->y);
+            break;
+        case FER_OP_LRELU:
+            fer_leaky_relu_forward(total, nd->a, in, nd->y);
+            break;
+        case FER_OP_DROPOUT:
+            if (train && nd->a > 0)
+                fer_dropout_forward(total, nd->a, rng, in, nd->y, nd->mask);
+            else
+                memcpy(nd->y, in, total * sizeof(float));
+            break;
+        case FER_OP_MAXPOOL:
+            fer_maxpool_forward(n, src->c, src->h, src->w, nd->k, nd->stride, in, nd->y,
+                                nd->argmax);
+            break;
+        case FER_OP_DENSE:
+            fer_dense_forward(n, (int)src->size, nd->c, in, pw(net, nd, 0), pw(net, nd, 1),
+                              nd->y);
+            break;
+        case FER_OP_GAP:
+            fer_avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
+            break;
+        case FER_OP_ADD: {
+            const float *b = net->nodes[nd->in2].y;
+            for (size_t j = 0; j < total; j++)
+                nd->y[j] = in[j] + b[j];
+            break;
+        }
+        }
+    }
+    return net->nodes[net->nnodes - 1].y;
+}
+
+/* Where node nd's backward writes the gradient of its input id: straight
+ * into that node's dy when nd is its only consumer, else into scratch, to
+ * be added (see accumulate). */
+static float *dx_target(fer_net *net, int id)
+{
+    if (id == 0)
+        return NULL;   /* no gradient for the input images */
+    return net->nodes[id].consumers > 1 ? net->scratch : net->nodes[id].dy;
+}
+
+static void accumulate(fer_net *net, int id, int n, int *seen)
+{
+    node *src = &net->nodes[id];
+    size_t total = (size_t)n * src->size;
+    if (id == 0 || src->consumers <= 1)
+        return;
+    if (!seen[id]++)
+        memcpy(src->dy, net->scratch, total * sizeof(float));
+    else
+        for (size_t j = 0; j < total; j++)
+            src->dy[j] += net->scratch[j];
+}
+
+void fer_net_backward(fer_net *net, const float *dlogits, int n)
+{
+    node *last = &net->nodes[net->nnodes - 1];
+    int *seen = calloc(net->nnodes, sizeof *seen);
+    FER_ASSERT(seen != NULL);
+    memcpy(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
+    for (int i = net->nnodes - 1; i >= 1; i--) {
+        node *nd = &net->nodes[i];
+        node *src = &net->nodes[nd->in];
+        float *dx = dx_target(net, nd->in);
+        size_t total = (size_t)n * nd->size;
+        switch (nd->op) {
+        case FER_OP_CONV: {
+            fer_conv_shape s = nd->cs;
+            s.N = n;
+            fer_conv2d_backward(&s, src->y, pw(net, nd, 0), nd->dy, dx, pg(net, nd, 0),
+                                pg(net, nd, 1), net->ws);
+            break;
+        }
+        case FER_OP_BN:
+            if (dx)
+                fer_batchnorm_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
+                                       nd->save_mean, nd->save_invstd, dx, pg(net, nd, 0),
+                                       pg(net, nd, 1));
+            break;
+        case FER_OP_RELU:
+            if (dx)
+                fer_relu_backward(total, src->y, nd->dy, dx);
+            break;
+        case FER_OP_LRELU:
+            if (dx)
+                fer_leaky_relu_backward(total, nd->a, src->y, nd->dy, dx);
+            break;
+        case FER_OP_DROPOUT:
+            if (dx) {
+                if (nd->a > 0)
+                    fer_dropout_backward(total, nd->a, nd->mask, nd->dy, dx);
+                else
+                    memcpy(dx, nd->dy, total * sizeof(float));
+            }
+            break;
+        case FER_OP_MAXPOOL:
+            if (dx)
+                fer_maxpool_backward(n, src->c, src->h, src->w, nd->k, nd->stride, nd->dy,
+                                     nd->argmax, dx);
+            break;
+        case FER_OP_DENSE:
+            fer_dense_backward(n, (int)src->size, nd->c, src->y, pw(net, nd, 0), nd->dy, dx,
+                               pg(net, nd, 0), pg(net, nd, 1));
+            break;
+        case FER_OP_GAP:
+            if (dx)
+                fer_avgpool_backward(n, src->c, src->h * src->w, nd->dy, dx);
+            break;
+        case FER_OP_ADD:
+            if (dx)
+                memcpy(dx, nd->dy, total * sizeof(float));
+            accumulate(net, nd->in, n, seen);
+            if ((dx = dx_target(net, nd->in2)))
+                memcpy(dx, nd->dy, total * sizeof(float));
+            accumulate(net, nd->in2, n, seen);
+            continue;
+        }
+        accumulate(net, nd->in, n, seen);
+    }
+    free(seen);
+}
+
+int fer_net_outputs(const fer_net *net) { return (int)net->nodes[net->nnodes - 1].size; }
+
+void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w)
+{
+    *c = net->nodes[0].c;
+    *h = net->nodes[0].h;
+    *w = net->nodes[0].w;
+}
+
+int fer_net_nparams(const fer_net *net) { return net->nparams; }
+fer_param *fer_net_param(fer_net *net, int i) { return &net->params[i]; }
+
+fer_param *fer_net_find_param(fer_net *net, const char *name)
+{
+    for (int i = 0; i < net->nparams; i++)
+        if (!strcmp(net->params[i].name, name))
+            return &net->params[i];
+    return NULL;
+}
+
+size_t fer_net_count_weights(const fer_net *net)
+{
+    size_t n = 0;
+    for (int i = 0; i < net->nparams; i++)
+        if (net->params[i].g)
+            n += net->params[i].n;
+    return n;
+}
+
+double fer_net_flops(const fer_net *net)
+{
+    double f = 0;
+    for (int i = 1; i < net->nnodes; i++) {
+        const node *nd = &net->nodes[i];
+        if (nd->op == FER_OP_CONV)
+            f += 2.0 * nd->size * net->nodes[nd->in].c * nd->k * nd->k;
+        else if (nd->op == FER_OP_DENSE)
+            f += 2.0 * nd->size * net->nodes[nd->in].size;
+    }
+    return f;
+}
+
+void fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier)
+{
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        fer_param *w;
+        double fan_in, fan_out;
+        if (nd->op != FER_OP_CONV && nd->op != FER_OP_DENSE)
+            continue;
+        w = &net->params[nd->param[0]];
+        fan_in = (double)w->n / w->shape[0];
+        fan_out = (double)w->n / (w->ndim > 1 ? w->shape[1] : 1);
+        if (xavier) {
+            double a = sqrt(6.0 / (fan_in + fan_out));
+            for (size_t j = 0; j < w->n; j++)
+                w->w[j] = (float)(a * (2 * fer_rng_double(rng) - 1));
+        } else {
+            double sd = sqrt(2.0 / fan_in);
+            for (size_t j = 0; j < w->n; j++)
+                w->w[j] = (float)(sd * fer_rng_normal(rng));
+        }
+        if (nd->param[1] >= 0)
+            memset(net->params[nd->param[1]].w, 0, net->params[nd->param[1]].n * sizeof(float));
+    }
+}
+
+int fer_net_freeze(fer_net *net, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    int k = 0;
+    for (int i = 0; i < net->nparams; i++) {
+        fer_param *p = &net->params[i];
+        if (p->g && !strncmp(p->name, prefix, len) && p->name[len] == '.') {
+            p->trainable = 0;
+            k++;
+        }
+    }
+    return k;
+}

@@ -1,0 +1,88 @@
+/* net.h: a network as a list of layers in topological order, with memory
+ * planned once for a largest batch, forward and backward passes, and its
+ * parameters by name (the names PyTorch's state_dict would give).
+ *
+ * Activations are (N, C, H, W) float32. A net is built by appending nodes;
+ * each append returns the node's id, which later nodes name as input. The
+ * last node is the output (logits). */
+#ifndef FER_NET_H
+#define FER_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+enum fer_op {
+    FER_OP_INPUT, FER_OP_CONV, FER_OP_BN, FER_OP_RELU, FER_OP_LRELU, FER_OP_DROPOUT,
+    FER_OP_MAXPOOL, FER_OP_DENSE, FER_OP_GAP, FER_OP_ADD
+};
+
+/* A learnable tensor or a buffer (batch norm running statistics). */
+typedef struct fer_param {
+    char name[96];          /* "layer1.0.conv1.weight" */
+    int ndim;
+    int shape[4];
+    size_t n;               /* elements */
+    float *w;               /* values */
+    float *g;               /* gradient, NULL for buffers */
+    int decay;              /* weight decay applies (weights, not biases/bn) */
+    int trainable;          /* 0 for buffers and frozen parameters */
+} fer_param;
+
+typedef struct fer_net fer_net;
+
+/* A net with input (c, h, w). NULL when out of memory. */
+fer_net *fer_net_new(int c, int h, int w);
+void fer_net_free(fer_net *net);
+
+/* Appending nodes; in is a node id (0 is the input). Each returns the new
+ * node's id, or -1 with fer_error() set when shapes do not fit. name is
+ * the prefix of the node's parameters ("conv1" -> "conv1.weight"). */
+int fer_net_conv(fer_net *net, int in, const char *name, int K, int R, int stride, int pad,
+                 int bias);
+int fer_net_bn(fer_net *net, int in, const char *name);
+int fer_net_relu(fer_net *net, int in);
+int fer_net_lrelu(fer_net *net, int in, float slope);
+int fer_net_dropout(fer_net *net, int in, float p);
+int fer_net_maxpool(fer_net *net, int in, int k, int stride);
+int fer_net_dense(fer_net *net, int in, const char *name, int out, int bias);
+int fer_net_gap(fer_net *net, int in);
+int fer_net_add(fer_net *net, int a, int b);
+
+/* Plans and allocates activations for batches of up to max_n. May be
+ * called again with another size. 0 or -1. */
+int fer_net_plan(fer_net *net, int max_n);
+
+/* Forward pass of n <= max_n images x (n, c, h, w). train selects batch
+ * statistics and dropout (drawn from rng); otherwise running statistics
+ * and no dropout. Returns the logits (n, classes), owned by the net. */
+const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng);
+
+/* Backward pass after a training forward of n images: dlogits (n, classes)
+ * in; every trainable parameter's g is overwritten with its gradient. */
+void fer_net_backward(fer_net *net, const float *dlogits, int n);
+
+/* Size of the output per image (the number of classes). */
+int fer_net_outputs(const fer_net *net);
+void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w);
+
+/* The parameters and buffers, in creation order. */
+int fer_net_nparams(const fer_net *net);
+fer_param *fer_net_param(fer_net *net, int i);
+fer_param *fer_net_find_param(fer_net *net, const char *name);
+/* Number of learnable scalars. */
+size_t fer_net_count_weights(const fer_net *net);
+/* Forward FLOPs per image (2 per multiply-add of conv and dense). */
+double fer_net_flops(const fer_net *net);
+
+/* Initialises weights: He-normal (fan-in, ReLU gain) for convolutions and
+ * dense layers when xavier is 0, Xavier-uniform otherwise; biases 0, batch
+ * norm gamma 1, beta 0, running mean 0, var 1. */
+void fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier);
+
+/* Freezes (trainable = 0) every parameter whose name starts with prefix
+ * followed by '.'; returns how many were frozen. */
+int fer_net_freeze(fer_net *net, const char *prefix);
+
+#endif

@@ -1,0 +1,50 @@
+/* optim.h: optimisers with PyTorch's update rules, so that one step from
+ * the same weights and gradients gives the same new weights.
+ *
+ *   SGD:   g' = g + wd*w; v = mu*v + g' (v = g' on the first step);
+ *          w -= lr * (nesterov ? g' + mu*v : v)
+ *   Adam:  g' = g + wd*w; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+ *          w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ *   AdamW: w *= 1 - lr*wd; then Adam with g' = g.
+ * Weight decay applies to every trainable parameter (PyTorch's default)
+ * unless decay_weights_only is set. */
+#ifndef FER_OPTIM_H
+#define FER_OPTIM_H
+
+#include "net.h"
+
+enum fer_optim_kind { FER_SGD, FER_ADAM, FER_ADAMW };
+
+typedef struct fer_optim_opts {
+    int kind;
+    double lr;
+    double momentum;        /* SGD */
+    int nesterov;           /* SGD */
+    double beta1, beta2, eps; /* Adam, AdamW */
+    double weight_decay;
+    int decay_weights_only; /* skip biases and batch-norm parameters */
+    double clip_norm;       /* global gradient-norm clip, 0 = none */
+} fer_optim_opts;
+
+typedef struct fer_optim fer_optim;
+
+/* Defaults: lr 1e-3, momentum 0.9, betas 0.9/0.999, eps 1e-8, no decay. */
+void fer_optim_defaults(fer_optim_opts *o, int kind);
+/* "sgd", "adam", "adamw" -> kind, or -1. */
+int fer_optim_parse(const char *name);
+const char *fer_optim_name(int kind);
+
+/* State (moments) for every trainable parameter of net. NULL on OOM. */
+fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o);
+void fer_optim_free(fer_optim *opt);
+
+/* One update of every trainable parameter from its g, at learning rate lr
+ * (the schedule's current value). Returns the gradient norm before
+ * clipping. */
+double fer_optim_step(fer_optim *opt, double lr);
+
+/* The state as records ("optim.<param>.m" ...) for checkpoints, and back. */
+int fer_optim_write(const fer_optim *opt, FILE *f);
+int fer_optim_read(fer_optim *opt, const char *path);
+
+#endif
