@@ -57,7 +57,7 @@ int fer_image_read_mem(const void *buf, size_t n, const char *name, fer_image *i
         return fer_image_decode_png(p, n, name, im);
     if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
         return fer_image_decode_jpeg(p, n, name, im);
-    if (n >= 2 && p[0] == 'P' && strchr("2356", p[1]) && p[1])
+    if (n >= 2 && p[0] == 'P' && p[1] && strchr("2356", p[1]))
         return fer_image_decode_pnm(p, n, name, im);
     return fer_seterr("%s: not a PNG, JPEG or PNM image", name);
 }
@@ -67,6 +67,7 @@ static int slurp(FILE *f, const char *name, uint8_t **out, size_t *len)
 {
     size_t cap = 1 << 16, n = 0, k;
     uint8_t *b = malloc(cap), *nb;
+    errno = 0;
     if (!b)
         return fer_seterr("%s: out of memory", name);
     for (;;) {
@@ -84,8 +85,9 @@ static int slurp(FILE *f, const char *name, uint8_t **out, size_t *len)
             break;
     }
     if (ferror(f)) {
+        int e = errno;
         free(b);
-        return fer_seterr("%s: read error", name);
+        return fer_seterr("%s: %s", name, e ? strerror(e) : "read error");
     }
     *out = b;
     *len = n;
@@ -128,8 +130,10 @@ static int write_via(const char *path, const fer_image *im, int quality, int kin
     int r;
     if (fer_image_check(im, path) < 0)
         return -1;
-    if (fer_outfile_open(&o, path) < 0)
+    if (fer_outfile_open(&o, path) < 0) {
+        fer_outfile_abort(&o);  /* frees what open kept (keeps the message) */
         return -1;
+    }
     r = kind == 0 ? fer_image_write_png_file(o.f, im)
       : kind == 1 ? fer_image_write_jpeg_file(o.f, im, quality)
       : fer_image_write_pnm_file(o.f, im);

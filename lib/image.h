@@ -38,7 +38,8 @@ void fer_image_free(fer_image *im);
  * "stdin"). Width and height must be 1..FER_IMAGE_DIM_MAX. Returns 0, or
  * -1 with fer_error() naming the file and what is wrong ("x.jpg: not a
  * PNG, JPEG or PNM image", "y.png: truncated PNG data", "z: empty file",
- * "c.jpg: CMYK JPEG not supported", "p.pgm: width 0"). */
+ * "c.jpg: CMYK JPEG not supported", "p.pgm: width 0"). Only the first
+ * image of a file is read (bytes after a PNM frame are ignored). */
 int fer_image_read(const char *path, fer_image *im);
 
 /* The same from memory; name is used in messages only. */

@@ -142,7 +142,7 @@ int fer_image_decode_pnm(const uint8_t *buf, size_t n, const char *name, fer_ima
 {
     struct pnmin s = {buf, n, 0, NULL, name};
     memset(im, 0, sizeof *im);
-    if (n < 2 || buf[0] != 'P' || !strchr("2356", buf[1]) || !buf[1])
+    if (n < 2 || buf[0] != 'P' || !buf[1] || !strchr("2356", buf[1]))
         return fer_seterr("%s: not a P2, P3, P5 or P6 image", name);
     s.pos = 2;
     return read_body(&s, buf[1], im);
