@@ -144,15 +144,28 @@ static int read_classes(fer_dataset *d, const char *meta, const char *where)
     return 0;
 }
 
+static int read_stream(fer_reader *rd, fer_dataset *d);
+
 int fer_dataset_read(const char *path, fer_dataset *d)
 {
-    fer_reader *rd = fer_reader_open(path);
+    fer_dataset_init(d, 1, 48, 48);
+    return read_stream(fer_reader_open(path), d);
+}
+
+int fer_dataset_read_file(FILE *f, const char *name, fer_dataset *d)
+{
+    fer_dataset_init(d, 1, 48, 48);
+    return read_stream(fer_reader_from(f, name), d);
+}
+
+/* Reads every record of rd (closing it) into d. */
+static int read_stream(fer_reader *rd, fer_dataset *d)
+{
     fer_record r;
     size_t chunk_start = 0, chunk_n = 0;   /* the last "images" chunk */
     int have_shape = 0, k, rc = -1;
     char where[512];
 
-    fer_dataset_init(d, 1, 48, 48);
     if (!rd)
         return -1;
     while ((k = fer_reader_next(rd, &r)) == 1) {

@@ -49,6 +49,9 @@ int fer_dataset_write(FILE *f, const fer_dataset *d);
  * record. */
 int fer_dataset_read(const char *path, fer_dataset *d);
 
+/* The same from an open stream (not closed); name is used in messages. */
+int fer_dataset_read_file(FILE *f, const char *name, fer_dataset *d);
+
 /* Keeps only images whose usage bit (1 << usage) is in mask. */
 void fer_dataset_filter_usage(fer_dataset *d, unsigned mask);
 

@@ -12,6 +12,7 @@ struct fer_optim {
     fer_net *net;
     fer_optim_opts o;
     float **m, **v;         /* per parameter, NULL where not trainable */
+    float *lr_scale;        /* per parameter */
     long t;                 /* steps taken */
 };
 
@@ -52,8 +53,11 @@ fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o)
     opt->o = *o;
     opt->m = calloc(n, sizeof *opt->m);
     opt->v = calloc(n, sizeof *opt->v);
-    if (!opt->m || !opt->v)
+    opt->lr_scale = malloc(n * sizeof *opt->lr_scale);
+    if (!opt->m || !opt->v || !opt->lr_scale)
         goto oom;
+    for (int i = 0; i < n; i++)
+        opt->lr_scale[i] = 1;
     for (int i = 0; i < n; i++) {
         fer_param *p = fer_net_param(net, i);
         if (!p->g)
@@ -80,7 +84,27 @@ void fer_optim_free(fer_optim *opt)
     }
     free(opt->m);
     free(opt->v);
+    free(opt->lr_scale);
     free(opt);
+}
+
+int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale)
+{
+    int k = 0;
+    for (int i = 0; i < fer_net_nparams(opt->net); i++) {
+        const char *name = fer_net_param(opt->net, i)->name, *h = head;
+        int in_head = 0;
+        while (*h && !in_head) {
+            size_t len = strcspn(h, ",");
+            in_head = len && !strncmp(name, h, len) && name[len] == '.';
+            h += len + (h[len] == ',');
+        }
+        if (!in_head) {
+            opt->lr_scale[i] = (float)scale;
+            k++;
+        }
+    }
+    return k;
 }
 
 static double grad_norm(fer_optim *opt)
@@ -110,7 +134,7 @@ double fer_optim_step(fer_optim *opt, double lr)
         fer_param *p = fer_net_param(opt->net, i);
         float *w = p->w, *g = p->g, *m = opt->m[i], *v = opt->v[i];
         float wd = (float)(o->decay_weights_only && !p->decay ? 0 : o->weight_decay);
-        float gs = (float)gscale, flr = (float)lr;
+        float gs = (float)gscale, flr = (float)lr * opt->lr_scale[i];
         if (!p->trainable)
             continue;
         switch (o->kind) {
@@ -129,7 +153,7 @@ double fer_optim_step(fer_optim *opt, double lr)
         case FER_ADAM:
         case FER_ADAMW: {
             float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-            float step = (float)(lr / bc1), sq = (float)sqrt(bc2);
+            float step = (float)(lr * opt->lr_scale[i] / bc1), sq = (float)sqrt(bc2);
             int adamw = o->kind == FER_ADAMW;
             for (size_t j = 0; j < p->n; j++) {
                 float gj = g[j] * gs;

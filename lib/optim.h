@@ -38,6 +38,12 @@ const char *fer_optim_name(int kind);
 fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o);
 void fer_optim_free(fer_optim *opt);
 
+/* Multiplies the learning rate of every parameter whose name does not
+ * start with one of the comma-separated prefixes in head (e.g. "fc") by
+ * scale: a separate rate for a pretrained backbone. Returns how many
+ * parameters got the scale. */
+int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale);
+
 /* One update of every trainable parameter from its g, at learning rate lr
  * (the schedule's current value). Returns the gradient norm before
  * clipping. */

@@ -1,0 +1,286 @@
+/* fer-eval: accuracy, confusion matrix and per-class precision, recall and
+ * F1 of a model on a labelled data set. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+#include "error.h"
+#include "load.h"
+#include "metrics.h"
+#include "model.h"
+#include "outfile.h"
+#include "parse.h"
+#include "predict.h"
+#include "record.h"
+#include "threads.h"
+
+static const char *argv0 = "fer-eval";
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] "
+                    "[--usage NAME]\n"
+                    "                [--format text|csv|json] [--predictions FILE] "
+                    "[--tta flip]\n"
+                    "                [--batch N] [--threads N]\n");
+    exit(2);
+}
+
+static void die(const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", argv0, msg);
+    exit(1);
+}
+
+static void print_text(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
+{
+    int w = 12;
+    fprintf(f, "accuracy %.4f (%ld of %ld)\n\n", m->accuracy,
+            (long)(m->accuracy * m->n + 0.5), m->n);
+    fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
+    for (int j = 0; j < m->k; j++)
+        fprintf(f, " %8.8s", names[j]);
+    fprintf(f, "\n");
+    for (int i = 0; i < m->k; i++) {
+        fprintf(f, "%*s", w, names[i]);
+        for (int j = 0; j < m->k; j++)
+            fprintf(f, " %8ld", m->cm[i][j]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n%*s %9s %9s %9s %9s\n\n", w, "", "precision", "recall", "f1-score", "support");
+    for (int i = 0; i < m->k; i++)
+        fprintf(f, "%*s %9.4f %9.4f %9.4f %9ld\n", w, names[i], m->precision[i], m->recall[i],
+                m->f1[i], m->support[i]);
+    fprintf(f, "\n%*s %9s %9s %9.4f %9ld\n", w, "accuracy", "", "", m->accuracy, m->n);
+    fprintf(f, "%*s %9.4f %9.4f %9.4f %9ld\n", w, "macro avg", m->macro_p, m->macro_r,
+            m->macro_f1, m->n);
+    fprintf(f, "%*s %9.4f %9.4f %9.4f %9ld\n", w, "weighted avg", m->weighted_p, m->weighted_r,
+            m->weighted_f1, m->n);
+}
+
+static void print_csv(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
+{
+    fprintf(f, "class,precision,recall,f1-score,support\n");
+    for (int i = 0; i < m->k; i++)
+        fprintf(f, "%s,%.6f,%.6f,%.6f,%ld\n", names[i], m->precision[i], m->recall[i], m->f1[i],
+                m->support[i]);
+    fprintf(f, "macro avg,%.6f,%.6f,%.6f,%ld\n", m->macro_p, m->macro_r, m->macro_f1, m->n);
+    fprintf(f, "weighted avg,%.6f,%.6f,%.6f,%ld\n", m->weighted_p, m->weighted_r, m->weighted_f1,
+            m->n);
+    fprintf(f, "accuracy,,,%.6f,%ld\n", m->accuracy, m->n);
+}
+
+static void print_json(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
+{
+    fprintf(f, "{\"accuracy\": %.6f, \"n\": %ld, \"classes\": [", m->accuracy, m->n);
+    for (int i = 0; i < m->k; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", names[i]);
+    fprintf(f, "],\n \"confusion\": [");
+    for (int i = 0; i < m->k; i++) {
+        fprintf(f, "%s[", i ? ", " : "");
+        for (int j = 0; j < m->k; j++)
+            fprintf(f, "%s%ld", j ? ", " : "", m->cm[i][j]);
+        fprintf(f, "]");
+    }
+    fprintf(f, "],\n \"per_class\": {");
+    for (int i = 0; i < m->k; i++)
+        fprintf(f, "%s\n  \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
+                "\"support\": %ld}", i ? "," : "", names[i], m->precision[i], m->recall[i],
+                m->f1[i], m->support[i]);
+    fprintf(f, "},\n \"macro avg\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
+            "\"support\": %ld},\n", m->macro_p, m->macro_r, m->macro_f1, m->n);
+    fprintf(f, " \"weighted avg\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
+            "\"support\": %ld}}\n", m->weighted_p, m->weighted_r, m->weighted_f1, m->n);
+}
+
+/* Per-image probabilities: CSV (index,label,pred,p_<class>...) when the
+ * name ends in .csv, else fer records "probs" f32 (n, k) and "labels". */
+static int write_predictions(const char *path, const float *probs, const int32_t *truth,
+                             const int32_t *pred, size_t n, int k,
+                             char names[][FER_CLASS_NAME_MAX])
+{
+    fer_outfile o;
+    size_t len = strlen(path);
+    if (fer_outfile_open(&o, path))
+        return -1;
+    if (len > 4 && !strcmp(path + len - 4, ".csv")) {
+        fprintf(o.f, "index,label,pred");
+        for (int j = 0; j < k; j++)
+            fprintf(o.f, ",p_%s", names[j]);
+        fprintf(o.f, "\n");
+        for (size_t i = 0; i < n; i++) {
+            fprintf(o.f, "%zu,%d,%d", i, (int)truth[i], (int)pred[i]);
+            for (int j = 0; j < k; j++)
+                fprintf(o.f, ",%.6g", probs[i * k + j]);
+            fprintf(o.f, "\n");
+        }
+    } else {
+        fer_record r;
+        uint64_t s2[2] = {n, (uint64_t)k}, s1[1] = {n};
+        char meta[FER_CLASSES_MAX * (FER_CLASS_NAME_MAX + 1) + 64], *p = meta;
+        p += sprintf(p, "softmax=1\nclasses=");
+        for (int j = 0; j < k; j++)
+            p += sprintf(p, "%s%s", j ? "," : "", names[j]);
+        sprintf(p, "\n");
+        fer_record_init(&r, "probs", FER_F32, 2, s2, probs, meta);
+        if (fer_record_write(o.f, &r))
+            goto fail;
+        fer_record_init(&r, "labels", FER_I32, 1, s1, truth, NULL);
+        if (fer_record_write(o.f, &r))
+            goto fail;
+    }
+    return fer_outfile_commit(&o);
+fail:
+    fer_outfile_abort(&o);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
+        {"usage", required_argument, 0, 'u'}, {"format", required_argument, 0, 'f'},
+        {"predictions", required_argument, 0, 'p'}, {"tta", required_argument, 0, 't'},
+        {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *models[16], *in = "-", *format = "text", *predpath = NULL;
+    int nmodels = 0, c, flip = 0, k = 0;
+    long batch = 256, threads = 0;
+    unsigned usages = 0;
+    fer_dataset d;
+    float *probs, *acc;
+    int32_t *pred;
+    fer_metrics met;
+    char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
+
+    while ((c = getopt_long(argc, argv, "m:i:f:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (nmodels == 16)
+                die("at most 16 models");
+            models[nmodels++] = optarg;
+            break;
+        case 'i': in = optarg; break;
+        case 'u': {
+            int u = fer_usage_parse(optarg);
+            if (u < 0) {
+                fprintf(stderr, "%s: --usage: '%s': use Training, PublicTest or PrivateTest\n",
+                        argv0, optarg);
+                exit(2);
+            }
+            usages |= 1u << u;
+            break;
+        }
+        case 'f':
+            if (strcmp(optarg, "text") && strcmp(optarg, "csv") && strcmp(optarg, "json")) {
+                fprintf(stderr, "%s: --format: '%s': use text, csv or json\n", argv0, optarg);
+                exit(2);
+            }
+            format = optarg;
+            break;
+        case 'p': predpath = optarg; break;
+        case 't':
+            if (strcmp(optarg, "flip")) {
+                fprintf(stderr, "%s: --tta: '%s': only flip is known\n", argv0, optarg);
+                exit(2);
+            }
+            flip = 1;
+            break;
+        case 'b':
+            if (fer_parse_long(optarg, 1, 65536, &batch)) {
+                fprintf(stderr, "%s: --batch: %s\n", argv0, fer_error());
+                exit(2);
+            }
+            break;
+        case 'T':
+            if (fer_parse_long(optarg, 1, 256, &threads)) {
+                fprintf(stderr, "%s: --threads: %s\n", argv0, fer_error());
+                exit(2);
+            }
+            break;
+        default: usage();
+        }
+    }
+    if (optind < argc && !strcmp(in, "-"))
+        in = argv[optind++];
+    if (optind != argc || !nmodels)
+        usage();
+    if (threads)
+        fer_threads_set((int)threads);
+    if (fer_load_dataset(in, &d))
+        die(fer_error());
+    if (usages)
+        fer_dataset_filter_usage(&d, usages);
+    {
+        /* only labelled images count */
+        size_t j = 0, img = (size_t)d.c * d.h * d.w;
+        for (size_t i = 0; i < d.n; i++)
+            if (d.labels[i] >= 0) {
+                memmove(d.pixels + j * img, d.pixels + i * img, img);
+                d.labels[j] = d.labels[i];
+                d.usage[j++] = d.usage[i];
+            }
+        d.n = j;
+    }
+    if (!d.n)
+        die("no labelled images to evaluate");
+    acc = NULL;
+    for (int mi = 0; mi < nmodels; mi++) {
+        fer_model m;
+        int mc, mh, mw;
+        if (fer_model_load(&m, models[mi]))
+            die(fer_error());
+        fer_net_input_shape(m.net, &mc, &mh, &mw);
+        if (mc != d.c || mh != d.h || mw != d.w) {
+            fprintf(stderr, "%s: %s takes %dx%dx%d images, %s has %dx%dx%d\n", argv0, models[mi],
+                    mc, mh, mw, in, d.c, d.h, d.w);
+            exit(1);
+        }
+        if (mi == 0) {
+            k = m.nclasses;
+            memcpy(names, m.classes, sizeof names);
+            acc = calloc(d.n * k, sizeof *acc);
+            probs = malloc(d.n * k * sizeof *probs);
+            if (!acc || !probs)
+                die("out of memory");
+        } else if (m.nclasses != k) {
+            fprintf(stderr, "%s: %s has %d classes, %s has %d\n", argv0, models[mi], m.nclasses,
+                    models[0], k);
+            exit(1);
+        }
+        if (fer_predict(&m, d.pixels, d.n, (int)batch, flip, probs))
+            die(fer_error());
+        for (size_t i = 0; i < d.n * k; i++)
+            acc[i] += probs[i] / nmodels;
+        fer_model_free(&m);
+    }
+    for (size_t i = 0; i < d.n; i++)
+        if (d.labels[i] >= k) {
+            fprintf(stderr, "%s: %s: image %zu has label %d, the model knows %d classes\n", argv0,
+                    in, i, (int)d.labels[i], k);
+            exit(1);
+        }
+    pred = malloc(d.n * sizeof *pred);
+    if (!pred)
+        die("out of memory");
+    for (size_t i = 0; i < d.n; i++)
+        pred[i] = fer_argmax(acc + i * k, k);
+    fer_metrics_compute(&met, k, d.labels, pred, d.n);
+    if (predpath && write_predictions(predpath, acc, d.labels, pred, d.n, k, names))
+        die(fer_error());
+    if (!strcmp(format, "json"))
+        print_json(stdout, &met, names);
+    else if (!strcmp(format, "csv"))
+        print_csv(stdout, &met, names);
+    else
+        print_text(stdout, &met, names);
+    if (fflush(stdout) || ferror(stdout))
+        die("standard output: write error");
+    free(pred);
+    free(acc);
+    free(probs);
+    fer_dataset_free(&d);
+    return 0;
+}

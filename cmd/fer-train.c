@@ -1,0 +1,329 @@
+/* fer-train: trains a cnn, ff or resnet18 model on a fer data set. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "error.h"
+#include "load.h"
+#include "model.h"
+#include "parse.h"
+#include "threads.h"
+#include "train.h"
+
+static const char *argv0 = "fer-train";
+static volatile sig_atomic_t stop_flag;
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: fer-train -m cnn|ff|resnet18 [-i data.fer] -o model.fer [--epochs N]\n"
+            "                 [--batch N] [--lr X] [--optim sgd|adam|adamw] [--momentum X]\n"
+            "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
+            "                 [--step-size N] [--gamma X] [--patience N] [--clip X]\n"
+            "                 [--label-smoothing X] [--balanced] [--mirror] [--width X]\n"
+            "                 [--dropout X] [--dropout2 X] [--val-split X | --val FILE]\n"
+            "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
+            "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
+            "                 [--freeze LIST] [--lr-backbone X] [--quiet]\n");
+    exit(2);
+}
+
+static void die(const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", argv0, msg);
+    exit(1);
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static double num(const char *opt, const char *s, double lo, double hi)
+{
+    double v;
+    if (fer_parse_double(s, lo, hi, &v)) {
+        fprintf(stderr, "%s: --%s: %s\n", argv0, opt, fer_error());
+        exit(2);
+    }
+    return v;
+}
+
+enum {
+    O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
+    O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_WIDTH, O_DROPOUT, O_DROPOUT2,
+    O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
+    O_LRBB, O_QUIET
+};
+
+static const struct option longopts[] = {
+    {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
+    {"output", required_argument, 0, 'o'}, {"epochs", required_argument, 0, O_EPOCHS},
+    {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+    {"optim", required_argument, 0, O_OPTIM}, {"momentum", required_argument, 0, O_MOMENTUM},
+    {"nesterov", no_argument, 0, O_NESTEROV}, {"weight-decay", required_argument, 0, O_WD},
+    {"schedule", required_argument, 0, O_SCHED}, {"step-size", required_argument, 0, O_STEP},
+    {"gamma", required_argument, 0, O_GAMMA}, {"patience", required_argument, 0, O_PATIENCE},
+    {"clip", required_argument, 0, O_CLIP}, {"label-smoothing", required_argument, 0, O_SMOOTH},
+    {"balanced", no_argument, 0, O_BALANCED}, {"mirror", no_argument, 0, O_MIRROR},
+    {"width", required_argument, 0, O_WIDTH}, {"dropout", required_argument, 0, O_DROPOUT},
+    {"dropout2", required_argument, 0, O_DROPOUT2}, {"val-split", required_argument, 0, O_VALSPLIT},
+    {"val", required_argument, 0, O_VAL}, {"usage", required_argument, 0, O_USAGE},
+    {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+    {"log", required_argument, 0, O_LOG}, {"checkpoint", required_argument, 0, O_CKPT},
+    {"resume", required_argument, 0, O_RESUME}, {"init", required_argument, 0, O_INIT},
+    {"freeze", required_argument, 0, O_FREEZE}, {"lr-backbone", required_argument, 0, O_LRBB},
+    {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* The command line, quoted where needed, for the model's training record. */
+static void command_line(int argc, char **argv, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < argc && k + 4 < n; i++) {
+        const char *a = i == 0 ? "fer-train" : argv[i];
+        int q = strpbrk(a, " \t'\"") != NULL;
+        k += snprintf(buf + k, n - k, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *arch = NULL, *in = "-", *out = NULL, *valpath = NULL, *logpath = NULL;
+    const char *init = NULL, *freeze = NULL, *ckpt = NULL;
+    char ckbuf[4096], cmd[4096];
+    double valsplit = 0;
+    long threads = 0;
+    unsigned usages = 0;
+    int c, explicit_schedule_lr = 0;
+    fer_model_opts mo;
+    double width = -1, dropout = -1, dropout2 = -1;
+    fer_train_opts to;
+    fer_train_result res;
+    fer_model m;
+    fer_dataset all, train, val;
+    fer_rng rng;
+    FILE *log = NULL;
+
+    fer_train_defaults(&to);
+    while ((c = getopt_long(argc, argv, "m:i:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': arch = optarg; break;
+        case 'i': in = optarg; break;
+        case 'o': out = optarg; break;
+        case O_EPOCHS: to.epochs = (int)num("epochs", optarg, 1, 100000); break;
+        case O_BATCH: to.batch = (int)num("batch", optarg, 2, 65536); break;
+        case O_LR: to.optim.lr = num("lr", optarg, 0, 100); explicit_schedule_lr = 1; break;
+        case O_OPTIM: {
+            int k = fer_optim_parse(optarg);
+            if (k < 0) {
+                fprintf(stderr, "%s: --optim: '%s': use sgd, adam or adamw\n", argv0, optarg);
+                exit(2);
+            }
+            to.optim.kind = k;
+            break;
+        }
+        case O_MOMENTUM: to.optim.momentum = num("momentum", optarg, 0, 1); break;
+        case O_NESTEROV: to.optim.nesterov = 1; break;
+        case O_WD: to.optim.weight_decay = num("weight-decay", optarg, 0, 10); break;
+        case O_SCHED:
+            if (!strcmp(optarg, "none")) to.schedule = FER_SCHED_NONE;
+            else if (!strcmp(optarg, "step")) to.schedule = FER_SCHED_STEP;
+            else if (!strcmp(optarg, "cosine")) to.schedule = FER_SCHED_COSINE;
+            else if (!strcmp(optarg, "plateau")) to.schedule = FER_SCHED_PLATEAU;
+            else {
+                fprintf(stderr, "%s: --schedule: '%s': use none, step, cosine or plateau\n",
+                        argv0, optarg);
+                exit(2);
+            }
+            break;
+        case O_STEP: to.step_size = (int)num("step-size", optarg, 1, 100000); break;
+        case O_GAMMA: to.gamma = num("gamma", optarg, 0, 1); break;
+        case O_PATIENCE: to.patience = (int)num("patience", optarg, 0, 100000); break;
+        case O_CLIP: to.optim.clip_norm = num("clip", optarg, 0, 1e9); break;
+        case O_SMOOTH: to.label_smoothing = num("label-smoothing", optarg, 0, 0.999); break;
+        case O_BALANCED: to.balanced = 1; break;
+        case O_MIRROR: to.mirror = 1; break;
+        case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
+        case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
+        case O_DROPOUT2: dropout2 = num("dropout2", optarg, 0, 0.99); break;
+        case O_VALSPLIT: valsplit = num("val-split", optarg, 0, 0.9); break;
+        case O_VAL: valpath = optarg; break;
+        case O_USAGE: {
+            int u = fer_usage_parse(optarg);
+            if (u < 0) {
+                fprintf(stderr, "%s: --usage: '%s': use Training, PublicTest or PrivateTest\n",
+                        argv0, optarg);
+                exit(2);
+            }
+            usages |= 1u << u;
+            break;
+        }
+        case O_SEED: to.seed = (unsigned long long)num("seed", optarg, 0, 9007199254740991.0); break;
+        case O_THREADS: threads = (long)num("threads", optarg, 1, 256); break;
+        case O_LOG: logpath = optarg; break;
+        case O_CKPT: ckpt = optarg; break;
+        case O_RESUME: to.resume = optarg; break;
+        case O_INIT: init = optarg; break;
+        case O_FREEZE: freeze = optarg; break;
+        case O_LRBB: to.lr_backbone = num("lr-backbone", optarg, 0, 100); break;
+        case 'q': to.quiet = 1; break;
+        default: usage();
+        }
+    }
+    (void)explicit_schedule_lr;
+    if (optind < argc && !strcmp(in, "-"))
+        in = argv[optind++];
+    if (optind != argc || !arch || !out)
+        usage();
+    if (valpath && valsplit > 0) {
+        fprintf(stderr, "%s: --val and --val-split exclude each other\n", argv0);
+        exit(2);
+    }
+    if (fer_model_defaults(arch, &mo)) {
+        fprintf(stderr, "%s: %s\n", argv0, fer_error());
+        exit(2);
+    }
+    if (width > 0)
+        mo.width = width;
+    if (dropout >= 0)
+        mo.dropout = dropout;
+    if (dropout2 >= 0)
+        mo.dropout2 = dropout2;
+    if (threads)
+        fer_threads_set((int)threads);
+
+    if (fer_load_dataset(in, &all))
+        die(fer_error());
+    /* with splits present, train on Training unless told otherwise */
+    if (!usages) {
+        for (size_t i = 0; i < all.n; i++)
+            if (all.usage[i] == FER_TRAINING) {
+                usages = 1u << FER_TRAINING;
+                break;
+            }
+    }
+    if (usages)
+        fer_dataset_filter_usage(&all, usages);
+    if (all.n < 2)
+        die("fewer than 2 training images");
+    for (size_t i = 0; i < all.n; i++)
+        if (all.labels[i] < 0) {
+            fprintf(stderr, "%s: %s: image %zu has no label\n", argv0, in, i);
+            exit(1);
+        }
+    mo.c = all.c;
+    mo.h = all.h;
+    mo.w = all.w;
+    mo.nclasses = all.nclasses;
+    fer_rng_seed(&rng, to.seed ^ 0x5eedULL);
+    if (fer_model_build(&m, arch, &mo, &rng))
+        die(fer_error());
+    memcpy(m.classes, all.classes, sizeof m.classes);
+    if (init) {
+        int copied, skipped;
+        if (fer_model_init_from(&m, init, &copied, &skipped))
+            die(fer_error());
+        if (!to.quiet)
+            fprintf(stderr, "%s: %s: %d tensors copied, %d skipped\n", argv0, init, copied,
+                    skipped);
+    }
+    if (freeze) {
+        char buf[1024], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", freeze);
+        for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
+            if (fer_net_freeze(m.net, p) == 0) {
+                fprintf(stderr, "%s: --freeze: no parameters under '%s'\n", argv0, p);
+                exit(2);
+            }
+    }
+
+    if (valpath) {
+        train = all;
+        if (fer_load_dataset(valpath, &val))
+            die(fer_error());
+    } else if (valsplit > 0) {
+        if (fer_split_stratified(&all, valsplit, to.seed, &train, &val))
+            die(fer_error());
+        fer_dataset_free(&all);
+    } else {
+        train = all;
+        fer_dataset_init(&val, all.c, all.h, all.w);
+    }
+    {
+        /* input normalisation from the training pixels */
+        double s = 0, s2 = 0;
+        size_t total = train.n * train.c * train.h * train.w;
+        for (size_t i = 0; i < total; i++) {
+            double v = train.pixels[i] / 255.0;
+            s += v;
+            s2 += v * v;
+        }
+        m.mean = s / total;
+        m.std = sqrt(s2 / total - m.mean * m.mean);
+        if (!(m.std > 1e-6))
+            m.std = 1;
+    }
+
+    if (logpath && !(log = fopen(logpath, to.resume ? "a" : "w"))) {
+        fprintf(stderr, "%s: %s: cannot open for writing\n", argv0, logpath);
+        exit(1);
+    }
+    if (!ckpt) {
+        snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out);
+        ckpt = ckbuf;
+    }
+    to.checkpoint = ckpt;
+    to.log = log;
+    to.stop = &stop_flag;
+    to.progress = isatty(2) && !to.quiet;
+    signal(SIGINT, on_sigint);
+    if (!to.quiet)
+        fprintf(stderr, "%s: %s, %zu weights, %.3f GFLOP/image; %zu training, %zu validation "
+                "images; %d threads\n", argv0, arch, fer_net_count_weights(m.net),
+                fer_net_flops(m.net) / 1e9, train.n, val.n, fer_threads_get());
+
+    switch (fer_train(&m, &train, &val, &to, &res)) {
+    case -1:
+        die(fer_error());
+        break;
+    case 1:
+        fprintf(stderr, "%s: interrupted; checkpoint in %s (continue with --resume %s)\n", argv0,
+                ckpt, ckpt);
+        break;
+    }
+    command_line(argc, argv, cmd, sizeof cmd);
+    fer_model_note(&m, "train.command", "%s", cmd);
+    fer_model_note(&m, "train.data", "%s", in);
+    fer_model_note(&m, "train.data_crc32", "%08x", fer_dataset_checksum(&train));
+    fer_model_note(&m, "train.images", "%zu", train.n);
+    fer_model_note(&m, "train.val_images", "%zu", val.n);
+    fer_model_note(&m, "train.epochs", "%d", res.epochs_run);
+    fer_model_note(&m, "train.best_epoch", "%d", res.best_epoch);
+    fer_model_note(&m, "train.best_val_acc", "%.6f", res.best_val_acc);
+    fer_model_note(&m, "train.seconds", "%.1f", res.seconds);
+    fer_model_note(&m, "train.seed", "%llu", to.seed);
+    if (fer_model_save(&m, out))
+        die(fer_error());
+    if (!res.stopped)
+        unlink(ckpt);   /* the finished model replaces the checkpoint */
+    if (log && fclose(log)) {
+        fprintf(stderr, "%s: %s: write error\n", argv0, logpath);
+        return 1;
+    }
+    if (!to.quiet)
+        fprintf(stderr, "%s: wrote %s (%d epochs, best validation accuracy %.4f at epoch %d, "
+                "%.1fs)\n", argv0, out, res.epochs_run, res.best_val_acc, res.best_epoch,
+                res.seconds);
+    fer_model_free(&m);
+    if (train.pixels != val.pixels)
+        fer_dataset_free(&val);
+    fer_dataset_free(&train);
+    return res.stopped ? 130 : 0;
+}

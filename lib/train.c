@@ -1,0 +1,433 @@
+/* train.c: epochs of mini-batch training with validation, schedules,
+ * best-weight keeping, checkpoints. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "layers.h"
+#include "outfile.h"
+#include "parse.h"
+#include "predict.h"
+#include "record.h"
+#include "rng.h"
+#include "train.h"
+
+void fer_train_defaults(fer_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 30;
+    o->batch = 128;
+    fer_optim_defaults(&o->optim, FER_ADAM);
+    o->head = "fc";
+    o->step_size = 10;
+    o->gamma = 0.1;
+    o->patience = 3;
+    o->seed = 1;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+                         fer_dataset *train, fer_dataset *val)
+{
+    size_t img = (size_t)d->c * d->h * d->w;
+    size_t *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
+    char *to_val = calloc(d->n ? d->n : 1, 1);
+    fer_rng rng;
+    fer_rng_seed(&rng, seed);
+    fer_dataset_init(train, d->c, d->h, d->w);
+    fer_dataset_init(val, d->c, d->h, d->w);
+    if (!idx || !to_val) {
+        free(idx);
+        free(to_val);
+        return fer_seterr("out of memory");
+    }
+    /* per class (label -1 counts as its own class): shuffle, take frac */
+    for (int c = -1; c < d->nclasses; c++) {
+        size_t k = 0, take;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] == c)
+                idx[k++] = i;
+        for (size_t i = k; i > 1; i--) {
+            size_t j = fer_rng_below(&rng, i), t = idx[i - 1];
+            idx[i - 1] = idx[j];
+            idx[j] = t;
+        }
+        take = (size_t)(frac * k + 0.5);
+        for (size_t i = 0; i < take; i++)
+            to_val[idx[i]] = 1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        fer_dataset *dst = to_val[i] ? val : train;
+        if (fer_dataset_push(dst, d->pixels + i * img, d->labels[i], d->usage[i])) {
+            free(idx);
+            free(to_val);
+            fer_dataset_free(train);
+            fer_dataset_free(val);
+            return -1;
+        }
+    }
+    for (fer_dataset *o = train; o; o = o == train ? val : NULL) {
+        o->nclasses = d->nclasses;
+        memcpy(o->classes, d->classes, sizeof d->classes);
+    }
+    free(idx);
+    free(to_val);
+    return 0;
+}
+
+int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc)
+{
+    int k = m->nclasses;
+    float *probs = malloc((d->n ? d->n : 1) * k * sizeof(float));
+    double l = 0;
+    long right = 0, counted = 0;
+    if (!probs)
+        return fer_seterr("out of memory");
+    if (fer_predict(m, d->pixels, d->n, batch, 0, probs)) {
+        free(probs);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        const float *p = probs + i * k;
+        int y = d->labels[i], best = 0;
+        if (y < 0 || y >= k)
+            continue;
+        for (int j = 1; j < k; j++)
+            if (p[j] > p[best])
+                best = j;
+        right += best == y;
+        l -= log(p[y] > 1e-12f ? p[y] : 1e-12);
+        counted++;
+    }
+    *loss = counted ? l / counted : 0;
+    *acc = counted ? (double)right / counted : 0;
+    free(probs);
+    return 0;
+}
+
+/* The parameters as a flat copy, for keeping the best weights. */
+static float *snapshot(fer_net *net, float *buf)
+{
+    size_t total = 0;
+    for (int i = 0; i < fer_net_nparams(net); i++)
+        total += fer_net_param(net, i)->n;
+    if (!buf && !(buf = malloc(total * sizeof(float))))
+        return NULL;
+    total = 0;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        memcpy(buf + total, p->w, p->n * sizeof(float));
+        total += p->n;
+    }
+    return buf;
+}
+
+static void restore(fer_net *net, const float *buf)
+{
+    size_t total = 0;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        memcpy(p->w, buf + total, p->n * sizeof(float));
+        total += p->n;
+    }
+}
+
+/* A checkpoint: the model with its current weights, then the optimiser
+ * state, the best weights ("best.<name>") and where training stood. */
+static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float *best,
+                           int epoch, int best_epoch, double best_acc, double lr,
+                           const fer_rng *rng, const char *path)
+{
+    fer_outfile o;
+    fer_record r;
+    char meta[512];
+    uint64_t zero = 0;
+    size_t off = 0;
+    if (fer_outfile_open(&o, path))
+        return -1;
+    if (fer_model_write(m, o.f) || fer_optim_write(opt, o.f))
+        goto fail;
+    snprintf(meta, sizeof meta,
+             "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\nrng=%llu,%llu,%llu,%llu\n",
+             epoch, best_epoch, best_acc, lr, (unsigned long long)rng->s[0],
+             (unsigned long long)rng->s[1], (unsigned long long)rng->s[2],
+             (unsigned long long)rng->s[3]);
+    fer_record_init(&r, "trainstate", FER_U8, 1, &zero, NULL, meta);
+    if (fer_record_write(o.f, &r))
+        goto fail;
+    for (int i = 0; best && i < fer_net_nparams(m->net); i++) {
+        fer_param *p = fer_net_param(m->net, i);
+        char name[128];
+        uint64_t n = p->n;
+        snprintf(name, sizeof name, "best.%s", p->name);
+        fer_record_init(&r, name, FER_F32, 1, &n, best + off, NULL);
+        if (fer_record_write(o.f, &r))
+            goto fail;
+        off += p->n;
+    }
+    return fer_outfile_commit(&o);
+fail:
+    fer_outfile_abort(&o);
+    return fer_error_prefix("%s", path);
+}
+
+static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, int *epoch,
+                           int *best_epoch, double *best_acc, double *lr, fer_rng *rng,
+                           const char *path)
+{
+    fer_model tmp;
+    fer_reader *rd;
+    fer_record r;
+    int k, found = 0;
+    if (fer_model_load(&tmp, path))
+        return -1;
+    if (strcmp(tmp.arch, m->arch) || fer_net_nparams(tmp.net) != fer_net_nparams(m->net)) {
+        fer_model_free(&tmp);
+        return fer_seterr("%s: checkpoint is a %s model, training a %s", path, tmp.arch, m->arch);
+    }
+    for (int i = 0; i < fer_net_nparams(m->net); i++) {
+        fer_param *a = fer_net_param(m->net, i), *b = fer_net_param(tmp.net, i);
+        if (a->n != b->n) {
+            fer_model_free(&tmp);
+            return fer_seterr("%s: checkpoint tensor %s differs in size", path, b->name);
+        }
+        memcpy(a->w, b->w, a->n * sizeof(float));
+    }
+    m->mean = tmp.mean;
+    m->std = tmp.std;
+    fer_model_free(&tmp);
+    if (fer_optim_read(opt, path))
+        return -1;
+    if (!(rd = fer_reader_open(path)))
+        return -1;
+    while ((k = fer_reader_next(rd, &r)) == 1) {
+        if (!strcmp(r.name, "trainstate")) {
+            char buf[128];
+            unsigned long long s[4];
+            if (fer_meta_get(r.meta, "epoch", buf, sizeof buf) > 0)
+                *epoch = atoi(buf);
+            if (fer_meta_get(r.meta, "best_epoch", buf, sizeof buf) > 0)
+                *best_epoch = atoi(buf);
+            if (fer_meta_get(r.meta, "best_val_acc", buf, sizeof buf) > 0)
+                *best_acc = strtod(buf, NULL);
+            if (fer_meta_get(r.meta, "lr", buf, sizeof buf) > 0)
+                *lr = strtod(buf, NULL);
+            if (fer_meta_get(r.meta, "rng", buf, sizeof buf) > 0 &&
+                sscanf(buf, "%llu,%llu,%llu,%llu", &s[0], &s[1], &s[2], &s[3]) == 4)
+                for (int i = 0; i < 4; i++)
+                    rng->s[i] = s[i];
+            found = 1;
+        } else if (!strncmp(r.name, "best.", 5) && best) {
+            size_t off = 0;
+            for (int i = 0; i < fer_net_nparams(m->net); i++) {
+                fer_param *p = fer_net_param(m->net, i);
+                if (!strcmp(p->name, r.name + 5) && r.nbytes == p->n * sizeof(float))
+                    memcpy(best + off, r.data, r.nbytes);
+                off += p->n;
+            }
+        }
+        fer_record_free(&r);
+    }
+    fer_reader_close(rd);
+    if (k < 0)
+        return -1;
+    if (!found)
+        return fer_seterr("%s: not a checkpoint (no trainstate record)", path);
+    return 0;
+}
+
+static void progress(const fer_train_opts *o, int epoch, size_t done, size_t total, double loss,
+                     double acc, double t0, double tnow, int epochs_left_after)
+{
+    double rate = (tnow - t0) > 0 ? done / (tnow - t0) : 0;
+    double eta = rate > 0 ? (total - done) / rate + epochs_left_after * total / rate : 0;
+    fprintf(stderr, "\repoch %d/%d  %zu/%zu  loss %.4f  acc %.4f  %.0f img/s  ETA %dm%02ds   ",
+            epoch, o->epochs, done, total, loss, acc, rate, (int)eta / 60, (int)eta % 60);
+}
+
+int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
+              const fer_train_opts *o, fer_train_result *res)
+{
+    int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
+    size_t img, n = train->n;
+    float *x = NULL, *probs = NULL, *dlogits = NULL, *best = NULL, cw[FER_CLASSES_MAX];
+    uint8_t *bpx = NULL;
+    int32_t *by = NULL;
+    size_t *order = NULL;
+    fer_optim *opt = NULL;
+    fer_rng rng;
+    double lr = o->optim.lr, best_acc = -1, t_start = now(), plateau_best = -1;
+    int plateau_wait = 0, have_val = val && val->n > 0;
+
+    memset(res, 0, sizeof *res);
+    fer_net_input_shape(m->net, &c, &h, &w);
+    if (train->c != c || train->h != h || train->w != w)
+        return fer_seterr("training images are %dx%dx%d, the model takes %dx%dx%d", train->c,
+                          train->h, train->w, c, h, w);
+    if (have_val && (val->c != c || val->h != h || val->w != w))
+        return fer_seterr("validation images are %dx%dx%d, the model takes %dx%dx%d", val->c,
+                          val->h, val->w, c, h, w);
+    if (n == 0)
+        return fer_seterr("no training images");
+    for (size_t i = 0; i < n; i++)
+        if (train->labels[i] < 0 || train->labels[i] >= k)
+            return fer_seterr("training image %zu has label %d, outside 0..%d", i,
+                              (int)train->labels[i], k - 1);
+    if (B < 1)
+        return fer_seterr("batch size %d", B);
+    if ((size_t)B > n)
+        B = (int)n;
+    img = (size_t)c * h * w;
+    fer_rng_seed(&rng, o->seed);
+    x = malloc((size_t)B * img * sizeof *x);
+    probs = malloc((size_t)B * k * sizeof *probs);
+    dlogits = malloc((size_t)B * k * sizeof *dlogits);
+    bpx = malloc((size_t)B * img);
+    by = malloc((size_t)B * sizeof *by);
+    order = malloc(n * sizeof *order);
+    best = snapshot(m->net, NULL);
+    opt = fer_optim_new(m->net, &o->optim);
+    if (!x || !probs || !dlogits || !bpx || !by || !order || !best || !opt) {
+        fer_seterr("out of memory");
+        goto out;
+    }
+    if (o->lr_backbone > 0 && o->optim.lr > 0)
+        fer_optim_scale_backbone(opt, o->head ? o->head : "fc", o->lr_backbone / o->optim.lr);
+    /* class weights: n / (k * count), as scikit-learn's "balanced" */
+    {
+        long count[FER_CLASSES_MAX] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[train->labels[i]]++;
+        for (int j = 0; j < k; j++)
+            cw[j] = count[j] ? (float)((double)n / ((double)k * count[j])) : 0;
+    }
+    if (o->resume && load_checkpoint(m, opt, best, &epoch, &best_epoch, &best_acc, &lr, &rng,
+                                     o->resume))
+        goto out;
+    if (o->log && epoch == 0)
+        fprintf(o->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+
+    while (epoch < o->epochs) {
+        double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc;
+        long right = 0;
+        size_t done = 0;
+        if (o->schedule == FER_SCHED_COSINE)
+            lr = o->optim.lr * 0.5 * (1 + cos(M_PI * epoch / o->epochs));
+        for (size_t i = n; i > 1; i--) {   /* shuffle */
+            size_t j = fer_rng_below(&rng, i), t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+        if (fer_net_plan(m->net, B))
+            goto out;
+        for (size_t s = 0; s + B <= n || (s < n && s == 0); s += B) {
+            /* full batches only (batch norm wants more than one image); the
+             * remainder is reshuffled into the next epoch */
+            int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
+            double loss;
+            for (int j = 0; j < b; j++) {
+                size_t id = order[s + j];
+                memcpy(bpx + j * img, train->pixels + id * img, img);
+                by[j] = train->labels[id];
+                if (o->mirror && (fer_rng_u64(&rng) >> 63))
+                    fer_mirror(bpx + j * img, 1, c, h, w, bpx + j * img);
+            }
+            fer_model_preprocess(m, bpx, b, x);
+            loss = fer_xent_forward(b, k, fer_net_forward(m->net, x, b, 1, &rng), by,
+                                    o->balanced ? cw : NULL, (float)o->label_smoothing, probs);
+            fer_xent_backward(b, k, probs, by, o->balanced ? cw : NULL,
+                              (float)o->label_smoothing, dlogits);
+            fer_net_backward(m->net, dlogits, b);
+            fer_optim_step(opt, lr);
+            sum_loss += loss * b;
+            for (int j = 0; j < b; j++) {
+                int best_j = 0;
+                for (int q = 1; q < k; q++)
+                    if (probs[j * k + q] > probs[j * k + best_j])
+                        best_j = q;
+                right += best_j == by[j];
+            }
+            done += b;
+            if (o->progress)
+                progress(o, epoch + 1, done, n, sum_loss / done, (double)right / done, t0, now(),
+                         o->epochs - epoch - 1);
+            if (o->stop && *o->stop)
+                break;
+        }
+        if (o->progress)
+            fprintf(stderr, "\r%*s\r", 100, "");
+        if (o->stop && *o->stop) {
+            /* the interrupted epoch does not count */
+            if (o->checkpoint &&
+                save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
+                goto out;
+            res->stopped = 1;
+            break;
+        }
+        epoch++;
+        tacc = (double)right / done;
+        if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
+            goto out;
+        if (!have_val)
+            vacc = tacc;
+        if (vacc > best_acc) {
+            best_acc = vacc;
+            best_epoch = epoch;
+            snapshot(m->net, best);
+        }
+        res->last_train_loss = sum_loss / done;
+        res->last_train_acc = tacc;
+        res->last_val_loss = vloss;
+        res->last_val_acc = have_val ? vacc : -1;
+        if (o->log) {
+            fprintf(o->log, "%d,%.6f,%.6f,%s%.6f,%s%.6f,%.6g,%.2f\n", epoch, sum_loss / done, tacc,
+                    "", have_val ? vloss : NAN, "", have_val ? vacc : NAN, lr, now() - t0);
+            fflush(o->log);
+        }
+        if (!o->quiet)
+            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f%s val loss %.4f acc %.4f  "
+                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc,
+                    have_val ? "," : " (no validation)", vloss, have_val ? vacc : 0, lr,
+                    now() - t0);
+        if (o->schedule == FER_SCHED_STEP && o->step_size > 0 && epoch % o->step_size == 0)
+            lr *= o->gamma;
+        if (o->schedule == FER_SCHED_PLATEAU) {
+            if (vacc > plateau_best) {
+                plateau_best = vacc;
+                plateau_wait = 0;
+            } else if (++plateau_wait > o->patience) {
+                lr *= o->gamma;
+                plateau_wait = 0;
+            }
+        }
+        if (o->checkpoint &&
+            save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
+            goto out;
+    }
+    restore(m->net, best);
+    res->epochs_run = epoch;
+    res->best_epoch = best_epoch;
+    res->best_val_acc = have_val ? best_acc : -1;
+    res->seconds = now() - t_start;
+    rc = res->stopped ? 1 : 0;
+out:
+    free(x);
+    free(probs);
+    free(dlogits);
+    free(bpx);
+    free(by);
+    free(order);
+    free(best);
+    fer_optim_free(opt);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* train.h: the training loop shared by fer-train and fer-anneal. */
+#ifndef FER_TRAIN_H
+#define FER_TRAIN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "dataset.h"
+#include "model.h"
+#include "optim.h"
+
+enum fer_schedule { FER_SCHED_NONE, FER_SCHED_STEP, FER_SCHED_COSINE, FER_SCHED_PLATEAU };
+
+typedef struct fer_train_opts {
+    int epochs;
+    int batch;
+    fer_optim_opts optim;
+    double lr_backbone;         /* > 0: lr for all but head (resnet transfer) */
+    const char *head;           /* parameter prefixes of the head, "fc" */
+    int schedule;               /* enum fer_schedule */
+    int step_size;              /* step: epochs between decays */
+    double gamma;               /* step and plateau: factor */
+    int patience;               /* plateau: epochs without improvement */
+    double label_smoothing;
+    int balanced;               /* class weights n / (k * count) */
+    int mirror;                 /* random horizontal flips while training */
+    unsigned long long seed;
+    int progress;               /* a progress line on stderr */
+    FILE *log;                  /* per-epoch CSV, or NULL */
+    volatile sig_atomic_t *stop; /* set (by SIGINT) to stop after this batch */
+    const char *checkpoint;     /* written when stopped, and each epoch */
+    const char *resume;         /* checkpoint to start from, or NULL */
+    int quiet;                  /* no per-epoch line on stderr */
+} fer_train_opts;
+
+typedef struct fer_train_result {
+    int epochs_run;             /* including resumed ones */
+    int best_epoch;
+    double best_val_acc;        /* -1 without validation */
+    double last_train_loss, last_train_acc, last_val_loss, last_val_acc;
+    double seconds;
+    int stopped;                /* interrupted */
+} fer_train_result;
+
+void fer_train_defaults(fer_train_opts *o);
+
+/* Trains m on train (images must match the model's input), validating on
+ * val (may be NULL or empty) after each epoch; m ends with the best
+ * weights by validation accuracy (the last without validation). Returns 0,
+ * 1 when stopped by *stop (a checkpoint was written), -1 on error. */
+int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
+              const fer_train_opts *o, fer_train_result *res);
+
+/* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
+int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
+
+/* Splits d into train and val, stratified by label, frac of each class to
+ * val, deterministic for a seed. The outputs are initialised here. 0/-1. */
+int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+                         fer_dataset *train, fer_dataset *val);
+
+#endif
