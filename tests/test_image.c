@@ -447,7 +447,7 @@ static void test_pnm_16bit_and_stream(void)
     same_image(&got, &want[0], "16-bit P5");
     fer_image_free(&got);
 
-    /* all three from a stream (a real pipe through tmpfile-like fmemopen) */
+    /* all three from a stream, read front to back (fmemopen, no seeking) */
     f = fmemopen(buf, n, "rb");
     for (int k = 0; k < 3; k++) {
         int r = fer_image_read_pnm_stream(f, "pipe", &got);
