@@ -19,12 +19,20 @@ int fer_seterr(const char *fmt, ...)
 
 int fer_error_prefix(const char *fmt, ...)
 {
-    char old[sizeof msg], pre[256];
+    char old[sizeof msg];
+    size_t k;
     va_list ap;
     memcpy(old, msg, sizeof msg);
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%s: %s", pre, old);
+    k = strlen(msg);
+    if (k + 2 < sizeof msg) {
+        memcpy(msg + k, ": ", 2);
+        k += 2;
+        /* cut the old message to what fits */
+        memcpy(msg + k, old, strnlen(old, sizeof msg - k - 1));
+        msg[k + strnlen(old, sizeof msg - k - 1)] = 0;
+    }
     return -1;
 }

@@ -14,26 +14,30 @@ int fer_outfile_open(fer_outfile *o, const char *path)
     o->path = strdup(path);
     if (!o->path)
         return fer_seterr("out of memory");
+    /* on any failure below, o is left zeroed and nothing needs freeing */
     if (!strcmp(path, "-")) {
         o->f = stdout;
         return 0;
     }
     o->tmp = malloc(strlen(path) + 16);
-    if (!o->tmp)
+    if (!o->tmp) {
+        fer_outfile_abort(o);
         return fer_seterr("out of memory");
+    }
     sprintf(o->tmp, "%s.tmp.XXXXXX", path);
     fd = mkstemp(o->tmp);
     if (fd < 0) {
         int e = errno;
-        free(o->tmp);
-        o->tmp = NULL;
-        return fer_seterr("%s: %s", path, strerror(e));
+        fer_seterr("%s: %s", path, strerror(e));
+        fer_outfile_abort(o);
+        return -1;
     }
     o->f = fdopen(fd, "wb");
     if (!o->f) {
+        fer_seterr("%s: %s", path, strerror(errno));
         close(fd);
-        unlink(o->tmp);
-        return fer_seterr("%s: %s", path, strerror(errno));
+        fer_outfile_abort(o);
+        return -1;
     }
     return 0;
 }

@@ -15,7 +15,8 @@ typedef struct fer_outfile {
     char *tmp;          /* the temporary name, NULL for stdout */
 } fer_outfile;
 
-/* Returns 0 or -1 (fer_error() names the path). */
+/* Returns 0, or -1 (fer_error() names the path) with o zeroed: nothing to
+ * free after a failed open. */
 int fer_outfile_open(fer_outfile *o, const char *path);
 
 /* Flushes and closes; renames into place. Returns 0, or -1 after removing
