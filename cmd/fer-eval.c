@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     long batch = 256, threads = 0;
     unsigned usages = 0;
     fer_dataset d;
-    float *probs, *acc;
+    float *probs = NULL, *acc;
     int32_t *pred;
     fer_metrics met;
     char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
