@@ -33,6 +33,10 @@ CMD_SRC   = $(wildcard cmd/fer-*.c)
 TOOLS     = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
 TEST_SRC  = $(wildcard tests/test_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# Helper programs of the shell tests (tests/*.c not named test_*): built by
+# `make test`, run only by the scripts that need them.
+TEST_AUX_SRC = $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+TEST_AUX  = $(TEST_AUX_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC = $(wildcard bench/bench_*.c)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 BENCH_LIBS ?= $(shell pkg-config --libs openblas 2>/dev/null)
@@ -73,7 +77,7 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS) $(BENCH_LIBS)
 
 # Build and run every test; the last line printed is "N passed, N failed".
-test: all $(TESTS)
+test: all $(TESTS) $(TEST_AUX)
 	@FER_BUILD=$(B) sh tests/run.sh
 
 # The same tests under AddressSanitizer and UBSan, built in build-asan/.
@@ -97,7 +101,7 @@ deps:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
 
 .PHONY: all test check-asan bench install clean deps
 .SECONDARY:
