@@ -3,7 +3,8 @@
  * x is (N, C, H, W), w is (K, C, R, S), b is (K) or NULL, y is (N, K, P, Q)
  * with P = (H + 2 pad - R) / stride + 1 and Q likewise; zero padding.
  * fer_conv2d_* pick the fastest kernel for the machine and shape; the _ref
- * kernels are the plain loops that define the result and test the others. */
+ * kernels are the plain loops that define the result and test the others
+ * (float sums, fixed order; db summed in double). */
 #ifndef FER_CONV_H
 #define FER_CONV_H
 
@@ -16,7 +17,9 @@ typedef struct fer_conv_shape {
     int P, Q;               /* output height, width (set by init) */
 } fer_conv_shape;
 
-/* Fills s and computes P, Q. Returns 0, or -1 when the kernel does not fit. */
+/* Fills s and computes P, Q. Returns 0, or -1 (fer_error() says why) when
+ * a size is below 1, stride < 1, pad < 0 or the kernel is larger than the
+ * padded input. Padding may exceed the kernel (PyTorch allows it). */
 int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
                         int stride, int pad);
 

@@ -14,37 +14,63 @@
 
 #include "rng.h"
 
-/* ReLU: y = max(x, 0); backward uses x (dx = dy where x > 0). */
+/* ReLU: y = max(x, 0); backward uses x: dx = dy where x > 0, else 0 (so 0
+ * at x = 0, as PyTorch). */
 void fer_relu_forward(size_t n, const float *x, float *y);
 void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx);
 
-/* Leaky ReLU with negative slope a (0.01 in ff). */
+/* Leaky ReLU with negative slope a (0.01 in ff): y = x where x > 0, else
+ * a * x (float); dx = dy where x > 0, else a * dy (slope a at x = 0). */
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y);
 void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy, float *dx);
 
-/* Inverted dropout: y = x * mask / (1 - p), mask[i] = 1 with probability
- * 1 - p, drawn from rng. p = 0 copies. */
+/* Inverted dropout: y = x * mask * s with s = 1.0f / (1.0f - p) in float,
+ * mask (n) 0 or 1. One fer_rng_float u per element, in order; mask[i] =
+ * (u >= p), so kept with probability 1 - p and the same seed gives the same
+ * mask. p = 0 copies (mask all 1) and p >= 1 zeroes (mask all 0), neither
+ * drawing from rng. Backward: dx = dy * mask * s, the same s. */
 void fer_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float *y,
                          uint8_t *mask);
 void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy, float *dx);
 
 /* Max pool, k x k window, given stride, no padding: x (N, C, H, W) ->
- * y (N, C, P, Q), P = (H - k) / stride + 1. argmax (N, C, P, Q) holds the
- * index within the (H, W) plane of each maximum (first one on ties). */
+ * y (N, C, P, Q), P = (H - k) / stride + 1 (Q likewise; trailing rows and
+ * columns that fill no window are ignored); needs H, W >= k. argmax
+ * (N, C, P, Q) holds the index within the (H, W) plane of each maximum
+ * (first one in row-major order on ties; a NaN wins). Backward overwrites
+ * dx (N, C, H, W) and adds dy into each argmax, so overlapping windows
+ * (k > stride) sum. */
 void fer_maxpool_forward(int N, int C, int H, int W, int k, int stride, const float *x,
                          float *y, int32_t *argmax);
 void fer_maxpool_backward(int N, int C, int H, int W, int k, int stride, const float *dy,
                           const int32_t *argmax, float *dx);
 
-/* Global average pool: x (N, C, HW) -> y (N, C). */
+/* Global average pool: x (N, C, HW) -> y (N, C), summed in double.
+ * Backward: dx = dy / HW over each plane. */
 void fer_avgpool_forward(int N, int C, int HW, const float *x, float *y);
 void fer_avgpool_backward(int N, int C, int HW, const float *dy, float *dx);
 
 /* Batch norm over (N, HW) per channel, x (N, C, HW); HW = 1 for a dense
- * layer's output. Training: batch mean and biased variance normalise;
- * running_mean/var move by momentum (0.1 as PyTorch) towards the batch mean
- * and the unbiased variance; save_mean and save_invstd (C) keep what
- * backward needs. */
+ * layer's output; gamma, beta, running_mean, running_var, save_mean,
+ * save_invstd, dgamma, dbeta are (C). As PyTorch's BatchNorm1d/2d:
+ *
+ * Training, with M = N * HW values per channel: mean and biased variance
+ * var = sum (x - mean)^2 / M (double, two passes); invstd = 1 / sqrt(var +
+ * eps); y = gamma (x - mean) invstd + beta, computed in float as x * a + b
+ * with a = gamma invstd, b = beta - mean a. Then
+ *   running_mean = (1 - momentum) running_mean + momentum mean
+ *   running_var  = (1 - momentum) running_var + momentum var M / (M - 1)
+ * (momentum 0.1 as PyTorch's default; PyTorch starts them at 0 and 1).
+ * save_mean and save_invstd keep mean and invstd for backward. M must be
+ * at least 2 (the unbiased variance; PyTorch refuses it too): M = 1 aborts
+ * through FER_ASSERT, so a trainer must not pass a batch of one sample to
+ * a dense layer's batch norm.
+ *
+ * Inference: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta.
+ *
+ * Backward (of the training forward), with xhat = (x - mean) invstd, sums
+ * in double: dbeta = sum dy, dgamma = sum dy xhat,
+ * dx = gamma invstd (dy - dbeta / M - xhat dgamma / M). */
 void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var, float *y,
@@ -56,7 +82,9 @@ void fer_batchnorm_backward(int N, int C, int HW, const float *x, const float *d
                             const float *gamma, const float *save_mean,
                             const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
-/* Dense (PyTorch Linear): x (N, I), w (O, I), b (O) or NULL, y (N, O). */
+/* Dense (PyTorch Linear): x (N, I), w (O, I), b (O) or NULL, y (N, O);
+ * y = x w^T + b. fer_dense_* pick the fastest kernel; the _ref ones are
+ * plain loops (float sums along I) that define the result. */
 void fer_dense_forward(int N, int I, int O, const float *x, const float *w, const float *b,
                        float *y);
 /* dx (N, I; skipped when NULL), dw (O, I), db (O; skipped when NULL). */
@@ -67,16 +95,23 @@ void fer_dense_forward_ref(int N, int I, int O, const float *x, const float *w, 
 void fer_dense_backward_ref(int N, int I, int O, const float *x, const float *w,
                             const float *dy, float *dx, float *dw, float *db);
 
-/* Row-wise softmax: x, p (N, K); numerically stable. */
+/* Row-wise softmax: x, p (N, K); p = exp(x - max - log sum exp(x - max)),
+ * in double, rounded to float. */
 void fer_softmax(int N, int K, const float *x, float *p);
 
 /* Softmax cross-entropy as PyTorch's CrossEntropyLoss(weight, reduction=
- * 'mean', label_smoothing): logits (N, K), labels (N) in [0, K), class_w (K)
- * or NULL for all ones, smoothing in [0, 1). Writes probs (N, K) and returns
- * the mean loss (a weighted mean: divided by the sum of w[label]). */
+ * 'mean', label_smoothing): logits (N, K), labels (N) in [0, K) (others
+ * abort through FER_ASSERT), class_w (K) or NULL for all ones, smoothing
+ * eps in [0, 1). Writes probs (N, K) (as fer_softmax) and returns, in
+ * double, with log p = log_softmax(logits) and w = class_w:
+ *   loss = sum_i [ (1 - eps) w[y_i] (-log p[i][y_i])
+ *                  + eps / K sum_k w[k] (-log p[i][k]) ] / sum_i w[y_i]
+ * (without weights: the plain mean over N of the smoothed loss). */
 double fer_xent_forward(int N, int K, const float *logits, const int32_t *labels,
                         const float *class_w, float smoothing, float *probs);
-/* The gradient of that mean loss with respect to the logits, from probs. */
+/* The gradient of that loss with respect to the logits, from probs:
+ *   dlogits[i][j] = [ (1 - eps) w[y_i] (p[i][j] - [j = y_i])
+ *                     + eps / K (p[i][j] sum_k w[k] - w[j]) ] / sum_i w[y_i] */
 void fer_xent_backward(int N, int K, const float *probs, const int32_t *labels,
                        const float *class_w, float smoothing, float *dlogits);
 

@@ -572,7 +572,7 @@ static void against(FILE *in, const char *what, size_t n, const float *ours, dou
 static void test_torch(void)
 {
     char script[] = "/tmp/fer-test-torch-XXXXXX", data[] = "/tmp/fer-test-data-XXXXXX";
-    char cmd[256], word[16];
+    char cmd[4096 + 64], word[16];
     int fs = mkstemp(script), fd = mkstemp(data);
     FILE *f;
     CHECK(fs >= 0 && fd >= 0, "mkstemp");
@@ -629,7 +629,10 @@ static void test_torch(void)
     }
     fclose(f);
 
-    snprintf(cmd, sizeof cmd, "\"${FER_PYTHON:-/usr/bin/python3}\" %s %s", script, data);
+    const char *py = getenv("FER_PYTHON");
+    if (!py || !*py)
+        py = "/usr/bin/python3";
+    snprintf(cmd, sizeof cmd, "'%s' %s %s", py, script, data);
     FILE *in = popen(cmd, "r");
     int st = -1;
     word[0] = 0;
@@ -664,9 +667,9 @@ static void test_torch(void)
     unlink(script);
     unlink(data);
     if (!strcmp(word, "SKIP"))
-        SKIP("torch is not importable by ${FER_PYTHON:-/usr/bin/python3}");
+        SKIP("torch is not importable by %s", py);
     if (strcmp(word, "OK") && (st == -1 || (WIFEXITED(st) && WEXITSTATUS(st) == 127)))
-        SKIP("no python at ${FER_PYTHON:-/usr/bin/python3}");
+        SKIP("no python at %s", py);
     CHECK(!strcmp(word, "OK"), "the torch script failed (status %d)", st);
 }
 
