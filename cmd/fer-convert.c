@@ -25,14 +25,18 @@
 
 static const char *prog = "fer-convert";
 
-static void usage(void)
+/* The synopsis of man/fer-convert.1; exits with status (0 for --help). */
+static void usage_exit(int status) __attribute__((noreturn));
+static void usage_exit(int status)
 {
-    fprintf(stderr,
+    fprintf(status ? stderr : stdout,
             "usage: fer-convert [-u usage]... [--skip-bad] [-n limit] [-o output] [input]\n"
             "       fer-convert [-u usage]... [-n limit] -s columns [-o sheet.png] [input]\n"
             "       fer-convert -i [-u usage]... [--skip-bad] [input]\n");
-    exit(2);
+    exit(status);
 }
+
+static void usage(void) { usage_exit(2); }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -676,6 +680,8 @@ int main(int argc, char **argv)
         case 'i':
             o.info = 1;
             break;
+        case 'h':
+            usage_exit(0);
         default:
             usage();
         }
