@@ -1,0 +1,773 @@
+/* fer-classify: the emotion of every face in fer-detect's stream, in image
+ * files or in a data set; text, CSV or JSON lines; labelled photos. */
+
+/* fopencookie: a fer stream or a PNG on a pipe is told apart by its first
+ * four bytes, which then have to be handed back to the reader. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "draw.h"
+#include "error.h"
+#include "image.h"
+#include "metrics.h"
+#include "model.h"
+#include "parse.h"
+#include "predict.h"
+#include "record.h"
+#include "threads.h"
+
+#define MAX_MODELS 16
+
+static const char *argv0 = "fer-classify";
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: fer-classify -m model.fer [-m model.fer ...] [--tta flip]\n"
+                    "                    [--format text|csv|json] [--annotate DIR | -o image]\n"
+                    "                    [--batch N] [--threads N] [input ...]\n");
+    exit(2);
+}
+
+static void die(const char *fmt, const char *a)
+{
+    fprintf(stderr, "%s: ", argv0);
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+/* One face waiting in the batch: where it came from. */
+typedef struct face {
+    char *src;              /* the photo's path (malloc'd) */
+    long frame;
+    int box[4];             /* x, y, w, h in the photo's pixels */
+    int photo_w, photo_h;   /* the photo's size from the stream, 0 when unknown */
+    int rereadable;         /* the photo can be read again to be annotated */
+} face;
+
+/* A classified face kept for annotation, and the photos they lie on. */
+typedef struct mark {
+    int photo;              /* index into photos */
+    int box[4];
+    int label;
+    float prob;
+} mark;
+
+typedef struct photo {
+    char *src;
+    int w, h;               /* from the stream, 0 when unknown */
+    int rereadable;
+} photo;
+
+typedef struct ctx {
+    fer_model models[MAX_MODELS];
+    const char *model_path[MAX_MODELS];
+    int nmodels, flip, k;
+    int c, h, w;            /* the models' input */
+    const char *format;
+    int annotate;           /* keep marks for --annotate or -o */
+    /* the batch */
+    int batch;
+    size_t n;
+    uint8_t *px;            /* (batch, c, h, w) */
+    face *faces;
+    float *probs, *acc;     /* (batch, k) */
+    int srcw;               /* widest source printed so far (text alignment) */
+    int namew;              /* widest class name */
+    /* annotation */
+    mark *marks;
+    size_t nmarks, capmarks;
+    photo *photos;
+    int nphotos, capphotos;
+    int failed;
+} ctx;
+
+static void error_line(ctx *cx, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", argv0, msg);
+    cx->failed = 1;
+}
+
+/* ---- output ---- */
+
+static void put_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    putc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            putc('"', f);
+        putc(*s, f);
+    }
+    putc('"', f);
+}
+
+static void put_json_string(FILE *f, const char *s)
+{
+    putc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            putc(*p, f);
+    }
+    putc('"', f);
+}
+
+static void print_header(const ctx *cx)
+{
+    if (strcmp(cx->format, "csv"))
+        return;
+    printf("src,frame,x,y,w,h,label,prob");
+    for (int j = 0; j < cx->k; j++)
+        printf(",p_%s", cx->models[0].classes[j]);
+    printf("\n");
+}
+
+static void print_face(ctx *cx, const face *fc, const float *p)
+{
+    const char(*names)[FER_CLASS_NAME_MAX] = cx->models[0].classes;
+    int best = fer_argmax(p, cx->k);
+    if (!strcmp(cx->format, "csv")) {
+        put_csv_field(stdout, fc->src);
+        printf(",%ld,%d,%d,%d,%d,%s,%.6f", fc->frame, fc->box[0], fc->box[1], fc->box[2],
+               fc->box[3], names[best], p[best]);
+        for (int j = 0; j < cx->k; j++)
+            printf(",%.6f", p[j]);
+        printf("\n");
+    } else if (!strcmp(cx->format, "json")) {
+        printf("{\"src\": ");
+        put_json_string(stdout, fc->src);
+        printf(", \"frame\": %ld, \"box\": [%d, %d, %d, %d], \"label\": \"%s\", "
+               "\"prob\": %.6f, \"probabilities\": {", fc->frame, fc->box[0], fc->box[1],
+               fc->box[2], fc->box[3], names[best], p[best]);
+        for (int j = 0; j < cx->k; j++)
+            printf("%s\"%s\": %.6f", j ? ", " : "", names[j], p[j]);
+        printf("}, \"softmax\": true}\n");
+    } else {
+        char box[64];
+        int len = (int)strlen(fc->src);
+        if (len > cx->srcw)
+            cx->srcw = len < 40 ? len : 40;
+        snprintf(box, sizeof box, "%d,%d,%d,%d", fc->box[0], fc->box[1], fc->box[2], fc->box[3]);
+        printf("%-*s  frame %-3ld  box %-15s  %-*s %.3f  (", cx->srcw, fc->src, fc->frame, box,
+               cx->namew, names[best], p[best]);
+        for (int j = 0; j < cx->k; j++)
+            printf("%s%s %.3f", j ? " " : "", names[j], p[j]);
+        printf(")\n");
+    }
+}
+
+/* ---- annotation marks ---- */
+
+static int find_photo(ctx *cx, const face *fc)
+{
+    for (int i = cx->nphotos - 1; i >= 0; i--)
+        if (!strcmp(cx->photos[i].src, fc->src)) {
+            /* a frame of a stream, or the same name for another picture */
+            if (!fc->rereadable || fc->photo_w != cx->photos[i].w ||
+                fc->photo_h != cx->photos[i].h)
+                cx->photos[i].rereadable = 0;
+            return i;
+        }
+    if (cx->nphotos == cx->capphotos) {
+        int cap = cx->capphotos ? 2 * cx->capphotos : 16;
+        photo *p = realloc(cx->photos, cap * sizeof *p);
+        if (!p)
+            die("%s", "out of memory");
+        cx->photos = p;
+        cx->capphotos = cap;
+    }
+    cx->photos[cx->nphotos] = (photo){strdup(fc->src), fc->photo_w, fc->photo_h,
+                                      fc->rereadable};
+    if (!cx->photos[cx->nphotos].src)
+        die("%s", "out of memory");
+    return cx->nphotos++;
+}
+
+static void add_mark(ctx *cx, const face *fc, int label, float prob)
+{
+    if (cx->nmarks == cx->capmarks) {
+        size_t cap = cx->capmarks ? 2 * cx->capmarks : 64;
+        mark *m = realloc(cx->marks, cap * sizeof *m);
+        if (!m)
+            die("%s", "out of memory");
+        cx->marks = m;
+        cx->capmarks = cap;
+    }
+    cx->marks[cx->nmarks] = (mark){find_photo(cx, fc), {fc->box[0], fc->box[1], fc->box[2],
+                                   fc->box[3]}, label, prob};
+    cx->nmarks++;
+}
+
+/* ---- the batch ---- */
+
+/* Classifies the faces waiting, prints them in order, empties the batch. */
+static void flush(ctx *cx)
+{
+    size_t n = cx->n, k = (size_t)cx->k;
+    if (!n)
+        return;
+    memset(cx->acc, 0, n * k * sizeof *cx->acc);
+    for (int mi = 0; mi < cx->nmodels; mi++) {
+        if (fer_predict(&cx->models[mi], cx->px, n, (int)n, cx->flip, cx->probs))
+            die("%s", fer_error());
+        for (size_t i = 0; i < n * k; i++)
+            cx->acc[i] += cx->probs[i];
+    }
+    for (size_t i = 0; i < n * k; i++)
+        cx->acc[i] /= (float)cx->nmodels;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = cx->acc + i * k;
+        print_face(cx, &cx->faces[i], p);
+        if (cx->annotate) {
+            int best = fer_argmax(p, cx->k);
+            add_mark(cx, &cx->faces[i], best, p[best]);
+        }
+        free(cx->faces[i].src);
+    }
+    cx->n = 0;
+}
+
+/* Queues one face of the models' input shape (c, h, w). */
+static void push(ctx *cx, const uint8_t *px, const face *fc)
+{
+    size_t img = (size_t)cx->c * cx->h * cx->w;
+    memcpy(cx->px + cx->n * img, px, img);
+    cx->faces[cx->n] = *fc;
+    if (!(cx->faces[cx->n].src = strdup(fc->src)))
+        die("%s", "out of memory");
+    if (++cx->n == (size_t)cx->batch)
+        flush(cx);
+}
+
+/* ---- inputs ---- */
+
+/* "src=-" and friends: a photo that came through a pipe. */
+static int rereadable_src(const char *src)
+{
+    return *src && strcmp(src, "-") && strcmp(src, "<stdin>") && strcmp(src, "stdin");
+}
+
+static int parse_ints(const char *s, char sep, int *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long x;
+        errno = 0;
+        x = strtol(s, &end, 10);
+        if (end == s || errno || x < -FER_IMAGE_DIM_MAX * 4L || x > FER_IMAGE_DIM_MAX * 4L)
+            return -1;
+        if (*end != (i == n - 1 ? '\0' : sep))
+            return -1;
+        v[i] = (int)x;
+        s = end + 1;
+    }
+    return 0;
+}
+
+/* Fills fc from a face record's meta; what is missing gets a default:
+ * src = the stream, frame = the face's index, box = the whole face. */
+static int face_meta(const fer_record *r, const char *stream, long index, face *fc,
+                     char *src, int nsrc)
+{
+    char buf[256];
+    int len;
+    int h = (int)r->shape[r->ndim - 2], w = (int)r->shape[r->ndim - 1];
+    const char *meta = r->meta ? r->meta : "";
+    *fc = (face){src, index, {0, 0, w, h}, 0, 0, 0};
+    len = fer_meta_get(meta, "src", src, nsrc);
+    if (len >= nsrc)
+        return fer_seterr("src name longer than %d bytes", nsrc - 1);
+    if (len < 0)
+        snprintf(src, nsrc, "%s", stream);
+    else
+        fc->rereadable = rereadable_src(src);
+    if (fer_meta_get(meta, "frame", buf, sizeof buf) >= 0) {
+        long v;
+        if (fer_parse_long(buf, 0, 0x7fffffffL, &v))
+            return fer_seterr("frame '%s': not a whole number", buf);
+        fc->frame = v;
+        if (v)
+            fc->rereadable = 0;     /* a frame of a video stream */
+    }
+    if (fer_meta_get(meta, "box", buf, sizeof buf) >= 0 &&
+        (parse_ints(buf, ',', fc->box, 4) || fc->box[2] <= 0 || fc->box[3] <= 0))
+        return fer_seterr("box '%s': want x,y,w,h with w, h > 0", buf);
+    if (fer_meta_get(meta, "image", buf, sizeof buf) >= 0) {
+        int wh[2];
+        if (parse_ints(buf, 'x', wh, 2) || wh[0] <= 0 || wh[1] <= 0)
+            return fer_seterr("image '%s': want WxH", buf);
+        fc->photo_w = wh[0];
+        fc->photo_h = wh[1];
+    }
+    return 0;
+}
+
+/* The shape check of every face against the models: 0, or -1 after one
+ * error line (the rest of the input is left alone). */
+static int check_shape(ctx *cx, const char *stream, int c, int h, int w)
+{
+    if (c == cx->c && h == cx->h && w == cx->w)
+        return 0;
+    fprintf(stderr, "%s: %s: takes %dx%dx%d faces, %s has %dx%dx%d\n", argv0,
+            cx->model_path[0], cx->c, cx->h, cx->w, stream, c, h, w);
+    cx->failed = 1;
+    return -1;
+}
+
+static void read_stream(ctx *cx, FILE *f, const char *name)
+{
+    fer_reader *rd = fer_reader_from(f, name);
+    fer_record r;
+    long faces = 0;
+    char src[4096];
+    int rc;
+    if (!rd) {
+        error_line(cx, fer_error());
+        return;
+    }
+    while ((rc = fer_reader_next(rd, &r)) == 1) {
+        int is_face = !strcmp(r.name, "face"), is_images = !strcmp(r.name, "images");
+        face fc;
+        if (!is_face && !is_images) {
+            if (!strcmp(r.name, "labels") || !strcmp(r.name, "usage")) {
+                fer_record_free(&r);
+                continue;       /* the rest of a data set's chunk */
+            }
+            fprintf(stderr, "%s: %s: record %ld at byte %llu: '%s' is not a face record\n",
+                    argv0, name, fer_reader_index(rd),
+                    (unsigned long long)fer_reader_offset(rd), r.name);
+            cx->failed = 1;
+            fer_record_free(&r);
+            break;
+        }
+        if (r.dtype != FER_U8 || r.ndim != (is_face ? 3 : 4)) {
+            fprintf(stderr, "%s: %s: record %ld at byte %llu: '%s' is %s with %d dimensions, "
+                    "want u8 %s\n", argv0, name, fer_reader_index(rd),
+                    (unsigned long long)fer_reader_offset(rd), r.name, fer_dtype_name(r.dtype),
+                    r.ndim, is_face ? "(C, H, W)" : "(N, C, H, W)");
+            cx->failed = 1;
+            fer_record_free(&r);
+            break;
+        }
+        if (check_shape(cx, name, (int)r.shape[r.ndim - 3], (int)r.shape[r.ndim - 2],
+                        (int)r.shape[r.ndim - 1])) {
+            fer_record_free(&r);
+            break;
+        }
+        if (is_face) {
+            if (face_meta(&r, name, faces, &fc, src, sizeof src)) {
+                fprintf(stderr, "%s: %s: record %ld at byte %llu: %s\n", argv0, name,
+                        fer_reader_index(rd), (unsigned long long)fer_reader_offset(rd),
+                        fer_error());
+                cx->failed = 1;
+                fer_record_free(&r);
+                break;
+            }
+            push(cx, r.data, &fc);
+            faces++;
+        } else {
+            /* a data set: every image is a face, its index the frame */
+            size_t img = (size_t)cx->c * cx->h * cx->w;
+            snprintf(src, sizeof src, "%s", name);
+            for (uint64_t i = 0; i < r.shape[0]; i++, faces++) {
+                fc = (face){src, faces, {0, 0, cx->w, cx->h}, 0, 0, 0};
+                push(cx, (const uint8_t *)r.data + i * img, &fc);
+            }
+        }
+        fer_record_free(&r);
+    }
+    if (rc < 0)
+        error_line(cx, fer_error());
+    fer_reader_close(rd);
+}
+
+/* A whole image is one face: grayed (or made RGB) and resized to the
+ * models' input, area-averaged when shrinking. */
+static void read_image(ctx *cx, const void *buf, size_t n, const char *name, int rereadable)
+{
+    fer_image im, conv = {0}, sized = {0};
+    size_t img = (size_t)cx->c * cx->h * cx->w;
+    uint8_t *px;
+    face fc;
+    int rc;
+    if (fer_image_read_mem(buf, n, name, &im)) {
+        error_line(cx, fer_error());
+        return;
+    }
+    rc = cx->c == 1 ? fer_image_to_gray(&im, &conv) : fer_draw_rgb(&im, &conv);
+    if (!rc)
+        rc = (im.w >= cx->w && im.h >= cx->h)
+                 ? fer_image_resize_area(&conv, cx->w, cx->h, &sized)
+                 : fer_image_resize_bilinear(&conv, cx->w, cx->h, &sized);
+    if (rc || !(px = malloc(img))) {
+        fer_image_free(&im);
+        fer_image_free(&conv);
+        fer_image_free(&sized);
+        die("%s", "out of memory");
+    }
+    /* (H, W, C) -> (C, H, W) */
+    for (int y = 0; y < cx->h; y++)
+        for (int x = 0; x < cx->w; x++)
+            for (int ch = 0; ch < cx->c; ch++)
+                px[((size_t)ch * cx->h + y) * cx->w + x] =
+                    sized.px[((size_t)y * cx->w + x) * cx->c + ch];
+    fc = (face){(char *)name, 0, {0, 0, im.w, im.h}, im.w, im.h, rereadable};
+    push(cx, px, &fc);
+    free(px);
+    fer_image_free(&im);
+    fer_image_free(&conv);
+    fer_image_free(&sized);
+}
+
+/* Reads up to n bytes from fd, retrying short reads: the count, or -1. */
+static ssize_t read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* A stream over a file descriptor that first gives back the bytes already
+ * read from it. Each read returns what the descriptor has (no waiting for
+ * a full buffer), so that faces from a live pipe are classified as they
+ * come. */
+typedef struct prefixed {
+    int fd;
+    unsigned char head[4];
+    size_t n, pos;
+} prefixed;
+
+static ssize_t prefixed_read(void *cookie, char *buf, size_t size)
+{
+    prefixed *p = cookie;
+    ssize_t r;
+    if (p->pos < p->n) {
+        size_t got = 0;
+        while (got < size && p->pos < p->n)
+            buf[got++] = (char)p->head[p->pos++];
+        return (ssize_t)got;
+    }
+    do
+        r = read(p->fd, buf, size);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+static void read_input(ctx *cx, const char *path)
+{
+    int is_stdin = !strcmp(path, "-");
+    const char *name = is_stdin ? "<stdin>" : path;
+    int fd = is_stdin ? 0 : open(path, O_RDONLY);
+    prefixed pre = {0};
+    ssize_t got;
+    char msg[4200];
+    if (fd < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        error_line(cx, msg);
+        return;
+    }
+    pre.fd = fd;
+    got = read_full(fd, pre.head, 4);
+    if (got <= 0) {
+        snprintf(msg, sizeof msg, "%s: %s", name, got < 0 ? strerror(errno) : "empty input");
+        error_line(cx, msg);
+    } else if (got == 4 && !memcmp(pre.head, "\x89" "FER", 4)) {
+        cookie_io_functions_t io = {prefixed_read, NULL, NULL, NULL};
+        FILE *g;
+        pre.n = 4;
+        if (!(g = fopencookie(&pre, "rb", io)))
+            die("%s", "out of memory");
+        read_stream(cx, g, name);
+        fclose(g);
+    } else {
+        /* an image: read whole, as the decoders want it */
+        size_t n = (size_t)got, cap = 1 << 16;
+        unsigned char *buf = malloc(cap);
+        if (!buf)
+            die("%s", "out of memory");
+        memcpy(buf, pre.head, n);
+        for (;;) {
+            if (n == cap) {
+                unsigned char *b = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+                if (!b)
+                    die("%s", "out of memory");
+                buf = b;
+                cap *= 2;
+            }
+            if ((got = read_full(fd, buf + n, cap - n)) <= 0)
+                break;
+            n += (size_t)got;
+        }
+        if (got < 0) {
+            snprintf(msg, sizeof msg, "%s: %s", name, strerror(errno));
+            error_line(cx, msg);
+        } else {
+            read_image(cx, buf, n, name, !is_stdin);
+        }
+        free(buf);
+    }
+    if (!is_stdin)
+        close(fd);
+}
+
+/* ---- annotated photos ---- */
+
+/* DIR/<basename of src>, with ".png" added unless it ends in .png, .jpg or
+ * .jpeg (the encoders go by the extension). */
+static char *annotated_name(const char *dir, const char *src)
+{
+    const char *base = strrchr(src, '/'), *dot;
+    int keep;
+    size_t n;
+    char *out;
+    base = base ? base + 1 : src;
+    dot = strrchr(base, '.');
+    keep = dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") ||
+                   !strcasecmp(dot, ".jpeg"));
+    n = strlen(dir) + strlen(base) + 8;
+    if (!(out = malloc(n)))
+        die("%s", "out of memory");
+    snprintf(out, n, "%s%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] != '/' ? "/" : "", base,
+             keep ? "" : ".png");
+    return out;
+}
+
+static void annotate_photo(ctx *cx, int pi, const char *out)
+{
+    const photo *ph = &cx->photos[pi];
+    fer_image im, rgb;
+    char msg[4200];
+    if (fer_image_read(ph->src, &im)) {
+        error_line(cx, fer_error());
+        return;
+    }
+    if (ph->w && (im.w != ph->w || im.h != ph->h)) {
+        fprintf(stderr, "%s: %s: now %dx%d, the faces were found on %dx%d; not annotated\n",
+                argv0, ph->src, im.w, im.h, ph->w, ph->h);
+        cx->failed = 1;
+        fer_image_free(&im);
+        return;
+    }
+    if (fer_draw_rgb(&im, &rgb))
+        die("%s", "out of memory");
+    fer_image_free(&im);
+    for (size_t i = 0; i < cx->nmarks; i++) {
+        const mark *m = &cx->marks[i];
+        char label[FER_CLASS_NAME_MAX + 16];
+        if (m->photo != pi)
+            continue;
+        snprintf(label, sizeof label, "%s %d%%", cx->models[0].classes[m->label],
+                 (int)(m->prob * 100 + 0.5f));
+        fer_draw_face(&rgb, m->box[0], m->box[1], m->box[2], m->box[3], label,
+                      fer_draw_colour(m->label));
+    }
+    if (fer_image_write(out, &rgb)) {
+        snprintf(msg, sizeof msg, "%s", fer_error());
+        error_line(cx, msg);
+    }
+    fer_image_free(&rgb);
+}
+
+static void annotate(ctx *cx, const char *dir, const char *out)
+{
+    int nre = 0;
+    for (int i = 0; i < cx->nphotos; i++) {
+        if (!cx->photos[i].rereadable)
+            fprintf(stderr, "%s: warning: %s: not annotated (a pipe, a frame of a video stream "
+                    "or a data set cannot be read again)\n", argv0, cx->photos[i].src);
+        else
+            nre++;
+    }
+    if (out) {
+        if (nre > 1) {
+            fprintf(stderr, "%s: -o: the faces come from %d photos; use --annotate DIR\n",
+                    argv0, nre);
+            cx->failed = 1;
+            return;
+        }
+        for (int i = 0; i < cx->nphotos; i++)
+            if (cx->photos[i].rereadable)
+                annotate_photo(cx, i, out);
+        return;
+    }
+    if (mkdir(dir, 0777) && errno != EEXIST) {
+        fprintf(stderr, "%s: %s: %s\n", argv0, dir, strerror(errno));
+        cx->failed = 1;
+        return;
+    }
+    for (int i = 0; i < cx->nphotos; i++) {
+        char *name;
+        if (!cx->photos[i].rereadable)
+            continue;
+        name = annotated_name(dir, cx->photos[i].src);
+        for (int j = 0; j < i; j++) {
+            char *other;
+            if (!cx->photos[j].rereadable)
+                continue;
+            other = annotated_name(dir, cx->photos[j].src);
+            if (!strcmp(other, name))
+                fprintf(stderr, "%s: warning: %s: written for %s, then for %s\n", argv0, name,
+                        cx->photos[j].src, cx->photos[i].src);
+            free(other);
+        }
+        annotate_photo(cx, i, name);
+        free(name);
+    }
+}
+
+/* ---- main ---- */
+
+static void load_models(ctx *cx)
+{
+    for (int mi = 0; mi < cx->nmodels; mi++) {
+        fer_model *m = &cx->models[mi];
+        int c, h, w;
+        if (fer_model_load(m, cx->model_path[mi]))
+            die("%s", fer_error());
+        fer_net_input_shape(m->net, &c, &h, &w);
+        if (mi == 0) {
+            cx->c = c;
+            cx->h = h;
+            cx->w = w;
+            cx->k = m->nclasses;
+            continue;
+        }
+        if (c != cx->c || h != cx->h || w != cx->w) {
+            fprintf(stderr, "%s: %s takes %dx%dx%d faces, %s takes %dx%dx%d\n", argv0,
+                    cx->model_path[mi], c, h, w, cx->model_path[0], cx->c, cx->h, cx->w);
+            exit(1);
+        }
+        if (m->nclasses != cx->k ||
+            memcmp(m->classes, cx->models[0].classes, sizeof m->classes)) {
+            fprintf(stderr, "%s: %s has other classes than %s\n", argv0, cx->model_path[mi],
+                    cx->model_path[0]);
+            exit(1);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"format", required_argument, 0, 'f'},
+        {"tta", required_argument, 0, 't'}, {"annotate", required_argument, 0, 'a'},
+        {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    static ctx cx;
+    const char *dir = NULL, *out = NULL;
+    long batch = 64, threads = 0;
+    int c;
+
+    cx.format = "text";
+    while ((c = getopt_long(argc, argv, "m:f:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (cx.nmodels == MAX_MODELS)
+                die("at most %s models", "16");
+            cx.model_path[cx.nmodels++] = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "text") && strcmp(optarg, "csv") && strcmp(optarg, "json")) {
+                fprintf(stderr, "%s: --format: '%s': use text, csv or json\n", argv0, optarg);
+                exit(2);
+            }
+            cx.format = optarg;
+            break;
+        case 't':
+            if (strcmp(optarg, "flip")) {
+                fprintf(stderr, "%s: --tta: '%s': only flip is known\n", argv0, optarg);
+                exit(2);
+            }
+            cx.flip = 1;
+            break;
+        case 'a': dir = optarg; break;
+        case 'o': out = optarg; break;
+        case 'b':
+            if (fer_parse_long(optarg, 1, 65536, &batch)) {
+                fprintf(stderr, "%s: --batch: %s\n", argv0, fer_error());
+                exit(2);
+            }
+            break;
+        case 'T':
+            if (fer_parse_long(optarg, 1, FER_THREADS_MAX, &threads)) {
+                fprintf(stderr, "%s: --threads: %s\n", argv0, fer_error());
+                exit(2);
+            }
+            break;
+        default: usage();
+        }
+    }
+    if (!cx.nmodels || (dir && out))
+        usage();
+    if (threads && fer_threads_set((int)threads))
+        die("%s", fer_error());
+    load_models(&cx);
+    cx.annotate = dir || out;
+    cx.batch = (int)batch;
+    cx.px = malloc((size_t)cx.batch * cx.c * cx.h * cx.w);
+    cx.faces = malloc((size_t)cx.batch * sizeof *cx.faces);
+    cx.probs = malloc((size_t)cx.batch * cx.k * sizeof *cx.probs);
+    cx.acc = malloc((size_t)cx.batch * cx.k * sizeof *cx.acc);
+    if (!cx.px || !cx.faces || !cx.probs || !cx.acc)
+        die("%s", "out of memory");
+    for (int j = 0; j < cx.k; j++) {
+        int len = (int)strlen(cx.models[0].classes[j]);
+        if (len > cx.namew)
+            cx.namew = len;
+    }
+
+    print_header(&cx);
+    if (optind == argc)
+        read_input(&cx, "-");
+    for (int i = optind; i < argc; i++)
+        read_input(&cx, argv[i]);
+    flush(&cx);
+    if (fflush(stdout) || ferror(stdout))
+        die("%s", "standard output: write error");
+    if (cx.annotate)
+        annotate(&cx, dir, out);
+
+    for (int mi = 0; mi < cx.nmodels; mi++)
+        fer_model_free(&cx.models[mi]);
+    for (int i = 0; i < cx.nphotos; i++)
+        free(cx.photos[i].src);
+    free(cx.photos);
+    free(cx.marks);
+    free(cx.px);
+    free(cx.faces);
+    free(cx.probs);
+    free(cx.acc);
+    return cx.failed;
+}
