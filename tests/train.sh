@@ -1,0 +1,186 @@
+# train.sh: fer-train on the tiny FER2013 sample: the loss goes down, the
+# log and the model's training record, determinism, schedules, SIGINT and
+# --resume, transfer learning (--init, --freeze), and bad options.
+# Small models only (ff --width 0.25, cnn --width 0.125): resnet18 takes
+# about 40 s per epoch of 20 images on one core, too slow here.
+. "${FER_ROOT:-.}/tests/lib.sh"
+DATA=$FER_SHARED/data/fer2013-tiny.csv
+PY=${FER_PYTHON:-/usr/bin/python3}
+if [ ! -r "$DATA" ]; then
+    skip train "no $DATA"
+    exit 0
+fi
+cd "$TMP" || exit 1
+FF="-m ff --width 0.25 --batch 16 --threads 1 -q"
+
+# meta FILE KEY: the value of KEY= in a model file's meta text.
+meta() { grep -a "^$2=" "$1" | head -n 1 | sed "s/^$2=//"; }
+# col FILE N: column N of a log, without the header.
+col() { awk -F, -v n="$2" 'NR > 1 { print $n }' "$1"; }
+
+# --- the loss goes down ---------------------------------------------------
+t ff_30 0 "" -- fer-train $FF -i "$DATA" -o f.fer --epochs 30 --seed 7 --log f.csv
+check log_header test "$(head -n 1 f.csv)" = "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds"
+check log_7_columns awk -F, 'NF != 7 { exit 1 }' f.csv
+check log_epochs test "$(col f.csv 1 | tr '\n' ' ')" = "$(seq 1 30 | tr '\n' ' ')"
+check ff_loss_down awk -F, 'NR == 2 { f = $2 } END { exit !(NR == 31 && $2 < 0.7 * f) }' f.csv
+check log_no_val awk -F, 'NR > 1 && ($4 != "nan" || $5 != "nan") { exit 1 }' f.csv
+check log_lr awk -F, 'NR > 1 && $6 != 0.001 { exit 1 }' f.csv
+t cnn_8 0 "" -- fer-train -m cnn --width 0.125 -i "$DATA" -o c.fer --epochs 8 --batch 10 \
+    --lr 3e-3 --seed 1 --threads 1 -q --log c.csv
+check cnn_loss_down awk -F, 'NR == 2 { f = $2 } END { exit !(NR == 9 && $2 < 0.8 * f) }' c.csv
+
+# --- the training record in the model file --------------------------------
+check rec_command sh -c "grep -aq '^train.command=fer-train -m ff --width 0.25 .* --epochs 30 ' f.fer"
+check rec_epochs test "$(meta f.fer train.epochs)" = 30
+check rec_images test "$(meta f.fer train.images)" = 70
+check rec_seed test "$(meta f.fer train.seed)" = 7
+check rec_best_val_acc test "$(meta f.fer train.best_val_acc)" = -1.000000
+check rec_arch test "$(meta f.fer arch)" = ff
+# the checksum of the 70 Training images, as fer-convert --info reports it
+crc=$(fer-convert -u Training -i "$DATA" | sed -n 's/^checksum *//p')
+check rec_data_crc32 test -n "$crc" -a "$(meta f.fer train.data_crc32)" = "$crc"
+
+# --- validation: --val-split, --val ---------------------------------------
+t val_split 0 "" -- fer-train $FF -i "$DATA" -o v.fer --epochs 3 --val-split 0.2 --log v.csv
+check val_split_counts test "$(meta v.fer train.images),$(meta v.fer train.val_images)" = 56,14
+check val_split_log awk -F, 'NR > 1 && !($4 > 0 && $5 >= 0 && $5 <= 1) { exit 1 }' v.csv
+best=$(meta v.fer train.best_val_acc)
+check val_split_best awk -v b="$best" -F, 'NR > 1 && $5 > m { m = $5 }
+    END { d = b - m; exit !(b != "" && d < 1e-6 && d > -1e-6) }' v.csv
+fer-convert -u PublicTest "$DATA" -o pub.fer 2>/dev/null
+t val_file 0 "" -- fer-train $FF -i "$DATA" -o w.fer --epochs 2 --val pub.fer --log w.csv
+check val_file_counts test "$(meta w.fer train.images),$(meta w.fer train.val_images)" = 70,14
+check val_file_log awk -F, 'NR > 1 && !($4 > 0 && $5 >= 0) { exit 1 }' w.csv
+
+# --- schedules: the lr column against the formulas -----------------------
+t sched_step 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 6 --schedule step --step-size 2 \
+    --gamma 0.5 --log step.csv
+check sched_step_lr awk -F, 'NR > 1 { want = 0.001 * 0.5 ^ int(($1 - 1) / 2)
+    if ($6 < want * 0.9999 || $6 > want * 1.0001) exit 1 }' step.csv
+t sched_cosine 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 4 --schedule cosine --lr 0.002 \
+    --log cos.csv
+check sched_cosine_lr awk -F, 'NR > 1 { want = 0.002 * 0.5 * (1 + cos(3.14159265358979 * ($1 - 1) / 4))
+    if ($6 < want * 0.9999 || $6 > want * 1.0001) exit 1 }' cos.csv
+t options 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 2 --optim sgd --momentum 0.8 \
+    --nesterov --weight-decay 1e-4 --clip 1 --label-smoothing 0.1 --balanced --mirror \
+    --dropout 0.3 --schedule plateau --patience 0
+t adamw 0 "" -- fer-train $FF "$DATA" -o s.fer --epochs 1 --optim adamw --usage PublicTest
+check adamw_usage test "$(meta s.fer train.images)" = 14
+t stdin 0 "" -- sh -c "fer-convert '$DATA' -o - | fer-train $FF -o s.fer --epochs 1"
+
+# --- determinism: --seed and --threads 1 twice, the same model ------------
+t same_1 0 "" -- fer-train $FF -i "$DATA" -o d1.fer --epochs 4 --seed 5
+t same_2 0 "" -- fer-train $FF -i "$DATA" -o d2.fer --epochs 4 --seed 5
+t other_seed 0 "" -- fer-train $FF -i "$DATA" -o d3.fer --epochs 4 --seed 6
+for m in d1 d2 d3; do fer-eval -m $m.fer "$DATA" --predictions $m.csv >/dev/null; done
+check same_seed_same_predictions cmp d1.csv d2.csv
+check other_seed_other_predictions sh -c '! cmp -s d1.csv d3.csv'
+# tensors (every record after the "model" one) byte for byte, and one
+# tensor's digest, for the --freeze check below
+tensors() {
+    "$PY" - "$@" <<'EOF'
+import hashlib, struct, sys
+def records(path):
+    with open(path, "rb") as f:
+        while True:
+            h = f.read(24)
+            if not h:
+                return
+            magic, _, _, ndim, nlen, _, mlen, plen = struct.unpack("<4sHBBHHIQ", h)
+            f.read(8 * ndim)
+            name = f.read(nlen).decode()
+            f.read(mlen)
+            payload = f.read(plen)
+            f.read(4)
+            yield name, payload
+if sys.argv[1] == "--digest":
+    print(hashlib.sha256(dict(records(sys.argv[2]))[sys.argv[3]]).hexdigest())
+else:
+    a = [r for r in records(sys.argv[1]) if r[0] != "model"]
+    b = [r for r in records(sys.argv[2]) if r[0] != "model"]
+    sys.exit(0 if a == b and len(a) == 10 else 1)
+EOF
+}
+if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
+    check same_seed_same_tensors tensors d1.fer d2.fer
+    if tensors d1.fer d3.fer; then
+        echo "FAIL other_seed_other_tensors: seeds 5 and 6 give the same tensors"
+    else
+        echo "ok other_seed_other_tensors"
+    fi
+else
+    skip same_seed_same_tensors "$PY cannot run"
+fi
+
+# --- SIGINT: exit 130, a checkpoint, then --resume finishes ---------------
+fer-train $FF -i "$DATA" -o i.fer --epochs 2000 --seed 3 --log i.csv 2>i.err &
+pid=$!
+n=0     # wait for two logged epochs (the handler is installed by then)
+while [ "$(grep -c . i.csv 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 200 ]; do
+    sleep 0.1; n=$((n + 1))
+done
+kill -INT $pid
+( sleep 30; kill -TERM $pid 2>/dev/null ) &
+dog=$!
+wait $pid
+st=$?
+kill $dog 2>/dev/null
+check sigint_exit_130 test $st -eq 130
+check sigint_message grep -q 'interrupted; checkpoint in i\.fer\.ckpt' i.err
+check sigint_checkpoint test -s i.fer.ckpt
+e=$(meta i.fer train.epochs)
+check sigint_model_written test -n "$e" -a "$e" -ge 2
+t resume 0 "" -- fer-train $FF -i "$DATA" -o i.fer --epochs $((e + 2)) --seed 3 --log i.csv \
+    --resume i.fer.ckpt
+check resume_epochs test "$(meta i.fer train.epochs)" = $((e + 2))
+check resume_log_rows test "$(col i.csv 1 | tr '\n' ' ')" = "$(seq 1 $((e + 2)) | tr '\n' ' ')"
+check resume_ckpt_removed test ! -e i.fer.ckpt
+t resume_missing 1 '^fer-train: .*nosuch\.ckpt' -- fer-train $FF -i "$DATA" -o r.fer --resume nosuch.ckpt
+t resume_not_ckpt 1 '^fer-train: f\.fer: ' -- fer-train $FF -i "$DATA" -o r.fer --resume f.fer
+t resume_other_arch 1 '^fer-train: .*c\.fer' -- fer-train $FF -i "$DATA" -o r.fer --resume c.fer
+
+# --- transfer learning: --init, --freeze, --lr-backbone -------------------
+t init_same 0 '^fer-train: f\.fer: 10 tensors copied, 0 skipped' -- \
+    fer-train -m ff --width 0.25 --batch 16 --threads 1 -i "$DATA" -o g.fer --epochs 2 \
+    --init f.fer --freeze fc1,fc2 --lr-backbone 1e-4
+t init_other 0 '^fer-train: c\.fer: 0 tensors copied, [1-9][0-9]* skipped' -- \
+    fer-train -m ff --width 0.25 --batch 16 --threads 1 -i "$DATA" -o s.fer --epochs 1 --init c.fer
+if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
+    for tn in fc1.weight fc2.bias fc5.weight; do
+        eval "a_$(echo $tn | tr . _)=\$(tensors --digest f.fer $tn)"
+        eval "g_$(echo $tn | tr . _)=\$(tensors --digest g.fer $tn)"
+    done
+    check freeze_keeps_fc1 test -n "$a_fc1_weight" -a "$a_fc1_weight" = "$g_fc1_weight"
+    check freeze_keeps_fc2 test -n "$a_fc2_bias" -a "$a_fc2_bias" = "$g_fc2_bias"
+    check unfrozen_fc5_moves test "$a_fc5_weight" != "$g_fc5_weight"
+else
+    skip freeze_tensors "$PY cannot run"
+fi
+t freeze_unknown 2 "^fer-train: --freeze: no parameters under 'conv9'" -- \
+    fer-train $FF -i "$DATA" -o s.fer --epochs 1 --freeze conv9
+t init_truncated 1 '^fer-train: t\.fer: ' -- sh -c "head -c 3000 f.fer >t.fer;
+    fer-train $FF -i '$DATA' -o s.fer --epochs 1 --init t.fer"
+
+# --- bad input and options --------------------------------------------------
+(echo pixels; sed -n '2,21p' "$DATA" | cut -d, -f2) >nolabel.csv
+t no_labels 1 '^fer-train: nolabel\.csv: image 0 has no label' -- \
+    fer-train $FF -i nolabel.csv -o s.fer --epochs 1
+t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
+t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
+t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
+t lr_abc 2 '^fer-train: --lr: ' -- fer-train $FF -i "$DATA" -o s.fer --lr abc
+t lr_negative 2 '^fer-train: --lr: ' -- fer-train $FF -i "$DATA" -o s.fer --lr -1
+t epochs_zero 2 '^fer-train: --epochs: ' -- fer-train $FF -i "$DATA" -o s.fer --epochs 0
+t batch_one 2 '^fer-train: --batch: ' -- fer-train $FF -i "$DATA" -o s.fer --batch 1
+t threads_big 2 '^fer-train: --threads: ' -- fer-train $FF -i "$DATA" -o s.fer --threads 1000
+t val_split_big 2 '^fer-train: --val-split: ' -- fer-train $FF -i "$DATA" -o s.fer --val-split 0.95
+t schedule_bogus 2 "^fer-train: --schedule: 'linear'" -- \
+    fer-train $FF -i "$DATA" -o s.fer --schedule linear
+t usage_bogus 2 "^fer-train: --usage: 'test'" -- fer-train $FF -i "$DATA" -o s.fer --usage test
+t model_bogus 2 "^fer-train: .*'vgg'" -- fer-train -m vgg -i "$DATA" -o s.fer
+t no_output 2 '^usage: fer-train' -- fer-train -m ff -i "$DATA"
+t no_model 2 '^usage: fer-train' -- fer-train -i "$DATA" -o s.fer
+t unknown_option 2 '^usage: fer-train' -- fer-train $FF -i "$DATA" -o s.fer --bogus
+t val_and_split 2 '^fer-train: --val and --val-split exclude each other' -- \
+    fer-train $FF -i "$DATA" -o s.fer --val pub.fer --val-split 0.2
