@@ -1,0 +1,451 @@
+/* test_net: whole networks built with the fer_net API against central
+ * finite differences; model files (round trip, truncated, too new,
+ * init_from); training that learns; bit-identical repeats. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "error.h"
+#include "layers.h"
+#include "model.h"
+#include "net.h"
+#include "record.h"
+#include "threads.h"
+#include "train.h"
+
+#define NB 4    /* images per batch in the gradient checks */
+
+static float *randv(size_t n, float lo, float hi)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = check_randf(lo, hi);
+    return v;
+}
+
+static void randomise(fer_net *net)
+{
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        float lo = -0.6f, hi = 0.6f;
+        if (strstr(p->name, "running_var"))
+            lo = 0.5f, hi = 1.5f;
+        else if (strstr(p->name, "bn") && strstr(p->name, ".weight"))
+            lo = 0.5f, hi = 1.5f;
+        for (size_t j = 0; j < p->n; j++)
+            p->w[j] = check_randf(lo, hi);
+    }
+}
+
+/* Mean softmax cross-entropy of a training-mode forward (dropout p = 0,
+ * batch statistics), in double from the float logits. */
+static double net_loss(fer_net *net, const float *x, const int32_t *y, float *probs)
+{
+    const float *z = fer_net_forward(net, x, NB, 1, NULL);
+    return fer_xent_forward(NB, fer_net_outputs(net), z, y, NULL, 0, probs);
+}
+
+/* Central difference of the loss in parameter element w[j] with step h,
+ * in double. */
+static double numeric(fer_net *net, const float *x, const int32_t *y, float *probs, float *w,
+                      size_t j, double h)
+{
+    float keep = w[j], up = (float)(keep + h), down = (float)(keep - h);
+    double lp, lm;
+    w[j] = up;
+    lp = net_loss(net, x, y, probs);
+    w[j] = down;
+    lm = net_loss(net, x, y, probs);
+    w[j] = keep;
+    return (lp - lm) / ((double)up - (double)down);
+}
+
+/* Compares fer_net_backward's gradient of every trainable parameter, at
+ * up to 7 sampled elements each, with central differences in double. The
+ * forward is float: a quotient of step h carries ~1e-7 |L| / h of
+ * rounding, hence |num - ana| <= 2e-3 + 2e-2 |num| with h = 3e-4. A ReLU
+ * or max-pool switch inside the step breaks the quotient: an element whose
+ * quotients at h = 3e-4 and 1e-3 disagree by more than that tolerance is
+ * taken to sit near a kink and skipped, at most 1 in 5. */
+static void grad_check(fer_net *net, const float *x, const int32_t *y)
+{
+    const int K = fer_net_outputs(net);
+    float *probs = malloc(NB * K * sizeof *probs), *dl = malloc(NB * K * sizeof *dl);
+    int checked = 0, kinks = 0;
+    net_loss(net, x, y, probs);
+    fer_xent_backward(NB, K, probs, y, NULL, 0, dl);
+    fer_net_backward(net, dl, NB);
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        if (!p->g)
+            continue;
+        for (int s = 0; s < 7 && s < (int)p->n; s++) {
+            size_t j = s == 0 ? 0 : s == 1 ? p->n - 1 : (size_t)(check_uniform() * p->n);
+            double num = numeric(net, x, y, probs, p->w, j, 3e-4);
+            double wide = numeric(net, x, y, probs, p->w, j, 1e-3);
+            if (fabs(num - wide) > 2e-3 + 2e-2 * fabs(num)) {
+                kinks++;
+                continue;
+            }
+            CHECK(fabs(num - p->g[j]) <= 2e-3 + 2e-2 * fabs(num),
+                  "%s[%zu]: backward %.7g, numeric %.7g", p->name, j, p->g[j], num);
+            checked++;
+        }
+    }
+    CHECK(checked > 10 && kinks * 5 <= checked + kinks, "%d elements checked, %d near kinks",
+          checked, kinks);
+    free(probs);
+    free(dl);
+}
+
+/* conv -> bn -> relu, then a residual block whose input fans out to the
+ * main path (3x3 stride 2, bn, relu, 3x3) and a 1x1 stride-2 projection
+ * shortcut with bn, added; relu, dropout 0, max pool, dense. Input 2x11x13. */
+static void test_grad_residual(void)
+{
+    fer_net *net = fer_net_new(2, 11, 13);
+    int a, y, sc, z;
+    CHECK(net != NULL, "fer_net_new");
+    a = fer_net_conv(net, 0, "conv1", 3, 3, 1, 1, 1);
+    a = fer_net_relu(net, fer_net_bn(net, a, "bn1"));
+    y = fer_net_conv(net, a, "block.conv1", 4, 3, 2, 1, 0);
+    y = fer_net_relu(net, fer_net_bn(net, y, "block.bn1"));
+    y = fer_net_conv(net, y, "block.conv2", 4, 3, 1, 1, 0);
+    y = fer_net_bn(net, y, "block.bn2");
+    sc = fer_net_conv(net, a, "block.downsample.0", 4, 1, 2, 0, 0);
+    sc = fer_net_bn(net, sc, "block.downsample.1");
+    z = fer_net_relu(net, fer_net_add(net, y, sc));
+    z = fer_net_maxpool(net, fer_net_dropout(net, z, 0), 2, 2);
+    z = fer_net_dense(net, z, "fc", 5, 1);
+    CHECK(z > 0, "building: %s", fer_error());
+    if (z < 0) {
+        fer_net_free(net);
+        return;
+    }
+    CHECK(fer_net_outputs(net) == 5, "outputs %d", fer_net_outputs(net));
+    CHECK(fer_net_plan(net, NB) == 0, "plan: %s", fer_error());
+    randomise(net);
+    float *x = randv((size_t)NB * 2 * 11 * 13, -1.5f, 1.5f);
+    int32_t lab[NB] = {0, 3, 4, 1};
+    grad_check(net, x, lab);
+    free(x);
+    fer_net_free(net);
+}
+
+/* 5x5 conv with stride 2, leaky relu, 3x3/2 max pool, global average
+ * pool, dense, batch norm on the dense output (1d), dropout 0, dense; and
+ * an ff-like path with the input straight into a dense layer. */
+static void test_grad_head(void)
+{
+    fer_net *net = fer_net_new(1, 13, 11);
+    int x1 = fer_net_conv(net, 0, "conv", 5, 5, 2, 2, 1);
+    x1 = fer_net_lrelu(net, x1, 0.1f);
+    x1 = fer_net_maxpool(net, x1, 3, 2);
+    x1 = fer_net_gap(net, x1);
+    x1 = fer_net_dense(net, x1, "fc1", 6, 1);
+    x1 = fer_net_dropout(net, fer_net_bn(net, x1, "bn"), 0);
+    x1 = fer_net_dense(net, x1, "fc2", 3, 0);
+    CHECK(x1 > 0, "building: %s", fer_error());
+    if (x1 > 0 && fer_net_plan(net, NB) == 0) {
+        randomise(net);
+        float *x = randv((size_t)NB * 13 * 11, -1, 1);
+        int32_t lab[NB] = {2, 0, 1, 2};
+        grad_check(net, x, lab);
+        free(x);
+    }
+    fer_net_free(net);
+
+    net = fer_net_new(1, 5, 3);
+    x1 = fer_net_dense(net, 0, "fc1", 9, 1);
+    x1 = fer_net_dropout(net, fer_net_lrelu(net, x1, 0.01f), 0);
+    x1 = fer_net_dense(net, x1, "fc2", 4, 1);
+    CHECK(x1 > 0 && fer_net_plan(net, NB) == 0, "ff: %s", fer_error());
+    if (x1 > 0) {
+        randomise(net);
+        float *x = randv((size_t)NB * 15, -1, 1);
+        int32_t lab[NB] = {3, 1, 1, 0};
+        grad_check(net, x, lab);
+        free(x);
+    }
+    fer_net_free(net);
+}
+
+static void test_shapes_refused(void)
+{
+    fer_net *net = fer_net_new(1, 6, 6);
+    int a = fer_net_conv(net, 0, "c", 4, 3, 2, 0, 0);   /* 2x2 */
+    CHECK(fer_net_conv(net, a, "big", 2, 5, 1, 0, 0) < 0, "a 5x5 kernel on 2x2 accepted");
+    CHECK(fer_net_add(net, a, 0) < 0, "add of 4x2x2 and 1x6x6 accepted");
+    CHECK(strstr(fer_error(), "differ") != NULL, "message: %s", fer_error());
+    CHECK(fer_net_dropout(net, a, 1.0f) < 0, "dropout 1 accepted");
+    CHECK(fer_net_conv(net, 99, "x", 1, 1, 1, 0, 0) < 0, "input 99 accepted");
+    fer_net_free(net);
+}
+
+/* A temp file name under /tmp. */
+static char *tmpname(char *buf, size_t n, const char *tag)
+{
+    snprintf(buf, n, "/tmp/fer-test-net-%ld-%s", (long)getpid(), tag);
+    return buf;
+}
+
+static int build(fer_model *m, const char *arch, double width, int nclasses, uint64_t seed)
+{
+    fer_model_opts o;
+    fer_rng rng;
+    fer_model_defaults(arch, &o);
+    o.width = width;
+    o.nclasses = nclasses;
+    fer_rng_seed(&rng, seed);
+    return fer_model_build(m, arch, &o, &rng);
+}
+
+static void test_model_roundtrip(void)
+{
+    const char *archs[3] = {"cnn", "ff", "resnet18"};
+    char path[256];
+    tmpname(path, sizeof path, "rt.fer");
+    for (int a = 0; a < 3; a++) {
+        fer_model m, l;
+        const int n = 3;
+        float *x = randv((size_t)n * 48 * 48, -2, 2), *z;
+        if (build(&m, archs[a], a == 2 ? 1 : 0.25, 7, 5 + a)) {
+            CHECK(0, "build %s: %s", archs[a], fer_error());
+            free(x);
+            continue;
+        }
+        randomise(m.net);   /* running statistics too */
+        m.mean = 0.4;
+        CHECK(fer_model_note(&m, "train.epochs", "%d", 3) == 0, "note");
+        CHECK(fer_model_save(&m, path) == 0, "save: %s", fer_error());
+        CHECK(fer_model_load(&l, path) == 0, "load %s: %s", archs[a], fer_error());
+        if (!l.net) {
+            fer_model_free(&m);
+            free(x);
+            continue;
+        }
+        CHECK(!strcmp(l.arch, archs[a]) && l.opts.width == m.opts.width && l.mean == 0.4 &&
+              l.std == m.std && l.nclasses == 7 && !strcmp(l.classes[6], "neutral"),
+              "%s: meta differs", archs[a]);
+        CHECK(l.train_meta && strstr(l.train_meta, "train.epochs=3"), "training record lost");
+        fer_net_plan(m.net, n);
+        fer_net_plan(l.net, n);
+        z = malloc(n * 7 * sizeof *z);
+        memcpy(z, fer_net_forward(m.net, x, n, 0, NULL), n * 7 * sizeof *z);
+        CHECK(!memcmp(z, fer_net_forward(l.net, x, n, 0, NULL), n * 7 * sizeof *z),
+              "%s: logits differ after load", archs[a]);
+        free(z);
+        free(x);
+        fer_model_free(&m);
+        fer_model_free(&l);
+    }
+    unlink(path);
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static void copy_prefix(const char *from, const char *to, long n)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    char *buf = malloc(n > 0 ? n : 1);
+    CHECK(a && b && fread(buf, 1, n, a) == (size_t)n && fwrite(buf, 1, n, b) == (size_t)n,
+          "copying %ld bytes", n);
+    free(buf);
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+}
+
+static void test_model_refused(void)
+{
+    char path[256], cut[256];
+    fer_model m, l;
+    long size, last;
+    tmpname(path, sizeof path, "ok.fer");
+    tmpname(cut, sizeof cut, "cut.fer");
+    if (build(&m, "ff", 0.25, 7, 9)) {
+        CHECK(0, "build: %s", fer_error());
+        return;
+    }
+    CHECK(fer_model_save(&m, path) == 0, "save: %s", fer_error());
+    size = file_size(path);
+    /* the last record: fc5.bias, 7 floats: 24 + 8 + 8 + 28 + 4 bytes */
+    last = 24 + 8 + (long)strlen("fc5.bias") + 7 * 4 + 4;
+
+    copy_prefix(path, cut, size - 10);   /* inside the last record */
+    CHECK(fer_model_load(&l, cut) == -1, "a model cut mid-record loaded");
+    CHECK(strstr(fer_error(), "truncated") != NULL, "message: %s", fer_error());
+    copy_prefix(path, cut, size - last);   /* at a record boundary */
+    CHECK(fer_model_load(&l, cut) == -1, "a model without fc5.bias loaded");
+    CHECK(strstr(fer_error(), "fc5.bias") && strstr(fer_error(), "missing"), "message: %s",
+          fer_error());
+
+    /* model_version=2 in the meta: refused as too new */
+    {
+        FILE *f = fopen(cut, "wb");
+        fer_record r;
+        uint64_t zero = 0;
+        const char *meta = "format=fer-model\nmodel_version=2\narch=ff\nwidth=0.25\ndropout=0.2\n"
+                           "dropout2=0\ninput=1,48,48\nmean=0.5\nstd=0.25\nclasses=a,b\n";
+        fer_record_init(&r, "model", FER_U8, 1, &zero, NULL, meta);
+        CHECK(f && fer_record_write(f, &r) == 0, "writing");
+        if (f)
+            fclose(f);
+        CHECK(fer_model_load(&l, cut) == -1, "model_version=2 loaded");
+        CHECK(strstr(fer_error(), "version 2 is newer"), "message: %s", fer_error());
+    }
+    fer_model_free(&m);
+    unlink(path);
+    unlink(cut);
+}
+
+static void test_init_from(void)
+{
+    char path[256];
+    fer_model a, b;
+    int copied = -1, skipped = -1, n;
+    tmpname(path, sizeof path, "init.fer");
+    if (build(&a, "cnn", 0.125, 7, 1) || build(&b, "cnn", 0.125, 5, 2)) {
+        CHECK(0, "build: %s", fer_error());
+        return;
+    }
+    CHECK(fer_model_save(&a, path) == 0, "save: %s", fer_error());
+    n = fer_net_nparams(b.net);
+    float *fc2 = malloc(fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2);
+    memcpy(fc2, fer_net_find_param(b.net, "fc2.weight")->w,
+           fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2);
+    CHECK(fer_model_init_from(&b, path, &copied, &skipped) == 0, "init_from: %s", fer_error());
+    CHECK(copied == n - 2 && skipped == 2, "copied %d skipped %d of %d", copied, skipped, n);
+    for (int i = 0; i < n; i++) {
+        fer_param *p = fer_net_param(b.net, i), *q = fer_net_param(a.net, i);
+        if (!strncmp(p->name, "fc2.", 4))
+            continue;
+        CHECK(!memcmp(p->w, q->w, p->n * sizeof(float)), "%s not copied", p->name);
+    }
+    CHECK(!memcmp(fc2, fer_net_find_param(b.net, "fc2.weight")->w,
+                  fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2),
+          "fc2.weight (7 vs 5 classes) was overwritten");
+    free(fc2);
+    fer_model_free(&a);
+    fer_model_free(&b);
+    unlink(path);
+}
+
+/* Three classes of 12x12 images: a bright 4x4 square in one of three
+ * places, on noise. */
+static void synthetic(fer_dataset *d, int n)
+{
+    uint8_t px[144];
+    fer_dataset_init(d, 1, 12, 12);
+    for (int i = 0; i < n; i++) {
+        int c = i % 3;
+        for (int j = 0; j < 144; j++)
+            px[j] = (uint8_t)(check_uniform() * 120);
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 4; s++)
+                px[(1 + 3 * c + r) * 12 + 1 + 3 * c + s] = (uint8_t)(180 + check_uniform() * 75);
+        fer_dataset_push(d, px, c, FER_TRAINING);
+    }
+    d->nclasses = 3;
+}
+
+static int small_model(fer_model *m, const char *arch, uint64_t seed)
+{
+    fer_model_opts o;
+    fer_rng rng;
+    fer_model_defaults(arch, &o);
+    o.width = 0.0625;
+    o.nclasses = 3;
+    o.h = o.w = 12;
+    fer_rng_seed(&rng, seed);
+    return fer_model_build(m, arch, &o, &rng);
+}
+
+static void test_train_learns(void)
+{
+    fer_dataset d;
+    fer_model m;
+    fer_train_opts o;
+    fer_train_result r;
+    double loss0, acc0, loss1, acc1;
+    synthetic(&d, 90);
+    if (small_model(&m, "ff", 3)) {
+        CHECK(0, "build: %s", fer_error());
+        fer_dataset_free(&d);
+        return;
+    }
+    fer_train_defaults(&o);
+    o.epochs = 25;
+    o.batch = 16;
+    o.optim.lr = 3e-3;
+    o.quiet = 1;
+    CHECK(fer_evaluate(&m, &d, 32, &loss0, &acc0) == 0, "evaluate: %s", fer_error());
+    CHECK(fer_train(&m, &d, NULL, &o, &r) == 0, "train: %s", fer_error());
+    CHECK(fer_evaluate(&m, &d, 32, &loss1, &acc1) == 0, "evaluate: %s", fer_error());
+    CHECK(loss1 < 0.5 * loss0, "loss %.4f -> %.4f", loss0, loss1);
+    CHECK(acc1 >= 0.9, "accuracy %.3f -> %.3f", acc0, acc1);
+    CHECK(r.epochs_run == 25, "epochs %d", r.epochs_run);
+    fer_model_free(&m);
+    fer_dataset_free(&d);
+}
+
+/* One thread, the same seed: the same weights, bit for bit (dropout and
+ * mirroring draw from the seeded generator). */
+static void test_train_repeats(void)
+{
+    fer_dataset d;
+    fer_model m[2];
+    fer_train_opts o;
+    fer_train_result r;
+    int old = fer_threads_get();
+    synthetic(&d, 40);
+    fer_train_defaults(&o);
+    o.epochs = 2;
+    o.batch = 8;
+    o.mirror = 1;
+    o.quiet = 1;
+    o.optim.kind = FER_SGD;
+    o.optim.lr = 0.01;
+    o.seed = 77;
+    CHECK(fer_threads_set(1) == 0, "threads: %s", fer_error());
+    for (int t = 0; t < 2; t++) {
+        CHECK(small_model(&m[t], "cnn", 4) == 0, "build: %s", fer_error());
+        CHECK(fer_train(&m[t], &d, NULL, &o, &r) == 0, "train: %s", fer_error());
+    }
+    for (int i = 0; i < fer_net_nparams(m[0].net); i++) {
+        fer_param *a = fer_net_param(m[0].net, i), *b = fer_net_param(m[1].net, i);
+        CHECK(!memcmp(a->w, b->w, a->n * sizeof(float)), "%s differs between runs", a->name);
+    }
+    fer_threads_set(old);
+    fer_model_free(&m[0]);
+    fer_model_free(&m[1]);
+    fer_dataset_free(&d);
+}
+
+int main(void)
+{
+    check_seed(4242);
+    RUN(test_grad_residual);
+    RUN(test_grad_head);
+    RUN(test_shapes_refused);
+    RUN(test_model_roundtrip);
+    RUN(test_model_refused);
+    RUN(test_init_from);
+    RUN(test_train_learns);
+    RUN(test_train_repeats);
+    return check_done();
+}
