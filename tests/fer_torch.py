@@ -17,6 +17,7 @@ Command line (run by tests/torch_parity.sh and tests/converter.sh):
     fer_torch.py tv-random OUT.pth SEED [48]     a random torchvision resnet18
                                                  state_dict (48: the 48x48 stem)
     fer_torch.py tv-forward IN.pth DUMP.fer      its forward vs fer's
+    fer_torch.py fold-check IN.pth OUT.fer       torchvision2fer's gray fold
     fer_torch.py replica                         replica vs torchvision
 Each check prints "ok NAME (worst ...)" or "FAIL NAME: ..." as the tests'
 harness counts them.
@@ -349,6 +350,8 @@ def tv_random(out, seed, stem48):
     if stem48:  # random batch-norm statistics and affine parameters too
         with torch.no_grad():
             for k, v in m.state_dict().items():
+                if k.endswith("num_batches_tracked"):
+                    continue
                 if "running_var" in k:
                     v.uniform_(0.5, 1.5)
                 elif "running_mean" in k:
@@ -373,6 +376,37 @@ def tv_forward(pth, dump_path):
         ref = m(torch.from_numpy(dump["x"].array).double()).numpy()
     rep = Report()
     rep.check("converter_forward_48", rel(dump["infer_logits"].array, ref), 1e-4)
+    return rep.failed
+
+
+def fold_check(pth, fer_path):
+    """The gray fold of torchvision2fer: torchvision's conv1 (resized to 3x3
+    on RGB, as the converter resizes it) and bn1 in inference mode, on a gray
+    image replicated to RGB with ImageNet normalisation, against fer's
+    folded conv1 and bn1 on the same gray image with the model's mean/std;
+    interior pixels (the window inside the image) must agree."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    import torchvision2fer as t2f
+    sd = {k: v.numpy() for k, v in torch.load(pth, map_location="cpu").items()}
+    meta, fer = ferfile.read_model(fer_path)
+    mean, std = float(meta["mean"]), float(meta["std"])
+    g = torch.rand(2, 1, 20, 23, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    m = torch.tensor(t2f.IMAGENET_MEAN, dtype=torch.float64).view(1, 3, 1, 1)
+    s = torch.tensor(t2f.IMAGENET_STD, dtype=torch.float64).view(1, 3, 1, 1)
+    w_rgb = torch.from_numpy(t2f.shrink_stem(sd["conv1.weight"].astype(np.float64), "resize"))
+
+    def stem(x, w, rm):
+        y = F.conv2d(x, w, padding=1)
+        return F.batch_norm(y, torch.from_numpy(rm).double(),
+                            torch.from_numpy(sd["bn1.running_var"]).double(),
+                            torch.from_numpy(sd["bn1.weight"]).double(),
+                            torch.from_numpy(sd["bn1.bias"]).double(), False, 0.0, 1e-5)
+    ref = stem((g.expand(-1, 3, -1, -1) - m) / s, w_rgb, sd["bn1.running_mean"])
+    ours = stem((g - mean) / std, torch.from_numpy(fer["conv1.weight"]).double(),
+                fer["bn1.running_mean"])
+    rep = Report()
+    rep.check("converter_gray_fold_interior",
+              rel(ours[..., 1:-1, 1:-1].numpy(), ref[..., 1:-1, 1:-1].numpy()), 1e-5)
     return rep.failed
 
 
@@ -406,6 +440,8 @@ def main(argv):
         return tv_random(argv[1], int(argv[2]), len(argv) == 4 and argv[3] == "48")
     if len(argv) == 3 and argv[0] == "tv-forward":
         return tv_forward(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] == "fold-check":
+        return fold_check(argv[1], argv[2])
     if len(argv) == 1 and argv[0] == "replica":
         return replica()
     print(__doc__, file=sys.stderr)
