@@ -1,0 +1,303 @@
+/* gemm.c: the reference GEMM, the portable kernel, packing, cache blocking,
+ * the split over threads and the kernel choice.
+ *
+ * Blocking (Goto/BLIS order), per tile of C a task owns:
+ *   for jc over N by nc:  for pc over K by kc:  for ic over M by mc:
+ *     pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels  (L2)
+ *     for jr over nc by nr:
+ *       pack op(B)[pc.., jc+jr..] (kc x nr) into one micro-panel   (L1)
+ *       for ir over mc by mr: kernel -> C tile (mr x nr)
+ * The first K block applies beta, later ones add (beta = 1), so every C
+ * element is summed in the same order whatever the tile split. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gemm.h"
+#include "gemm_kernel.h"
+#include "threads.h"
+
+void fer_gemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0;
+            for (int k = 0; k < K; k++) {
+                float a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
+        }
+}
+
+/* The portable kernel: 4 x 16, plain C that compilers vectorise. */
+enum { PMR = 4, PNR = 16 };
+
+static void tile_portable(int kc, const float *a, const float *b, float *c, long ldc, int m,
+                          int n, float alpha, float beta)
+{
+    float acc[PMR][PNR] = {{0}};
+    for (int k = 0; k < kc; k++, a += PMR, b += PNR)
+        for (int i = 0; i < PMR; i++)
+            for (int j = 0; j < PNR; j++)
+                acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = alpha * acc[i][j];
+            c[i * ldc + j] = beta == 0 ? v : fmaf(beta, c[i * ldc + j], v);
+        }
+}
+
+static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable, NULL};
+
+/* ---- kernel choice ---- */
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const fer_gemm_kernel *kern;
+
+static const fer_gemm_kernel *best(void)
+{
+    const fer_gemm_kernel *k = fer_gemm_kernel_avx512();
+    if (!k)
+        k = fer_gemm_kernel_avx2();
+    return k ? k : &portable;
+}
+
+static int choose(const char *name)
+{
+    const fer_gemm_kernel *k = NULL;
+    if (!strcmp(name, "auto"))
+        k = best();
+    else if (!strcmp(name, "avx512"))
+        k = fer_gemm_kernel_avx512();
+    else if (!strcmp(name, "avx2"))
+        k = fer_gemm_kernel_avx2();
+    else if (!strcmp(name, "portable") || !strcmp(name, "none"))
+        k = &portable;
+    else
+        return fer_seterr("gemm: unknown kernel '%s' (auto, avx512, avx2, portable)", name);
+    if (!k)
+        return fer_seterr("gemm: kernel '%s' is not available on this CPU or build", name);
+    kern = k;
+    return 0;
+}
+
+static void init_kernel(void)
+{
+    const char *e = getenv("FER_SIMD");
+    kern = best();
+    if (e && *e)
+        choose(e);   /* an unknown or unavailable name keeps the best kernel */
+}
+
+const char *fer_gemm_kernel_name(void)
+{
+    pthread_once(&once, init_kernel);
+    return kern->name;
+}
+
+int fer_gemm_set_kernel(const char *name)
+{
+    pthread_once(&once, init_kernel);
+    return choose(name);
+}
+
+/* ---- per-thread packing buffers: grow-only, freed when the thread ends ---- */
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t buf_key;
+
+typedef struct pack_buf { size_t cap; float *p; } pack_buf;
+
+static void buf_free(void *v)
+{
+    pack_buf *b = v;
+    free(b->p);
+    free(b);
+}
+
+static void make_key(void) { pthread_key_create(&buf_key, buf_free); }
+
+/* A 64-byte aligned buffer of at least n floats for this thread, or NULL. */
+static float *thread_buf(size_t n)
+{
+    pack_buf *b;
+    pthread_once(&key_once, make_key);
+    b = pthread_getspecific(buf_key);
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b)))
+            return NULL;
+        pthread_setspecific(buf_key, b);
+    }
+    if (b->cap < n) {
+        float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        if (!p)
+            return NULL;
+        free(b->p);
+        b->p = p;
+        b->cap = n;
+    }
+    return b->p;
+}
+
+/* ---- packing ---- */
+
+/* op(A)[i0 .. i0+m, k0 .. k0+kc] into ceil(m/mr) panels of kc x mr. */
+static void pack_a(int trans, const float *A, long lda, int i0, int m, int k0, int kc, int mr,
+                   float *dst)
+{
+    for (int p = 0; p < m; p += mr, dst += (size_t)kc * mr) {
+        int rows = m - p < mr ? m - p : mr;
+        if (trans) {
+            const float *s = A + (size_t)k0 * lda + i0 + p;
+            for (int k = 0; k < kc; k++, s += lda) {
+                int i = 0;
+                for (; i < rows; i++)
+                    dst[k * mr + i] = s[i];
+                for (; i < mr; i++)
+                    dst[k * mr + i] = 0;
+            }
+        } else {
+            int i = 0;
+            for (; i < rows; i++) {
+                const float *s = A + (size_t)(i0 + p + i) * lda + k0;
+                for (int k = 0; k < kc; k++)
+                    dst[k * mr + i] = s[k];
+            }
+            for (; i < mr; i++)
+                for (int k = 0; k < kc; k++)
+                    dst[k * mr + i] = 0;
+        }
+    }
+}
+
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= nr) into one kc x nr panel. */
+static void pack_b(int trans, const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                   float *dst)
+{
+    if (trans) {
+        int j = 0;
+        for (; j < n; j++) {
+            const float *s = B + (size_t)(j0 + j) * ldb + k0;
+            for (int k = 0; k < kc; k++)
+                dst[k * nr + j] = s[k];
+        }
+        for (; j < nr; j++)
+            for (int k = 0; k < kc; k++)
+                dst[k * nr + j] = 0;
+    } else {
+        const float *s = B + (size_t)k0 * ldb + j0;
+        for (int k = 0; k < kc; k++, s += ldb, dst += nr) {
+            memcpy(dst, s, n * sizeof *dst);
+            if (n < nr)
+                memset(dst + n, 0, (nr - n) * sizeof *dst);
+        }
+    }
+}
+
+/* ---- the blocked product over one block of C ---- */
+
+typedef struct job {
+    const fer_gemm_kernel *k;
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    int split_n;         /* tasks split N (else M) */
+    int units, ntasks;   /* nr- or mr-wide units shared out among tasks */
+} job;
+
+static void block(const job *g, int m0, int m1, int n0, int n1)
+{
+    const fer_gemm_kernel *k = g->k;
+    int mr = k->mr, nr = k->nr;
+    int KC = g->K < k->kc ? g->K : k->kc;
+    int MC = m1 - m0 < k->mc ? (m1 - m0 + mr - 1) / mr * mr : k->mc;
+    size_t na = (size_t)MC * KC;
+    float *abuf = thread_buf(na + (size_t)KC * nr + 16), *bbuf;
+    FER_ASSERT(abuf != NULL);   /* a few hundred KB per thread, once */
+    bbuf = abuf + (na + 15) / 16 * 16;
+    for (int jc = n0; jc < n1; jc += k->nc) {
+        int nc = n1 - jc < k->nc ? n1 - jc : k->nc;
+        for (int pc = 0; pc < g->K; pc += KC) {
+            int kc = g->K - pc < KC ? g->K - pc : KC;
+            float beta = pc ? 1.0f : g->beta;
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = m1 - ic < MC ? m1 - ic : MC;
+                pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, abuf);
+                for (int jr = 0; jr < nc; jr += nr) {
+                    int n = nc - jr < nr ? nc - jr : nr;
+                    (k->pack_b ? k->pack_b : pack_b)(g->tb, g->B, g->ldb, pc, kc, jc + jr, n,
+                                                     nr, bbuf);
+                    for (int ir = 0; ir < mc; ir += mr)
+                        k->tile(kc, abuf + (size_t)ir * kc, bbuf,
+                                g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
+                                mc - ir < mr ? mc - ir : mr, n, g->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+static void task(void *ctx, int t, int thread)
+{
+    const job *g = ctx;
+    int w = g->split_n ? g->k->nr : g->k->mr;
+    int u0 = (int)((long)g->units * t / g->ntasks), u1 = (int)((long)g->units * (t + 1) / g->ntasks);
+    int lo = u0 * w, hi = u1 * w;
+    (void)thread;
+    if (g->split_n)
+        block(g, 0, g->M, lo, hi < g->N ? hi : g->N);
+    else
+        block(g, lo, hi < g->M ? hi : g->M, 0, g->N);
+}
+
+/* C = beta * C, for alpha == 0 or K == 0. */
+static void scale(int M, int N, float beta, float *C, long ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
+}
+
+void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    job g;
+    int nth, un, um;
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0) {
+        scale(M, N, beta, C, ldc);
+        return;
+    }
+    pthread_once(&once, init_kernel);
+    g = (job){kern, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, 1, 1};
+    nth = fer_threads_get();
+    if ((double)M * N * K < 64.0 * 64 * 64)
+        nth = 1;   /* below ~0.5 MFLOP a hand-off costs more than it saves */
+    un = (N + g.k->nr - 1) / g.k->nr;
+    um = (M + g.k->mr - 1) / g.k->mr;
+    /* Split N while each task keeps >= 4 panels of nr columns (it repacks
+     * all of A, which costs 1/(its columns) of its work), else M. Up to 4
+     * tasks per thread balance load when the cores are shared. */
+    if (un >= 4 * nth || un >= um) {
+        g.split_n = 1;
+        g.units = un;
+        g.ntasks = un / 4 < 4 * nth ? un / 4 : 4 * nth;
+    } else {
+        g.split_n = 0;
+        g.units = um;
+        g.ntasks = um / 2 < 4 * nth ? um / 2 : 4 * nth;
+    }
+    if (nth == 1 || g.ntasks < 1)
+        g.ntasks = 1;
+    fer_parallel_for(g.ntasks, task, &g);
+}

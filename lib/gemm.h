@@ -1,0 +1,40 @@
+/* gemm.h: single-precision matrix multiply, row-major, as cblas_sgemm with
+ * CblasRowMajor.
+ *
+ *   C = alpha * op(A) * op(B) + beta * C
+ *
+ * op(A) is M x K: A itself (trans_a == 0, stored M x K with row stride
+ * lda >= K) or A transposed (trans_a != 0, A stored K x M, lda >= M).
+ * op(B) is K x N likewise (trans_b == 0: stored K x N, ldb >= N; else stored
+ * N x K, ldb >= K). C is M x N with row stride ldc >= N. beta == 0 means C
+ * is only written, never read (it may hold NaN); alpha == 0 or K == 0 means
+ * A and B are not read. M <= 0 or N <= 0 does nothing. The arrays must not
+ * overlap C. Sizes and strides are the caller's contract (not checked).
+ *
+ * fer_gemm picks the fastest kernel the CPU runs (AVX-512, AVX2+FMA or
+ * portable C), splits C into tiles over the thread pool (threads.h) and
+ * keeps per-thread packing buffers that only grow (no allocation per call
+ * once warm). Each element of C is summed over K in the same order whatever
+ * the thread count, so results repeat bit for bit for a given kernel.
+ * fer_gemm_ref is the plain triple loop that defines the result. */
+#ifndef FER_GEMM_H
+#define FER_GEMM_H
+
+void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+              int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+void fer_gemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
+const char *fer_gemm_kernel_name(void);
+
+/* Chooses the kernel: "auto" (the best this CPU runs; the default), or one
+ * of the names above. The environment variable FER_SIMD (same names, read
+ * once at first use; "none" means "portable") sets the starting choice.
+ * Returns 0, or -1 with fer_error() set for an unknown name or a kernel this
+ * CPU or build cannot run. Not to be called while another thread is inside
+ * fer_gemm. */
+int fer_gemm_set_kernel(const char *name);
+
+#endif

@@ -1,0 +1,199 @@
+/* gemm_avx512.c: the AVX-512 micro-kernel, 8 x 48 (8 rows of C, three zmm
+ * of 16 floats across). 24 accumulators + 3 B vectors + 1 broadcast use 28
+ * of the 32 zmm registers; per k: 3 loads and 8 broadcasts feed 24 FMAs,
+ * which keeps Zen 4's one-zmm-FMA-per-cycle (two on Intel) pipes busy.
+ * Compiled for the whole x86-64 baseline: only the functions carry the
+ * AVX-512 target, and the kernel is offered only when the CPU has it. */
+#include <stddef.h>
+
+#include "gemm_kernel.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define MR 8
+#define NR 48
+#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+
+/* The update of one row r of C: v = alpha * acc, then c = fma(beta, c, v). */
+#define ROW_FULL(r) do { \
+        float *cr = c + (r) * ldc; \
+        __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
+               v2 = _mm512_mul_ps(va, c##r##2); \
+        if (beta != 0) { \
+            v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), v0); \
+            v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), v1); \
+            v2 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 32), v2); \
+        } \
+        _mm512_storeu_ps(cr, v0); \
+        _mm512_storeu_ps(cr + 16, v1); \
+        _mm512_storeu_ps(cr + 32, v2); \
+    } while (0)
+
+#define ROW_MASK(r) do { \
+        if ((r) < m) { \
+            float *cr = c + (r) * ldc; \
+            __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
+                   v2 = _mm512_mul_ps(va, c##r##2); \
+            if (beta != 0) { \
+                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, cr), v0); \
+                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, cr + 16), v1); \
+                v2 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k2, cr + 32), v2); \
+            } \
+            _mm512_mask_storeu_ps(cr, k0, v0); \
+            _mm512_mask_storeu_ps(cr + 16, k1, v1); \
+            _mm512_mask_storeu_ps(cr + 32, k2, v2); \
+        } \
+    } while (0)
+
+#define FMA_ROW(r) do { \
+        __m512 ar = _mm512_set1_ps(a[r]); \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0); \
+        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1); \
+        c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2); \
+    } while (0)
+
+static __mmask16 mask_of(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+TARGET static void tile(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
+                        float alpha, float beta)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00,
+           c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00,
+           c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+    __m512 va, vb;
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 47), _MM_HINT_T0);
+    }
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16),
+               b2 = _mm512_loadu_ps(b + 32);
+        FMA_ROW(0);
+        FMA_ROW(1);
+        FMA_ROW(2);
+        FMA_ROW(3);
+        FMA_ROW(4);
+        FMA_ROW(5);
+        FMA_ROW(6);
+        FMA_ROW(7);
+    }
+    va = _mm512_set1_ps(alpha);
+    vb = _mm512_set1_ps(beta);
+    if (m == MR && n == NR) {
+        ROW_FULL(0);
+        ROW_FULL(1);
+        ROW_FULL(2);
+        ROW_FULL(3);
+        ROW_FULL(4);
+        ROW_FULL(5);
+        ROW_FULL(6);
+        ROW_FULL(7);
+    } else {
+        __mmask16 k0 = mask_of(n), k1 = mask_of(n - 16), k2 = mask_of(n - 32);
+        ROW_MASK(0);
+        ROW_MASK(1);
+        ROW_MASK(2);
+        ROW_MASK(3);
+        ROW_MASK(4);
+        ROW_MASK(5);
+        ROW_MASK(6);
+        ROW_MASK(7);
+    }
+}
+
+/* In-register transpose of 16 rows of 16 floats: r[i][j] -> r[j][i]. */
+TARGET static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4g + c], 128-bit lane l: rows 4g..4g+3 of column 4l + c */
+#pragma GCC unroll 16
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]),
+                c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < 4; c++) {
+        __m512 u = _mm512_shuffle_f32x4(r[c], r[4 + c], _MM_SHUFFLE(2, 0, 2, 0)),
+               v = _mm512_shuffle_f32x4(r[c], r[4 + c], _MM_SHUFFLE(3, 1, 3, 1)),
+               w = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], _MM_SHUFFLE(2, 0, 2, 0)),
+               x = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        t[c] = _mm512_shuffle_f32x4(u, w, _MM_SHUFFLE(2, 0, 2, 0));
+        t[8 + c] = _mm512_shuffle_f32x4(u, w, _MM_SHUFFLE(3, 1, 3, 1));
+        t[4 + c] = _mm512_shuffle_f32x4(v, x, _MM_SHUFFLE(2, 0, 2, 0));
+        t[12 + c] = _mm512_shuffle_f32x4(v, x, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] into one kc x 48 panel, zero-padded. Not
+ * transposed: three (masked) copies per k, and a prefetch of the next
+ * panel's rows, which lie one page or more apart when ldb is large.
+ * Transposed (B stored N x K): 16 x 16 blocks through transpose16. */
+TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, int j0, int n,
+                          int nr, float *dst)
+{
+    (void)nr;
+    if (!trans) {
+        const float *s = B + (size_t)k0 * ldb + j0;
+        __mmask16 m0 = mask_of(n), m1 = mask_of(n - 16), m2 = mask_of(n - 32);
+        for (int k = 0; k < kc; k++, s += ldb, dst += NR) {
+            _mm_prefetch((const char *)(s + NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(s + NR + 16), _MM_HINT_T0);
+            _mm_prefetch((const char *)(s + NR + 32), _MM_HINT_T0);
+            _mm_prefetch((const char *)(s + NR + 47), _MM_HINT_T0);
+            _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, s));
+            _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+            _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(m2, s + 32));
+        }
+        return;
+    }
+    for (int kb = 0; kb < kc; kb += 16) {
+        int kk = kc - kb < 16 ? kc - kb : 16;
+        __mmask16 km = mask_of(kk);
+        for (int jb = 0; jb < NR; jb += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = jb + i < n ? _mm512_maskz_loadu_ps(km, B + (size_t)(j0 + jb + i) * ldb + k0 + kb)
+                                  : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < kk; i++)
+                _mm512_storeu_ps(dst + (size_t)(kb + i) * NR + jb, r[i]);
+        }
+    }
+}
+
+static const fer_gemm_kernel k512 = {"avx512", MR, NR, 256, 256, 4800, tile, pack_b};
+
+const fer_gemm_kernel *fer_gemm_kernel_avx512(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("fma"))
+        return &k512;
+    return NULL;
+}
+
+#else
+
+const fer_gemm_kernel *fer_gemm_kernel_avx512(void) { return NULL; }
+
+#endif

@@ -1,0 +1,31 @@
+/* gemm_kernel.h: internal to gemm*.c, the interface of a GEMM micro-kernel.
+ *
+ * A kernel multiplies one packed micro-panel of op(A) (kc x mr, stored
+ * k-major: a[k * mr + i]) by one packed micro-panel of op(B) (kc x nr,
+ * b[k * nr + j]), both zero-padded to full size, and updates the m x n
+ * corner (m <= mr, n <= nr) of a tile of C with row stride ldc:
+ *
+ *   c = alpha * (a b) + beta * c      (beta == 0: c is not read)
+ *
+ * always as v = alpha * sum, then c = fma(beta, c, v), so that a full tile
+ * and an edge tile round alike. kc, mc, nc are the cache blocks the driver
+ * uses with it (mc a multiple of mr, nc of nr). pack_b, when not NULL,
+ * replaces the portable packing of one op(B) micro-panel (gemm.c). */
+#ifndef FER_GEMM_KERNEL_H
+#define FER_GEMM_KERNEL_H
+
+typedef struct fer_gemm_kernel {
+    const char *name;
+    int mr, nr;
+    int kc, mc, nc;
+    void (*tile)(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
+                 float alpha, float beta);
+    void (*pack_b)(int trans, const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                   float *dst);
+} fer_gemm_kernel;
+
+/* The SIMD kernels, or NULL where the build or the CPU cannot run them. */
+const fer_gemm_kernel *fer_gemm_kernel_avx512(void);
+const fer_gemm_kernel *fer_gemm_kernel_avx2(void);
+
+#endif

@@ -1,0 +1,194 @@
+/* threads.c: the persistent worker pool behind fer_parallel_for.
+ *
+ * One job at a time: the caller holds use_lock for the whole call, publishes
+ * (fn, ctx, ntasks), bumps the generation and wakes the workers; everyone
+ * takes task numbers from one atomic counter; the last worker to finish
+ * signals the caller. Workers spin briefly before sleeping, so that
+ * back-to-back calls (one GEMM per layer) do not pay a wake-up each. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "parse.h"
+#include "threads.h"
+
+#define SPIN 4000   /* polls of the generation before sleeping (a few us) */
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t use_lock = PTHREAD_MUTEX_INITIALIZER;  /* held by the pool's user */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;        /* guards the sleeps */
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+
+static int nthreads;                 /* configured count, caller included */
+static int nworkers;                 /* workers running: indices 1..nworkers */
+static pthread_t workers[FER_THREADS_MAX];
+static unsigned long born_gen[FER_THREADS_MAX + 1];  /* gen when worker i started */
+
+static atomic_ulong gen;             /* job generation; bumped to start a job */
+static atomic_int limit;             /* workers with index >= limit exit */
+static atomic_int next_task;
+static atomic_int active;            /* workers still inside the current job */
+static void (*job_fn)(void *, int, int);
+static void *job_ctx;
+static int job_ntasks;
+
+static _Thread_local int in_task;    /* set inside tasks and in workers */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void init_count(void)
+{
+    const char *e = getenv("FER_THREADS");
+    long n = sysconf(_SC_NPROCESSORS_ONLN), v;
+    if (e && fer_parse_long(e, 1, FER_THREADS_MAX, &v) == 0)
+        n = v;
+    if (n < 1)
+        n = 1;
+    if (n > FER_THREADS_MAX)
+        n = FER_THREADS_MAX;
+    nthreads = (int)n;
+    atomic_store(&limit, FER_THREADS_MAX + 1);
+}
+
+static void run_tasks(int thread)
+{
+    int t;
+    while ((t = atomic_fetch_add(&next_task, 1)) < job_ntasks)
+        job_fn(job_ctx, t, thread);
+}
+
+static void *worker(void *arg)
+{
+    int idx = (int)(long)arg;
+    unsigned long seen = born_gen[idx];   /* a job begun before it ran is its own */
+    in_task = 1;
+    for (;;) {
+        int i;
+        for (i = 0; i < SPIN && atomic_load(&gen) == seen && idx < atomic_load(&limit); i++)
+            cpu_relax();
+        if (i == SPIN) {
+            pthread_mutex_lock(&mu);
+            while (atomic_load(&gen) == seen && idx < atomic_load(&limit))
+                pthread_cond_wait(&wake, &mu);
+            pthread_mutex_unlock(&mu);
+        }
+        if (idx >= atomic_load(&limit))
+            return NULL;
+        seen = atomic_load(&gen);
+        run_tasks(idx);
+        if (atomic_fetch_sub(&active, 1) == 1) {
+            pthread_mutex_lock(&mu);
+            pthread_cond_signal(&done);
+            pthread_mutex_unlock(&mu);
+        }
+    }
+}
+
+/* Starts workers up to nthreads - 1; called with use_lock held. A worker
+ * that cannot be started leaves the pool smaller; returns -1 then. */
+static int grow(void)
+{
+    sigset_t all, old;
+    int rc = 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* workers take no signals */
+    while (nworkers < nthreads - 1) {
+        born_gen[nworkers + 1] = atomic_load(&gen);
+        if (pthread_create(&workers[nworkers], NULL, worker, (void *)(long)(nworkers + 1))) {
+            rc = -1;
+            break;
+        }
+        nworkers++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Stops workers with index >= n; called with use_lock held. */
+static void shrink(int n)
+{
+    if (nworkers <= n - 1)
+        return;
+    pthread_mutex_lock(&mu);
+    atomic_store(&limit, n);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&mu);
+    while (nworkers > n - 1)
+        pthread_join(workers[--nworkers], NULL);
+    atomic_store(&limit, FER_THREADS_MAX + 1);
+}
+
+int fer_threads_set(int n)
+{
+    int rc;
+    pthread_once(&once, init_count);
+    if (n < 1 || n > FER_THREADS_MAX)
+        return fer_seterr("threads: %d threads, expected 1..%d", n, FER_THREADS_MAX);
+    if (in_task)
+        return fer_seterr("threads: fer_threads_set called inside a parallel task");
+    pthread_mutex_lock(&use_lock);
+    shrink(n);
+    nthreads = n;
+    rc = grow();
+    pthread_mutex_unlock(&use_lock);
+    if (rc)
+        return fer_seterr("threads: cannot start worker thread %d of %d", nworkers + 2, n);
+    return 0;
+}
+
+int fer_threads_get(void)
+{
+    pthread_once(&once, init_count);
+    return nthreads;
+}
+
+void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx)
+{
+    int t, i;
+    if (ntasks <= 0)
+        return;
+    if (ntasks == 1 || in_task || fer_threads_get() == 1 || pthread_mutex_trylock(&use_lock)) {
+        for (t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    grow();
+    if (nworkers == 0) {
+        pthread_mutex_unlock(&use_lock);
+        for (t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    job_fn = fn;
+    job_ctx = ctx;
+    job_ntasks = ntasks;
+    atomic_store(&next_task, 0);
+    atomic_store(&active, nworkers);
+    pthread_mutex_lock(&mu);
+    atomic_fetch_add(&gen, 1);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&mu);
+
+    in_task = 1;
+    run_tasks(0);
+    in_task = 0;
+
+    for (i = 0; i < SPIN && atomic_load(&active); i++)
+        cpu_relax();
+    if (atomic_load(&active)) {
+        pthread_mutex_lock(&mu);
+        while (atomic_load(&active))
+            pthread_cond_wait(&done, &mu);
+        pthread_mutex_unlock(&mu);
+    }
+    pthread_mutex_unlock(&use_lock);
+}

@@ -1,0 +1,41 @@
+/* threads.h: one persistent pool of worker threads for the CPU kernels.
+ *
+ * The pool is started on first use and its threads live until the process
+ * ends; a parallel call hands tasks to them and never creates threads.
+ *
+ *   static void work(void *ctx, int task, int thread) { ... }
+ *   fer_parallel_for(ntasks, work, &ctx);
+ *
+ * Thread count: fer_threads_set(n), else the environment variable
+ * FER_THREADS (a whole number in 1..FER_THREADS_MAX; any other value is
+ * ignored), else the number of online CPUs. With 1 thread every task runs
+ * inline in the caller, in task order.
+ *
+ * Nesting and concurrency: a fer_parallel_for called from inside a task, or
+ * while another thread of the program is using the pool, runs its tasks
+ * inline in the calling thread (in task order) rather than waiting, so it
+ * never deadlocks; results must therefore not depend on which thread runs a
+ * task (use `thread` only to pick per-thread scratch space). */
+#ifndef FER_THREADS_H
+#define FER_THREADS_H
+
+#define FER_THREADS_MAX 256
+
+/* Sets the number of threads that share parallel work, caller included
+ * (1 = everything inline). Stops or starts workers as needed; must not be
+ * called from inside a task. Returns 0, or -1 with fer_error() set when n
+ * is outside 1..FER_THREADS_MAX or a thread cannot be started (the pool
+ * then keeps the workers it has). */
+int fer_threads_set(int n);
+
+/* The current number of threads (>= 1). */
+int fer_threads_get(void);
+
+/* Runs fn(ctx, task, thread) once for every task in 0..ntasks-1 on the pool
+ * and the caller, and returns when all have finished. Tasks are handed out
+ * dynamically: any task may run on any thread, in any order. `thread` is in
+ * 0..fer_threads_get()-1 (0 = the caller), unique among the threads running
+ * at the same time. ntasks <= 0 does nothing. */
+void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx);
+
+#endif
