@@ -18,14 +18,14 @@
 
 static const char *argv0 = "fer-eval";
 
-static void usage(void)
+static void usage(int status)
 {
-    fprintf(stderr, "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] "
+    fprintf(status ? stderr : stdout, "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] "
                     "[--usage NAME]\n"
                     "                [--format text|csv|json] [--predictions FILE] "
                     "[--tta flip]\n"
                     "                [--batch N] [--threads N]\n");
-    exit(2);
+    exit(status);
 }
 
 static void die(const char *msg)
@@ -200,13 +200,14 @@ int main(int argc, char **argv)
                 exit(2);
             }
             break;
-        default: usage();
+        case 'h': usage(0); break;
+        default: usage(2);
         }
     }
     if (optind < argc && !strcmp(in, "-"))
         in = argv[optind++];
     if (optind != argc || !nmodels)
-        usage();
+        usage(2);
     if (threads)
         fer_threads_set((int)threads);
     if (fer_load_dataset(in, &d))
@@ -224,8 +225,11 @@ int main(int argc, char **argv)
             }
         d.n = j;
     }
-    if (!d.n)
-        die("no labelled images to evaluate");
+    if (!d.n) {
+        fprintf(stderr, "%s: %s: no labelled images to evaluate%s\n", argv0, in,
+                usages ? " in the chosen --usage splits" : "");
+        exit(1);
+    }
     acc = NULL;
     for (int mi = 0; mi < nmodels; mi++) {
         fer_model m;

@@ -18,9 +18,9 @@
 static const char *argv0 = "fer-train";
 static volatile sig_atomic_t stop_flag;
 
-static void usage(void)
+static void usage(int status)
 {
-    fprintf(stderr,
+    fprintf(status ? stderr : stdout,
             "usage: fer-train -m cnn|ff|resnet18 [-i data.fer] -o model.fer [--epochs N]\n"
             "                 [--batch N] [--lr X] [--optim sgd|adam|adamw] [--momentum X]\n"
             "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
@@ -29,8 +29,8 @@ static void usage(void)
             "                 [--dropout X] [--dropout2 X] [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
-            "                 [--freeze LIST] [--lr-backbone X] [--quiet]\n");
-    exit(2);
+            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--quiet]\n");
+    exit(status);
 }
 
 static void die(const char *msg)
@@ -59,7 +59,7 @@ enum {
     O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
-    O_LRBB, O_QUIET
+    O_LRBB, O_HEAD, O_QUIET
 };
 
 static const struct option longopts[] = {
@@ -79,6 +79,7 @@ static const struct option longopts[] = {
     {"log", required_argument, 0, O_LOG}, {"checkpoint", required_argument, 0, O_CKPT},
     {"resume", required_argument, 0, O_RESUME}, {"init", required_argument, 0, O_INIT},
     {"freeze", required_argument, 0, O_FREEZE}, {"lr-backbone", required_argument, 0, O_LRBB},
+    {"head", required_argument, 0, O_HEAD},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* The command line, quoted where needed, for the model's training record. */
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
     double valsplit = 0;
     long threads = 0;
     unsigned usages = 0;
-    int c, explicit_schedule_lr = 0;
+    int c, head_given = 0;
+    char headbuf[128];
     fer_model_opts mo;
     double width = -1, dropout = -1, dropout2 = -1;
     fer_train_opts to;
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case O_EPOCHS: to.epochs = (int)num("epochs", optarg, 1, 100000); break;
         case O_BATCH: to.batch = (int)num("batch", optarg, 2, 65536); break;
-        case O_LR: to.optim.lr = num("lr", optarg, 0, 100); explicit_schedule_lr = 1; break;
+        case O_LR: to.optim.lr = num("lr", optarg, 0, 100); break;
         case O_OPTIM: {
             int k = fer_optim_parse(optarg);
             if (k < 0) {
@@ -173,15 +175,16 @@ int main(int argc, char **argv)
         case O_INIT: init = optarg; break;
         case O_FREEZE: freeze = optarg; break;
         case O_LRBB: to.lr_backbone = num("lr-backbone", optarg, 0, 100); break;
+        case O_HEAD: to.head = optarg; head_given = 1; break;
         case 'q': to.quiet = 1; break;
-        default: usage();
+        case 'h': usage(0); break;
+        default: usage(2);
         }
     }
-    (void)explicit_schedule_lr;
     if (optind < argc && !strcmp(in, "-"))
         in = argv[optind++];
     if (optind != argc || !arch || !out)
-        usage();
+        usage(2);
     if (valpath && valsplit > 0) {
         fprintf(stderr, "%s: --val and --val-split exclude each other\n", argv0);
         exit(2);
@@ -226,6 +229,12 @@ int main(int argc, char **argv)
     if (fer_model_build(&m, arch, &mo, &rng))
         die(fer_error());
     memcpy(m.classes, all.classes, sizeof m.classes);
+    if (!head_given) {
+        /* the head is the last layer: "fc" (resnet18), "fc2" (cnn), "fc5" (ff) */
+        const char *last = fer_net_param(m.net, fer_net_nparams(m.net) - 1)->name;
+        snprintf(headbuf, sizeof headbuf, "%.*s", (int)(strrchr(last, '.') - last), last);
+        to.head = headbuf;
+    }
     if (init) {
         int copied, skipped;
         if (fer_model_init_from(&m, init, &copied, &skipped))
@@ -317,10 +326,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: write error\n", argv0, logpath);
         return 1;
     }
-    if (!to.quiet)
+    if (!to.quiet && val.n)
         fprintf(stderr, "%s: wrote %s (%d epochs, best validation accuracy %.4f at epoch %d, "
                 "%.1fs)\n", argv0, out, res.epochs_run, res.best_val_acc, res.best_epoch,
                 res.seconds);
+    else if (!to.quiet)
+        fprintf(stderr, "%s: wrote %s (%d epochs, no validation: last weights, %.1fs)\n", argv0,
+                out, res.epochs_run, res.seconds);
     fer_model_free(&m);
     if (train.pixels != val.pixels)
         fer_dataset_free(&val);

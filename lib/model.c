@@ -92,10 +92,13 @@ static int basic_block(fer_net *net, int x, const char *pre, int k, int stride)
 
 static int build_resnet18(fer_net *net, const fer_model_opts *o)
 {
-    static const int widths[4] = {64, 128, 256, 512};
-    int x, cin = 64;
+    int widths[4], x, cin;
     char pre[32], n[64];
-    if ((x = fer_net_conv(net, 0, "conv1", 64, 3, 1, 1, 0)) < 0 ||
+    for (int l = 0; l < 4; l++)
+        if ((widths[l] = (int)(64 * o->width * (1 << l) + 0.5)) < 1)
+            return fer_seterr("width %g leaves no channels", o->width);
+    cin = widths[0];
+    if ((x = fer_net_conv(net, 0, "conv1", widths[0], 3, 1, 1, 0)) < 0 ||
         (x = fer_net_bn(net, x, "bn1")) < 0 || (x = fer_net_relu(net, x)) < 0)
         return -1;
     for (int l = 0; l < 4; l++) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "outfile.h"
@@ -31,6 +32,12 @@ int fer_outfile_open(fer_outfile *o, const char *path)
         fer_seterr("%s: %s", path, strerror(e));
         fer_outfile_abort(o);
         return -1;
+    }
+    {
+        /* mkstemp makes the file 0600; give it the mode open() would */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
     }
     o->f = fdopen(fd, "wb");
     if (!o->f) {

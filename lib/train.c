@@ -321,6 +321,11 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc;
         long right = 0;
         size_t done = 0;
+        /* The checkpoint holds the state at an epoch's start, so that an
+         * interrupted epoch is redone exactly on --resume. */
+        if (o->checkpoint &&
+            save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
+            goto out;
         if (o->schedule == FER_SCHED_COSINE)
             lr = o->optim.lr * 0.5 * (1 + cos(M_PI * epoch / o->epochs));
         for (size_t i = n; i > 1; i--) {   /* shuffle */
@@ -330,9 +335,9 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         }
         if (fer_net_plan(m->net, B))
             goto out;
-        for (size_t s = 0; s + B <= n || (s < n && s == 0); s += B) {
-            /* full batches only (batch norm wants more than one image); the
-             * remainder is reshuffled into the next epoch */
+        for (size_t s = 0; s + B <= n; s += B) {
+            /* full batches only (B <= n; batch norm wants more than one
+             * image); the remainder is reshuffled into the next epoch */
             int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
             double loss;
             for (int j = 0; j < b; j++) {
@@ -367,10 +372,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 100, "");
         if (o->stop && *o->stop) {
-            /* the interrupted epoch does not count */
-            if (o->checkpoint &&
-                save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
-                goto out;
+            /* the interrupted epoch does not count; the checkpoint of its
+             * start is on disk */
             res->stopped = 1;
             break;
         }
@@ -378,9 +381,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         tacc = (double)right / done;
         if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
             goto out;
-        if (!have_val)
-            vacc = tacc;
-        if (vacc > best_acc) {
+        if (!have_val || vacc > best_acc) {   /* without validation: the last */
             best_acc = vacc;
             best_epoch = epoch;
             snapshot(m->net, best);
@@ -394,11 +395,13 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                     "", have_val ? vloss : NAN, "", have_val ? vacc : NAN, lr, now() - t0);
             fflush(o->log);
         }
-        if (!o->quiet)
-            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f%s val loss %.4f acc %.4f  "
-                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc,
-                    have_val ? "," : " (no validation)", vloss, have_val ? vacc : 0, lr,
+        if (!o->quiet && have_val)
+            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f  "
+                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc, vloss, vacc, lr,
                     now() - t0);
+        else if (!o->quiet)
+            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f  lr %.3g  %.1fs\n", epoch,
+                    o->epochs, sum_loss / done, tacc, lr, now() - t0);
         if (o->schedule == FER_SCHED_STEP && o->step_size > 0 && epoch % o->step_size == 0)
             lr *= o->gamma;
         if (o->schedule == FER_SCHED_PLATEAU) {
@@ -410,9 +413,6 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 plateau_wait = 0;
             }
         }
-        if (o->checkpoint &&
-            save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
-            goto out;
     }
     restore(m->net, best);
     res->epochs_run = epoch;
