@@ -15,8 +15,10 @@ trap 'rm -f "$log"' EXIT
 pass=0 fail=0 skip=0
 run_one() {
     name=$1; shift
-    "$@" >"$log" 2>&1
+    # a hung test must not hang CI: each program gets FER_TEST_TIMEOUT s
+    timeout "${FER_TEST_TIMEOUT:-1200}" "$@" >"$log" 2>&1
     st=$?
+    [ "$st" -eq 124 ] && echo "FAIL $name: timed out after ${FER_TEST_TIMEOUT:-1200} s" >>"$log"
     sed 's/^/  /' "$log" | grep -E '^  (ok|FAIL|skip) ' | sed "s|^  |$name: |"
     p=$(grep -c '^ok ' "$log"); f=$(grep -c '^FAIL ' "$log"); s=$(grep -c '^skip ' "$log")
     if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then
