@@ -271,7 +271,7 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
               int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     job g;
-    int nth, un, um;
+    int nth, un, um, per;
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0 || alpha == 0) {
@@ -286,18 +286,21 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
     un = (N + g.k->nr - 1) / g.k->nr;
     um = (M + g.k->mr - 1) / g.k->mr;
     /* Split N while each task keeps >= 4 panels of nr columns (it repacks
-     * all of A, which costs 1/(its columns) of its work), else M. Up to 4
-     * tasks per thread balance load when the cores are shared. */
+     * all of A, which costs 1/(its columns) of its work), else M (>= 2
+     * panels of mr rows). 1 to 4 tasks per thread, a multiple of the
+     * thread count: equal tasks, and slack when a core is shared. */
     if (un >= 4 * nth || un >= um) {
         g.split_n = 1;
         g.units = un;
-        g.ntasks = un / 4 < 4 * nth ? un / 4 : 4 * nth;
+        per = un / (4 * nth);
     } else {
         g.split_n = 0;
         g.units = um;
-        g.ntasks = um / 2 < 4 * nth ? um / 2 : 4 * nth;
+        per = um / (2 * nth);
     }
-    if (nth == 1 || g.ntasks < 1)
-        g.ntasks = 1;
+    per = per < 1 ? 1 : per > 4 ? 4 : per;
+    g.ntasks = nth * per;
+    if (g.ntasks > g.units)
+        g.ntasks = g.units;
     fer_parallel_for(g.ntasks, task, &g);
 }

@@ -171,9 +171,15 @@ TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, i
         for (int jb = 0; jb < NR; jb += 16) {
             __m512 r[16];
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                r[i] = jb + i < n ? _mm512_maskz_loadu_ps(km, B + (size_t)(j0 + jb + i) * ldb + k0 + kb)
-                                  : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i++) {
+                const float *s = B + (size_t)(j0 + jb + i) * ldb + k0 + kb;
+                if (jb + i < n) {
+                    _mm_prefetch((const char *)(s + 64), _MM_HINT_T0);   /* 4 lines on */
+                    r[i] = _mm512_maskz_loadu_ps(km, s);
+                } else {
+                    r[i] = _mm512_setzero_ps();
+                }
+            }
             transpose16(r);
             for (int i = 0; i < kk; i++)
                 _mm512_storeu_ps(dst + (size_t)(kb + i) * NR + jb, r[i]);
