@@ -4,8 +4,9 @@
  * the innermost loop running along an output row (q), so that y, dy and
  * (for stride 1) x are read contiguously. Sums are float, in this fixed
  * order. fer_conv2d_forward/backward are the one place where a faster
- * kernel is chosen; for now they call the reference. */
+ * kernel is chosen: im2col + GEMM (conv_gemm.c). */
 #include "conv.h"
+#include "conv_gemm.h"
 #include "error.h"
 
 int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
@@ -29,22 +30,19 @@ int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, in
 
 size_t fer_conv2d_workspace(const fer_conv_shape *s)
 {
-    (void)s;
-    return 0;
+    return fer_conv_gemm_workspace(s);
 }
 
 void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w, const float *b,
                         float *y, float *ws)
 {
-    (void)ws;
-    fer_conv2d_forward_ref(s, x, w, b, y);
+    fer_conv2d_forward_gemm(s, x, w, b, y, ws);
 }
 
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,
                          float *dx, float *dw, float *db, float *ws)
 {
-    (void)ws;
-    fer_conv2d_backward_ref(s, x, w, dy, dx, dw, db);
+    fer_conv2d_backward_gemm(s, x, w, dy, dx, dw, db, ws);
 }
 
 /* The outputs o in [*lo, *hi) of a row of `out` whose input index

@@ -1,0 +1,25 @@
+/* conv_gemm.h: convolution as im2col + GEMM (internal to conv.c's
+ * dispatch; tested against the reference kernels in tests/test_conv_gemm.c).
+ *
+ * Images are processed in groups of g (chosen so that the column matrix
+ * stays near FER_CONV_COLS_TARGET floats): the group's columns
+ * col (C*R*S, g*P*Q) are built once and multiplied by w (K, C*R*S). */
+#ifndef FER_CONV_GEMM_H
+#define FER_CONV_GEMM_H
+
+#include "conv.h"
+
+#define FER_CONV_COLS_TARGET (1u << 21)
+
+/* Images per group for shape s. */
+int fer_conv_gemm_group(const fer_conv_shape *s);
+
+/* Floats of workspace forward and backward need. */
+size_t fer_conv_gemm_workspace(const fer_conv_shape *s);
+
+void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws);
+void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,
+                              const float *dy, float *dx, float *dw, float *db, float *ws);
+
+#endif

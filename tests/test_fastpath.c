@@ -1,0 +1,143 @@
+/* test_fastpath.c: the fast kernels against the reference loops: im2col +
+ * GEMM convolution and GEMM dense layers, forward and backward, on awkward shapes, several groups per batch
+ * and 1 or 2 threads. Inputs are uniform in [-1, 1]; a sum of k products
+ * then carries float rounding of about k * 2^-24 relative to the sum of
+ * magnitudes, so we allow |a - b| <= 1e-5 * k + 1e-5 * |b|. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "conv.h"
+#include "conv_gemm.h"
+#include "gemm.h"
+#include "layers.h"
+#include "threads.h"
+
+static float *rnd(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = check_randf(-1, 1);
+    return p;
+}
+
+static int close_all(const char *what, const float *a, const float *b, size_t n, double k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(a[i] - b[i]) <= 1e-5 * k + 1e-5 * fabs(b[i]))) {
+            check_fail(__FILE__, __LINE__, "%s[%zu] = %.7g, reference %.7g", what, i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, int bias)
+{
+    fer_conv_shape s;
+    size_t xn, wn, yn;
+    float *x, *w, *b, *y, *y2, *dy, *dx, *dx2, *dw, *dw2, *db, *db2, *ws;
+    CHECK(fer_conv_shape_init(&s, N, C, H, W, K, R, R, stride, pad) == 0, "shape");
+    xn = (size_t)N * C * H * W;
+    wn = (size_t)K * C * R * R;
+    yn = (size_t)N * K * s.P * s.Q;
+    x = rnd(xn), w = rnd(wn), b = bias ? rnd(K) : NULL, dy = rnd(yn);
+    y = malloc(yn * 4), y2 = malloc(yn * 4), dx = malloc(xn * 4), dx2 = malloc(xn * 4);
+    dw = malloc(wn * 4), dw2 = malloc(wn * 4), db = malloc(K * 4), db2 = malloc(K * 4);
+    ws = malloc(fer_conv_gemm_workspace(&s) * 4);
+    fer_conv2d_forward_ref(&s, x, w, b, y);
+    fer_conv2d_forward_gemm(&s, x, w, b, y2, ws);
+    close_all("y", y2, y, yn, C * R * R);
+    fer_conv2d_backward_ref(&s, x, w, dy, dx, dw, db);
+    fer_conv2d_backward_gemm(&s, x, w, dy, dx2, dw2, db2, ws);
+    close_all("dx", dx2, dx, xn, K * R * R);
+    close_all("dw", dw2, dw, wn, (double)N * s.P * s.Q);
+    close_all("db", db2, db, K, (double)N * s.P * s.Q);
+    /* dx may be skipped */
+    fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw2, NULL, ws);
+    close_all("dw without dx", dw2, dw, wn, (double)N * s.P * s.Q);
+    free(x), free(w), free(b), free(y), free(y2), free(dy), free(dx), free(dx2);
+    free(dw), free(dw2), free(db), free(db2), free(ws);
+}
+
+static void shapes(void)
+{
+    check_seed(11);
+    one(3, 5, 7, 9, 4, 3, 1, 1, 1);
+    one(3, 5, 7, 9, 4, 3, 2, 1, 1);
+    one(2, 3, 11, 6, 5, 3, 2, 0, 0);
+    one(4, 7, 5, 5, 3, 1, 1, 0, 1);     /* pointwise */
+    one(3, 6, 9, 9, 8, 1, 2, 0, 0);     /* projection shortcut */
+    one(1, 1, 13, 17, 6, 5, 1, 2, 1);
+    one(5, 2, 4, 3, 3, 3, 1, 3, 1);     /* padding wider than the kernel */
+}
+
+/* Many images per group and a remainder group. */
+static void groups(void)
+{
+    fer_conv_shape s;
+    fer_conv_shape_init(&s, 37, 2, 12, 12, 5, 3, 3, 1, 1);
+    CHECK(fer_conv_gemm_group(&s) > 1, "want several images per group");
+    check_seed(12);
+    one(37, 2, 12, 12, 5, 3, 1, 1, 1);
+    one(33, 1, 48, 48, 4, 3, 1, 1, 1);
+}
+
+static void threads(void)
+{
+    fer_threads_set(1);
+    check_seed(13);
+    one(6, 4, 10, 10, 7, 3, 1, 1, 1);
+    fer_threads_set(2);
+    one(6, 4, 10, 10, 7, 3, 1, 1, 1);
+}
+
+/* The dispatching entry points give the reference result too. */
+static void dispatch(void)
+{
+    fer_conv_shape s;
+    float *x, *w, *b, *y, *y2, *ws;
+    size_t yn;
+    check_seed(14);
+    fer_conv_shape_init(&s, 4, 3, 9, 8, 6, 3, 3, 1, 1);
+    yn = (size_t)4 * 6 * s.P * s.Q;
+    x = rnd(4 * 3 * 9 * 8), w = rnd(6 * 3 * 9), b = rnd(6);
+    y = malloc(yn * 4), y2 = malloc(yn * 4);
+    ws = malloc((fer_conv2d_workspace(&s) + 1) * 4);
+    fer_conv2d_forward_ref(&s, x, w, b, y);
+    fer_conv2d_forward(&s, x, w, b, y2, ws);
+    close_all("dispatch y", y2, y, yn, 27);
+    free(x), free(w), free(b), free(y), free(y2), free(ws);
+}
+
+static void dense(void)
+{
+    static const int shapes[][3] = {{1, 5, 3}, {7, 13, 11}, {33, 2304, 17}, {64, 129, 65}};
+    check_seed(15);
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int N = shapes[t][0], I = shapes[t][1], O = shapes[t][2];
+        float *x = rnd((size_t)N * I), *w = rnd((size_t)O * I), *b = rnd(O), *dy = rnd((size_t)N * O);
+        float *y = malloc((size_t)N * O * 4), *y2 = malloc((size_t)N * O * 4);
+        float *dx = malloc((size_t)N * I * 4), *dx2 = malloc((size_t)N * I * 4);
+        float *dw = malloc((size_t)O * I * 4), *dw2 = malloc((size_t)O * I * 4);
+        float *db = malloc(O * 4), *db2 = malloc(O * 4);
+        fer_dense_forward_ref(N, I, O, x, w, b, y);
+        fer_dense_forward(N, I, O, x, w, b, y2);
+        close_all("dense y", y2, y, (size_t)N * O, I);
+        fer_dense_backward_ref(N, I, O, x, w, dy, dx, dw, db);
+        fer_dense_backward(N, I, O, x, w, dy, dx2, dw2, db2);
+        close_all("dense dx", dx2, dx, (size_t)N * I, O);
+        close_all("dense dw", dw2, dw, (size_t)O * I, N);
+        close_all("dense db", db2, db, O, N);
+        free(x), free(w), free(b), free(dy), free(y), free(y2), free(dx), free(dx2);
+        free(dw), free(dw2), free(db), free(db2);
+    }
+}
+
+int main(void)
+{
+    RUN(dense);
+    RUN(shapes);
+    RUN(groups);
+    RUN(threads);
+    RUN(dispatch);
+    return check_done();
+}
