@@ -319,7 +319,10 @@ int fer_net_plan(fer_net *net, int max_n)
             if (ws > net->ws_size)
                 net->ws_size = ws;
         }
-        if (net->nodes[nd->in].consumers > 1 && (size_t)max_n * net->nodes[nd->in].size > scratch)
+        /* scratch takes dx for inputs with several consumers, and the
+         * unused dx of a batch norm on the input images */
+        if ((net->nodes[nd->in].consumers > 1 || (nd->in == 0 && nd->op == FER_OP_BN)) &&
+            (size_t)max_n * net->nodes[nd->in].size > scratch)
             scratch = (size_t)max_n * net->nodes[nd->in].size;
     }
     if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
@@ -447,10 +450,9 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
             break;
         }
         case FER_OP_BN:
-            if (dx)
-                fer_batchnorm_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
-                                       nd->save_mean, nd->save_invstd, dx, pg(net, nd, 0),
-                                       pg(net, nd, 1));
+            fer_batchnorm_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
+                                   nd->save_mean, nd->save_invstd, dx ? dx : net->scratch,
+                                   pg(net, nd, 0), pg(net, nd, 1));
             break;
         case FER_OP_RELU:
             if (dx)

@@ -5,7 +5,7 @@
 set -e
 what=${1:-all}
 build="make gcc pkg-config libpng-dev libjpeg-dev zlib1g-dev groff-base"
-test="python3 python3-numpy python3-torch python3-sklearn opencv-data mandoc"
+test="python3 python3-numpy python3-torch python3-torchvision python3-sklearn opencv-data mandoc"
 demo="opencv-data python-matplotlib-data python3-skimage"
 bench="libopenblas-dev python3-opencv"
 case $what in
