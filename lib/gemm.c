@@ -40,8 +40,9 @@ void fer_gemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, co
 enum { PMR = 4, PNR = 16 };
 
 static void tile_portable(int kc, const float *a, const float *b, float *c, long ldc, int m,
-                          int n, float alpha, float beta)
+                          int n, float alpha, float beta, const fer_gemm_pf *pf)
 {
+    (void)pf;
     float acc[PMR][PNR] = {{0}};
     for (int k = 0; k < kc; k++, a += PMR, b += PNR)
         for (int i = 0; i < PMR; i++)
@@ -54,7 +55,7 @@ static void tile_portable(int kc, const float *a, const float *b, float *c, long
         }
 }
 
-static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable, NULL};
+static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable, NULL, NULL};
 
 /* ---- kernel choice ---- */
 
@@ -231,15 +232,38 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
             float beta = pc ? 1.0f : g->beta;
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = m1 - ic < MC ? m1 - ic : MC;
-                pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, abuf);
+                (k->pack_a ? k->pack_a : pack_a)(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, abuf);
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = nc - jr < nr ? nc - jr : nr;
+                    int nn = nc - jr - n < nr ? nc - jr - n : nr;   /* next panel */
+                    int ntile = (mc + mr - 1) / mr, t = 0;
+                    fer_gemm_pf pf = {NULL, g->ldb, 0, 0};
+                    int rows = 0;
                     (k->pack_b ? k->pack_b : pack_b)(g->tb, g->B, g->ldb, pc, kc, jc + jr, n,
                                                      nr, bbuf);
-                    for (int ir = 0; ir < mc; ir += mr)
+                    /* the next panel's source, shared out among this panel's
+                     * tiles: rows of B (kc of them, nr floats each) or, when
+                     * transposed, nn rows of kc floats */
+                    if (nn > 0) {
+                        if (g->tb) {
+                            rows = nn;
+                            pf.per = (kc + 15) / 16 + 1;
+                            pf.p = g->B + (size_t)(jc + jr + n) * g->ldb + pc;
+                        } else {
+                            rows = kc;
+                            pf.per = (nn + 15) / 16 + 1;
+                            pf.p = g->B + (size_t)pc * g->ldb + jc + jr + n;
+                        }
+                    }
+                    for (int ir = 0; ir < mc; ir += mr, t++) {
+                        int r0 = (int)((long)rows * t / ntile), r1 = (int)((long)rows * (t + 1) / ntile);
+                        fer_gemm_pf tp = {pf.p + (size_t)r0 * pf.stride, pf.stride, pf.per,
+                                          (r1 - r0) * pf.per};
                         k->tile(kc, abuf + (size_t)ir * kc, bbuf,
                                 g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
-                                mc - ir < mr ? mc - ir : mr, n, g->alpha, beta);
+                                mc - ir < mr ? mc - ir : mr, n, g->alpha, beta,
+                                tp.count ? &tp : NULL);
+                    }
                 }
             }
         }

@@ -11,6 +11,16 @@
 
 #define MR 6
 #define NR 16
+/* One line of the next B panel's source into L2 (see fer_gemm_pf). */
+#define PREFETCH_NEXT() do { \
+        _mm_prefetch(pp + 64 * pi, _MM_HINT_T1); \
+        pleft--; \
+        if (++pi == pper) { \
+            pi = 0; \
+            pp += pstride; \
+        } \
+    } while (0)
+
 #define TARGET __attribute__((target("avx2,fma")))
 
 #define FMA_ROW(r) do { \
@@ -36,14 +46,20 @@
     } while (0)
 
 TARGET static void tile(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
-                        float alpha, float beta)
+                        float alpha, float beta, const fer_gemm_pf *pf)
 {
+    const char *pp = pf ? (const char *)pf->p : NULL;
+    long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
+    int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m256 va, vb;
     float t[MR][NR];
     int full = m == MR && n == NR;
     for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        if (pleft > 0) {
+            PREFETCH_NEXT();
+        }
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         FMA_ROW(0);
         FMA_ROW(1);
@@ -52,6 +68,8 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
         FMA_ROW(4);
         FMA_ROW(5);
     }
+    while (pleft > 0)
+        PREFETCH_NEXT();
     va = _mm256_set1_ps(alpha);
     vb = _mm256_set1_ps(beta);
     ROW(0);
@@ -66,7 +84,7 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
                 c[i * ldc + j] = beta == 0 ? t[i][j] : __builtin_fmaf(beta, c[i * ldc + j], t[i][j]);
 }
 
-static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL};
+static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL, NULL};
 
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void)
 {

@@ -13,7 +13,17 @@
 
 #define MR 8
 #define NR 48
-#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+/* One line of the next B panel's source into L2 (see fer_gemm_pf). */
+#define PREFETCH_NEXT() do { \
+        _mm_prefetch(pp + 64 * pi, _MM_HINT_T1); \
+        pleft--; \
+        if (++pi == pper) { \
+            pi = 0; \
+            pp += pstride; \
+        } \
+    } while (0)
+
+#define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
 /* The update of one row r of C: v = alpha * acc, then c = fma(beta, c, v). */
 #define ROW_FULL(r) do { \
@@ -59,8 +69,11 @@ static __mmask16 mask_of(int n)
 }
 
 TARGET static void tile(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
-                        float alpha, float beta)
+                        float alpha, float beta, const fer_gemm_pf *pf)
 {
+    const char *pp = pf ? (const char *)pf->p : NULL;
+    long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
+    int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
            c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00,
            c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00,
@@ -73,6 +86,9 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
         _mm_prefetch((const char *)(c + r * ldc + 47), _MM_HINT_T0);
     }
     for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        if (pleft > 0) {
+            PREFETCH_NEXT();
+        }
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16),
                b2 = _mm512_loadu_ps(b + 32);
         FMA_ROW(0);
@@ -84,6 +100,8 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
         FMA_ROW(6);
         FMA_ROW(7);
     }
+    while (pleft > 0)
+        PREFETCH_NEXT();
     va = _mm512_set1_ps(alpha);
     vb = _mm512_set1_ps(beta);
     if (m == MR && n == NR) {
@@ -165,16 +183,15 @@ TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, i
         }
         return;
     }
-    for (int kb = 0; kb < kc; kb += 16) {
-        int kk = kc - kb < 16 ? kc - kb : 16;
-        __mmask16 km = mask_of(kk);
-        for (int jb = 0; jb < NR; jb += 16) {
+    for (int jb = 0; jb < NR; jb += 16) {
+        for (int kb = 0; kb < kc; kb += 16) {
+            int kk = kc - kb < 16 ? kc - kb : 16;
+            __mmask16 km = mask_of(kk);
             __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++) {
                 const float *s = B + (size_t)(j0 + jb + i) * ldb + k0 + kb;
                 if (jb + i < n) {
-                    _mm_prefetch((const char *)(s + 64), _MM_HINT_T0);   /* 4 lines on */
                     r[i] = _mm512_maskz_loadu_ps(km, s);
                 } else {
                     r[i] = _mm512_setzero_ps();
@@ -187,13 +204,50 @@ TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, i
     }
 }
 
-static const fer_gemm_kernel k512 = {"avx512", MR, NR, 256, 256, 4800, tile, pack_b};
+/* op(A)[i0 .. i0+m, k0 .. k0+kc] into ceil(m/8) panels of kc x 8,
+ * zero-padded. Not transposed (A stored M x K): 16 rows x 16 k through
+ * transpose16, giving two panels at once. Transposed: 8 floats per k. */
+TARGET static void pack_a(int trans, const float *A, long lda, int i0, int m, int k0, int kc,
+                          int mr, float *dst)
+{
+    (void)mr;
+    if (trans) {
+        for (int p = 0; p < m; p += MR, dst += (size_t)kc * MR) {
+            __mmask16 rm = mask_of(m - p < MR ? m - p : MR);
+            const float *s = A + (size_t)k0 * lda + i0 + p;
+            for (int k = 0; k < kc; k++, s += lda)
+                _mm256_storeu_ps(dst + k * MR, _mm512_castps512_ps256(_mm512_maskz_loadu_ps(rm, s)));
+        }
+        return;
+    }
+    for (int p = 0; p < m; p += 2 * MR, dst += (size_t)2 * kc * MR) {
+        int two = m - p > MR;
+        for (int kb = 0; kb < kc; kb += 16) {
+            int kk = kc - kb < 16 ? kc - kb : 16;
+            __mmask16 km = mask_of(kk);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = p + i < m ? _mm512_maskz_loadu_ps(km, A + (size_t)(i0 + p + i) * lda + k0 + kb)
+                                 : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < kk; i++) {
+                _mm256_storeu_ps(dst + (size_t)(kb + i) * MR, _mm512_castps512_ps256(r[i]));
+                if (two)
+                    _mm256_storeu_ps(dst + (size_t)kc * MR + (size_t)(kb + i) * MR,
+                                     _mm512_extractf32x8_ps(r[i], 1));
+            }
+        }
+    }
+}
+
+static const fer_gemm_kernel k512 = {"avx512", MR, NR, 256, 256, 4800, tile, pack_a, pack_b};
 
 const fer_gemm_kernel *fer_gemm_kernel_avx512(void)
 {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
         return &k512;
     return NULL;
 }

@@ -9,17 +9,29 @@
  *
  * always as v = alpha * sum, then c = fma(beta, c, v), so that a full tile
  * and an edge tile round alike. kc, mc, nc are the cache blocks the driver
- * uses with it (mc a multiple of mr, nc of nr). pack_b, when not NULL,
- * replaces the portable packing of one op(B) micro-panel (gemm.c). */
+ * uses with it (mc a multiple of mr, nc of nr). pack_a and pack_b, when
+ * not NULL, replace the portable packing of an op(A) block and of one op(B)
+ * micro-panel (gemm.c), with the same layout. */
 #ifndef FER_GEMM_KERNEL_H
 #define FER_GEMM_KERNEL_H
+
+/* Lines a kernel should prefetch (into L2) while it runs, one per k step,
+ * for the next B panel's packing: `count` lines in rows of `per` lines
+ * (64 bytes apart), rows `stride` floats apart, from p. NULL: none. */
+typedef struct fer_gemm_pf {
+    const float *p;
+    long stride;
+    int per, count;
+} fer_gemm_pf;
 
 typedef struct fer_gemm_kernel {
     const char *name;
     int mr, nr;
     int kc, mc, nc;
     void (*tile)(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
-                 float alpha, float beta);
+                 float alpha, float beta, const fer_gemm_pf *pf);
+    void (*pack_a)(int trans, const float *A, long lda, int i0, int m, int k0, int kc, int mr,
+                   float *dst);
     void (*pack_b)(int trans, const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
                    float *dst);
 } fer_gemm_kernel;
