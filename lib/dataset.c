@@ -203,7 +203,8 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
                 fer_record_free(&r);
                 goto out;
             }
-            memcpy(d->pixels + d->n * image_bytes(d), r.data, n * image_bytes(d));
+            if (n)
+                memcpy(d->pixels + d->n * image_bytes(d), r.data, n * image_bytes(d));
             for (uint64_t i = 0; i < n; i++) {
                 d->labels[d->n + i] = -1;
                 d->usage[d->n + i] = FER_NOUSAGE;
@@ -232,7 +233,8 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
                     d->labels[chunk_start + i] = l[i];
                 }
             } else {
-                memcpy(d->usage + chunk_start, r.data, chunk_n);
+                if (chunk_n)
+                    memcpy(d->usage + chunk_start, r.data, chunk_n);
             }
         }
         fer_record_free(&r);

@@ -20,6 +20,20 @@ int fer_outfile_open(fer_outfile *o, const char *path)
         o->f = stdout;
         return 0;
     }
+    {
+        /* a device or FIFO (/dev/null, a named pipe) is written in place:
+         * renaming over it would replace it */
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            o->f = fopen(path, "wb");
+            if (!o->f) {
+                fer_seterr("%s: %s", path, strerror(errno));
+                fer_outfile_abort(o);
+                return -1;
+            }
+            return 0;
+        }
+    }
     o->tmp = malloc(strlen(path) + 16);
     if (!o->tmp) {
         fer_outfile_abort(o);
@@ -60,6 +74,15 @@ int fer_outfile_commit(fer_outfile *o)
         free(o->path);
         o->path = NULL;
         return bad ? fer_seterr("standard output: write error") : 0;
+    }
+    if (!o->tmp) {   /* a device or FIFO written in place */
+        bad |= fclose(o->f) != 0;
+        o->f = NULL;
+        if (bad)
+            fer_seterr("%s: write error", o->path);
+        free(o->path);
+        o->path = NULL;
+        return bad ? -1 : 0;
     }
     if (fclose(o->f) != 0)
         bad = 1;
