@@ -4,16 +4,16 @@
 #include "draw.h"
 #include "font.h"
 
-/* Distinct in hue and in brightness, so that the seven still differ a
- * little on a gray image. */
+/* Far apart in RGB, and in brightness too (gray levels 67, 90, 118, 136,
+ * 158, 186, 211), so that they still differ on a gray image. */
 static const fer_colour palette[FER_DRAW_NCOLOURS] = {
-    {230, 25, 35},      /* angry: red */
-    {40, 160, 50},      /* disgust: green */
-    {150, 70, 210},     /* fear: purple */
-    {255, 220, 0},      /* happy: yellow */
-    {30, 100, 255},     /* sad: blue */
-    {255, 130, 0},      /* surprise: orange */
-    {0, 220, 220},      /* neutral: cyan */
+    {230, 30, 30},      /* angry: red */
+    {60, 190, 60},      /* disgust: green */
+    {170, 70, 230},     /* fear: purple */
+    {255, 230, 0},      /* happy: yellow */
+    {20, 60, 230},      /* sad: blue */
+    {255, 140, 0},      /* surprise: orange */
+    {80, 230, 240},     /* neutral: cyan */
 };
 
 fer_colour fer_draw_colour(int k)
@@ -145,8 +145,8 @@ void fer_draw_face_style(int w, int h, int *thick, int *scale)
     int m = w < h ? w : h;
     if (m < 0)
         m = 0;
-    /* a 48-pixel face: 1 and 1; a 222-pixel one: 2 and 2 */
-    *thick = 1 + m / 150;
+    /* a 48-pixel face: 1 and 1; a 222-pixel one: 3 and 2 */
+    *thick = 1 + m / 100;
     *scale = 1 + m / 120;
 }
 
