@@ -6,7 +6,9 @@
  *     pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels  (L2)
  *     for jr over nc by nr:
  *       pack op(B)[pc.., jc+jr..] (kc x nr) into one micro-panel   (L1)
- *       for ir over mc by mr: kernel -> C tile (mr x nr)
+ *       for ir over mc by mr: kernel -> C tile (mr x nr), prefetching a
+ *         share of the next B panel's source so that its packing finds
+ *         it in L2 (B is often too big for the caches: im2col columns)
  * The first K block applies beta, later ones add (beta = 1), so every C
  * element is summed in the same order whatever the tile split. */
 #include <math.h>
@@ -257,8 +259,8 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                     }
                     for (int ir = 0; ir < mc; ir += mr, t++) {
                         int r0 = (int)((long)rows * t / ntile), r1 = (int)((long)rows * (t + 1) / ntile);
-                        fer_gemm_pf tp = {pf.p + (size_t)r0 * pf.stride, pf.stride, pf.per,
-                                          (r1 - r0) * pf.per};
+                        fer_gemm_pf tp = {pf.p ? pf.p + (size_t)r0 * pf.stride : NULL, pf.stride,
+                                          pf.per, (r1 - r0) * pf.per};
                         k->tile(kc, abuf + (size_t)ir * kc, bbuf,
                                 g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
                                 mc - ir < mr ? mc - ir : mr, n, g->alpha, beta,
