@@ -1,13 +1,14 @@
 /* make_faces: writes face records (as fer-detect does) for the shell tests.
  *
  *   make_faces [-n N] [-c C] [-s SIZE] [-r SEED] [-m META] [-x NAME]
- *              [-i data.fer] [-d]
+ *              [-i data.fer] [-f] [-d]
  *
  * Writes N (default 5) u8 records of shape (C, SIZE, SIZE) named NAME
  * (default "face") to stdout. Pixels are smooth seeded random patterns, or
  * the first N images of the data set given with -i (all when -n is not
  * given). META is each record's meta text, with the two characters \n
- * turned into a newline and every # into the face's index. -d writes a
+ * turned into a newline and every # into the face's index. -f mirrors
+ * every face left-right (a reference for test-time augmentation). -d writes a
  * labelled data set of N random images instead (random labels 0..6), for
  * training a model of another input size. */
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "dataset.h"
 #include "error.h"
 #include "parse.h"
+#include "predict.h"
 #include "record.h"
 
 static uint64_t state = 0x9E3779B97F4A7C15ull;
@@ -74,9 +76,9 @@ int main(int argc, char **argv)
 {
     long n = 5, c = 1, s = 48, seed = 1;
     const char *meta = NULL, *name = "face", *from = NULL;
-    int opt, dataset = 0, have_n = 0;
+    int opt, dataset = 0, have_n = 0, mirror = 0;
     fer_dataset src = {0};
-    while ((opt = getopt(argc, argv, "n:c:s:r:m:x:i:d")) != -1) {
+    while ((opt = getopt(argc, argv, "n:c:s:r:m:x:i:fd")) != -1) {
         switch (opt) {
         case 'n':
             if (fer_parse_long(optarg, 0, 1000000, &n))
@@ -98,9 +100,10 @@ int main(int argc, char **argv)
         case 'm': meta = optarg; break;
         case 'x': name = optarg; break;
         case 'i': from = optarg; break;
+        case 'f': mirror = 1; break;
         case 'd': dataset = 1; break;
         default: fail("usage: make_faces [-n N] [-c C] [-s SIZE] [-r SEED] [-m META] "
-                      "[-x NAME] [-i data.fer] [-d]");
+                      "[-x NAME] [-i data.fer] [-f] [-d]");
         }
     }
     state ^= (uint64_t)seed * 0x2545F4914F6CDD1Dull;
@@ -144,6 +147,8 @@ int main(int argc, char **argv)
                 memcpy(px, src.pixels + (size_t)i * img, img);
             else
                 pattern(px, (int)c, (int)s);
+            if (mirror)
+                fer_mirror(px, 1, (int)c, (int)s, (int)s, px);
             fer_record_init(&r, name, FER_U8, 3, shape, px, m);
             if (fer_record_write(stdout, &r))
                 fail(fer_error());
