@@ -84,7 +84,57 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
                 c[i * ldc + j] = beta == 0 ? t[i][j] : __builtin_fmaf(beta, c[i * ldc + j], t[i][j]);
 }
 
-static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL, NULL};
+/* In-register transpose of 8 rows of 8 floats. */
+TARGET static inline void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; g++) {
+        u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] into one kc x 16 panel, zero-padded;
+ * transposed B (stored N x K) through 8 x 8 blocks. */
+TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, int j0, int n,
+                          int nr, float *dst)
+{
+    (void)nr;
+    if (!trans || kc < 8) {
+        for (int k = 0; k < kc; k++, dst += NR)
+            for (int j = 0; j < NR; j++)
+                dst[j] = j >= n ? 0 : trans ? B[(size_t)(j0 + j) * ldb + k0 + k]
+                                            : B[(size_t)(k0 + k) * ldb + j0 + j];
+        return;
+    }
+    for (int jb = 0; jb < NR; jb += 8) {
+        int kb = 0;
+        for (; kb + 8 <= kc; kb += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = jb + i < n ? _mm256_loadu_ps(B + (size_t)(j0 + jb + i) * ldb + k0 + kb)
+                                  : _mm256_setzero_ps();
+            transpose8(r);
+            for (int i = 0; i < 8; i++)
+                _mm256_storeu_ps(dst + (size_t)(kb + i) * NR + jb, r[i]);
+        }
+        for (; kb < kc; kb++)
+            for (int j = jb; j < jb + 8; j++)
+                dst[(size_t)kb * NR + j] = j < n ? B[(size_t)(j0 + j) * ldb + k0 + kb] : 0;
+    }
+}
+
+static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL, pack_b};
 
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void)
 {
