@@ -1,0 +1,358 @@
+/* fer-detect: Haar-cascade face detection (OpenCV's procedure, bit for
+ * bit); a fer stream of face crops, or plain boxes, on stdout.
+ * See man/fer-detect.1. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "draw.h"
+#include "error.h"
+#include "haar.h"
+#include "image.h"
+#include "outfile.h"
+#include "parse.h"
+#include "record.h"
+#include "threads.h"
+
+static const char *prog = "fer-detect";
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: fer-detect [-c cascade] [--eyes] [--eye-cascade file] [--scale-factor f]\n"
+            "                  [--min-neighbors n] [--min-size px] [--max-size px]\n"
+            "                  [--margin frac] [--equalize] [--size px] [--boxes]\n"
+            "                  [--draw out.png] [--threads n] [-o output] file...\n");
+    exit(2);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* The settings of one run. */
+typedef struct conf {
+    fer_cascade face, eye;
+    int eyes;
+    fer_detect_opts fo, eo;
+    double margin;
+    int equalize, size, boxes;
+    const char *draw;
+    FILE *out;
+    fer_image drawn;            /* the last image read, boxes drawn, for --draw */
+} conf;
+
+/* Histogram equalisation as OpenCV's equalizeHist: the cumulative
+ * histogram scaled so that the first used level maps to 0. */
+static void equalize(uint8_t *px, size_t n)
+{
+    size_t hist[256] = {0}, sum = 0, first = 0;
+    uint8_t lut[256];
+    int i = 0;
+    for (size_t k = 0; k < n; k++)
+        hist[px[k]]++;
+    while (i < 256 && !hist[i])
+        i++;
+    if (i == 256 || hist[i] == n) {     /* one level: OpenCV fills with it */
+        return;
+    }
+    first = hist[i];
+    {
+        float scale = 255.f / (float)(n - first);
+        memset(lut, 0, sizeof lut);
+        lut[i] = 0;
+        for (i++; i < 256; i++) {
+            sum += hist[i];
+            lut[i] = (uint8_t)lrintf((float)sum * scale);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        px[k] = lut[px[k]];
+}
+
+/* The crop of a box (grown by margin on each side) as a size x size face. */
+static int crop_face(const conf *cf, const fer_image *gray, fer_rect b, fer_image *face)
+{
+    fer_image crop = {0};
+    int mx = (int)lrint(cf->margin * b.w), my = (int)lrint(cf->margin * b.h);
+    int cw = b.w + 2 * mx, ch = b.h + 2 * my, st;
+    if (fer_image_crop(gray, b.x - mx, b.y - my, cw, ch, &crop) < 0)
+        return -1;
+    if (cw >= cf->size && ch >= cf->size)
+        st = fer_image_resize_area(&crop, cf->size, cf->size, face);
+    else
+        st = fer_image_resize_bilinear(&crop, cf->size, cf->size, face);
+    fer_image_free(&crop);
+    if (st < 0)
+        return -1;
+    if (cf->equalize)
+        equalize(face->px, (size_t)cf->size * cf->size);
+    return 0;
+}
+
+/* Detects the faces of one image and writes them out. 0 or -1. */
+static int process(conf *cf, const char *name, long frame, fer_image *im)
+{
+    fer_image gray = {0};
+    fer_rect *faces = NULL;
+    int n, k = 0, st = -1;
+
+    if (fer_image_to_gray(im, &gray) < 0)
+        goto done;
+    if ((n = fer_detect(&cf->face, gray.px, gray.w, gray.h, gray.w, &cf->fo, &faces)) < 0)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        fer_rect b = faces[i];
+        if (cf->eyes) {
+            fer_rect *eyes = NULL;
+            int ne = 0, eh = b.h / 2;
+            if (eh > 0 &&
+                (ne = fer_detect(&cf->eye, gray.px + (size_t)b.y * gray.w + b.x, b.w, eh,
+                                 gray.w, &cf->eo, &eyes)) < 0)
+                goto done;
+            free(eyes);
+            if (ne == 0)
+                continue;
+        }
+        faces[k++] = b;
+    }
+    for (int i = 0; i < k; i++) {
+        fer_rect b = faces[i];
+        if (cf->boxes) {
+            fprintf(cf->out, "%s %ld %d %d %d %d\n", name, frame, b.x, b.y, b.w, b.h);
+        } else {
+            fer_image face = {0};
+            fer_record r;
+            char meta[4200];
+            uint64_t shape[3] = {1, (uint64_t)cf->size, (uint64_t)cf->size};
+            if (crop_face(cf, &gray, b, &face) < 0)
+                goto done;
+            snprintf(meta, sizeof meta, "src=%s\nframe=%ld\nbox=%d,%d,%d,%d\nimage=%dx%d\n", name,
+                     frame, b.x, b.y, b.w, b.h, im->w, im->h);
+            fer_record_init(&r, "face", FER_U8, 3, shape, face.px, meta);
+            if (fer_record_write(cf->out, &r) < 0) {
+                fer_image_free(&face);
+                fer_seterr("write error");
+                goto done;
+            }
+            fer_image_free(&face);
+        }
+    }
+    if (cf->draw) {
+        fer_image_free(&cf->drawn);
+        if (fer_draw_rgb(im, &cf->drawn) < 0)
+            goto done;
+        for (int i = 0; i < k; i++)
+            fer_draw_face(&cf->drawn, faces[i].x, faces[i].y, faces[i].w, faces[i].h, NULL,
+                          fer_draw_colour(3));
+    }
+    st = 0;
+done:
+    if (st < 0 && strncmp(fer_error(), name, strlen(name)))
+        fer_error_prefix("%s", name);
+    free(faces);
+    fer_image_free(&gray);
+    return st;
+}
+
+/* One operand: an image file, or a stream of PNM frames. 0 or -1 (the
+ * message printed here). */
+static int do_file(conf *cf, const char *path)
+{
+    int is_stdin = !strcmp(path, "-"), c1, c2, st = 0;
+    const char *name = is_stdin ? "stdin" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    fer_image im = {0};
+
+    if (!f) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    c1 = getc(f);
+    c2 = c1 == 'P' ? getc(f) : EOF;
+    if (c1 == 'P' && (c2 == '5' || c2 == '6')) {
+        long frame = 0;
+        int k;
+        ungetc(c2, f);          /* glibc, musl and the BSDs keep 2 bytes */
+        ungetc(c1, f);
+        while ((k = fer_image_read_pnm_stream(f, name, &im)) == 1) {
+            if (process(cf, name, frame, &im) < 0) {
+                fprintf(stderr, "%s: %s\n", prog, fer_error());
+                st = -1;
+            }
+            fer_image_free(&im);
+            frame++;
+        }
+        if (k < 0) {
+            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            st = -1;
+        }
+    } else if (!is_stdin) {
+        if (fer_image_read(path, &im) < 0 || process(cf, name, 0, &im) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            st = -1;
+        }
+    } else {
+        /* a single image on stdin: read it whole */
+        size_t n = 0, cap = 1 << 16;
+        unsigned char *buf = malloc(cap);
+        int ch;
+        if (!buf)
+            die("out of memory");
+        if (c1 != EOF)
+            buf[n++] = (unsigned char)c1;
+        if (c2 != EOF)
+            buf[n++] = (unsigned char)c2;
+        while ((ch = getc(f)) != EOF) {
+            if (n == cap && !(buf = realloc(buf, cap *= 2)))
+                die("out of memory");
+            buf[n++] = (unsigned char)ch;
+        }
+        if (fer_image_read_mem(buf, n, name, &im) < 0 || process(cf, name, 0, &im) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            st = -1;
+        }
+        free(buf);
+    }
+    fer_image_free(&im);
+    if (!is_stdin)
+        fclose(f);
+    return st;
+}
+
+static void load_cascade(const char *given, const char *base, fer_cascade *c)
+{
+    char buf[4096];
+    if (!given) {
+        if (fer_haar_find(base, buf, sizeof buf) < 0)
+            die("%s (give one with -c)", fer_error());
+        given = buf;
+    }
+    if (fer_haar_load(given, c) < 0)
+        die("%s", fer_error());
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_EYES = 256, O_EYEC, O_SF, O_MN, O_MIN, O_MAX, O_MARGIN, O_EQ, O_SIZE, O_BOXES,
+           O_DRAW, O_THREADS };
+    static const struct option longs[] = {
+        {"cascade", required_argument, 0, 'c'},  {"eyes", no_argument, 0, O_EYES},
+        {"eye-cascade", required_argument, 0, O_EYEC},
+        {"scale-factor", required_argument, 0, O_SF},
+        {"min-neighbors", required_argument, 0, O_MN},
+        {"min-size", required_argument, 0, O_MIN}, {"max-size", required_argument, 0, O_MAX},
+        {"margin", required_argument, 0, O_MARGIN}, {"equalize", no_argument, 0, O_EQ},
+        {"size", required_argument, 0, O_SIZE},    {"boxes", no_argument, 0, O_BOXES},
+        {"draw", required_argument, 0, O_DRAW},    {"threads", required_argument, 0, O_THREADS},
+        {"output", required_argument, 0, 'o'},     {0, 0, 0, 0},
+    };
+    conf cf;
+    const char *cascade = NULL, *eye_cascade = NULL, *output = "-";
+    fer_outfile of = {0};
+    long v;
+    double d;
+    int opt, failed = 0;
+
+    memset(&cf, 0, sizeof cf);
+    fer_detect_defaults(&cf.fo);
+    cf.fo.min_neighbors = 5;
+    cf.fo.min_w = cf.fo.min_h = 30;
+    fer_detect_defaults(&cf.eo);        /* the eye check: 1.1, 5, no size limits */
+    cf.eo.min_neighbors = 5;
+    cf.size = 48;
+    while ((opt = getopt_long(argc, argv, "c:o:", longs, NULL)) != -1) {
+        switch (opt) {
+        case 'c': cascade = optarg; break;
+        case 'o': output = optarg; break;
+        case O_EYES: cf.eyes = 1; break;
+        case O_EYEC: eye_cascade = optarg; cf.eyes = 1; break;
+        case O_SF:
+            if (fer_parse_double(optarg, 1.0001, 100, &d) < 0)
+                die("--scale-factor: %s", fer_error());
+            cf.fo.scale_factor = d;
+            break;
+        case O_MN:
+            if (fer_parse_long(optarg, 0, 1000000, &v) < 0)
+                die("--min-neighbors: %s", fer_error());
+            cf.fo.min_neighbors = (int)v;
+            break;
+        case O_MIN:
+            if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
+                die("--min-size: %s", fer_error());
+            cf.fo.min_w = cf.fo.min_h = (int)v;
+            break;
+        case O_MAX:
+            if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
+                die("--max-size: %s", fer_error());
+            cf.fo.max_w = cf.fo.max_h = (int)v;
+            break;
+        case O_MARGIN:
+            if (fer_parse_double(optarg, 0, 2, &d) < 0)
+                die("--margin: %s", fer_error());
+            cf.margin = d;
+            break;
+        case O_EQ: cf.equalize = 1; break;
+        case O_SIZE:
+            if (fer_parse_long(optarg, 1, 4096, &v) < 0)
+                die("--size: %s", fer_error());
+            cf.size = (int)v;
+            break;
+        case O_BOXES: cf.boxes = 1; break;
+        case O_DRAW: cf.draw = optarg; break;
+        case O_THREADS:
+            if (fer_parse_long(optarg, 1, FER_THREADS_MAX, &v) < 0)
+                die("--threads: %s", fer_error());
+            if (fer_threads_set((int)v) < 0)
+                die("--threads: %s", fer_error());
+            break;
+        default: usage();
+        }
+    }
+    if (optind >= argc)
+        usage();
+    if (cf.draw && argc - optind != 1) {
+        fprintf(stderr, "%s: --draw takes exactly one input\n", prog);
+        usage();
+    }
+    load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
+    if (cf.eyes)
+        load_cascade(eye_cascade, "haarcascade_eye.xml", &cf.eye);
+    if (fer_outfile_open(&of, output) < 0)
+        die("%s", fer_error());
+    cf.out = of.f;
+    for (int i = optind; i < argc; i++)
+        if (do_file(&cf, argv[i]) < 0)
+            failed = 1;
+    if (fer_outfile_commit(&of) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, fer_error());
+        failed = 1;
+    }
+    if (cf.draw) {
+        if (!cf.drawn.px) {
+            fprintf(stderr, "%s: %s: no image to draw on\n", prog, cf.draw);
+            failed = 1;
+        } else if (fer_image_write(cf.draw, &cf.drawn) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            failed = 1;
+        }
+    }
+    fer_image_free(&cf.drawn);
+    fer_haar_free(&cf.face);
+    fer_haar_free(&cf.eye);
+    return failed;
+}
