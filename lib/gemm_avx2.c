@@ -85,7 +85,7 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
 }
 
 /* In-register transpose of 8 rows of 8 floats. */
-TARGET static inline void transpose8(__m256 r[8])
+TARGET static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
 {
     __m256 t[8], u[8];
     for (int i = 0; i < 4; i++) {

@@ -127,7 +127,7 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
 }
 
 /* In-register transpose of 16 rows of 16 floats: r[i][j] -> r[j][i]. */
-TARGET static inline void transpose16(__m512 r[16])
+TARGET static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
 {
     __m512 t[16];
 #pragma GCC unroll 16
@@ -184,6 +184,11 @@ TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, i
         return;
     }
     for (int jb = 0; jb < NR; jb += 16) {
+        if (jb >= n) {   /* padding only */
+            for (int k = 0; k < kc; k++)
+                _mm512_storeu_ps(dst + (size_t)k * NR + jb, _mm512_setzero_ps());
+            continue;
+        }
         for (int kb = 0; kb < kc; kb += 16) {
             int kk = kc - kb < 16 ? kc - kb : 16;
             __mmask16 km = mask_of(kk);
@@ -227,9 +232,15 @@ TARGET static void pack_a(int trans, const float *A, long lda, int i0, int m, in
             __mmask16 km = mask_of(kk);
             __m512 r[16];
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                r[i] = p + i < m ? _mm512_maskz_loadu_ps(km, A + (size_t)(i0 + p + i) * lda + k0 + kb)
-                                 : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i++) {
+                const float *s = A + (size_t)(i0 + p + i) * lda + k0 + kb;
+                if (p + i < m) {
+                    _mm_prefetch((const char *)(s + kc), _MM_HINT_T1);   /* next K block */
+                    r[i] = _mm512_maskz_loadu_ps(km, s);
+                } else {
+                    r[i] = _mm512_setzero_ps();
+                }
+            }
             transpose16(r);
             for (int i = 0; i < kk; i++) {
                 _mm256_storeu_ps(dst + (size_t)(kb + i) * MR, _mm512_castps512_ps256(r[i]));
