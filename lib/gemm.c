@@ -116,19 +116,21 @@ int fer_gemm_set_kernel(const char *name)
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t buf_key;
 
-typedef struct pack_buf { size_t cap; float *p; } pack_buf;
+/* Slot 0: packing; slot 1: the transposed result of a narrow product. */
+typedef struct pack_buf { size_t cap[2]; float *p[2]; } pack_buf;
 
 static void buf_free(void *v)
 {
     pack_buf *b = v;
-    free(b->p);
+    free(b->p[0]);
+    free(b->p[1]);
     free(b);
 }
 
 static void make_key(void) { pthread_key_create(&buf_key, buf_free); }
 
 /* A 64-byte aligned buffer of at least n floats for this thread, or NULL. */
-static float *thread_buf(size_t n)
+static float *thread_buf(int slot, size_t n)
 {
     pack_buf *b;
     pthread_once(&key_once, make_key);
@@ -138,15 +140,15 @@ static float *thread_buf(size_t n)
             return NULL;
         pthread_setspecific(buf_key, b);
     }
-    if (b->cap < n) {
+    if (b->cap[slot] < n) {
         float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
         if (!p)
             return NULL;
-        free(b->p);
-        b->p = p;
-        b->cap = n;
+        free(b->p[slot]);
+        b->p[slot] = p;
+        b->cap[slot] = n;
     }
-    return b->p;
+    return b->p[slot];
 }
 
 /* ---- packing ---- */
@@ -224,7 +226,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
     int KC = g->K < k->kc ? g->K : k->kc;
     int MC = m1 - m0 < k->mc ? (m1 - m0 + mr - 1) / mr * mr : k->mc;
     size_t na = (size_t)MC * KC;
-    float *abuf = thread_buf(na + (size_t)KC * nr + 16), *bbuf;
+    float *abuf = thread_buf(0, na + (size_t)KC * nr + 16), *bbuf;
     FER_ASSERT(abuf != NULL);   /* a few hundred KB per thread, once */
     bbuf = abuf + (na + 15) / 16 * 16;
     for (int jc = n0; jc < n1; jc += k->nc) {
@@ -293,11 +295,40 @@ static void scale(int M, int N, float beta, float *C, long ldc)
             C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
 }
 
+/* The share of a kernel's multiply-adds that land in C for an M x N
+ * product (edge tiles are padded). */
+static double useful(const fer_gemm_kernel *k, int M, int N)
+{
+    return (double)M / ((M + k->mr - 1) / k->mr * k->mr) * N / ((N + k->nr - 1) / k->nr * k->nr);
+}
+
+static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                 long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
+/* Narrow C (few columns, e.g. the weight gradient of a first conv layer,
+ * N = C*R*S = 9): most of each nr-wide tile would be padding, so compute
+ * T = alpha op(B)^T op(A)^T (N x M) instead and add its transpose to C. */
+static int narrow(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                  long lda, const float *B, long ldb, float beta, float *C, long ldc)
+{
+    float *T;
+    if (N > kern->nr / 2 || (double)M * N > (1 << 20) ||
+        useful(kern, N, M) < 1.5 * useful(kern, M, N))
+        return 0;
+    if (!(T = thread_buf(1, (size_t)M * N)))
+        return 0;
+    gemm(!trans_b, !trans_a, N, M, K, alpha, B, ldb, A, lda, 0, T, M);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float v = T[(size_t)j * M + i], *c = &C[i * ldc + j];
+            *c = beta == 0 ? v : fmaf(beta, *c, v);
+        }
+    return 1;
+}
+
 void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    job g;
-    int nth, un, um, per;
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0 || alpha == 0) {
@@ -305,6 +336,15 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
         return;
     }
     pthread_once(&once, init_kernel);
+    if (!narrow(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+        gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                 long lda, const float *B, long ldb, float beta, float *C, long ldc)
+{
+    job g;
+    int nth, un, um, per;
     g = (job){kern, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, 1, 1};
     nth = fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)
