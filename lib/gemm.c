@@ -227,7 +227,13 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
     int MC = m1 - m0 < k->mc ? (m1 - m0 + mr - 1) / mr * mr : k->mc;
     size_t na = (size_t)MC * KC;
     float *abuf = thread_buf(0, na + (size_t)KC * nr + 16), *bbuf;
-    FER_ASSERT(abuf != NULL);   /* a few hundred KB per thread, once */
+    if (!abuf) {   /* out of memory for a few hundred KB: slow but right */
+        fer_gemm_ref(g->ta, g->tb, m1 - m0, n1 - n0, g->K, g->alpha,
+                     g->A + (g->ta ? (size_t)m0 : (size_t)m0 * g->lda), (int)g->lda,
+                     g->B + (g->tb ? (size_t)n0 * g->ldb : (size_t)n0), (int)g->ldb, g->beta,
+                     g->C + (size_t)m0 * g->ldc + n0, (int)g->ldc);
+        return;
+    }
     bbuf = abuf + (na + 15) / 16 * 16;
     for (int jc = n0; jc < n1; jc += k->nc) {
         int nc = n1 - jc < k->nc ? n1 - jc : k->nc;
