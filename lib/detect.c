@@ -206,7 +206,8 @@ typedef struct cfeat {
 
 typedef struct cstump {
     cfeat f;
-    float thr, left, right;
+    float thr;
+    float leaf[2];              /* value < thr, value >= thr */
 } cstump;
 
 typedef struct plan {
@@ -259,8 +260,8 @@ static int plan_make(plan *p, const fer_cascade *c, int stride, int tofs)
             p->stumps[t].thr = n->threshold;
             /* a stump's children are leaves 0 and 1 in OpenCV's files; take
              * them through the links all the same */
-            p->stumps[t].left = lv[-n->left];
-            p->stumps[t].right = lv[-n->right];
+            p->stumps[t].leaf[0] = lv[-n->left];
+            p->stumps[t].leaf[1] = lv[-n->right];
         }
     }
     p->nofs[0] = 1 + stride;
@@ -311,7 +312,8 @@ static inline int run_window(const plan *p, const int32_t *pw, const uint32_t *p
             double sum = 0;
             for (int i = 0; i < n; i++) {
                 float v = feat_value(&st[i].f, pw) * vnf;
-                sum += v < st[i].thr ? st[i].left : st[i].right;
+                /* an index, not a branch: the outcome is data-dependent */
+                sum += st[i].leaf[!(v < st[i].thr)];
             }
             if (sum < c->stages[si].threshold)
                 return -si;
