@@ -457,9 +457,10 @@ static int read_new(const xdoc *d, int root, fer_cascade *c, caps *cp)
                 fer_haar_node *nd;
                 if (e[0] != floor(e[0]) || e[1] != floor(e[1]) || e[2] != floor(e[2]) ||
                     fabs(e[0]) > 1e6 || fabs(e[1]) > 1e6 || e[2] < 0 || e[2] >= nfeat) {
+                    xerr(d, in, "node %d: bad link %g %g or feature %g (of %d)", k, e[0], e[1],
+                         e[2], nfeat);
                     free(v);
-                    return xerr(d, in, "node %d: bad link %g %g or feature %g (of %d)", k, e[0],
-                                e[1], e[2], nfeat);
+                    return -1;
                 }
                 if (c->nnodes >= cp->nodes) {
                     int n2 = cp->nodes ? 2 * cp->nodes : 64;
