@@ -22,6 +22,7 @@
 
 static const char *prog = "fer-detect";
 
+static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     fprintf(stderr,
@@ -234,6 +235,14 @@ static int do_file(conf *cf, const char *path)
     return st;
 }
 
+/* A bad option argument: a usage error (exit 2). */
+static void bad_arg(const char *opt) __attribute__((noreturn));
+static void bad_arg(const char *opt)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, opt, fer_error());
+    usage();
+}
+
 static void load_cascade(const char *given, const char *base, fer_cascade *c)
 {
     char buf[4096];
@@ -283,42 +292,42 @@ int main(int argc, char **argv)
         case O_EYEC: eye_cascade = optarg; cf.eyes = 1; break;
         case O_SF:
             if (fer_parse_double(optarg, 1.0001, 100, &d) < 0)
-                die("--scale-factor: %s", fer_error());
+                bad_arg("--scale-factor");
             cf.fo.scale_factor = d;
             break;
         case O_MN:
             if (fer_parse_long(optarg, 0, 1000000, &v) < 0)
-                die("--min-neighbors: %s", fer_error());
+                bad_arg("--min-neighbors");
             cf.fo.min_neighbors = (int)v;
             break;
         case O_MIN:
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
-                die("--min-size: %s", fer_error());
+                bad_arg("--min-size");
             cf.fo.min_w = cf.fo.min_h = (int)v;
             break;
         case O_MAX:
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
-                die("--max-size: %s", fer_error());
+                bad_arg("--max-size");
             cf.fo.max_w = cf.fo.max_h = (int)v;
             break;
         case O_MARGIN:
             if (fer_parse_double(optarg, 0, 2, &d) < 0)
-                die("--margin: %s", fer_error());
+                bad_arg("--margin");
             cf.margin = d;
             break;
         case O_EQ: cf.equalize = 1; break;
         case O_SIZE:
             if (fer_parse_long(optarg, 1, 4096, &v) < 0)
-                die("--size: %s", fer_error());
+                bad_arg("--size");
             cf.size = (int)v;
             break;
         case O_BOXES: cf.boxes = 1; break;
         case O_DRAW: cf.draw = optarg; break;
         case O_THREADS:
             if (fer_parse_long(optarg, 1, FER_THREADS_MAX, &v) < 0)
-                die("--threads: %s", fer_error());
+                bad_arg("--threads");
             if (fer_threads_set((int)v) < 0)
-                die("--threads: %s", fer_error());
+                bad_arg("--threads");
             break;
         default: usage();
         }
