@@ -81,7 +81,9 @@ check tta-rows test "$(csv_ok tta.csv)" = 150
 
 # text: one aligned line per face; json: one object per face
 fer-classify -m m1.fer faces.fer >faces.txt
-check text-lines test "$(grep -Ec '^photo\.jpg +frame [0-9]+ +box 1[0-9]+,20,100,120 +[a-z]+ +0\.[0-9]{3}  \(angry 0\.[0-9]{3} disgust .* neutral [01]\.[0-9]{3}\)$' faces.txt)" = 150
+line='^photo\.jpg +frame [0-9]+ +box 1[0-9]+,20,100,120 +[a-z]+ +0\.[0-9]{3}  '
+line="$line"'\(angry 0\.[0-9]{3} disgust .* neutral [01]\.[0-9]{3}\)$'
+check text-lines test "$(grep -Ec "$line" faces.txt)" = 150
 fer-classify -m m1.fer -f json faces.fer >faces.json
 json_ok() {
     "$PY" -c '
@@ -149,7 +151,8 @@ t bad-batch 2 '--batch: ' -- fer-classify -m m1.fer --batch 0 faces.fer
 # the top border
 "$MF" -n 1 -m 'src=sheet.png\nframe=0\nbox=10,40,60,50\nimage=240x96\n' >ann.fer
 "$MF" -n 1 -r 9 -m 'src=sheet.png\nframe=0\nbox=150,0,80,60\nimage=240x96\n' >>ann.fer
-t annotate 0 '^sheet\.png +frame 0 +box 150,0,80,60 ' -- fer-classify -m m1.fer --annotate out ann.fer
+t annotate 0 '^sheet\.png +frame 0 +box 150,0,80,60 ' -- \
+    fer-classify -m m1.fer --annotate out ann.fer
 annotated_ok() {
     "$PY" -c '
 import sys, cv2, numpy as np
