@@ -94,6 +94,34 @@ install: all
 	cp $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MAN); do s=$${m##*.}; cp $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
+# The main job on sample photos from Debian's packages, with the shipped
+# model: annotated photos in demo-out/.
+demo:
+	sh scripts/install-deps.sh demo
+	$(MAKE) all
+	FER_BUILD=$(B) sh scripts/demo.sh demo-out
+
+# The shipped model, reproducible from FER2013 as file targets (make redoes
+# only what changed; seeds are fixed). The tools are order-only: a rebuild
+# of them does not retrain.
+FER2013 ?= ../shared/data/fer2013-trainval.csv.gz
+MODEL_WORK ?= $(B)/model
+MODEL_ARGS ?= -m cnn --width 0.5 --epochs 10 --batch 128 --optim adamw --lr 2e-3 \
+              --weight-decay 5e-4 --schedule cosine --mirror --val-split 0.1 --seed 1
+model: data/cnn.fer data/cnn-eval.txt
+
+$(MODEL_WORK)/fer2013.fer: $(FER2013) | $(B)/bin/fer-convert
+	@mkdir -p $(MODEL_WORK)
+	$(B)/bin/fer-convert $(FER2013) -o $@
+$(MODEL_WORK)/train.fer: $(MODEL_WORK)/fer2013.fer | $(B)/bin/fer-convert
+	$(B)/bin/fer-convert --usage Training $< -o $@
+$(MODEL_WORK)/test.fer: $(MODEL_WORK)/fer2013.fer | $(B)/bin/fer-convert
+	$(B)/bin/fer-convert --usage PublicTest $< -o $@
+data/cnn.fer: $(MODEL_WORK)/train.fer | $(B)/bin/fer-train
+	$(B)/bin/fer-train $(MODEL_ARGS) -i $< -o $@ --log data/cnn-train.csv
+data/cnn-eval.txt: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
+	$(B)/bin/fer-eval -m data/cnn.fer $(MODEL_WORK)/test.fer > $@.tmp && mv $@.tmp $@
+
 # Debian packages the build, tests, benchmarks and demo need (root or sudo).
 deps:
 	sh scripts/install-deps.sh all
@@ -103,5 +131,5 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
 
-.PHONY: all test check-asan bench install clean deps
+.PHONY: all test check-asan bench install clean deps demo model
 .SECONDARY:

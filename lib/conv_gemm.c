@@ -72,6 +72,42 @@ static void im2col_task(void *ctx, int task, int thread)
         }
 }
 
+/* The column matrix transposed, colT (g*PQ, C*R*S): one row per output
+ * pixel. The weight gradient dy (K, g*PQ) x colT then runs without a
+ * transposed operand, whose packing would read C*R*S far-apart rows at
+ * once. One task per (image, output row). */
+static void im2row_task(void *ctx, int task, int thread)
+{
+    const cols_job *j = ctx;
+    const fer_conv_shape *s = j->s;
+    const int H = s->H, W = s->W, P = s->P, Q = s->Q, st = s->stride, pad = s->pad;
+    const int C = s->C, R = s->R, S = s->S;
+    int img = task / P, p = task % P;
+    size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
+    const float *xi = j->x + (size_t)img * C * H * W;
+    float *out = j->col + ((size_t)img * pq + (size_t)p * Q) * crs;
+    (void)thread;
+    for (int q = 0; q < Q; q++, out += crs) {
+        float *o = out;
+        for (int c = 0; c < C; c++) {
+            const float *xc = xi + (size_t)c * H * W;
+            for (int r = 0; r < R; r++) {
+                int ih = p * st - pad + r;
+                if (ih < 0 || ih >= H) {
+                    for (int k = 0; k < S; k++)
+                        *o++ = 0;
+                    continue;
+                }
+                const float *xr = xc + (size_t)ih * W;
+                for (int k = 0; k < S; k++) {
+                    int iw = q * st - pad + k;
+                    *o++ = (iw >= 0 && iw < W) ? xr[iw] : 0;
+                }
+            }
+        }
+    }
+}
+
 /* The transpose of im2col: adds the column gradients back into dx, one
  * (image, channel) plane per task, so no two tasks write the same place. */
 static void col2im_task(void *ctx, int task, int thread)
@@ -160,7 +196,7 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;
-        const float *dyc, *colc;
+        const float *dyc;
         cols_job j = {s, x + (size_t)n0 * chw, col, dx ? dx + (size_t)n0 * chw : NULL, g};
         /* dy of the group as (K, g*PQ) */
         if (g == 1) {
@@ -172,14 +208,9 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
                            pq * sizeof(float));
             dyc = dyg;
         }
-        /* dw (K, CRS) += dy (K, cols) x col^T (cols, CRS) */
-        if (is_pointwise(s) && g == 1) {
-            colc = x + (size_t)n0 * chw;
-        } else {
-            fer_parallel_for(g * s->C, im2col_task, &j);
-            colc = col;
-        }
-        fer_gemm(0, 1, K, (int)crs, (int)cols, 1.0f, dyc, (int)cols, colc, (int)cols,
+        /* dw (K, CRS) += dy (K, cols) x colT (cols, CRS) */
+        fer_parallel_for(g * s->P, im2row_task, &j);
+        fer_gemm(0, 0, K, (int)crs, (int)cols, 1.0f, dyc, (int)cols, col, (int)crs,
                  n0 ? 1.0f : 0.0f, dw, (int)crs);
         if (!dx)
             continue;
