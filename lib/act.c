@@ -1,17 +1,46 @@
 /* act.c: element-wise activations (ReLU, leaky ReLU) and inverted dropout. */
 #include "layers.h"
+#include "threads.h"
+
+/* ReLU runs in chunks over the thread pool (element-wise: the same bits
+ * for any thread count). */
+#define CHUNK 65536
+
+typedef struct relu_job {
+    size_t n;
+    const float *x, *dy;
+    float *out;
+} relu_job;
+
+static void relu_fwd_task(void *ctx, int t, int thread)
+{
+    const relu_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++)
+        j->out[i] = j->x[i] > 0.0f ? j->x[i] : 0.0f;
+}
 
 void fer_relu_forward(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    relu_job j = {n, x, NULL, y};
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_fwd_task, &j);
+}
+
+static void relu_bwd_task(void *ctx, int t, int thread)
+{
+    const relu_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++)
+        j->out[i] = j->x[i] > 0.0f ? j->dy[i] : 0.0f;
 }
 
 /* The gradient at x = 0 is taken as 0, as PyTorch does. */
 void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    relu_job j = {n, x, dy, dx};
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_bwd_task, &j);
 }
 
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)

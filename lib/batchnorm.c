@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "layers.h"
+#include "threads.h"
 
 /* Mean and biased variance of channel c of x (N, C, HW). */
 static void channel_stats(int N, int C, int HW, const float *x, int c, double *mean,
@@ -38,64 +39,101 @@ static void scale_shift(int N, int C, int HW, const float *x, int c, float a, fl
     }
 }
 
+/* Arguments of one batch-norm call, shared by its per-channel tasks (the
+ * channels are independent, so any thread count gives the same bits). */
+typedef struct bn_job {
+    int N, C, HW;
+    const float *x, *dy, *gamma, *beta, *mean_in, *var_in;
+    float eps, momentum;
+    float *running_mean, *running_var, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
+} bn_job;
+
+static void train_task(void *ctx, int c, int thread)
+{
+    const bn_job *j = ctx;
+    const double M = (double)j->N * j->HW;
+    double mean, var;
+    (void)thread;
+    channel_stats(j->N, j->C, j->HW, j->x, c, &mean, &var);
+    const double invstd = 1.0 / sqrt(var + j->eps);
+    const double a = j->gamma[c] * invstd;
+    scale_shift(j->N, j->C, j->HW, j->x, c, (float)a, (float)(j->beta[c] - mean * a), j->y);
+    j->save_mean[c] = (float)mean;
+    j->save_invstd[c] = (float)invstd;
+    j->running_mean[c] = (float)((1.0 - j->momentum) * j->running_mean[c] + j->momentum * mean);
+    j->running_var[c] = (float)((1.0 - j->momentum) * j->running_var[c] +
+                                j->momentum * var * M / (M - 1));
+}
+
 void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var, float *y,
                                  float *save_mean, float *save_invstd)
 {
-    const double M = (double)N * HW;
-    FER_ASSERT(M > 1);   /* the unbiased variance needs two values per channel */
-    for (int c = 0; c < C; c++) {
-        double mean, var;
-        channel_stats(N, C, HW, x, c, &mean, &var);
-        const double invstd = 1.0 / sqrt(var + eps);
-        const double a = gamma[c] * invstd;
-        scale_shift(N, C, HW, x, c, (float)a, (float)(beta[c] - mean * a), y);
-        save_mean[c] = (float)mean;
-        save_invstd[c] = (float)invstd;
-        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-        running_var[c] = (float)((1.0 - momentum) * running_var[c] +
-                                 momentum * var * M / (M - 1));
-    }
+    bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
+                .momentum = momentum, .running_mean = running_mean, .running_var = running_var,
+                .y = y, .save_mean = save_mean, .save_invstd = save_invstd};
+    FER_ASSERT((double)N * HW > 1);   /* the unbiased variance needs two values per channel */
+    fer_parallel_for(C, train_task, &j);
+}
+
+static void infer_task(void *ctx, int c, int thread)
+{
+    const bn_job *j = ctx;
+    const double a = j->gamma[c] / sqrt((double)j->var_in[c] + j->eps);
+    (void)thread;
+    scale_shift(j->N, j->C, j->HW, j->x, c, (float)a, (float)(j->beta[c] - j->mean_in[c] * a),
+                j->y);
 }
 
 void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, const float *running_mean,
                                  const float *running_var, float *y)
 {
-    for (int c = 0; c < C; c++) {
-        const double a = gamma[c] / sqrt((double)running_var[c] + eps);
-        scale_shift(N, C, HW, x, c, (float)a, (float)(beta[c] - running_mean[c] * a), y);
-    }
+    bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
+                .mean_in = running_mean, .var_in = running_var, .y = y};
+    fer_parallel_for(C, infer_task, &j);
 }
 
 /* With xhat = (x - mean) * invstd and M = N * HW values per channel:
  * dbeta = sum dy, dgamma = sum dy * xhat and
  * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M). */
+static void backward_task(void *ctx, int c, int thread)
+{
+    const bn_job *j = ctx;
+    const int N = j->N, C = j->C, HW = j->HW;
+    const float *x = j->x, *dy = j->dy;
+    float *dx = j->dx;
+    const double M = (double)N * HW;
+    const double mean = j->mean_in[c], invstd = j->var_in[c];
+    double sdy = 0, sdyx = 0;
+    (void)thread;
+    for (int n = 0; n < N; n++) {
+        const size_t off = ((size_t)n * C + c) * HW;
+        for (int i = 0; i < HW; i++) {
+            sdy += dy[off + i];
+            sdyx += dy[off + i] * ((x[off + i] - mean) * invstd);
+        }
+    }
+    j->dbeta[c] = (float)sdy;
+    j->dgamma[c] = (float)sdyx;
+    const double k = j->gamma[c] * invstd, mdy = sdy / M, mdyx = sdyx / M;
+    for (int n = 0; n < N; n++) {
+        const size_t off = ((size_t)n * C + c) * HW;
+        for (int i = 0; i < HW; i++) {
+            double xhat = (x[off + i] - mean) * invstd;
+            dx[off + i] = (float)(k * (dy[off + i] - mdy - xhat * mdyx));
+        }
+    }
+}
+
 void fer_batchnorm_backward(int N, int C, int HW, const float *x, const float *dy,
                             const float *gamma, const float *save_mean,
                             const float *save_invstd, float *dx, float *dgamma, float *dbeta)
 {
-    const double M = (double)N * HW;
-    for (int c = 0; c < C; c++) {
-        const double mean = save_mean[c], invstd = save_invstd[c];
-        double sdy = 0, sdyx = 0;
-        for (int n = 0; n < N; n++) {
-            const size_t off = ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                sdy += dy[off + i];
-                sdyx += dy[off + i] * ((x[off + i] - mean) * invstd);
-            }
-        }
-        dbeta[c] = (float)sdy;
-        dgamma[c] = (float)sdyx;
-        const double k = gamma[c] * invstd, mdy = sdy / M, mdyx = sdyx / M;
-        for (int n = 0; n < N; n++) {
-            const size_t off = ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                double xhat = (x[off + i] - mean) * invstd;
-                dx[off + i] = (float)(k * (dy[off + i] - mdy - xhat * mdyx));
-            }
-        }
-    }
+    /* mean_in and var_in carry the saved mean and invstd here */
+    bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .dy = dy, .gamma = gamma,
+                .mean_in = save_mean, .var_in = save_invstd, .dx = dx, .dgamma = dgamma,
+                .dbeta = dbeta};
+    fer_parallel_for(C, backward_task, &j);
 }
