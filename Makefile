@@ -107,7 +107,7 @@ demo:
 FER2013 ?= ../shared/data/fer2013-trainval.csv.gz
 MODEL_WORK ?= $(B)/model
 MODEL_ARGS ?= -m cnn --width 0.5 --epochs 10 --batch 128 --optim adamw --lr 2e-3 \
-              --weight-decay 5e-4 --schedule cosine --mirror --val-split 0.1 --seed 1
+              --weight-decay 5e-4 --schedule cosine --mirror --val-split 0.2 --seed 1
 model: data/cnn.fer data/cnn-eval.txt
 
 $(MODEL_WORK)/fer2013.fer: $(FER2013) | $(B)/bin/fer-convert
