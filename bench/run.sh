@@ -2,8 +2,9 @@
 # bench/run.sh: the driver of `make bench`. Runs every bench/*.sh and every
 # $FER_BUILD/bench/bench_* binary, each under a header line, with
 # FER_BUILD (the build tree), FER_BIN (its tools), FER_ROOT and FER_SHARED
-# (../shared, the data) set. Goes on after a failing benchmark; exits 1 if
-# any failed.
+# (../shared, the data) set. A binary bench_X that a script bench/X.sh
+# drives (bench_net, by net.sh) is left to that script. Goes on after a
+# failing benchmark; exits 1 if any failed.
 B=${FER_BUILD:-build}
 export FER_BUILD="$B"
 export FER_BIN="$PWD/$B/bin"
@@ -21,6 +22,8 @@ for s in bench/*.sh; do
 done
 for b in "$B"/bench/bench_*; do
     [ -x "$b" ] || continue
+    n=${b##*/bench_}
+    [ -f "bench/$n.sh" ] && continue
     run "$b"
 done
 echo "== $failed benchmark(s) failed"

@@ -1,0 +1,176 @@
+/* bench_net.c: images per second of one network, training or inference, on
+ * random inputs, and the peak resident memory of the process. The PyTorch
+ * half is bench/torch_net.py; bench/net.sh runs the two alternately and
+ * prints the table (`make bench` runs net.sh, not this binary alone).
+ *
+ *   bench_net ARCH MODE BATCH [SECONDS [THREADS]]
+ *     ARCH     cnn | ff | resnet18 (fer_model_build's defaults: width 1,
+ *              its dropouts, 7 classes, 1x48x48)
+ *     MODE     train: one SGD step (momentum 0.9, lr 0.01) per batch:
+ *                preprocess, training forward, softmax cross-entropy
+ *                forward and backward, backward pass, update
+ *              infer: preprocess and an inference forward per batch
+ *     SECONDS  time budget of the measured steps (default 4)
+ *     THREADS  fer_threads_set (default 2)
+ *
+ * Steps run on one batch of seeded random pixels and labels, first as a
+ * warm-up (at least one step, up to 0.5 s), then timed until SECONDS have
+ * passed and at least 2 steps have run. Prints one line of key=value
+ * pairs:
+ *   impl=fer net=cnn mode=train batch=32 threads=2 steps=9 seconds=4.02
+ *   img_s=71.6 peak_mb=210.3 base_mb=2.1
+ * peak_mb is getrusage's ru_maxrss (the high-water resident set of the
+ * whole run) in MiB, base_mb the same at start-up, before the model is
+ * built. Exit 0, 1 on failure, 2 on bad arguments. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "error.h"
+#include "layers.h"
+#include "model.h"
+#include "net.h"
+#include "optim.h"
+#include "parse.h"
+#include "rng.h"
+#include "threads.h"
+
+#define SEED 1
+#define WARMUP_S 0.5
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* The high-water resident set so far, in MiB (Linux: ru_maxrss in KiB). */
+static double peak_mb(void)
+{
+    struct rusage u;
+    if (getrusage(RUSAGE_SELF, &u))
+        return -1;
+    return u.ru_maxrss / 1024.0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS]]\n");
+    return 2;
+}
+
+/* What one step needs: the model, its optimiser and the batch. */
+typedef struct bench {
+    fer_model m;
+    fer_optim *opt;
+    fer_rng rng;
+    int train, n, k;
+    uint8_t *px;
+    int32_t *y;
+    float *x, *probs, *dlogits;
+} bench;
+
+static void step(bench *b)
+{
+    const float *logits;
+    fer_model_preprocess(&b->m, b->px, b->n, b->x);
+    logits = fer_net_forward(b->m.net, b->x, b->n, b->train, &b->rng);
+    if (!b->train)
+        return;
+    fer_xent_forward(b->n, b->k, logits, b->y, NULL, 0.0f, b->probs);
+    fer_xent_backward(b->n, b->k, b->probs, b->y, NULL, 0.0f, b->dlogits);
+    fer_net_backward(b->m.net, b->dlogits, b->n);
+    fer_optim_step(b->opt, 0.01);
+}
+
+int main(int argc, char **argv)
+{
+    bench b;
+    fer_model_opts mo;
+    fer_optim_opts oo;
+    long batch, threads = 2;
+    double seconds = 4, base = peak_mb(), t0, t;
+    size_t img;
+    int steps, rc = 1;
+
+    memset(&b, 0, sizeof b);
+    if (argc < 4 || argc > 6)
+        return usage();
+    if (fer_model_defaults(argv[1], &mo)) {
+        fprintf(stderr, "bench_net: unknown network '%s'\n", argv[1]);
+        return usage();
+    }
+    if (strcmp(argv[2], "train") && strcmp(argv[2], "infer")) {
+        fprintf(stderr, "bench_net: mode '%s': train or infer\n", argv[2]);
+        return usage();
+    }
+    b.train = !strcmp(argv[2], "train");
+    if (fer_parse_long(argv[3], b.train ? 2 : 1, 65536, &batch) ||
+        (argc > 4 && fer_parse_double(argv[4], 0.01, 3600, &seconds)) ||
+        (argc > 5 && fer_parse_long(argv[5], 1, FER_THREADS_MAX, &threads))) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        return usage();
+    }
+    if (fer_threads_set((int)threads)) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        return 1;
+    }
+    b.n = (int)batch;
+    fer_rng_seed(&b.rng, SEED);
+    if (fer_model_build(&b.m, argv[1], &mo, &b.rng)) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        return 1;
+    }
+    b.k = b.m.nclasses;
+    img = (size_t)mo.c * mo.h * mo.w;
+    fer_optim_defaults(&oo, FER_SGD);
+    oo.lr = 0.01;
+    oo.momentum = 0.9;
+    b.px = malloc(b.n * img);
+    b.y = malloc(b.n * sizeof *b.y);
+    b.x = malloc(b.n * img * sizeof *b.x);
+    b.probs = malloc((size_t)b.n * b.k * sizeof *b.probs);
+    b.dlogits = malloc((size_t)b.n * b.k * sizeof *b.dlogits);
+    if (b.train)
+        b.opt = fer_optim_new(b.m.net, &oo);
+    if (!b.px || !b.y || !b.x || !b.probs || !b.dlogits || (b.train && !b.opt)) {
+        fprintf(stderr, "bench_net: out of memory\n");
+        goto out;
+    }
+    if (fer_net_plan(b.m.net, b.n)) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        goto out;
+    }
+    for (size_t i = 0; i < b.n * img; i++)
+        b.px[i] = (uint8_t)(fer_rng_u64(&b.rng) >> 56);
+    for (int i = 0; i < b.n; i++)
+        b.y[i] = (int32_t)fer_rng_below(&b.rng, b.k);
+
+    t0 = now();
+    do
+        step(&b);
+    while (now() - t0 < WARMUP_S);
+    steps = 0;
+    t0 = now();
+    do {
+        step(&b);
+        steps++;
+    } while ((t = now() - t0) < seconds || steps < 2);
+    printf("impl=fer net=%s mode=%s batch=%d threads=%d steps=%d seconds=%.3f img_s=%.2f "
+           "peak_mb=%.1f base_mb=%.1f\n", argv[1], argv[2], b.n, fer_threads_get(), steps, t,
+           steps * (double)b.n / t, peak_mb(), base);
+    rc = fflush(stdout) || ferror(stdout) ? 1 : 0;
+out:
+    free(b.px);
+    free(b.y);
+    free(b.x);
+    free(b.probs);
+    free(b.dlogits);
+    fer_optim_free(b.opt);
+    fer_model_free(&b.m);
+    return rc;
+}

@@ -1,0 +1,102 @@
+"""torch_net.py: the PyTorch half of bench/net.sh; the same measurement as
+bench_net.c, on the same three networks (tests/fer_torch.py's definitions,
+imported by path).
+
+    torch_net.py ARCH MODE BATCH [SECONDS [THREADS]]
+
+ARCH cnn | ff | resnet18 with fer's defaults (width 1; dropouts cnn 0.25 and
+0.5, ff 0.2, as lib/model.c; 7 classes; 1x48x48). MODE train: one SGD step
+(momentum 0.9, lr 0.01) per batch: preprocess, forward in training mode,
+cross-entropy, backward, update. MODE infer: preprocess and a forward in
+eval mode under no_grad. torch.set_num_threads(THREADS), default 2.
+
+One batch of seeded random pixels and labels; a warm-up of at least one
+step (up to 0.5 s), then steps until SECONDS (default 4) have passed and at
+least 2 have run. Prints one line as bench_net does:
+    impl=torch net=cnn mode=train batch=32 threads=2 steps=9 seconds=4.02
+    img_s=71.6 peak_mb=610.2 base_mb=402.7
+peak_mb is ru_maxrss of this process (the Python interpreter and torch's
+libraries included), base_mb the same just after the imports, before the
+model is built: peak_mb - base_mb is what the network itself cost.
+"""
+import importlib.util
+import os
+import resource
+import sys
+import time
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def usage():
+    sys.stderr.write("usage: torch_net.py cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS]]\n")
+    sys.exit(2)
+
+
+def main(argv):
+    if not 4 <= len(argv) <= 6 or argv[1] not in ("cnn", "ff", "resnet18") \
+            or argv[2] not in ("train", "infer"):
+        usage()
+    arch, mode = argv[1], argv[2]
+    try:
+        batch = int(argv[3])
+        seconds = float(argv[4]) if len(argv) > 4 else 4.0
+        threads = int(argv[5]) if len(argv) > 5 else 2
+    except ValueError as e:
+        sys.stderr.write("torch_net.py: %s\n" % e)
+        usage()
+    train = mode == "train"
+    if batch < (2 if train else 1) or not 0.01 <= seconds <= 3600 or threads < 1:
+        usage()
+
+    import torch
+    import torch.nn.functional as F
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "fer_torch", os.path.join(here, "..", "tests", "fer_torch.py"))
+    fer_torch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fer_torch)
+    base = peak_mb()
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    dropout = {"cnn": (0.25, 0.5), "ff": (0.2, 0.0), "resnet18": (0.0, 0.0)}[arch]
+    model = fer_torch.build(arch, 1.0, dropout[0], dropout[1], 7)
+    model.train(train)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if train else None
+    g = torch.Generator().manual_seed(1)
+    px = torch.randint(0, 256, (batch, 1, 48, 48), dtype=torch.uint8, generator=g)
+    y = torch.randint(0, 7, (batch,), generator=g)
+    mean, std = 0.5, 0.25   # fer's model.h defaults: x = (pixel/255 - mean) / std
+
+    def step():
+        x = (px.float() / 255.0 - mean) / std
+        if not train:
+            with torch.no_grad():
+                model(x)
+            return
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    t0 = time.monotonic()
+    step()
+    while time.monotonic() - t0 < 0.5:
+        step()
+    steps = 0
+    t0 = time.monotonic()
+    while True:
+        step()
+        steps += 1
+        t = time.monotonic() - t0
+        if t >= seconds and steps >= 2:
+            break
+    print("impl=torch net=%s mode=%s batch=%d threads=%d steps=%d seconds=%.3f img_s=%.2f "
+          "peak_mb=%.1f base_mb=%.1f" % (arch, mode, batch, torch.get_num_threads(), steps, t,
+                                         steps * batch / t, peak_mb(), base))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
