@@ -357,21 +357,22 @@ static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, con
         nth = 1;   /* below ~0.5 MFLOP a hand-off costs more than it saves */
     un = (N + g.k->nr - 1) / g.k->nr;
     um = (M + g.k->mr - 1) / g.k->mr;
-    /* Split N while each task keeps >= 4 panels of nr columns (it repacks
-     * all of A, which costs 1/(its columns) of its work), else M (>= 2
-     * panels of mr rows). 1 to 4 tasks per thread, a multiple of the
-     * thread count: equal tasks, and slack when a core is shared. */
-    if (un >= 4 * nth || un >= um) {
+    /* Splitting N makes every task pack all of op(A) (M x K), splitting M
+     * all of op(B) (K x N): split the longer side, when it has a panel per
+     * thread. Up to 4 tasks per thread, a multiple of the thread count, give
+     * slack when a core is shared, as long as each task keeps >= 16 panels
+     * (so the repacking stays a few percent of its work). */
+    if ((M <= N && un >= nth) || um < nth) {
         g.split_n = 1;
         g.units = un;
-        per = un / (4 * nth);
+        per = un / (16 * nth);
     } else {
         g.split_n = 0;
         g.units = um;
-        per = um / (2 * nth);
+        per = um / (16 * nth);
     }
     per = per < 1 ? 1 : per > 4 ? 4 : per;
-    g.ntasks = nth * per;
+    g.ntasks = nth == 1 ? 1 : nth * per;
     if (g.ntasks > g.units)
         g.ntasks = g.units;
     fer_parallel_for(g.ntasks, task, &g);
