@@ -15,7 +15,7 @@
 #include "parse.h"
 #include "threads.h"
 
-#define SPIN 4000   /* polls of the generation before sleeping (a few us) */
+#define SPIN 1000   /* polls before sleeping: ~30-40 us of PAUSE on Zen 4 */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t use_lock = PTHREAD_MUTEX_INITIALIZER;  /* held by the pool's user */
