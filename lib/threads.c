@@ -37,6 +37,7 @@ static void *job_ctx;
 static int job_ntasks;
 
 static _Thread_local int in_task;    /* set inside tasks and in workers */
+static _Thread_local int my_index;   /* a worker's index; 0 elsewhere */
 
 static void cpu_relax(void)
 {
@@ -71,6 +72,7 @@ static void *worker(void *arg)
     int idx = (int)(long)arg;
     unsigned long seen = born_gen[idx];   /* a job begun before it ran is its own */
     in_task = 1;
+    my_index = idx;
     for (;;) {
         int i;
         for (i = 0; i < SPIN && atomic_load(&gen) == seen && idx < atomic_load(&limit); i++)
@@ -158,7 +160,7 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
         return;
     if (ntasks == 1 || in_task || fer_threads_get() == 1 || pthread_mutex_trylock(&use_lock)) {
         for (t = 0; t < ntasks; t++)
-            fn(ctx, t, 0);
+            fn(ctx, t, my_index);
         return;
     }
     grow();

@@ -15,7 +15,10 @@
  * while another thread of the program is using the pool, runs its tasks
  * inline in the calling thread (in task order) rather than waiting, so it
  * never deadlocks; results must therefore not depend on which thread runs a
- * task (use `thread` only to pick per-thread scratch space). */
+ * task. Inline tasks get the calling thread's number (a worker's own, 0 in
+ * any thread outside the pool), so scratch space indexed by `thread` stays
+ * private under nesting; it is not when two program threads use the pool at
+ * once (both are thread 0): such programs should use thread-local scratch. */
 #ifndef FER_THREADS_H
 #define FER_THREADS_H
 
@@ -35,7 +38,7 @@ int fer_threads_get(void);
  * and the caller, and returns when all have finished. Tasks are handed out
  * dynamically: any task may run on any thread, in any order. `thread` is in
  * 0..fer_threads_get()-1 (0 = the caller), unique among the threads running
- * at the same time. ntasks <= 0 does nothing. */
+ * tasks of one call (see above for nesting). ntasks <= 0 does nothing. */
 void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx);
 
 #endif

@@ -78,26 +78,32 @@ static void test_one_thread_inline(void)
     fer_threads_set(2);
 }
 
-/* Each outer task runs an inner parallel_for of 50 tasks. */
-static atomic_int inner_hits[8][50];
+/* Each outer task runs an inner parallel_for of 50 tasks, which must run
+ * inline under the outer task's own thread number. */
+static atomic_int inner_hits[8][50], wrong_thread;
+typedef struct outer_ctx { int task, thread; } outer_ctx;
 static void inner(void *ctx, int task, int thread)
 {
-    int outer = *(int *)ctx;
-    (void)thread;
-    atomic_fetch_add(&inner_hits[outer][task], 1);
+    outer_ctx *o = ctx;
+    if (thread != o->thread)
+        atomic_fetch_add(&wrong_thread, 1);
+    atomic_fetch_add(&inner_hits[o->task][task], 1);
 }
 static void outer(void *ctx, int task, int thread)
 {
+    outer_ctx o = {task, thread};
     (void)ctx;
-    (void)thread;
-    fer_parallel_for(50, inner, &task);
+    fer_parallel_for(50, inner, &o);
 }
 
 static void test_nested(void)
 {
     CHECK(fer_threads_set(3) == 0, "set 3: %s", fer_error());
     memset(inner_hits, 0, sizeof inner_hits);
+    atomic_store(&wrong_thread, 0);
     fer_parallel_for(8, outer, NULL);
+    CHECK(atomic_load(&wrong_thread) == 0, "%d inner tasks ran under another thread number",
+          atomic_load(&wrong_thread));
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 50; j++)
             CHECK(atomic_load(&inner_hits[i][j]) == 1, "inner %d/%d ran %d times", i, j,
