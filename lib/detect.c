@@ -518,7 +518,8 @@ int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int st
             j.failed = 1;
         total = 0;
         for (int i = 0; res && i < nscales; i++) {
-            memcpy(res + total, j.out[i].r, (size_t)j.out[i].n * sizeof *res);
+            if (j.out[i].n)
+                memcpy(res + total, j.out[i].r, (size_t)j.out[i].n * sizeof *res);
             total += j.out[i].n;
         }
     }
