@@ -8,8 +8,10 @@
  * Each sample repeats one call for >= 30 ms; ours and OpenBLAS alternate,
  * sample by sample, so that load from other processes hits both alike.
  * Printed: median GFLOP/s, % of the FMA peak (PEAK_PER_CORE per thread),
- * ratio ours / OpenBLAS; then the best sample of each and their ratio, the
- * figure to read when other processes share the cores.
+ * ratio ours / OpenBLAS; then the best sample of each and their ratio, and
+ * the ratio of the median process CPU time per call (OpenBLAS / ours, all
+ * threads, spinning included): the figures to read when other processes
+ * share the cores and stretch the wall clock.
  * Unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE before running: they can
  * steer OpenBLAS to slower kernels. */
 #include <math.h>
@@ -79,15 +81,24 @@ static void call(const operands *o, int ours)
 #endif
 }
 
-/* Seconds per call: one sample of >= 30 ms. */
-static double sample(const operands *o, int ours)
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Seconds per call, wall clock, over one sample of >= 30 ms; *cpu gets the
+ * process CPU seconds per call (all threads, spinning included). */
+static double sample(const operands *o, int ours, double *cpu)
 {
     int n = 0;
-    double t0 = now(), t;
+    double t0 = now(), c0 = cpu_now(), t;
     do {
         call(o, ours);
         n++;
     } while ((t = now() - t0) < 0.03);
+    *cpu = (cpu_now() - c0) / n;
     return t / n;
 }
 
@@ -123,11 +134,11 @@ int main(int argc, char **argv)
     printf("fer_gemm kernel %s; %s; %ld samples, median; peak %.0f GFLOP/s per thread\n",
            fer_gemm_kernel_name(), have_blas ? "vs OpenBLAS cblas_sgemm" : "no OpenBLAS",
            nsamp, PEAK_PER_CORE);
-    printf("%-26s %2s %4s %6s %4s %2s | %6s %5s %6s %5s %5s | %6s %6s %5s\n", "shape", "th",
-           "M", "N", "K", "t", "ours", "%peak", "blas", "%peak", "ratio", "ours^", "blas^",
-           "ratio");
-    printf("%-26s %2s %4s %6s %4s %2s | %-32s | best sample (^)\n", "", "", "", "", "", "",
-           "median GFLOP/s");
+    printf("%-26s %2s %4s %6s %4s %2s | %6s %5s %6s %5s %5s | %6s %6s %5s | %5s\n", "shape",
+           "th", "M", "N", "K", "t", "ours", "%peak", "blas", "%peak", "ratio", "ours^",
+           "blas^", "ratio", "cpu");
+    printf("%-26s %2s %4s %6s %4s %2s | %-32s | %-20s | %s\n", "", "", "", "", "", "",
+           "median GFLOP/s (wall clock)", "best sample (^)", "ratio of CPU time");
     for (int ti = 0; ti < nthr; ti++) {
         int th = threads[ti];
         if (fer_threads_set(th)) {
@@ -143,7 +154,8 @@ int main(int argc, char **argv)
             operands o = {s, NULL, NULL, NULL, s->ta ? s->M : s->K, s->tb ? s->K : s->N, s->N};
             float *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B);
             float *C = malloc(nc * sizeof *C);
-            double t_ours[MAXS], t_blas[MAXS], flop = 2.0 * s->M * s->N * s->K;
+            double t_ours[MAXS], t_blas[MAXS], c_ours[MAXS], c_blas[MAXS];
+            double flop = 2.0 * s->M * s->N * s->K;
             double go, gb;
             if (!A || !B || !C) {
                 fprintf(stderr, "bench_gemm: out of memory\n");
@@ -156,22 +168,25 @@ int main(int argc, char **argv)
             if (have_blas)
                 call(&o, 0);
             for (int r = 0; r < nsamp; r++) {
-                t_ours[r] = sample(&o, 1);
-                t_blas[r] = have_blas ? sample(&o, 0) : 0;
+                t_ours[r] = sample(&o, 1, &c_ours[r]);
+                t_blas[r] = have_blas ? sample(&o, 0, &c_blas[r]) : (c_blas[r] = 0);
             }
             qsort(t_ours, nsamp, sizeof *t_ours, cmp);
             qsort(t_blas, nsamp, sizeof *t_blas, cmp);
+            qsort(c_ours, nsamp, sizeof *c_ours, cmp);
+            qsort(c_blas, nsamp, sizeof *c_blas, cmp);
             go = flop / t_ours[nsamp / 2] * 1e-9;
             gb = have_blas ? flop / t_blas[nsamp / 2] * 1e-9 : 0;
             printf("%-26s %2d %4d %6d %4d %d%d | %6.1f %4.0f%% ", s->name, th, s->M, s->N, s->K,
                    s->ta, s->tb, go, 100 * go / (PEAK_PER_CORE * th));
             if (have_blas)
-                printf("%6.1f %4.0f%% %5.2f | %6.1f %6.1f %5.2f\n", gb,
+                printf("%6.1f %4.0f%% %5.2f | %6.1f %6.1f %5.2f | %5.2f\n", gb,
                        100 * gb / (PEAK_PER_CORE * th), go / gb, flop / t_ours[0] * 1e-9,
-                       flop / t_blas[0] * 1e-9, t_blas[0] / t_ours[0]);
+                       flop / t_blas[0] * 1e-9, t_blas[0] / t_ours[0],
+                       c_blas[nsamp / 2] / c_ours[nsamp / 2]);
             else
-                printf("%6s %5s %5s | %6.1f %6s %5s\n", "-", "-", "-", flop / t_ours[0] * 1e-9,
-                       "-", "-");
+                printf("%6s %5s %5s | %6.1f %6s %5s | %5s\n", "-", "-", "-",
+                       flop / t_ours[0] * 1e-9, "-", "-", "-");
             fflush(stdout);
             free(A);
             free(B);
