@@ -64,7 +64,12 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-typedef struct operands { const shape *s; const float *A, *B; float *C; int lda, ldb, ldc; } operands;
+typedef struct operands {
+    const shape *s;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+} operands;
 
 static void call(const operands *o, int ours)
 {

@@ -57,7 +57,8 @@ static void tile_portable(int kc, const float *a, const float *b, float *c, long
         }
 }
 
-static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable, NULL, NULL};
+static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable,
+                                         NULL, NULL};
 
 /* ---- kernel choice ---- */
 
@@ -266,7 +267,8 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                         }
                     }
                     for (int ir = 0; ir < mc; ir += mr, t++) {
-                        int r0 = (int)((long)rows * t / ntile), r1 = (int)((long)rows * (t + 1) / ntile);
+                        int r0 = (int)((long)rows * t / ntile);
+                        int r1 = (int)((long)rows * (t + 1) / ntile);
                         fer_gemm_pf tp = {pf.p ? pf.p + (size_t)r0 * pf.stride : NULL, pf.stride,
                                           pf.per, (r1 - r0) * pf.per};
                         k->tile(kc, abuf + (size_t)ir * kc, bbuf,
@@ -284,7 +286,8 @@ static void task(void *ctx, int t, int thread)
 {
     const job *g = ctx;
     int w = g->split_n ? g->k->nr : g->k->mr;
-    int u0 = (int)((long)g->units * t / g->ntasks), u1 = (int)((long)g->units * (t + 1) / g->ntasks);
+    int u0 = (int)((long)g->units * t / g->ntasks);
+    int u1 = (int)((long)g->units * (t + 1) / g->ntasks);
     int lo = u0 * w, hi = u1 * w;
     (void)thread;
     if (g->split_n)

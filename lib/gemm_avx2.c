@@ -81,7 +81,8 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
     if (!full)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
-                c[i * ldc + j] = beta == 0 ? t[i][j] : __builtin_fmaf(beta, c[i * ldc + j], t[i][j]);
+                c[i * ldc + j] = beta == 0 ? t[i][j]
+                                           : __builtin_fmaf(beta, c[i * ldc + j], t[i][j]);
 }
 
 /* In-register transpose of 8 rows of 8 floats. */

@@ -221,7 +221,8 @@ TARGET static void pack_a(int trans, const float *A, long lda, int i0, int m, in
             __mmask16 rm = mask_of(m - p < MR ? m - p : MR);
             const float *s = A + (size_t)k0 * lda + i0 + p;
             for (int k = 0; k < kc; k++, s += lda)
-                _mm256_storeu_ps(dst + k * MR, _mm512_castps512_ps256(_mm512_maskz_loadu_ps(rm, s)));
+                _mm256_storeu_ps(dst + k * MR,
+                                 _mm512_castps512_ps256(_mm512_maskz_loadu_ps(rm, s)));
         }
         return;
     }

@@ -61,8 +61,8 @@ static int run_case(const tcase *t)
             double tol;
             if (j >= t->N) {
                 if (C[e] != SENTINEL) {
-                    CHECK(0, "%s %dx%dx%d t%d%d: C[%d][%d] beyond N written", fer_gemm_kernel_name(),
-                          t->M, t->N, t->K, t->ta, t->tb, i, j);
+                    CHECK(0, "%s %dx%dx%d t%d%d: C[%d][%d] beyond N written",
+                          fer_gemm_kernel_name(), t->M, t->N, t->K, t->ta, t->tb, i, j);
                     bad = 1;
                 }
                 continue;
