@@ -5,7 +5,7 @@
  *   for jc over N by nc:  for pc over K by kc:  for ic over M by mc:
  *     pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels  (L2)
  *     for jr over nc by nr:
- *       pack op(B)[pc.., jc+jr..] (kc x nr) into one micro-panel   (L1)
+ *       pack op(B)[pc.., jc+jr..] (kc x nr) into one micro-panel   (L1-L2)
  *       for ir over mc by mr: kernel -> C tile (mr x nr), prefetching a
  *         share of the next B panel's source so that its packing finds
  *         it in L2 (B is often too big for the caches: im2col columns)
