@@ -1,10 +1,13 @@
 /* threads.c: the persistent worker pool behind fer_parallel_for.
  *
  * One job at a time: the caller holds use_lock for the whole call, publishes
- * (fn, ctx, ntasks), bumps the generation and wakes the workers; everyone
- * takes task numbers from one atomic counter; the last worker to finish
- * signals the caller. Workers spin briefly before sleeping, so that
- * back-to-back calls (one GEMM per layer) do not pay a wake-up each. */
+ * (fn, ctx, ntasks) under a new tag in `state` and wakes the workers. A
+ * worker joins the job (counted in `state`) and takes task numbers from one
+ * atomic counter, as does the caller. When the caller runs out of tasks it
+ * closes the job: workers that have not joined by then (asleep, or waiting
+ * for a core that other processes hold) skip it, so the caller waits only
+ * for those still running a task. Workers spin briefly before sleeping, so
+ * that back-to-back calls (one GEMM per layer) do not pay a wake-up each. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,12 +29,17 @@ static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
 static int nthreads;                 /* configured count, caller included */
 static int nworkers;                 /* workers running: indices 1..nworkers */
 static pthread_t workers[FER_THREADS_MAX];
-static unsigned long born_gen[FER_THREADS_MAX + 1];  /* gen when worker i started */
+static unsigned long long born_tag[FER_THREADS_MAX + 1];  /* tag when worker i started */
 
-static atomic_ulong gen;             /* job generation; bumped to start a job */
+/* state: the current job's tag (high 32 bits), CLOSED, and the number of
+ * workers that joined it (low bits). */
+#define CLOSED (1ull << 31)
+#define JOINED 0x7fffffffull
+static atomic_ullong state;
+static unsigned long long tag;       /* last job's tag; under use_lock */
 static atomic_int limit;             /* workers with index >= limit exit */
 static atomic_int next_task;
-static atomic_int active;            /* workers still inside the current job */
+static atomic_int finished;          /* joined workers done with the job */
 static void (*job_fn)(void *, int, int);
 static void *job_ctx;
 static int job_ntasks;
@@ -70,28 +78,37 @@ static void run_tasks(int thread)
 static void *worker(void *arg)
 {
     int idx = (int)(long)arg;
-    unsigned long seen = born_gen[idx];   /* a job begun before it ran is its own */
+    unsigned long long seen = born_tag[idx];   /* a job begun before it ran is its own */
     in_task = 1;
     my_index = idx;
     for (;;) {
-        int i;
-        for (i = 0; i < SPIN && atomic_load(&gen) == seen && idx < atomic_load(&limit); i++)
+        unsigned long long v;
+        int i, joined = 0;
+        for (i = 0; i < SPIN && atomic_load(&state) >> 32 == seen && idx < atomic_load(&limit);
+             i++)
             cpu_relax();
         if (i == SPIN) {
             pthread_mutex_lock(&mu);
-            while (atomic_load(&gen) == seen && idx < atomic_load(&limit))
+            while (atomic_load(&state) >> 32 == seen && idx < atomic_load(&limit))
                 pthread_cond_wait(&wake, &mu);
             pthread_mutex_unlock(&mu);
         }
         if (idx >= atomic_load(&limit))
             return NULL;
-        seen = atomic_load(&gen);
+        v = atomic_load(&state);
+        seen = v >> 32;
+        while (!(v & CLOSED) && v >> 32 == seen)
+            if (atomic_compare_exchange_weak(&state, &v, v + 1)) {
+                joined = 1;
+                break;
+            }
+        if (!joined)
+            continue;   /* closed already, or a newer job: look again */
         run_tasks(idx);
-        if (atomic_fetch_sub(&active, 1) == 1) {
-            pthread_mutex_lock(&mu);
-            pthread_cond_signal(&done);
-            pthread_mutex_unlock(&mu);
-        }
+        pthread_mutex_lock(&mu);
+        atomic_fetch_add(&finished, 1);
+        pthread_cond_signal(&done);
+        pthread_mutex_unlock(&mu);
     }
 }
 
@@ -104,7 +121,7 @@ static int grow(void)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);   /* workers take no signals */
     while (nworkers < nthreads - 1) {
-        born_gen[nworkers + 1] = atomic_load(&gen);
+        born_tag[nworkers + 1] = tag;
         if (pthread_create(&workers[nworkers], NULL, worker, (void *)(long)(nworkers + 1))) {
             rc = -1;
             break;
@@ -155,7 +172,7 @@ int fer_threads_get(void)
 
 void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx)
 {
-    int t, i;
+    int t, i, joined;
     if (ntasks <= 0)
         return;
     if (ntasks == 1 || in_task || fer_threads_get() == 1 || pthread_mutex_trylock(&use_lock)) {
@@ -174,9 +191,10 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
     job_ctx = ctx;
     job_ntasks = ntasks;
     atomic_store(&next_task, 0);
-    atomic_store(&active, nworkers);
+    atomic_store(&finished, 0);
+    tag = (tag + 1) & 0xffffffffull;
     pthread_mutex_lock(&mu);
-    atomic_fetch_add(&gen, 1);
+    atomic_store(&state, tag << 32);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&mu);
 
@@ -184,11 +202,12 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
     run_tasks(0);
     in_task = 0;
 
-    for (i = 0; i < SPIN && atomic_load(&active); i++)
+    joined = (int)(atomic_fetch_or(&state, CLOSED) & JOINED);
+    for (i = 0; i < SPIN && atomic_load(&finished) < joined; i++)
         cpu_relax();
-    if (atomic_load(&active)) {
+    if (atomic_load(&finished) < joined) {
         pthread_mutex_lock(&mu);
-        while (atomic_load(&active))
+        while (atomic_load(&finished) < joined)
             pthread_cond_wait(&done, &mu);
         pthread_mutex_unlock(&mu);
     }
