@@ -116,8 +116,8 @@ fi
 # --- SIGINT: exit 130, a checkpoint, then --resume finishes ---------------
 fer-train $FF -i "$DATA" -o i.fer --epochs 2000 --seed 3 --log i.csv 2>i.err &
 pid=$!
-n=0     # wait for two logged epochs (the handler is installed by then)
-while [ "$(grep -c . i.csv 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 200 ]; do
+n=0     # wait (up to 300 s on a loaded machine) for two logged epochs
+while [ "$(grep -c . i.csv 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 3000 ]; do
     sleep 0.1; n=$((n + 1))
 done
 kill -INT $pid
