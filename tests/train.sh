@@ -121,7 +121,7 @@ while [ "$(grep -c . i.csv 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 3000 ]; d
     sleep 0.1; n=$((n + 1))
 done
 kill -INT $pid
-( sleep 30; kill -TERM $pid 2>/dev/null ) &
+( sleep 120; kill -TERM $pid 2>/dev/null ) &
 dog=$!
 wait $pid
 st=$?
