@@ -38,6 +38,7 @@ struct fer_net {
     size_t ws_size;
     float *scratch;             /* dx for inputs with several consumers */
     size_t scratch_size;
+    int *seen;                  /* backward: consumers heard from, per node */
 };
 
 fer_net *fer_net_new(int c, int h, int w)
@@ -78,7 +79,9 @@ static void free_buffers(fer_net *net)
     }
     free(net->ws);
     free(net->scratch);
+    free(net->seen);
     net->ws = net->scratch = NULL;
+    net->seen = NULL;
     net->max_n = 0;
 }
 
@@ -295,6 +298,8 @@ int fer_net_add(fer_net *net, int a, int b)
 int fer_net_plan(fer_net *net, int max_n)
 {
     size_t scratch = 0;
+    if (net->max_n == max_n)
+        return 0;   /* planned already */
     free_buffers(net);
     net->ws_size = 0;
     for (int i = 1; i < net->nnodes; i++) {
@@ -328,6 +333,8 @@ int fer_net_plan(fer_net *net, int max_n)
     if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
         goto oom;
     if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
+        goto oom;
+    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)))
         goto oom;
     net->scratch_size = scratch;
     net->max_n = max_n;
@@ -433,8 +440,8 @@ static void accumulate(fer_net *net, int id, int n, int *seen)
 void fer_net_backward(fer_net *net, const float *dlogits, int n)
 {
     node *last = &net->nodes[net->nnodes - 1];
-    int *seen = calloc(net->nnodes, sizeof *seen);
-    FER_ASSERT(seen != NULL);
+    int *seen = net->seen;
+    memset(seen, 0, net->nnodes * sizeof *seen);
     memcpy(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
     for (int i = net->nnodes - 1; i >= 1; i--) {
         node *nd = &net->nodes[i];
@@ -494,8 +501,9 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
         }
         accumulate(net, nd->in, n, seen);
     }
-    free(seen);
 }
+
+int fer_net_max_batch(const fer_net *net) { return net->max_n; }
 
 int fer_net_outputs(const fer_net *net) { return (int)net->nodes[net->nnodes - 1].size; }
 

@@ -50,7 +50,8 @@ int fer_net_dense(fer_net *net, int in, const char *name, int out, int bias);
 int fer_net_gap(fer_net *net, int in);
 int fer_net_add(fer_net *net, int a, int b);
 
-/* Plans and allocates activations for batches of up to max_n. May be
+/* Plans and allocates activations for batches of up to max_n; nothing
+ * is allocated again when the net is already planned for max_n. May be
  * called again with another size. 0 or -1. */
 int fer_net_plan(fer_net *net, int max_n);
 
@@ -62,6 +63,9 @@ const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer
 /* Backward pass after a training forward of n images: dlogits (n, classes)
  * in; every trainable parameter's g is overwritten with its gradient. */
 void fer_net_backward(fer_net *net, const float *dlogits, int n);
+
+/* The largest batch the current plan takes, 0 when not planned. */
+int fer_net_max_batch(const fer_net *net);
 
 /* Size of the output per image (the number of classes). */
 int fer_net_outputs(const fer_net *net);
