@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_net: out of memory\n");
         goto out;
     }
-    if (fer_net_plan(b.m.net, b.n)) {
+    if (b.train ? fer_net_plan(b.m.net, b.n) : fer_net_plan_infer(b.m.net, b.n)) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         goto out;
     }

@@ -23,6 +23,7 @@ typedef struct node {
     fer_conv_shape cs;
     /* planned buffers, for max_n images */
     float *y, *dy;
+    int owns_y;                 /* y is this node's own block (else shared) */
     int32_t *argmax;            /* maxpool */
     uint8_t *mask;              /* dropout */
     float *save_mean, *save_invstd; /* bn, (c) */
@@ -39,6 +40,7 @@ struct fer_net {
     float *scratch;             /* dx for inputs with several consumers */
     size_t scratch_size;
     int *seen;                  /* backward: consumers heard from, per node */
+    int infer;                  /* planned for inference only: no backward */
 };
 
 fer_net *fer_net_new(int c, int h, int w)
@@ -66,8 +68,9 @@ static void free_buffers(fer_net *net)
 {
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
-        if (i)
+        if (i && nd->owns_y)
             free(nd->y);
+        nd->owns_y = 0;
         free(nd->dy);
         free(nd->argmax);
         free(nd->mask);
@@ -83,6 +86,7 @@ static void free_buffers(fer_net *net)
     net->ws = net->scratch = NULL;
     net->seen = NULL;
     net->max_n = 0;
+    net->infer = 0;
 }
 
 void fer_net_free(fer_net *net)
@@ -298,7 +302,7 @@ int fer_net_add(fer_net *net, int a, int b)
 int fer_net_plan(fer_net *net, int max_n)
 {
     size_t scratch = 0;
-    if (net->max_n == max_n)
+    if (net->max_n == max_n && !net->infer)
         return 0;   /* planned already */
     free_buffers(net);
     net->ws_size = 0;
@@ -306,6 +310,7 @@ int fer_net_plan(fer_net *net, int max_n)
         node *nd = &net->nodes[i];
         size_t n = (size_t)max_n * nd->size;
         nd->y = malloc(n * sizeof(float));
+        nd->owns_y = 1;
         nd->dy = malloc(n * sizeof(float));
         if (!nd->y || !nd->dy)
             goto oom;
@@ -344,6 +349,82 @@ oom:
     return fer_seterr("out of memory planning for batches of %d", max_n);
 }
 
+/* The inference plan: a node's output block is handed on to a later node
+ * once every consumer of it has run (its last use), best fit by size; no
+ * gradients, masks or batch-norm saves. */
+int fer_net_plan_infer(fer_net *net, int max_n)
+{
+    int nn = net->nnodes, *last, *blk_owner = NULL, nblk = 0;
+    float **blk = NULL;
+    size_t *blk_size = NULL;
+    if (net->max_n == max_n && net->infer)
+        return 0;
+    free_buffers(net);
+    last = calloc(nn, sizeof *last);
+    blk = calloc(nn, sizeof *blk);
+    blk_size = calloc(nn, sizeof *blk_size);
+    blk_owner = calloc(nn, sizeof *blk_owner);
+    if (!last || !blk || !blk_size || !blk_owner)
+        goto oom;
+    for (int i = 1; i < nn; i++) {
+        node *nd = &net->nodes[i];
+        if (last[nd->in] < i)
+            last[nd->in] = i;
+        if (nd->in2 >= 0 && last[nd->in2] < i)
+            last[nd->in2] = i;
+    }
+    last[nn - 1] = nn;   /* the logits outlive the pass */
+    net->ws_size = 0;
+    for (int i = 1; i < nn; i++) {
+        node *nd = &net->nodes[i];
+        size_t need = (size_t)max_n * nd->size;
+        int best = -1;
+        for (int b = 0; b < nblk; b++)   /* free: its last user ran before i */
+            if (last[blk_owner[b]] < i && blk_size[b] >= need &&
+                (best < 0 || blk_size[b] < blk_size[best]))
+                best = b;
+        if (best < 0) {
+            best = nblk++;
+            if (!(blk[best] = malloc(need * sizeof(float))))
+                goto oom;
+            blk_size[best] = need;
+            nd->owns_y = 1;
+        }
+        blk_owner[best] = i;
+        nd->y = blk[best];
+        if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(need * sizeof(int32_t))))
+            goto oom;
+        if (nd->op == FER_OP_CONV) {
+            fer_conv_shape s = nd->cs;
+            size_t ws;
+            s.N = max_n;
+            ws = fer_conv2d_workspace(&s);
+            if (ws > net->ws_size)
+                net->ws_size = ws;
+        }
+    }
+    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
+        goto oom;
+    net->max_n = max_n;
+    net->infer = 1;
+    free(last);
+    free(blk);
+    free(blk_size);
+    free(blk_owner);
+    return 0;
+oom:
+    /* blocks not yet handed to a node are not owned by one */
+    for (int b = 0; b < nblk; b++)
+        if (blk[b] && !net->nodes[blk_owner[b]].owns_y)
+            free(blk[b]);
+    free(last);
+    free(blk);
+    free(blk_size);
+    free(blk_owner);
+    free_buffers(net);
+    return fer_seterr("out of memory planning for batches of %d", max_n);
+}
+
 static float *pw(fer_net *net, node *nd, int i)
 {
     return nd->param[i] >= 0 ? net->params[nd->param[i]].w : NULL;
@@ -356,6 +437,7 @@ static float *pg(fer_net *net, node *nd, int i)
 const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng)
 {
     FER_ASSERT(n >= 1 && n <= net->max_n);
+    FER_ASSERT(!(train && net->infer));
     net->nodes[0].y = (float *)x;
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
@@ -441,6 +523,7 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
 {
     node *last = &net->nodes[net->nnodes - 1];
     int *seen = net->seen;
+    FER_ASSERT(!net->infer);   /* planned with fer_net_plan_infer: no gradients */
     memset(seen, 0, net->nnodes * sizeof *seen);
     memcpy(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
     for (int i = net->nnodes - 1; i >= 1; i--) {

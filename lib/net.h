@@ -64,6 +64,11 @@ const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer
  * in; every trainable parameter's g is overwritten with its gradient. */
 void fer_net_backward(fer_net *net, const float *dlogits, int n);
 
+/* Plans for inference only (forward with train = 0, no backward): the
+ * output blocks of layers are reused once read, so memory is a few layers'
+ * outputs rather than all of them. fer_net_plan goes back to training. */
+int fer_net_plan_infer(fer_net *net, int max_n);
+
 /* The largest batch the current plan takes, 0 when not planned. */
 int fer_net_max_batch(const fer_net *net);
 

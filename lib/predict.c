@@ -33,7 +33,7 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int flip, 
         batch = n ? (int)n : 1;
     if (fer_net_max_batch(m->net) >= batch)
         batch = fer_net_max_batch(m->net);   /* use the plan there is */
-    else if (fer_net_plan(m->net, batch))
+    else if (fer_net_plan_infer(m->net, batch))
         return -1;
     x = malloc((size_t)batch * img * sizeof(float));
     if (flip) {
