@@ -24,6 +24,7 @@ typedef struct node {
     /* planned buffers, for max_n images */
     float *y, *dy;
     int owns_y;                 /* y is this node's own block (else shared) */
+    int owns_dy;                /* likewise dy */
     int32_t *argmax;            /* maxpool */
     uint8_t *mask;              /* dropout */
     float *save_mean, *save_invstd; /* bn, (c) */
@@ -71,7 +72,9 @@ static void free_buffers(fer_net *net)
         if (i && nd->owns_y)
             free(nd->y);
         nd->owns_y = 0;
-        free(nd->dy);
+        if (nd->owns_dy)
+            free(nd->dy);
+        nd->owns_dy = 0;
         free(nd->argmax);
         free(nd->mask);
         free(nd->save_mean);
@@ -299,6 +302,61 @@ int fer_net_add(fer_net *net, int a, int b)
     return finish(net, nd);
 }
 
+/* Gradient blocks for the backward pass, which runs from the last node
+ * down. dy of node i is first written when its highest-numbered consumer
+ * c runs backward and last read when node i itself does; a block is free
+ * for it once its previous owner j ran backward, i.e. j > c. Best fit by
+ * size, as in the inference plan. */
+static int plan_gradients(fer_net *net, int max_n)
+{
+    int nn = net->nnodes, nblk = 0, rc = -1;
+    int *birth = calloc(nn, sizeof *birth), *owner = calloc(nn, sizeof *owner);
+    float **blk = calloc(nn, sizeof *blk);
+    size_t *size = calloc(nn, sizeof *size);
+    if (!birth || !owner || !blk || !size)
+        goto out;
+    for (int i = 1; i < nn; i++) {
+        node *nd = &net->nodes[i];
+        if (birth[nd->in] < i)
+            birth[nd->in] = i;
+        if (nd->in2 >= 0 && birth[nd->in2] < i)
+            birth[nd->in2] = i;
+    }
+    birth[nn - 1] = nn;   /* the logits' gradient arrives first */
+    /* nodes in the order their gradients are born: descending birth */
+    for (int t = nn; t >= 1; t--)
+        for (int i = nn - 1; i >= 1; i--) {
+            node *nd = &net->nodes[i];
+            size_t need = (size_t)max_n * nd->size;
+            int best = -1;
+            if (birth[i] != t)
+                continue;
+            for (int b = 0; b < nblk; b++)
+                if (owner[b] > t && size[b] >= need && (best < 0 || size[b] < size[best]))
+                    best = b;
+            if (best < 0) {
+                best = nblk++;
+                if (!(blk[best] = malloc(need * sizeof(float))))
+                    goto out;
+                size[best] = need;
+                nd->owns_dy = 1;
+            }
+            owner[best] = i;
+            nd->dy = blk[best];
+        }
+    rc = 0;
+out:
+    if (rc)
+        for (int b = 0; b < nblk; b++)
+            if (!net->nodes[owner[b]].owns_dy)
+                free(blk[b]);
+    free(birth);
+    free(owner);
+    free(blk);
+    free(size);
+    return rc;
+}
+
 int fer_net_plan(fer_net *net, int max_n)
 {
     size_t scratch = 0;
@@ -311,8 +369,7 @@ int fer_net_plan(fer_net *net, int max_n)
         size_t n = (size_t)max_n * nd->size;
         nd->y = malloc(n * sizeof(float));
         nd->owns_y = 1;
-        nd->dy = malloc(n * sizeof(float));
-        if (!nd->y || !nd->dy)
+        if (!nd->y)
             goto oom;
         if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(n * sizeof(int32_t))))
             goto oom;
@@ -339,7 +396,7 @@ int fer_net_plan(fer_net *net, int max_n)
         goto oom;
     if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
         goto oom;
-    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)))
+    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)) || plan_gradients(net, max_n))
         goto oom;
     net->scratch_size = scratch;
     net->max_n = max_n;
