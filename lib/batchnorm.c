@@ -30,7 +30,8 @@ static void channel_stats(int N, int C, int HW, const float *x, int c, double *m
 }
 
 /* y = x * a + b per channel, with a = gamma * invstd, b = beta - mean * a. */
-static void scale_shift(int N, int C, int HW, const float *x, int c, float a, float b, float *y)
+static void scale_shift(int N, int C, int HW, const float *restrict x, int c, float a, float b,
+                        float *restrict y)
 {
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
