@@ -302,18 +302,64 @@ int fer_net_add(fer_net *net, int a, int b)
     return finish(net, nd);
 }
 
+/* Blocks handed from node to node by both plans. Time runs forward over
+ * the nodes; a block is free again once the time "busy" stored with it has
+ * passed. A new block belongs to the node it is first given to (owns_y or
+ * owns_dy), so a failure leaves nothing to free but the pool itself. */
+typedef struct pool {
+    float **blk;
+    size_t *size;
+    int *busy;
+    int n;
+} pool;
+
+static int pool_init(pool *p, int cap)
+{
+    p->blk = calloc(cap, sizeof *p->blk);
+    p->size = calloc(cap, sizeof *p->size);
+    p->busy = calloc(cap, sizeof *p->busy);
+    p->n = 0;
+    return p->blk && p->size && p->busy ? 0 : -1;
+}
+
+static void pool_free(pool *p)
+{
+    free(p->blk);
+    free(p->size);
+    free(p->busy);
+}
+
+/* The smallest free block of at least need floats at time now, kept busy
+ * until time busy; else a new one (*fresh = 1). NULL when out of memory. */
+static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
+{
+    int best = -1;
+    for (int b = 0; b < p->n; b++)
+        if (p->busy[b] < now && p->size[b] >= need && (best < 0 || p->size[b] < p->size[best]))
+            best = b;
+    *fresh = best < 0;
+    if (best < 0) {
+        float *m = malloc(need * sizeof(float));
+        if (!m)
+            return NULL;
+        best = p->n++;
+        p->blk[best] = m;
+        p->size[best] = need;
+    }
+    p->busy[best] = busy;
+    return p->blk[best];
+}
+
 /* Gradient blocks for the backward pass, which runs from the last node
- * down. dy of node i is first written when its highest-numbered consumer
- * c runs backward and last read when node i itself does; a block is free
- * for it once its previous owner j ran backward, i.e. j > c. Best fit by
- * size, as in the inference plan. */
+ * down: backward step t happens at pool time nn - t. dy of node i is first
+ * written when its highest-numbered consumer c runs backward (time nn - c)
+ * and last read when node i does (time nn - i). */
 static int plan_gradients(fer_net *net, int max_n)
 {
-    int nn = net->nnodes, nblk = 0, rc = -1;
-    int *birth = calloc(nn, sizeof *birth), *owner = calloc(nn, sizeof *owner);
-    float **blk = calloc(nn, sizeof *blk);
-    size_t *size = calloc(nn, sizeof *size);
-    if (!birth || !owner || !blk || !size)
+    int nn = net->nnodes, rc = -1;
+    int *birth = calloc(nn, sizeof *birth);
+    pool p;
+    if (pool_init(&p, nn) || !birth)
         goto out;
     for (int i = 1; i < nn; i++) {
         node *nd = &net->nodes[i];
@@ -323,37 +369,19 @@ static int plan_gradients(fer_net *net, int max_n)
             birth[nd->in2] = i;
     }
     birth[nn - 1] = nn;   /* the logits' gradient arrives first */
-    /* nodes in the order their gradients are born: descending birth */
-    for (int t = nn; t >= 1; t--)
+    for (int t = nn; t >= 1; t--)   /* in the order the gradients are born */
         for (int i = nn - 1; i >= 1; i--) {
             node *nd = &net->nodes[i];
-            size_t need = (size_t)max_n * nd->size;
-            int best = -1;
             if (birth[i] != t)
                 continue;
-            for (int b = 0; b < nblk; b++)
-                if (owner[b] > t && size[b] >= need && (best < 0 || size[b] < size[best]))
-                    best = b;
-            if (best < 0) {
-                best = nblk++;
-                if (!(blk[best] = malloc(need * sizeof(float))))
-                    goto out;
-                size[best] = need;
-                nd->owns_dy = 1;
-            }
-            owner[best] = i;
-            nd->dy = blk[best];
+            nd->dy = pool_take(&p, (size_t)max_n * nd->size, nn - t, nn - i, &nd->owns_dy);
+            if (!nd->dy)
+                goto out;
         }
     rc = 0;
 out:
-    if (rc)
-        for (int b = 0; b < nblk; b++)
-            if (!net->nodes[owner[b]].owns_dy)
-                free(blk[b]);
     free(birth);
-    free(owner);
-    free(blk);
-    free(size);
+    pool_free(&p);
     return rc;
 }
 
@@ -411,17 +439,13 @@ oom:
  * gradients, masks or batch-norm saves. */
 int fer_net_plan_infer(fer_net *net, int max_n)
 {
-    int nn = net->nnodes, *last, *blk_owner = NULL, nblk = 0;
-    float **blk = NULL;
-    size_t *blk_size = NULL;
+    int nn = net->nnodes, *last;
+    pool p;
     if (net->max_n == max_n && net->infer)
         return 0;
     free_buffers(net);
     last = calloc(nn, sizeof *last);
-    blk = calloc(nn, sizeof *blk);
-    blk_size = calloc(nn, sizeof *blk_size);
-    blk_owner = calloc(nn, sizeof *blk_owner);
-    if (!last || !blk || !blk_size || !blk_owner)
+    if (pool_init(&p, nn) || !last)
         goto oom;
     for (int i = 1; i < nn; i++) {
         node *nd = &net->nodes[i];
@@ -435,20 +459,8 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     for (int i = 1; i < nn; i++) {
         node *nd = &net->nodes[i];
         size_t need = (size_t)max_n * nd->size;
-        int best = -1;
-        for (int b = 0; b < nblk; b++)   /* free: its last user ran before i */
-            if (last[blk_owner[b]] < i && blk_size[b] >= need &&
-                (best < 0 || blk_size[b] < blk_size[best]))
-                best = b;
-        if (best < 0) {
-            best = nblk++;
-            if (!(blk[best] = malloc(need * sizeof(float))))
-                goto oom;
-            blk_size[best] = need;
-            nd->owns_y = 1;
-        }
-        blk_owner[best] = i;
-        nd->y = blk[best];
+        if (!(nd->y = pool_take(&p, need, i, last[i], &nd->owns_y)))
+            goto oom;
         if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(need * sizeof(int32_t))))
             goto oom;
         if (nd->op == FER_OP_CONV) {
@@ -465,19 +477,11 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     net->max_n = max_n;
     net->infer = 1;
     free(last);
-    free(blk);
-    free(blk_size);
-    free(blk_owner);
+    pool_free(&p);
     return 0;
 oom:
-    /* blocks not yet handed to a node are not owned by one */
-    for (int b = 0; b < nblk; b++)
-        if (blk[b] && !net->nodes[blk_owner[b]].owns_y)
-            free(blk[b]);
     free(last);
-    free(blk);
-    free(blk_size);
-    free(blk_owner);
+    pool_free(&p);
     free_buffers(net);
     return fer_seterr("out of memory planning for batches of %d", max_n);
 }
