@@ -350,6 +350,24 @@ static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
     return p->blk[best];
 }
 
+/* For each node, the highest id of a node that reads its output (nn for
+ * the last node, whose output leaves the net). malloc'd; NULL on OOM. */
+static int *last_consumers(const fer_net *net)
+{
+    int nn = net->nnodes, *last = calloc(nn, sizeof *last);
+    if (!last)
+        return NULL;
+    for (int i = 1; i < nn; i++) {
+        const node *nd = &net->nodes[i];
+        if (last[nd->in] < i)
+            last[nd->in] = i;
+        if (nd->in2 >= 0 && last[nd->in2] < i)
+            last[nd->in2] = i;
+    }
+    last[nn - 1] = nn;
+    return last;
+}
+
 /* Gradient blocks for the backward pass, which runs from the last node
  * down: backward step t happens at pool time nn - t. dy of node i is first
  * written when its highest-numbered consumer c runs backward (time nn - c)
@@ -357,18 +375,10 @@ static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
 static int plan_gradients(fer_net *net, int max_n)
 {
     int nn = net->nnodes, rc = -1;
-    int *birth = calloc(nn, sizeof *birth);
+    int *birth = last_consumers(net);   /* the logits' gradient arrives first */
     pool p;
     if (pool_init(&p, nn) || !birth)
         goto out;
-    for (int i = 1; i < nn; i++) {
-        node *nd = &net->nodes[i];
-        if (birth[nd->in] < i)
-            birth[nd->in] = i;
-        if (nd->in2 >= 0 && birth[nd->in2] < i)
-            birth[nd->in2] = i;
-    }
-    birth[nn - 1] = nn;   /* the logits' gradient arrives first */
     for (int t = nn; t >= 1; t--)   /* in the order the gradients are born */
         for (int i = nn - 1; i >= 1; i--) {
             node *nd = &net->nodes[i];
@@ -444,17 +454,9 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     if (net->max_n == max_n && net->infer)
         return 0;
     free_buffers(net);
-    last = calloc(nn, sizeof *last);
+    last = last_consumers(net);   /* the logits outlive the pass */
     if (pool_init(&p, nn) || !last)
         goto oom;
-    for (int i = 1; i < nn; i++) {
-        node *nd = &net->nodes[i];
-        if (last[nd->in] < i)
-            last[nd->in] = i;
-        if (nd->in2 >= 0 && last[nd->in2] < i)
-            last[nd->in2] = i;
-    }
-    last[nn - 1] = nn;   /* the logits outlive the pass */
     net->ws_size = 0;
     for (int i = 1; i < nn; i++) {
         node *nd = &net->nodes[i];
