@@ -11,15 +11,6 @@
 
 #define MR 6
 #define NR 16
-/* One line of the next B panel's source into L2 (see fer_gemm_pf). */
-#define PREFETCH_NEXT() do { \
-        _mm_prefetch(pp + 64 * pi, _MM_HINT_T1); \
-        pleft--; \
-        if (++pi == pper) { \
-            pi = 0; \
-            pp += pstride; \
-        } \
-    } while (0)
 
 #define TARGET __attribute__((target("avx2,fma")))
 

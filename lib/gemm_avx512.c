@@ -13,15 +13,6 @@
 
 #define MR 8
 #define NR 48
-/* One line of the next B panel's source into L2 (see fer_gemm_pf). */
-#define PREFETCH_NEXT() do { \
-        _mm_prefetch(pp + 64 * pi, _MM_HINT_T1); \
-        pleft--; \
-        if (++pi == pper) { \
-            pi = 0; \
-            pp += pstride; \
-        } \
-    } while (0)
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 

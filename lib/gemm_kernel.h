@@ -24,6 +24,18 @@ typedef struct fer_gemm_pf {
     int per, count;
 } fer_gemm_pf;
 
+/* In a SIMD kernel (after immintrin.h): prefetch one line of the next B
+ * panel's source into L2, walking pp/pi/pper/pstride/pleft, the kernel's
+ * locals for a fer_gemm_pf. */
+#define PREFETCH_NEXT() do { \
+        _mm_prefetch(pp + 64 * pi, _MM_HINT_T1); \
+        pleft--; \
+        if (++pi == pper) { \
+            pi = 0; \
+            pp += pstride; \
+        } \
+    } while (0)
+
 typedef struct fer_gemm_kernel {
     const char *name;
     int mr, nr;

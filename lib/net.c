@@ -350,6 +350,25 @@ static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
     return p->blk[best];
 }
 
+/* The convolution workspace: the largest any conv node needs at max_n. */
+static int alloc_workspace(fer_net *net, int max_n)
+{
+    net->ws_size = 0;
+    for (int i = 1; i < net->nnodes; i++) {
+        fer_conv_shape s = net->nodes[i].cs;
+        size_t ws;
+        if (net->nodes[i].op != FER_OP_CONV)
+            continue;
+        s.N = max_n;
+        ws = fer_conv2d_workspace(&s);
+        if (ws > net->ws_size)
+            net->ws_size = ws;
+    }
+    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
+        return -1;
+    return 0;
+}
+
 /* For each node, the highest id of a node that reads its output (nn for
  * the last node, whose output leaves the net). malloc'd; NULL on OOM. */
 static int *last_consumers(const fer_net *net)
@@ -401,7 +420,6 @@ int fer_net_plan(fer_net *net, int max_n)
     if (net->max_n == max_n && !net->infer)
         return 0;   /* planned already */
     free_buffers(net);
-    net->ws_size = 0;
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         size_t n = (size_t)max_n * nd->size;
@@ -416,21 +434,13 @@ int fer_net_plan(fer_net *net, int max_n)
         if (nd->op == FER_OP_BN && (!(nd->save_mean = malloc(nd->c * sizeof(float))) ||
                                     !(nd->save_invstd = malloc(nd->c * sizeof(float)))))
             goto oom;
-        if (nd->op == FER_OP_CONV) {
-            fer_conv_shape s = nd->cs;
-            size_t ws;
-            s.N = max_n;
-            ws = fer_conv2d_workspace(&s);
-            if (ws > net->ws_size)
-                net->ws_size = ws;
-        }
         /* scratch takes dx for inputs with several consumers, and the
          * unused dx of a batch norm on the input images */
         if ((net->nodes[nd->in].consumers > 1 || (nd->in == 0 && nd->op == FER_OP_BN)) &&
             (size_t)max_n * net->nodes[nd->in].size > scratch)
             scratch = (size_t)max_n * net->nodes[nd->in].size;
     }
-    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
+    if (alloc_workspace(net, max_n))
         goto oom;
     if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
         goto oom;
@@ -457,7 +467,6 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     last = last_consumers(net);   /* the logits outlive the pass */
     if (pool_init(&p, nn) || !last)
         goto oom;
-    net->ws_size = 0;
     for (int i = 1; i < nn; i++) {
         node *nd = &net->nodes[i];
         size_t need = (size_t)max_n * nd->size;
@@ -465,16 +474,8 @@ int fer_net_plan_infer(fer_net *net, int max_n)
             goto oom;
         if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(need * sizeof(int32_t))))
             goto oom;
-        if (nd->op == FER_OP_CONV) {
-            fer_conv_shape s = nd->cs;
-            size_t ws;
-            s.N = max_n;
-            ws = fer_conv2d_workspace(&s);
-            if (ws > net->ws_size)
-                net->ws_size = ws;
-        }
     }
-    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
+    if (alloc_workspace(net, max_n))
         goto oom;
     net->max_n = max_n;
     net->infer = 1;
