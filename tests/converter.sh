@@ -8,17 +8,7 @@
 #    (1e-5), fer loads it, and fer-train --init trains from it;
 #  - the replica of resnet18 in tests/fer_torch.py matches torchvision.
 . tests/lib.sh
-PY=${FER_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
-    echo "skip converter: torch not importable"
-    exit 0
-fi
-# parity_dump is built by `make test` (a helper program of the tests)
-PD="$FER_ROOT/${FER_BUILD:-build}/tests/parity_dump"
-if [ ! -x "$PD" ]; then
-    echo "FAIL converter_build: $PD missing (run make test)"
-    exit 1
-fi
+need_torch_and_parity_dump converter
 FT=tests/fer_torch.py
 CONV=scripts/torchvision2fer.py
 

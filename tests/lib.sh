@@ -26,3 +26,19 @@ check() {
     if "$@" >/dev/null 2>&1; then echo "ok $name"; else echo "FAIL $name: $*"; fi
 }
 skip() { echo "skip $1: $2"; }
+
+# need_torch_and_parity_dump NAME: for the PyTorch comparisons. Sets PY and
+# PD (the parity_dump helper that make test builds); ends the script with a
+# skip line when torch is missing, or a FAIL line without parity_dump.
+need_torch_and_parity_dump() {
+    PY=${FER_PYTHON:-/usr/bin/python3}
+    if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
+        echo "skip $1: torch not importable"
+        exit 0
+    fi
+    PD="$FER_ROOT/${FER_BUILD:-build}/tests/parity_dump"
+    if [ ! -x "$PD" ]; then
+        echo "FAIL $1_build: $PD missing (run make test)"
+        exit 1
+    fi
+}

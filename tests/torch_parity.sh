@@ -10,17 +10,7 @@
 # ReLU kinks make the float result uncertain (see fer_torch.py); weights
 # after the optimiser steps 1e-5, their change 1e-4 (less 2 ulps).
 . tests/lib.sh
-PY=${FER_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
-    echo "skip torch_parity: torch not importable"
-    exit 0
-fi
-# parity_dump is built by `make test` (a helper program of the tests)
-PD="$FER_ROOT/${FER_BUILD:-build}/tests/parity_dump"
-if [ ! -x "$PD" ]; then
-    echo "FAIL torch_parity_build: $PD missing (run make test)"
-    exit 1
-fi
+need_torch_and_parity_dump torch_parity
 seed=${FER_PARITY_SEED:-20240}
 echo "# torch_parity: seed $seed"
 for m in "cnn 0.25" "cnn 1" "ff 1" "resnet18 1"; do
