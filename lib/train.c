@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "augment.h"
 #include "error.h"
 #include "layers.h"
 #include "outfile.h"
@@ -342,8 +343,14 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             double loss;
             for (int j = 0; j < b; j++) {
                 size_t id = order[s + j];
-                memcpy(bpx + j * img, train->pixels + id * img, img);
                 by[j] = train->labels[id];
+                if (o->shift > 0) {
+                    int span = 2 * o->shift + 1;
+                    int dx = (int)fer_rng_below(&rng, span) - o->shift;
+                    int dy = (int)fer_rng_below(&rng, span) - o->shift;
+                    fer_shift(train->pixels + id * img, c, h, w, dx, dy, bpx + j * img);
+                } else
+                    memcpy(bpx + j * img, train->pixels + id * img, img);
                 if (o->mirror && (fer_rng_u64(&rng) >> 63))
                     fer_mirror(bpx + j * img, 1, c, h, w, bpx + j * img);
             }

@@ -24,6 +24,7 @@ typedef struct fer_train_opts {
     double label_smoothing;
     int balanced;               /* class weights n / (k * count) */
     int mirror;                 /* random horizontal flips while training */
+    int shift;                  /* random translations by up to this many pixels */
     unsigned long long seed;
     int progress;               /* a progress line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL */
