@@ -1,14 +1,46 @@
-/* conv_gemm.c: im2col + GEMM convolution, forward and backward. */
+/* conv_gemm.c: convolution as GEMM with implicit im2col, forward and
+ * backward.
+ *
+ * The column matrix col (C*R*S, N*P*Q) of im2col is never stored: the GEMM
+ * asks generators (fer_gemm_op) for packed panels of it, which they fill
+ * from the images directly. So:
+ *   forward:      y (K, pixels) = w (K, CRS) x col (CRS, pixels)
+ *   weight grad:  dw (K, CRS) = dy (K, pixels) x col^T (pixels, CRS),
+ *                 one GEMM over the whole batch
+ *   data grad:    stride 1: a forward convolution of dy with the weights
+ *                 flipped and transposed, (C, K, R, S), padding R-1-pad;
+ *                 otherwise dcol = w^T dy into a stored column block,
+ *                 then col2im.
+ * A pixel index runs over the images of a group, so small images still
+ * give the GEMM long rows. */
 #include <string.h>
 
 #include "conv_gemm.h"
 #include "gemm.h"
 #include "threads.h"
 
+/* Output columns a forward GEMM should get at least, and the most output
+ * floats a group may stage in the workspace. */
+enum { WANT_COLS = 2048 };
+
+static size_t pq_of(const fer_conv_shape *s)
+{
+    return (size_t)s->P * s->Q;
+}
+
+static size_t crs_of(const fer_conv_shape *s)
+{
+    return (size_t)s->C * s->R * s->S;
+}
+
+/* Images per forward GEMM: enough for WANT_COLS columns, while the staged
+ * output (K, g*PQ) stays under FER_CONV_COLS_TARGET floats. */
 int fer_conv_gemm_group(const fer_conv_shape *s)
 {
-    size_t crs = (size_t)s->C * s->R * s->S, pq = (size_t)s->P * s->Q;
-    size_t g = FER_CONV_COLS_TARGET / (crs * pq);
+    size_t pq = pq_of(s), g = (WANT_COLS + pq - 1) / pq;
+    size_t cap = FER_CONV_COLS_TARGET / ((size_t)s->K * pq);
+    if (g > cap)
+        g = cap;
     if (g < 1)
         g = 1;
     if (g > (size_t)s->N)
@@ -16,97 +48,247 @@ int fer_conv_gemm_group(const fer_conv_shape *s)
     return (int)g;
 }
 
+/* Images per block of the stored column gradient (strided data grad). */
+static int col_group(const fer_conv_shape *s)
+{
+    size_t g = FER_CONV_COLS_TARGET / (crs_of(s) * pq_of(s));
+    if (g < 1)
+        g = 1;
+    if (g > (size_t)s->N)
+        g = s->N;
+    return (int)g;
+}
+
+static int flips_to_forward(const fer_conv_shape *s)
+{
+    return s->stride == 1 && s->R == s->S && s->pad <= s->R - 1;
+}
+
+/* The shape of the data gradient as a forward convolution of dy. */
+static void flipped_shape(const fer_conv_shape *s, fer_conv_shape *t)
+{
+    *t = (fer_conv_shape){s->N, s->K, s->P, s->Q, s->C, s->R, s->S, 1, s->R - 1 - s->pad,
+                          s->H, s->W};
+}
+
+static size_t forward_ws(const fer_conv_shape *s)
+{
+    int g = fer_conv_gemm_group(s);
+    return g > 1 ? (size_t)s->K * g * pq_of(s) : 0;
+}
+
+size_t fer_conv_gemm_workspace(const fer_conv_shape *s)
+{
+    size_t f = forward_ws(s), b;
+    if (flips_to_forward(s)) {
+        fer_conv_shape t;
+        flipped_shape(s, &t);
+        b = (size_t)s->K * crs_of(s) + forward_ws(&t);
+    } else {
+        b = crs_of(s) * col_group(s) * pq_of(s);
+    }
+    return f > b ? f : b;
+}
+
 static int is_pointwise(const fer_conv_shape *s)
 {
     return s->R == 1 && s->S == 1 && s->stride == 1 && s->pad == 0;
 }
 
-size_t fer_conv_gemm_workspace(const fer_conv_shape *s)
-{
-    size_t g = fer_conv_gemm_group(s), pq = (size_t)s->P * s->Q;
-    size_t crs = (size_t)s->C * s->R * s->S;
-    /* columns (or their gradient) + the group's output in (K, g*PQ) order */
-    return crs * g * pq + (size_t)s->K * g * pq;
-}
+/* ---- generators ---- */
 
-typedef struct cols_job {
+typedef struct src {
     const fer_conv_shape *s;
-    const float *x;         /* the group's first image */
-    float *col;             /* (C*R*S, g*PQ) */
-    float *dx;              /* col2im target */
-    int g;
-} cols_job;
+    const float *p;         /* x or dy of the first image of the range */
+} src;
 
-/* One row block of the column matrix per (image, channel) task. */
-static void im2col_task(void *ctx, int task, int thread)
+/* B = col (CRS, pixels): row k0+k, columns j0 .. j0+n, walked as runs along
+ * output rows; each run of a stride-1 row is one copy with zero ends. */
+static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
 {
-    const cols_job *j = ctx;
-    const fer_conv_shape *s = j->s;
-    int img = task / s->C, c = task % s->C;
-    const int H = s->H, W = s->W, P = s->P, Q = s->Q, st = s->stride, pad = s->pad;
-    size_t pq = (size_t)P * Q, ld = (size_t)j->g * pq;
-    const float *xc = j->x + ((size_t)img * s->C + c) * H * W;
-    (void)thread;
-    for (int r = 0; r < s->R; r++)
-        for (int q = 0; q < s->S; q++) {
-            float *row = j->col + ((size_t)(c * s->R + r) * s->S + q) * ld + img * pq;
-            for (int p = 0; p < P; p++) {
-                int ih = p * st - pad + r;
-                float *o = row + (size_t)p * Q;
-                if (ih < 0 || ih >= H) {
-                    memset(o, 0, Q * sizeof(float));
-                    continue;
-                }
-                const float *xr = xc + (size_t)ih * W;
-                if (st == 1) {
-                    int lo = pad - q, hi = W + pad - q;   /* valid ow range */
-                    for (int ow = 0; ow < Q; ow++)
-                        o[ow] = (ow >= lo && ow < hi) ? xr[ow - lo] : 0;
-                } else {
-                    for (int ow = 0; ow < Q; ow++) {
-                        int iw = ow * st - pad + q;
-                        o[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0;
-                    }
+    const src *cs = ctx;
+    const fer_conv_shape *s = cs->s;
+    const int H = s->H, W = s->W, Q = s->Q, st = s->stride, pad = s->pad, R = s->R, S = s->S;
+    const int PQ = s->P * Q;
+    struct run { int img, p, q0, len, off; } runs[64];
+    int nrun = 0, c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
+    for (int j = 0; j < n;) {
+        int pix = j0 + j, pq = pix % PQ, q = pq % Q;
+        int len = Q - q < n - j ? Q - q : n - j;
+        runs[nrun++] = (struct run){pix / PQ, pq / Q, q, len, j};
+        j += len;
+    }
+    for (int k = 0; k < kc; k++, dst += nr) {
+        for (int i = 0; i < nrun; i++) {
+            const struct run *u = &runs[i];
+            float *o = dst + u->off;
+            int ih = u->p * st - pad + r, len = u->len;
+            const float *xr;
+            if (ih < 0 || ih >= H) {
+                memset(o, 0, (size_t)len * sizeof *o);
+                continue;
+            }
+            xr = cs->p + (((size_t)u->img * s->C + c) * H + ih) * W;
+            if (st == 1) {
+                int iw0 = u->q0 - pad + sx;
+                int a = iw0 < 0 ? -iw0 : 0, e = iw0 + len > W ? iw0 + len - W : 0;
+                if (a > len)
+                    a = len;
+                if (e > len - a)
+                    e = len - a;
+                memset(o, 0, (size_t)a * sizeof *o);
+                memcpy(o + a, xr + iw0 + a, (size_t)(len - a - e) * sizeof *o);
+                memset(o + len - e, 0, (size_t)e * sizeof *o);
+            } else {
+                for (int t = 0; t < len; t++) {
+                    int iw = (u->q0 + t) * st - pad + sx;
+                    o[t] = iw >= 0 && iw < W ? xr[iw] : 0;
                 }
             }
         }
-}
-
-/* The column matrix transposed, colT (g*PQ, C*R*S): one row per output
- * pixel. The weight gradient dy (K, g*PQ) x colT then runs without a
- * transposed operand, whose packing would read C*R*S far-apart rows at
- * once. One task per (image, output row). */
-static void im2row_task(void *ctx, int task, int thread)
-{
-    const cols_job *j = ctx;
-    const fer_conv_shape *s = j->s;
-    const int H = s->H, W = s->W, P = s->P, Q = s->Q, st = s->stride, pad = s->pad;
-    const int C = s->C, R = s->R, S = s->S;
-    int img = task / P, p = task % P;
-    size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
-    const float *xi = j->x + (size_t)img * C * H * W;
-    float *out = j->col + ((size_t)img * pq + (size_t)p * Q) * crs;
-    (void)thread;
-    for (int q = 0; q < Q; q++, out += crs) {
-        float *o = out;
-        for (int c = 0; c < C; c++) {
-            const float *xc = xi + (size_t)c * H * W;
-            for (int r = 0; r < R; r++) {
-                int ih = p * st - pad + r;
-                if (ih < 0 || ih >= H) {
-                    for (int k = 0; k < S; k++)
-                        *o++ = 0;
-                    continue;
-                }
-                const float *xr = xc + (size_t)ih * W;
-                for (int k = 0; k < S; k++) {
-                    int iw = q * st - pad + k;
-                    *o++ = (iw >= 0 && iw < W) ? xr[iw] : 0;
-                }
+        if (n < nr)
+            memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+        if (++sx == S) {
+            sx = 0;
+            if (++r == R) {
+                r = 0;
+                c++;
             }
         }
     }
 }
+
+/* B = col^T (pixels, CRS): row k0+k is one output pixel, columns are the
+ * (c, r, s) of j0 .. j0+n, gathered from the image by precomputed offsets. */
+static void colt_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+{
+    const src *cs = ctx;
+    const fer_conv_shape *s = cs->s;
+    const int H = s->H, W = s->W, Q = s->Q, st = s->stride, pad = s->pad, R = s->R, S = s->S;
+    const int PQ = s->P * Q;
+    const size_t chw = (size_t)s->C * H * W;
+    long off[64];
+    int rr[64], ss[64];
+    int img = k0 / PQ, p = k0 % PQ / Q, q = k0 % Q;
+    for (int j = 0; j < n; j++) {
+        int crs = j0 + j, c = crs / (R * S);
+        rr[j] = crs / S % R;
+        ss[j] = crs % S;
+        off[j] = ((long)c * H + rr[j]) * W + ss[j];
+    }
+    for (int k = 0; k < kc; k++, dst += nr) {
+        int ih0 = p * st - pad, iw0 = q * st - pad;
+        const float *base = cs->p + img * chw;
+        long at = (long)ih0 * W + iw0;
+        if (ih0 >= 0 && ih0 + R <= H && iw0 >= 0 && iw0 + S <= W) {
+            for (int j = 0; j < n; j++)
+                dst[j] = base[at + off[j]];
+        } else {
+            for (int j = 0; j < n; j++) {
+                int ih = ih0 + rr[j], iw = iw0 + ss[j];
+                dst[j] = ih >= 0 && ih < H && iw >= 0 && iw < W ? base[at + off[j]] : 0;
+            }
+        }
+        if (n < nr)
+            memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+        if (++q == Q) {
+            q = 0;
+            if (++p == s->P) {
+                p = 0;
+                img++;
+            }
+        }
+    }
+}
+
+/* A = dy (K, pixels): rows i0 .. i0+m (output channels), columns k0 ..
+ * k0+kc, as mr-row panels; each image's part of a row is contiguous. */
+static void dy_pack_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
+{
+    const src *cs = ctx;
+    const fer_conv_shape *s = cs->s;
+    const int K = s->K, PQ = s->P * s->Q;
+    for (int p = 0; p < m; p += mr, dst += (size_t)kc * mr) {
+        int rows = m - p < mr ? m - p : mr;
+        for (int k = 0; k < kc;) {
+            int pix = k0 + k, img = pix / PQ, pq = pix % PQ;
+            int len = PQ - pq < kc - k ? PQ - pq : kc - k;
+            for (int i = 0; i < mr; i++) {
+                float *d = dst + (size_t)k * mr + i;
+                if (i < rows) {
+                    const float *sp = cs->p + ((size_t)img * K + i0 + p + i) * PQ + pq;
+                    for (int t = 0; t < len; t++)
+                        d[(size_t)t * mr] = sp[t];
+                } else {
+                    for (int t = 0; t < len; t++)
+                        d[(size_t)t * mr] = 0;
+                }
+            }
+            k += len;
+        }
+    }
+}
+
+/* B = dy (K, pixels): rows k0 .. k0+kc (output channels), columns j0 ..
+ * j0+n. */
+static void dy_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+{
+    const src *cs = ctx;
+    const fer_conv_shape *s = cs->s;
+    const int K = s->K, PQ = s->P * s->Q;
+    for (int k = 0; k < kc; k++, dst += nr) {
+        for (int j = 0; j < n;) {
+            int pix = j0 + j, img = pix / PQ, pq = pix % PQ;
+            int len = PQ - pq < n - j ? PQ - pq : n - j;
+            memcpy(dst + j, cs->p + ((size_t)img * K + k0 + k) * PQ + pq,
+                   (size_t)len * sizeof *dst);
+            j += len;
+        }
+        if (n < nr)
+            memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+    }
+}
+
+/* ---- forward ---- */
+
+void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws)
+{
+    const int K = s->K, g0 = fer_conv_gemm_group(s);
+    const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
+    fer_gemm_operand A = {w, (long)crs, 0, NULL, NULL};
+    for (int n0 = 0; n0 < s->N; n0 += g0) {
+        int g = s->N - n0 < g0 ? s->N - n0 : g0;
+        size_t cols = (size_t)g * pq;
+        src bs = {s, x + (size_t)n0 * chw};
+        fer_gemm_operand B = {NULL, 0, 0, col_pack_b, &bs};
+        float *out = g == 1 ? y + (size_t)n0 * K * pq : ws;
+        if (is_pointwise(s) && g == 1)
+            B = (fer_gemm_operand){bs.p, (long)cols, 0, NULL, NULL};
+        fer_gemm_op(K, (int)cols, (int)crs, 1.0f, &A, &B, 0.0f, out, (int)cols);
+        for (int img = 0; img < g; img++)
+            for (int k = 0; k < K; k++) {
+                float *dst = y + ((size_t)(n0 + img) * K + k) * pq;
+                const float *sp = out + (size_t)k * cols + img * pq;
+                float bias = b ? b[k] : 0;
+                if (dst != sp)
+                    for (size_t i = 0; i < pq; i++)
+                        dst[i] = sp[i] + bias;
+                else if (b)
+                    for (size_t i = 0; i < pq; i++)
+                        dst[i] += bias;
+            }
+    }
+}
+
+/* ---- backward ---- */
+
+typedef struct cols_job {
+    const fer_conv_shape *s;
+    const float *col;       /* (C*R*S, g*PQ) */
+    float *dx;              /* the group's first image */
+    int g;
+} cols_job;
 
 /* The transpose of im2col: adds the column gradients back into dx, one
  * (image, channel) plane per task, so no two tasks write the same place. */
@@ -138,48 +320,54 @@ static void col2im_task(void *ctx, int task, int thread)
         }
 }
 
-void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws)
+/* dx through stored column blocks: dcol = w^T dy, then col2im. */
+static void data_grad_cols(const fer_conv_shape *s, const float *w, const float *dy, float *dx,
+                           float *ws)
 {
-    const int K = s->K, g0 = fer_conv_gemm_group(s);
-    const size_t pq = (size_t)s->P * s->Q, crs = (size_t)s->C * s->R * s->S;
-    const size_t chw = (size_t)s->C * s->H * s->W;
+    const int K = s->K, g0 = col_group(s);
+    const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
+    fer_gemm_operand A = {w, (long)crs, 1, NULL, NULL};
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;
-        const float *col;
-        float *out = g == 1 ? y + (size_t)n0 * K * pq : ws + crs * (size_t)g0 * pq;
+        src bs = {s, dy + (size_t)n0 * K * pq};
+        fer_gemm_operand B = {NULL, 0, 0, dy_pack_b, &bs};
+        cols_job j = {s, ws, dx + (size_t)n0 * chw, g};
         if (is_pointwise(s) && g == 1) {
-            col = x + (size_t)n0 * chw;
-        } else {
-            cols_job j = {s, x + (size_t)n0 * chw, ws, NULL, g};
-            fer_parallel_for(g * s->C, im2col_task, &j);
-            col = ws;
+            fer_gemm_op((int)crs, (int)cols, K, 1.0f, &A, &B, 0.0f, j.dx, (int)cols);
+            continue;
         }
-        fer_gemm(0, 0, K, (int)cols, (int)crs, 1.0f, w, (int)crs, col, (int)cols, 0.0f, out,
-                 (int)cols);
-        for (int img = 0; img < g; img++)
-            for (int k = 0; k < K; k++) {
-                float *dst = y + ((size_t)(n0 + img) * K + k) * pq;
-                const float *src = out + (size_t)k * cols + img * pq;
-                float bias = b ? b[k] : 0;
-                if (dst != src)
-                    for (size_t i = 0; i < pq; i++)
-                        dst[i] = src[i] + bias;
-                else if (b)
-                    for (size_t i = 0; i < pq; i++)
-                        dst[i] += bias;
-            }
+        fer_gemm_op((int)crs, (int)cols, K, 1.0f, &A, &B, 0.0f, ws, (int)cols);
+        fer_parallel_for(g * s->C, col2im_task, &j);
     }
+}
+
+/* dx as the forward convolution of dy with wt (C, K, R, S), wt[c][k][r][s] =
+ * w[k][c][R-1-r][S-1-s], and padding R-1-pad. */
+static void data_grad_flipped(const fer_conv_shape *s, const float *w, const float *dy,
+                              float *dx, float *ws)
+{
+    const int K = s->K, C = s->C, RS = s->R * s->S;
+    fer_conv_shape t;
+    float *wt = ws;
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < C; c++) {
+            const float *src = w + ((size_t)k * C + c) * RS;
+            float *d = wt + ((size_t)c * K + k) * RS;
+            for (int i = 0; i < RS; i++)
+                d[i] = src[RS - 1 - i];
+        }
+    flipped_shape(s, &t);
+    fer_conv2d_forward_gemm(&t, dy, wt, NULL, dx, ws + (size_t)K * C * RS);
 }
 
 void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,
                               const float *dy, float *dx, float *dw, float *db, float *ws)
 {
-    const int K = s->K, g0 = fer_conv_gemm_group(s);
-    const size_t pq = (size_t)s->P * s->Q, crs = (size_t)s->C * s->R * s->S;
-    const size_t chw = (size_t)s->C * s->H * s->W;
-    float *col = ws, *dyg = ws + crs * (size_t)g0 * pq;
+    const int K = s->K;
+    const size_t pq = pq_of(s), crs = crs_of(s);
+    src as = {s, dy}, bs = {s, x};
+    fer_gemm_operand A = {NULL, 0, 0, dy_pack_a, &as}, B = {NULL, 0, 0, colt_pack_b, &bs};
     if (db) {
         for (int k = 0; k < K; k++) {
             double acc = 0;
@@ -193,35 +381,12 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
             db[k] = (float)acc;
         }
     }
-    for (int n0 = 0; n0 < s->N; n0 += g0) {
-        int g = s->N - n0 < g0 ? s->N - n0 : g0;
-        size_t cols = (size_t)g * pq;
-        const float *dyc;
-        cols_job j = {s, x + (size_t)n0 * chw, col, dx ? dx + (size_t)n0 * chw : NULL, g};
-        /* dy of the group as (K, g*PQ) */
-        if (g == 1) {
-            dyc = dy + (size_t)n0 * K * pq;
-        } else {
-            for (int img = 0; img < g; img++)
-                for (int k = 0; k < K; k++)
-                    memcpy(dyg + (size_t)k * cols + img * pq, dy + ((size_t)(n0 + img) * K + k) * pq,
-                           pq * sizeof(float));
-            dyc = dyg;
-        }
-        /* dw (K, CRS) += dy (K, cols) x colT (cols, CRS) */
-        fer_parallel_for(g * s->P, im2row_task, &j);
-        fer_gemm(0, 0, K, (int)crs, (int)cols, 1.0f, dyc, (int)cols, col, (int)crs,
-                 n0 ? 1.0f : 0.0f, dw, (int)crs);
-        if (!dx)
-            continue;
-        /* dcol (CRS, cols) = w^T (CRS, K) x dy (K, cols), then col2im */
-        if (is_pointwise(s) && g == 1) {
-            fer_gemm(1, 0, (int)crs, (int)cols, K, 1.0f, w, (int)crs, dyc, (int)cols, 0.0f,
-                     dx + (size_t)n0 * chw, (int)cols);
-            continue;
-        }
-        fer_gemm(1, 0, (int)crs, (int)cols, K, 1.0f, w, (int)crs, dyc, (int)cols, 0.0f, col,
-                 (int)cols);
-        fer_parallel_for(g * s->C, col2im_task, &j);
-    }
+    /* dw (K, CRS) = dy (K, N*PQ) x col^T (N*PQ, CRS) */
+    fer_gemm_op(K, (int)crs, (int)((size_t)s->N * pq), 1.0f, &A, &B, 0.0f, dw, (int)crs);
+    if (!dx)
+        return;
+    if (flips_to_forward(s))
+        data_grad_flipped(s, w, dy, dx, ws);
+    else
+        data_grad_cols(s, w, dy, dx, ws);
 }

@@ -1,9 +1,9 @@
-/* conv_gemm.h: convolution as im2col + GEMM (internal to conv.c's
- * dispatch; tested against the reference kernels in tests/test_conv_gemm.c).
- *
- * Images are processed in groups of g (chosen so that the column matrix
- * stays near FER_CONV_COLS_TARGET floats): the group's columns
- * col (C*R*S, g*P*Q) are built once and multiplied by w (K, C*R*S). */
+/* conv_gemm.h: convolution as GEMM with implicit im2col (internal to
+ * conv.c's dispatch; tested against the reference kernels in
+ * tests/test_fastpath.c). conv_gemm.c says how each pass maps to GEMMs.
+ * Forward processes images in groups of fer_conv_gemm_group so that small
+ * images still make long GEMM rows; FER_CONV_COLS_TARGET bounds the floats
+ * a group stages in the workspace. */
 #ifndef FER_CONV_GEMM_H
 #define FER_CONV_GEMM_H
 

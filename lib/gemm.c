@@ -211,14 +211,36 @@ static void pack_b(int trans, const float *B, long ldb, int k0, int kc, int j0, 
 
 typedef struct job {
     const fer_gemm_kernel *k;
-    int ta, tb, M, N, K;
+    int M, N, K;
     float alpha, beta;
-    const float *A, *B;
+    fer_gemm_operand a, b;
     float *C;
-    long lda, ldb, ldc;
+    long ldc;
     int split_n;         /* tasks split N (else M) */
     int units, ntasks;   /* nr- or mr-wide units shared out among tasks */
 } job;
+
+static void get_a(const job *g, int i0, int m, int k0, int kc, float *dst)
+{
+    if (g->a.pack)
+        g->a.pack(g->a.ctx, i0, m, k0, kc, g->k->mr, dst);
+    else
+        (g->k->pack_a ? g->k->pack_a : pack_a)(g->a.trans, g->a.p, g->a.ld, i0, m, k0, kc,
+                                                 g->k->mr, dst);
+}
+
+static void get_b(const job *g, int k0, int kc, int j0, int n, float *dst)
+{
+    if (g->b.pack)
+        g->b.pack(g->b.ctx, k0, kc, j0, n, g->k->nr, dst);
+    else
+        (g->k->pack_b ? g->k->pack_b : pack_b)(g->b.trans, g->b.p, g->b.ld, k0, kc, j0, n,
+                                                 g->k->nr, dst);
+}
+
+/* Fallback panels when a thread's buffer cannot grow: one micro-panel of
+ * A at a time (every kernel has mr <= 16, nr <= 64, kc <= 256). */
+enum { SMALL_A = 16 * 256, SMALL_B = 256 * 64 };
 
 static void block(const job *g, int m0, int m1, int n0, int n1)
 {
@@ -228,14 +250,14 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
     int MC = m1 - m0 < k->mc ? (m1 - m0 + mr - 1) / mr * mr : k->mc;
     size_t na = (size_t)MC * KC;
     float *abuf = thread_buf(0, na + (size_t)KC * nr + 16), *bbuf;
-    if (!abuf) {   /* out of memory for a few hundred KB: slow but right */
-        fer_gemm_ref(g->ta, g->tb, m1 - m0, n1 - n0, g->K, g->alpha,
-                     g->A + (g->ta ? (size_t)m0 : (size_t)m0 * g->lda), (int)g->lda,
-                     g->B + (g->tb ? (size_t)n0 * g->ldb : (size_t)n0), (int)g->ldb, g->beta,
-                     g->C + (size_t)m0 * g->ldc + n0, (int)g->ldc);
-        return;
+    _Alignas(64) float small[SMALL_A + SMALL_B];
+    if (abuf) {
+        bbuf = abuf + (na + 15) / 16 * 16;
+    } else {   /* out of memory for a few hundred KB: slow but right */
+        MC = mr;
+        abuf = small;
+        bbuf = small + SMALL_A;
     }
-    bbuf = abuf + (na + 15) / 16 * 16;
     for (int jc = n0; jc < n1; jc += k->nc) {
         int nc = n1 - jc < k->nc ? n1 - jc : k->nc;
         for (int pc = 0; pc < g->K; pc += KC) {
@@ -243,27 +265,26 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
             float beta = pc ? 1.0f : g->beta;
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = m1 - ic < MC ? m1 - ic : MC;
-                (k->pack_a ? k->pack_a : pack_a)(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, abuf);
+                get_a(g, ic, mc, pc, kc, abuf);
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = nc - jr < nr ? nc - jr : nr;
                     int nn = nc - jr - n < nr ? nc - jr - n : nr;   /* next panel */
                     int ntile = (mc + mr - 1) / mr, t = 0;
-                    fer_gemm_pf pf = {NULL, g->ldb, 0, 0};
+                    fer_gemm_pf pf = {NULL, g->b.ld, 0, 0};
                     int rows = 0;
-                    (k->pack_b ? k->pack_b : pack_b)(g->tb, g->B, g->ldb, pc, kc, jc + jr, n,
-                                                     nr, bbuf);
+                    get_b(g, pc, kc, jc + jr, n, bbuf);
                     /* the next panel's source, shared out among this panel's
                      * tiles: rows of B (kc of them, nr floats each) or, when
                      * transposed, nn rows of kc floats */
-                    if (nn > 0) {
-                        if (g->tb) {
+                    if (nn > 0 && !g->b.pack) {
+                        if (g->b.trans) {
                             rows = nn;
                             pf.per = (kc + 15) / 16 + 1;
-                            pf.p = g->B + (size_t)(jc + jr + n) * g->ldb + pc;
+                            pf.p = g->b.p + (size_t)(jc + jr + n) * g->b.ld + pc;
                         } else {
                             rows = kc;
                             pf.per = (nn + 15) / 16 + 1;
-                            pf.p = g->B + (size_t)pc * g->ldb + jc + jr + n;
+                            pf.p = g->b.p + (size_t)pc * g->b.ld + jc + jr + n;
                         }
                     }
                     for (int ir = 0; ir < mc; ir += mr, t++) {
@@ -313,6 +334,8 @@ static double useful(const fer_gemm_kernel *k, int M, int N)
 
 static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                  long lda, const float *B, long ldb, float beta, float *C, long ldc);
+static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
+                const fer_gemm_operand *B, float beta, float *C, long ldc);
 
 /* Narrow C (few columns, e.g. the weight gradient of a first conv layer,
  * N = C*R*S = 9): most of each nr-wide tile would be padding, so compute
@@ -352,9 +375,29 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                  long lda, const float *B, long ldb, float beta, float *C, long ldc)
 {
+    fer_gemm_operand a = {A, lda, trans_a, NULL, NULL}, b = {B, ldb, trans_b, NULL, NULL};
+    run(M, N, K, alpha, &a, &b, beta, C, ldc);
+}
+
+void fer_gemm_op(int M, int N, int K, float alpha, const fer_gemm_operand *A,
+                 const fer_gemm_operand *B, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0) {
+        scale(M, N, beta, C, ldc);
+        return;
+    }
+    pthread_once(&once, init_kernel);
+    run(M, N, K, alpha, A, B, beta, C, ldc);
+}
+
+static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
+                const fer_gemm_operand *B, float beta, float *C, long ldc)
+{
     job g;
     int nth, un, um, per;
-    g = (job){kern, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, 1, 1};
+    g = (job){kern, M, N, K, alpha, beta, *A, *B, C, ldc, 1, 1, 1};
     nth = fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)
         nth = 1;   /* below ~0.5 MFLOP a hand-off costs more than it saves */

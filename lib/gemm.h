@@ -26,6 +26,30 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 void fer_gemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* An operand of fer_gemm_op: a stored matrix (pack == NULL: p, ld and
+ * trans as in fer_gemm) or one produced on demand straight into the
+ * kernel's packed panels, so that a convolution's column matrix is never
+ * written out (implicit im2col). A generator is called from several
+ * threads at once and must only read shared data.
+ *   For A, pack(ctx, i0, m, k0, kc, mr, dst) writes op(A)[i0 .. i0+m,
+ *   k0 .. k0+kc] as ceil(m/mr) panels, dst[(p*kc + k)*mr + i] for row
+ *   p*mr + i, rows past m zero.
+ *   For B, pack(ctx, k0, kc, j0, n, nr, dst) writes op(B)[k0 .. k0+kc,
+ *   j0 .. j0+n] (n <= nr) as one panel dst[k*nr + j], columns past n
+ *   zero. */
+typedef struct fer_gemm_operand {
+    const float *p;
+    long ld;
+    int trans;
+    void (*pack)(const void *ctx, int r0, int rows, int c0, int cols, int w, float *dst);
+    const void *ctx;
+} fer_gemm_operand;
+
+/* C = alpha * op(A) op(B) + beta * C for operands as above; the same
+ * blocking, threads and summation order as fer_gemm. */
+void fer_gemm_op(int M, int N, int K, float alpha, const fer_gemm_operand *A,
+                 const fer_gemm_operand *B, float beta, float *C, int ldc);
+
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);
 
