@@ -376,6 +376,10 @@ static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, con
                  long lda, const float *B, long ldb, float beta, float *C, long ldc)
 {
     fer_gemm_operand a = {A, lda, trans_a, NULL, NULL}, b = {B, ldb, trans_b, NULL, NULL};
+    if (M <= FER_GEMM_THIN_M) {
+        fer_gemm_thin(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     run(M, N, K, alpha, &a, &b, beta, C, ldc);
 }
 

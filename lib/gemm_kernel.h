@@ -48,6 +48,12 @@ typedef struct fer_gemm_kernel {
                    float *dst);
 } fer_gemm_kernel;
 
+/* C = alpha op(A) op(B) + beta C for M <= FER_GEMM_THIN_M rows, without
+ * packing (gemm_thin.c). */
+enum { FER_GEMM_THIN_M = 4 };
+void fer_gemm_thin(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                   long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
 /* The SIMD kernels, or NULL where the build or the CPU cannot run them. */
 const fer_gemm_kernel *fer_gemm_kernel_avx512(void);
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void);

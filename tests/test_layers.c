@@ -223,6 +223,19 @@ static void test_maxpool(void)
         CHECK(am[0] == 0 && am[1] == 2 && am[2] == 10 && am[3] == 12,
               "tie argmax %d %d %d %d", am[0], am[1], am[2], am[3]);
     }
+    {   /* the 2 x 2 stride 2 path (four windows at once, then one more):
+         * ties keep the first, the first NaN wins */
+        const float x[2 * 10] = {2, 2, 1, NAN, 0, 5, 1, 3, 8, NAN,
+                                 2, 2, NAN, 7, 5, NAN, 4, 9, NAN, 1};
+        const int32_t want[5] = {0, 3, 15, 17, 9};
+        float y[5];
+        int32_t am[5];
+        fer_maxpool_forward(1, 1, 2, 10, 2, 2, x, y, am);
+        for (int i = 0; i < 5; i++)
+            CHECK(am[i] == want[i] && (isnan(x[want[i]]) ? isnan(y[i]) : y[i] == x[want[i]]),
+                  "2x2 window %d: %g at %d, want %g at %d", i, y[i], am[i], x[want[i]],
+                  want[i]);
+    }
 }
 
 struct avg_ctx { int N, C, HW; const float *x, *g; float *y; };
