@@ -1,32 +1,65 @@
 /* batchnorm.c: batch normalisation per channel over (N, HW), as PyTorch's
- * BatchNorm1d/2d. Statistics are summed in double, two passes (mean, then
- * squared deviations), so that large means do not cancel the variance. */
+ * BatchNorm1d/2d. Statistics take two passes (mean, then squared
+ * deviations), so that large means do not cancel the variance; each
+ * image's plane is summed in 16 float lanes (vectorised) and the planes'
+ * sums in double. */
 #include <math.h>
 
+#include "clones.h"
 #include "error.h"
 #include "layers.h"
 #include "threads.h"
 
-/* Mean and biased variance of channel c of x (N, C, HW). */
+/* sum x[i], and sum (x[i] - m)^2 */
+static inline double lane_sum(const float *restrict x, int n)
+{
+    float acc[16] = {0};
+    double s = 0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int u = 0; u < 16; u++)
+            acc[u] += x[i + u];
+    for (; i < n; i++)
+        s += x[i];
+    for (int u = 0; u < 16; u++)
+        s += acc[u];
+    return s;
+}
+
+static inline double lane_sq(const float *restrict x, int n, float m)
+{
+    float acc[16] = {0};
+    double s = 0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int u = 0; u < 16; u++)
+            acc[u] += (x[i + u] - m) * (x[i + u] - m);
+    for (; i < n; i++)
+        s += (double)(x[i] - m) * (x[i] - m);
+    for (int u = 0; u < 16; u++)
+        s += acc[u];
+    return s;
+}
+
+/* Mean and biased variance of channel c of x (N, C, HW). The deviations
+ * are taken from the mean rounded to float; the variance is then
+ * corrected for that rounding (exactly, in double). */
 static void channel_stats(int N, int C, int HW, const float *x, int c, double *mean,
                           double *var)
 {
     const double M = (double)N * HW;
-    double sum = 0, sq = 0;
-    for (int n = 0; n < N; n++) {
-        const float *xc = x + ((size_t)n * C + c) * HW;
-        for (int i = 0; i < HW; i++)
-            sum += xc[i];
-    }
+    double sum = 0, sq = 0, d;
+    float mf;
+    for (int n = 0; n < N; n++)
+        sum += lane_sum(x + ((size_t)n * C + c) * HW, HW);
     *mean = sum / M;
-    for (int n = 0; n < N; n++) {
-        const float *xc = x + ((size_t)n * C + c) * HW;
-        for (int i = 0; i < HW; i++) {
-            double d = xc[i] - *mean;
-            sq += d * d;
-        }
-    }
-    *var = sq / M;
+    mf = (float)*mean;
+    for (int n = 0; n < N; n++)
+        sq += lane_sq(x + ((size_t)n * C + c) * HW, HW, mf);
+    d = *mean - mf;
+    *var = sq / M - d * d;
+    if (*var < 0)
+        *var = 0;
 }
 
 /* y = x * a + b per channel, with a = gamma * invstd, b = beta - mean * a. */
@@ -49,7 +82,7 @@ typedef struct bn_job {
     float *running_mean, *running_var, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
 } bn_job;
 
-static void train_task(void *ctx, int c, int thread)
+FER_CLONES static void train_task(void *ctx, int c, int thread)
 {
     const bn_job *j = ctx;
     const double M = (double)j->N * j->HW;
@@ -78,7 +111,7 @@ void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const flo
     fer_parallel_for(C, train_task, &j);
 }
 
-static void infer_task(void *ctx, int c, int thread)
+FER_CLONES static void infer_task(void *ctx, int c, int thread)
 {
     const bn_job *j = ctx;
     const double a = j->gamma[c] / sqrt((double)j->var_in[c] + j->eps);
@@ -99,32 +132,47 @@ void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const flo
 /* With xhat = (x - mean) * invstd and M = N * HW values per channel:
  * dbeta = sum dy, dgamma = sum dy * xhat and
  * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M). */
-static void backward_task(void *ctx, int c, int thread)
+FER_CLONES static void backward_task(void *ctx, int c, int thread)
 {
     const bn_job *j = ctx;
     const int N = j->N, C = j->C, HW = j->HW;
     const float *x = j->x, *dy = j->dy;
     float *dx = j->dx;
     const double M = (double)N * HW;
-    const double mean = j->mean_in[c], invstd = j->var_in[c];
+    const float mean = j->mean_in[c], invstd = j->var_in[c];
     double sdy = 0, sdyx = 0;
     (void)thread;
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        for (int i = 0; i < HW; i++) {
-            sdy += dy[off + i];
-            sdyx += dy[off + i] * ((x[off + i] - mean) * invstd);
+        const float *restrict xp = x + off, *restrict dp = dy + off;
+        float a1[16] = {0}, a2[16] = {0};
+        int i = 0;
+        for (; i + 16 <= HW; i += 16)
+            for (int u = 0; u < 16; u++) {
+                a1[u] += dp[i + u];
+                a2[u] += dp[i + u] * (xp[i + u] - mean);
+            }
+        for (; i < HW; i++) {
+            sdy += dp[i];
+            sdyx += (double)dp[i] * (xp[i] - mean);
+        }
+        for (int u = 0; u < 16; u++) {
+            sdy += a1[u];
+            sdyx += a2[u];
         }
     }
+    sdyx *= invstd;   /* sum dy * xhat */
     j->dbeta[c] = (float)sdy;
     j->dgamma[c] = (float)sdyx;
-    const double k = j->gamma[c] * invstd, mdy = sdy / M, mdyx = sdyx / M;
+    /* dx = k (dy - mdy - (x - mean) invstd mdyx) = k dy - k2 (x - mean) - k mdy */
+    const float k = (float)(j->gamma[c] * invstd), kmdy = (float)(k * (sdy / M));
+    const float k2 = (float)(k * invstd * (sdyx / M));
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        for (int i = 0; i < HW; i++) {
-            double xhat = (x[off + i] - mean) * invstd;
-            dx[off + i] = (float)(k * (dy[off + i] - mdy - xhat * mdyx));
-        }
+        const float *restrict xp = x + off, *restrict dp = dy + off;
+        float *restrict dxp = dx + off;
+        for (int i = 0; i < HW; i++)
+            dxp[i] = k * dp[i] - k2 * (xp[i] - mean) - kmdy;
     }
 }
 

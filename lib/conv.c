@@ -5,6 +5,8 @@
  * (for stride 1) x are read contiguously. Sums are float, in this fixed
  * order. fer_conv2d_forward/backward are the one place where a faster
  * kernel is chosen: im2col + GEMM (conv_gemm.c). */
+#include <limits.h>
+
 #include "conv.h"
 #include "conv_gemm.h"
 #include "error.h"
@@ -20,6 +22,15 @@ int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, in
     if ((long)H + 2L * pad < R || (long)W + 2L * pad < S)
         return fer_seterr("conv: %dx%d kernel larger than the padded %dx%d input",
                           R, S, H + 2 * pad, W + 2 * pad);
+    /* the fast kernels index a plane, a column block and the GEMM sizes
+     * with int */
+    {
+        double P = ((double)H + 2.0 * pad - R) / stride + 1, Q = ((double)W + 2.0 * pad - S) / stride + 1;
+        if ((double)C * H * W > INT_MAX || (double)K * P * Q > INT_MAX ||
+            (double)N * P * Q > INT_MAX || (double)C * R * S > INT_MAX)
+            return fer_seterr("conv: shape N=%d C=%d H=%d W=%d K=%d R=%d S=%d too large", N, C,
+                              H, W, K, R, S);
+    }
     s->N = N, s->C = C, s->H = H, s->W = W;
     s->K = K, s->R = R, s->S = S;
     s->stride = stride, s->pad = pad;

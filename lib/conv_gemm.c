@@ -15,13 +15,14 @@
  * give the GEMM long rows. */
 #include <string.h>
 
+#include "clones.h"
 #include "conv_gemm.h"
 #include "gemm.h"
 #include "threads.h"
 
 /* Output columns a forward GEMM should get at least, and the most output
  * floats a group may stage in the workspace. */
-enum { WANT_COLS = 2048 };
+enum { WANT_COLS = 512 };
 
 static size_t pq_of(const fer_conv_shape *s)
 {
@@ -97,6 +98,54 @@ static int is_pointwise(const fer_conv_shape *s)
 
 /* ---- generators ---- */
 
+/* o[t] = xr[iw0 + t] where 0 <= iw0 + t < W, else 0, for t < len: one run
+ * of a stride-1 column row, zero where it lies in the padding. */
+static void copy_run(float *o, const float *xr, int iw0, int len, int W)
+{
+    int a = iw0 < 0 ? -iw0 : 0, e = iw0 + len > W ? iw0 + len - W : 0;
+    if (a > len)
+        a = len;
+    if (e > len - a)
+        e = len - a;
+    memset(o, 0, (size_t)a * sizeof *o);
+    memcpy(o + a, xr + iw0 + a, (size_t)(len - a - e) * sizeof *o);
+    memset(o + len - e, 0, (size_t)e * sizeof *o);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#include <immintrin.h>
+
+/* The same with 16-lane masked loads: lanes outside the row are neither
+ * read nor kept. */
+__attribute__((target("avx512f"))) static void copy_run512(float *o, const float *xr, int iw0,
+                                                           int len, int W)
+{
+    for (int t = 0; t < len; t += 16) {
+        int lo = -iw0 - t, hi = (len < W - iw0 ? len : W - iw0) - t, end = len - t;
+        unsigned lo_c = lo < 0 ? 0 : lo > 16 ? 16 : lo, hi_c = hi < 0 ? 0 : hi > 16 ? 16 : hi;
+        unsigned end_c = end > 16 ? 16 : end;
+        __mmask16 in = (__mmask16)(((1u << hi_c) - 1) & ~((1u << lo_c) - 1));
+        __mmask16 out = (__mmask16)((1u << end_c) - 1);
+        const float *src = xr + ((long)iw0 + t);   /* may precede the row: lanes masked */
+        _mm512_mask_storeu_ps(o + t, out, _mm512_maskz_loadu_ps(in, src));
+    }
+}
+
+static int has_avx512(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return v;
+}
+#define COPY_RUN(o, xr, iw0, len, W) \
+    (has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
+#else
+#define COPY_RUN copy_run
+#endif
+
 typedef struct src {
     const fer_conv_shape *s;
     const float *p;         /* x or dy of the first image of the range */
@@ -130,15 +179,7 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
             }
             xr = cs->p + (((size_t)u->img * s->C + c) * H + ih) * W;
             if (st == 1) {
-                int iw0 = u->q0 - pad + sx;
-                int a = iw0 < 0 ? -iw0 : 0, e = iw0 + len > W ? iw0 + len - W : 0;
-                if (a > len)
-                    a = len;
-                if (e > len - a)
-                    e = len - a;
-                memset(o, 0, (size_t)a * sizeof *o);
-                memcpy(o + a, xr + iw0 + a, (size_t)(len - a - e) * sizeof *o);
-                memset(o + len - e, 0, (size_t)e * sizeof *o);
+                COPY_RUN(o, xr, u->q0 - pad + sx, len, W);
             } else {
                 for (int t = 0; t < len; t++) {
                     int iw = (u->q0 + t) * st - pad + sx;
@@ -160,29 +201,29 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
 
 /* B = col^T (pixels, CRS): row k0+k is one output pixel, columns are the
  * (c, r, s) of j0 .. j0+n, gathered from the image by precomputed offsets. */
-static void colt_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+FER_CLONES static void colt_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
 {
     const src *cs = ctx;
     const fer_conv_shape *s = cs->s;
     const int H = s->H, W = s->W, Q = s->Q, st = s->stride, pad = s->pad, R = s->R, S = s->S;
     const int PQ = s->P * Q;
     const size_t chw = (size_t)s->C * H * W;
-    long off[64];
-    int rr[64], ss[64];
+    int off[64], rr[64], ss[64];
     int img = k0 / PQ, p = k0 % PQ / Q, q = k0 % Q;
     for (int j = 0; j < n; j++) {
         int crs = j0 + j, c = crs / (R * S);
         rr[j] = crs / S % R;
         ss[j] = crs % S;
-        off[j] = ((long)c * H + rr[j]) * W + ss[j];
+        off[j] = (c * H + rr[j]) * W + ss[j];   /* < C*H*W, an int (fer_conv_shape) */
     }
     for (int k = 0; k < kc; k++, dst += nr) {
         int ih0 = p * st - pad, iw0 = q * st - pad;
         const float *base = cs->p + img * chw;
         long at = (long)ih0 * W + iw0;
         if (ih0 >= 0 && ih0 + R <= H && iw0 >= 0 && iw0 + S <= W) {
+            const float *restrict b = base + at;
             for (int j = 0; j < n; j++)
-                dst[j] = base[at + off[j]];
+                dst[j] = b[off[j]];
         } else {
             for (int j = 0; j < n; j++) {
                 int ih = ih0 + rr[j], iw = iw0 + ss[j];
@@ -203,7 +244,7 @@ static void colt_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, 
 
 /* A = dy (K, pixels): rows i0 .. i0+m (output channels), columns k0 ..
  * k0+kc, as mr-row panels; each image's part of a row is contiguous. */
-static void dy_pack_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
+FER_CLONES static void dy_pack_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
 {
     const src *cs = ctx;
     const fer_conv_shape *s = cs->s;

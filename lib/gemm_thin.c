@@ -7,6 +7,7 @@
  * count. */
 #include <stddef.h>
 
+#include "clones.h"
 #include "gemm_kernel.h"
 #include "threads.h"
 
@@ -20,15 +21,6 @@ typedef struct thin {
     float *C;
 } thin;
 
-/* Compiled for AVX-512 and AVX2 too where the compiler can, chosen when
- * the program starts (the loops are plain C either way). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
-
 static inline float arow(const thin *g, int i, int k)
 {
     return g->ta ? g->A[(size_t)k * g->lda + i] : g->A[(size_t)i * g->lda + k];
@@ -40,7 +32,7 @@ static inline void store(const thin *g, int i, int j, float s)
     *c = g->beta == 0 ? g->alpha * s : g->beta * *c + g->alpha * s;
 }
 
-CLONES static void thin_task(void *ctx, int t, int thread)
+FER_CLONES static void thin_task(void *ctx, int t, int thread)
 {
     const thin *g = ctx;
     int j0 = t * CHUNK, j1 = j0 + CHUNK < g->N ? j0 + CHUNK : g->N, K = g->K;
