@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "error.h"
 #include "optim.h"
 #include "parse.h"
 #include "record.h"
+#include "threads.h"
 
 struct fer_optim {
     fer_net *net;
@@ -14,7 +16,12 @@ struct fer_optim {
     float **m, **v;         /* per parameter, NULL where not trainable */
     float *lr_scale;        /* per parameter */
     long t;                 /* steps taken */
+    /* the update runs in chunks of one parameter over the thread pool */
+    struct chunk { int param; size_t lo, hi; } *chunks;
+    int nchunks;
 };
+
+enum { CHUNK = 16384 };
 
 void fer_optim_defaults(fer_optim_opts *o, int kind)
 {
@@ -58,6 +65,20 @@ fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o)
         goto oom;
     for (int i = 0; i < n; i++)
         opt->lr_scale[i] = 1;
+    for (int pass = 0; pass < 2; pass++) {   /* count the chunks, then list them */
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            fer_param *p = fer_net_param(net, i);
+            if (!p->g)
+                continue;
+            for (size_t lo = 0; lo < p->n; lo += CHUNK, k++)
+                if (pass)
+                    opt->chunks[k] = (struct chunk){i, lo, lo + CHUNK < p->n ? lo + CHUNK : p->n};
+        }
+        if (!pass && !(opt->chunks = malloc((k ? k : 1) * sizeof *opt->chunks)))
+            goto oom;
+        opt->nchunks = k;
+    }
     for (int i = 0; i < n; i++) {
         fer_param *p = fer_net_param(net, i);
         if (!p->g)
@@ -85,6 +106,7 @@ void fer_optim_free(fer_optim *opt)
     free(opt->m);
     free(opt->v);
     free(opt->lr_scale);
+    free(opt->chunks);
     free(opt);
 }
 
@@ -120,55 +142,90 @@ static double grad_norm(fer_optim *opt)
     return sqrt(s);
 }
 
+typedef struct step_job {
+    fer_optim *opt;
+    double lr, bc1, bc2;
+    float gs;
+} step_job;
+
+/* One chunk's update: element-wise, so the bits do not depend on the
+ * thread count; the loops are branch-free so that they vectorise. */
+FER_CLONES static void step_task(void *ctx, int t, int thread)
+{
+    const step_job *j = ctx;
+    fer_optim *opt = j->opt;
+    const fer_optim_opts *o = &opt->o;
+    const struct chunk *ch = &opt->chunks[t];
+    fer_param *p = fer_net_param(opt->net, ch->param);
+    const size_t lo = ch->lo, hi = ch->hi;
+    float *restrict w = p->w;
+    const float *restrict g = p->g;
+    float *restrict m = opt->m[ch->param], *restrict v = opt->v[ch->param];
+    const float wd = (float)(o->decay_weights_only && !p->decay ? 0 : o->weight_decay);
+    const float gs = j->gs, flr = (float)j->lr * opt->lr_scale[ch->param];
+    (void)thread;
+    if (!p->trainable)   /* frozen after the optimiser was made */
+        return;
+    if (o->kind == FER_SGD) {
+        const float mu = (float)o->momentum;
+        if (mu == 0) {
+            for (size_t i = lo; i < hi; i++)
+                w[i] -= flr * (g[i] * gs + wd * w[i]);
+        } else if (opt->t == 1) {   /* the momentum buffer starts as the gradient */
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i];
+                m[i] = gi;
+                w[i] -= flr * (o->nesterov ? gi + mu * gi : gi);
+            }
+        } else if (o->nesterov) {
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
+                m[i] = mi;
+                w[i] -= flr * (gi + mu * mi);
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
+                m[i] = mi;
+                w[i] -= flr * mi;
+            }
+        }
+        return;
+    }
+    const float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
+    const float step = (float)(j->lr * opt->lr_scale[ch->param] / j->bc1);
+    const float sq = (float)sqrt(j->bc2);
+    if (o->kind == FER_ADAMW) {
+        const float keep = 1 - flr * wd;
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * gs, wi = w[i] * keep;
+            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = wi - step * mi / (sqrtf(vi) / sq + eps);
+        }
+    } else {
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * gs + wd * w[i];
+            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= step * mi / (sqrtf(vi) / sq + eps);
+        }
+    }
+}
+
 double fer_optim_step(fer_optim *opt, double lr)
 {
     const fer_optim_opts *o = &opt->o;
-    double norm = grad_norm(opt), gscale = 1;
-    double bc1, bc2;
+    double norm = o->clip_norm > 0 ? grad_norm(opt) : 0, gscale = 1;
+    step_job j;
     if (o->clip_norm > 0 && norm > o->clip_norm)
         gscale = o->clip_norm / (norm + 1e-6);
     opt->t++;
-    bc1 = 1 - pow(o->beta1, (double)opt->t);
-    bc2 = 1 - pow(o->beta2, (double)opt->t);
-    for (int i = 0; i < fer_net_nparams(opt->net); i++) {
-        fer_param *p = fer_net_param(opt->net, i);
-        float *w = p->w, *g = p->g, *m = opt->m[i], *v = opt->v[i];
-        float wd = (float)(o->decay_weights_only && !p->decay ? 0 : o->weight_decay);
-        float gs = (float)gscale, flr = (float)lr * opt->lr_scale[i];
-        if (!p->trainable)
-            continue;
-        switch (o->kind) {
-        case FER_SGD: {
-            float mu = (float)o->momentum;
-            for (size_t j = 0; j < p->n; j++) {
-                float gj = g[j] * gs + wd * w[j];
-                if (mu != 0) {
-                    m[j] = opt->t == 1 ? gj : mu * m[j] + gj;
-                    gj = o->nesterov ? gj + mu * m[j] : m[j];
-                }
-                w[j] -= flr * gj;
-            }
-            break;
-        }
-        case FER_ADAM:
-        case FER_ADAMW: {
-            float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-            float step = (float)(lr * opt->lr_scale[i] / bc1), sq = (float)sqrt(bc2);
-            int adamw = o->kind == FER_ADAMW;
-            for (size_t j = 0; j < p->n; j++) {
-                float gj = g[j] * gs;
-                if (adamw)
-                    w[j] *= 1 - flr * wd;
-                else
-                    gj += wd * w[j];
-                m[j] = b1 * m[j] + (1 - b1) * gj;
-                v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-                w[j] -= step * m[j] / (sqrtf(v[j]) / sq + eps);
-            }
-            break;
-        }
-        }
-    }
+    j = (step_job){opt, lr, 1 - pow(o->beta1, (double)opt->t), 1 - pow(o->beta2, (double)opt->t),
+                   (float)gscale};
+    fer_parallel_for(opt->nchunks, step_task, &j);
     return norm;
 }
 

@@ -46,7 +46,7 @@ int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale);
 
 /* One update of every trainable parameter from its g, at learning rate lr
  * (the schedule's current value). Returns the gradient norm before
- * clipping. */
+ * clipping when clip_norm is set, else 0 (the norm is not computed). */
 double fer_optim_step(fer_optim *opt, double lr);
 
 /* The state as records ("optim.<param>.m" ...) for checkpoints, and back. */
