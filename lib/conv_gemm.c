@@ -17,6 +17,7 @@
 
 #include "clones.h"
 #include "conv_gemm.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 #include "threads.h"
 
@@ -75,6 +76,8 @@ static void flipped_shape(const fer_conv_shape *s, fer_conv_shape *t)
 static size_t forward_ws(const fer_conv_shape *s)
 {
     int g = fer_conv_gemm_group(s);
+    if (fer_conv_wino_ok(s))
+        return fer_conv_wino_workspace(s);
     return g > 1 ? (size_t)s->K * g * pq_of(s) : 0;
 }
 
@@ -298,6 +301,10 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
     const int K = s->K, g0 = fer_conv_gemm_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
     fer_gemm_operand A = {w, (long)crs, 0, NULL, NULL};
+    if (fer_conv_wino_ok(s)) {
+        fer_conv2d_forward_wino(s, x, w, b, y, ws);
+        return;
+    }
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;

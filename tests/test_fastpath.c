@@ -8,6 +8,7 @@
 #include "check.h"
 #include "conv.h"
 #include "conv_gemm.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 #include "layers.h"
 #include "threads.h"
@@ -90,6 +91,41 @@ static void threads(void)
     one(6, 4, 10, 10, 7, 3, 1, 1, 1);
 }
 
+/* Winograd F(2x2, 3x3) directly on small odd shapes (odd P and Q leave
+ * tiles hanging over the edge; padding 0, 1 and 2), then through the
+ * dispatch on shapes it is chosen for, forward and (as the flipped
+ * forward convolution) data gradient. */
+static void winograd(void)
+{
+    static const int cases[][6] = {   /* N, C, H, W, K, pad */
+        {2, 3, 7, 9, 4, 1}, {1, 5, 6, 5, 3, 0}, {3, 2, 5, 8, 6, 2}, {2, 16, 13, 11, 17, 1},
+    };
+    check_seed(15);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
+        size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
+        float *x = rnd(xn), *w = rnd((size_t)c[4] * c[1] * 9), *b = rnd(c[4]);
+        float *y = malloc(yn * 4), *y2 = malloc(yn * 4);
+        float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+        fer_conv2d_forward_ref(&s, x, w, b, y);
+        fer_conv2d_forward_wino(&s, x, w, t & 1 ? NULL : b, y2, ws);
+        if (t & 1)   /* without bias: compare with the bias taken off */
+            for (size_t i = 0; i < yn; i++)
+                y[i] -= b[i / ((size_t)s.P * s.Q) % c[4]];
+        close_all("winograd y", y2, y, yn, c[1] * 9);
+        free(x), free(w), free(b), free(y), free(y2), free(ws);
+    }
+    {
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, 3, 20, 14, 15, 18, 3, 3, 1, 1);
+        CHECK(fer_conv_wino_ok(&s), "want Winograd for 3x20x14x15 -> 18");
+        one(3, 20, 14, 15, 18, 3, 1, 1, 1);
+        one(2, 24, 9, 20, 16, 3, 1, 0, 1);
+    }
+}
+
 /* The dispatching entry points give the reference result too. */
 static void dispatch(void)
 {
@@ -137,6 +173,7 @@ int main(void)
     RUN(dense);
     RUN(shapes);
     RUN(groups);
+    RUN(winograd);
     RUN(threads);
     RUN(dispatch);
     return check_done();

@@ -1,0 +1,29 @@
+/* conv_winograd.h: 3x3 stride-1 convolution by Winograd's minimal
+ * filtering F(2x2, 3x3) (Lavin and Gray, 2015), internal to conv_gemm.c.
+ *
+ * Each 2x2 block of outputs comes from a 4x4 block of input: with the
+ * input transformed (V = B^T d B), the weights transformed (U = G g G^T)
+ * and the product taken element by element and summed over channels as 16
+ * GEMMs, M[xi] (K, tiles) = U[xi] (K, C) x V[xi] (C, tiles), the outputs
+ * are A^T M A. That is 16 multiply-adds per 2x2 outputs and channel pair
+ * where direct convolution takes 36: 2.25 times fewer. The transforms'
+ * constants are 0, +-1 and 1/2, so rounding stays near that of direct
+ * convolution (tests/test_fastpath.c compares with the reference loops). */
+#ifndef FER_CONV_WINOGRAD_H
+#define FER_CONV_WINOGRAD_H
+
+#include "conv.h"
+
+/* Whether shape s is a 3x3 stride-1 convolution that Winograd serves
+ * better than implicit GEMM (enough channels and tiles). */
+int fer_conv_wino_ok(const fer_conv_shape *s);
+
+/* Floats of workspace fer_conv2d_forward_wino needs (any 3x3 stride-1
+ * shape). */
+size_t fer_conv_wino_workspace(const fer_conv_shape *s);
+
+/* y = conv(x, w) + b (b may be NULL) for a 3x3, stride-1 shape. */
+void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws);
+
+#endif
