@@ -300,7 +300,7 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
 {
     const int K = s->K, g0 = fer_conv_gemm_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
-    fer_gemm_operand A = {w, (long)crs, 0, NULL, NULL};
+    fer_gemm_operand A = {.p = w, .ld = (long)crs};
     if (fer_conv_wino_ok(s)) {
         fer_conv2d_forward_wino(s, x, w, b, y, ws);
         return;
@@ -309,10 +309,10 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;
         src bs = {s, x + (size_t)n0 * chw};
-        fer_gemm_operand B = {NULL, 0, 0, col_pack_b, &bs};
+        fer_gemm_operand B = {.pack = col_pack_b, .ctx = &bs};
         float *out = g == 1 ? y + (size_t)n0 * K * pq : ws;
         if (is_pointwise(s) && g == 1)
-            B = (fer_gemm_operand){bs.p, (long)cols, 0, NULL, NULL};
+            B = (fer_gemm_operand){.p = bs.p, .ld = (long)cols};
         fer_gemm_op(K, (int)cols, (int)crs, 1.0f, &A, &B, 0.0f, out, (int)cols);
         for (int img = 0; img < g; img++)
             for (int k = 0; k < K; k++) {
@@ -374,12 +374,12 @@ static void data_grad_cols(const fer_conv_shape *s, const float *w, const float 
 {
     const int K = s->K, g0 = col_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
-    fer_gemm_operand A = {w, (long)crs, 1, NULL, NULL};
+    fer_gemm_operand A = {.p = w, .ld = (long)crs, .trans = 1};
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;
         src bs = {s, dy + (size_t)n0 * K * pq};
-        fer_gemm_operand B = {NULL, 0, 0, dy_pack_b, &bs};
+        fer_gemm_operand B = {.pack = dy_pack_b, .ctx = &bs};
         cols_job j = {s, ws, dx + (size_t)n0 * chw, g};
         if (is_pointwise(s) && g == 1) {
             fer_gemm_op((int)crs, (int)cols, K, 1.0f, &A, &B, 0.0f, j.dx, (int)cols);
@@ -415,7 +415,7 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
     const int K = s->K;
     const size_t pq = pq_of(s), crs = crs_of(s);
     src as = {s, dy}, bs = {s, x};
-    fer_gemm_operand A = {NULL, 0, 0, dy_pack_a, &as}, B = {NULL, 0, 0, colt_pack_b, &bs};
+    fer_gemm_operand A = {.pack = dy_pack_a, .ctx = &as}, B = {.pack = colt_pack_b, .ctx = &bs};
     if (db) {
         for (int k = 0; k < K; k++) {
             double acc = 0;
@@ -430,7 +430,10 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
         }
     }
     /* dw (K, CRS) = dy (K, N*PQ) x col^T (N*PQ, CRS) */
-    fer_gemm_op(K, (int)crs, (int)((size_t)s->N * pq), 1.0f, &A, &B, 0.0f, dw, (int)crs);
+    if (fer_conv_wino_ok(s))
+        fer_conv2d_wgrad_wino(s, x, dy, dw, ws);
+    else
+        fer_gemm_op(K, (int)crs, (int)((size_t)s->N * pq), 1.0f, &A, &B, 0.0f, dw, (int)crs);
     if (!dx)
         return;
     if (flips_to_forward(s))

@@ -1,14 +1,20 @@
 /* conv_winograd.c: F(2x2, 3x3) Winograd convolution (conv_winograd.h).
  *
- * Images go in groups of g; tile t of a group is (image, ty, tx) in that
- * order, TY x TX tiles per image covering the P x Q outputs (the last row
- * or column of tiles may hang over an odd edge). Workspace:
- *   U [16][K][C]   transformed weights
- *   V [16][C][T]   transformed input tiles, T = g * TY * TX
- *   M [16][K][T]   their products
- * The transforms work on whole rows of tiles, with the input row split
- * into its even and odd columns, so that every loop runs contiguously over
- * tx and vectorises. */
+ * Tiles: TY x TX per image cover the P x Q outputs (the last row or column
+ * of tiles may hang over an odd edge); a "tile row" r of a batch is image
+ * r / TY, row r % TY. The transforms work on ranges of tile rows, with
+ * each input row split into its even and odd columns, so that every loop
+ * runs contiguously over tiles and vectorises. Layouts, for n tiles:
+ *   U [16][K][C]   transformed weights (workspace)
+ *   V [16][C][n]   transformed input tiles
+ *   M [16][K][n]   their products, or the transformed output gradient
+ * Forward (and so the data gradient): each task takes a block of about
+ * BLOCK_TILES tiles through input transform, 16 GEMMs and output
+ * transform in its own scratch (scratch.h), which stays in cache. The
+ * weight gradient sums over all tiles, so it goes by groups of images,
+ * with V and M in the workspace and each GEMM over the group's tiles (the
+ * sums then do not depend on the thread count). */
+#include <pthread.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -17,11 +23,13 @@
 #include "clones.h"
 #include "conv_winograd.h"
 #include "gemm.h"
+#include "scratch.h"
 #include "threads.h"
 
 enum {
-    WANT_TILES = 512,      /* GEMM columns a group should reach */
-    MIN_TILES = 96,        /* fewer: implicit GEMM is faster */
+    WANT_TILES = 512,      /* weight gradient: GEMM depth a group should reach */
+    BLOCK_TILES = 96,      /* forward: tiles per task (two 48-wide GEMM panels) */
+    MIN_TILES = 96,        /* fewer in all: implicit GEMM is faster */
     MAX_TX = 512,          /* tiles per row the stack buffers hold */
     MAX_STAGED = 1 << 22   /* floats of V and M together per group */
 };
@@ -50,18 +58,45 @@ int fer_conv_wino_ok(const fer_conv_shape *s)
            (size_t)group(s) * tiles_y(s) * tiles_x(s) >= MIN_TILES;
 }
 
+/* Tile rows per forward block. */
+static int block_rows(const fer_conv_shape *s)
+{
+    int TX = tiles_x(s);
+    return TX >= BLOCK_TILES ? 1 : BLOCK_TILES / TX;
+}
+
+/* Floats of one packed U[xi], for any GEMM kernel (gemm.h's bound). */
+static size_t packed_u(const fer_conv_shape *s)
+{
+    return ((size_t)s->K + 16) * s->C;
+}
+
+/* U, its packed copy, then V and M of a weight-gradient group or of one
+ * forward block */
 size_t fer_conv_wino_workspace(const fer_conv_shape *s)
 {
     size_t T = (size_t)group(s) * tiles_y(s) * tiles_x(s);
-    return 16 * ((size_t)s->K * s->C + (size_t)s->C * T + (size_t)s->K * T);
+    size_t nb = (size_t)block_rows(s) * tiles_x(s);
+    return 16 * ((size_t)s->K * s->C + packed_u(s) + ((size_t)s->C + s->K) * (T > nb ? T : nb));
 }
+
 
 typedef struct wjob {
     const fer_conv_shape *s;
     const float *x, *w, *b;
+    const float *dy;
     float *y, *U, *V, *M;
-    int g;                  /* images in this group */
+    float *Up;              /* forward: U[xi] packed for the GEMM, packed_u apart */
+    int g;                  /* weight gradient: images in this group */
 } wjob;
+
+static void pack_task(void *ctx, int xi, int thread)
+{
+    const wjob *j = ctx;
+    const int K = j->s->K, C = j->s->C;
+    (void)thread;
+    fer_gemm_pack_a(0, K, C, j->U + (size_t)xi * K * C, C, j->Up + (size_t)xi * packed_u(j->s));
+}
 
 /* U = G g G^T for one (k, c); G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
 static void filter_task(void *ctx, int t, int thread)
@@ -143,6 +178,19 @@ INLINE void split_row(const float *xp, int H, int W, int pad, int ih, int TX, fl
     }
 }
 
+/* The vertical half of the input transform (B^T d) over n columns. */
+INLINE void vertical(int n, const float *restrict d0, const float *restrict d1,
+                     const float *restrict d2, const float *restrict d3, float *restrict t0,
+                     float *restrict t1, float *restrict t2, float *restrict t3)
+{
+    for (int k = 0; k < n; k++) {
+        t0[k] = d0[k] - d2[k];
+        t1[k] = d1[k] + d2[k];
+        t2[k] = d2[k] - d1[k];
+        t3[k] = d1[k] - d3[k];
+    }
+}
+
 /* The horizontal half of the input transform over n tiles. */
 INLINE void input_rows(int n, const float *restrict E, const float *restrict En,
                        const float *restrict O, const float *restrict On, float *restrict v0,
@@ -168,66 +216,70 @@ INLINE void output_rows(int n, const float *restrict m0, const float *restrict m
     }
 }
 
-/* V = B^T d B for every tile of one (image, channel) plane;
+/* V = B^T d B for channel c of the tile rows [r0, r1) of x (the batch,
+ * or a group, from its first image); V points at the first tile of the
+ * range in plane (xi = 0, c), planes xs floats apart.
  * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per step of tile rows:
  * the vertical transform (B^T d) of each row's even and odd columns,
  * laid out per tile as "this column pair" (ec, oc) and "the next" (en,
  * on), then the horizontal one over all the step's tiles in one loop. */
-FER_CLONES static void input_task(void *ctx, int task, int thread)
+FER_CLONES static void transform_in(const fer_conv_shape *s, const float *x, int c, int r0,
+                                    int r1, float *V, size_t xs)
 {
-    const wjob *j = ctx;
-    const fer_conv_shape *s = j->s;
     const int C = s->C, H = s->H, W = s->W, pad = s->pad, TY = tiles_y(s), TX = tiles_x(s);
-    const int img = task / C, c = task % C, step = rows_per_step(TX);
-    const size_t T = (size_t)j->g * TY * TX, xs = (size_t)C * T;
-    const float *xp = j->x + ((size_t)img * C + c) * H * W;
+    const int step = rows_per_step(TX);
     float e[4][MAX_TX], o[4][MAX_TX];
     static _Thread_local float ec[4][STEP_TILES + MAX_TX], en[4][STEP_TILES + MAX_TX],
         oc[4][STEP_TILES + MAX_TX], on[4][STEP_TILES + MAX_TX];
-    (void)thread;
-    for (int ty0 = 0; ty0 < TY; ty0 += step) {
-        int rows = TY - ty0 < step ? TY - ty0 : step, n = rows * TX;
+    for (int rs = r0; rs < r1; rs += step) {
+        int rows = r1 - rs < step ? r1 - rs : step, n = rows * TX;
         for (int r = 0; r < rows; r++) {
-            int ty = ty0 + r;
+            int img = (rs + r) / TY, ty = (rs + r) % TY;
+            const float *xp = x + ((size_t)img * C + c) * H * W;
             for (int i = 0; i < 4; i++)
                 split_row(xp, H, W, pad, 2 * ty - pad + i, TX, e[i], o[i]);
-            for (int k = 0; k < TX; k++) {
-                int t = r * TX + k;
-                ec[0][t] = e[0][k] - e[2][k], en[0][t] = e[0][k + 1] - e[2][k + 1];
-                ec[1][t] = e[1][k] + e[2][k], en[1][t] = e[1][k + 1] + e[2][k + 1];
-                ec[2][t] = e[2][k] - e[1][k], en[2][t] = e[2][k + 1] - e[1][k + 1];
-                ec[3][t] = e[1][k] - e[3][k], en[3][t] = e[1][k + 1] - e[3][k + 1];
-                oc[0][t] = o[0][k] - o[2][k], on[0][t] = o[0][k + 1] - o[2][k + 1];
-                oc[1][t] = o[1][k] + o[2][k], on[1][t] = o[1][k + 1] + o[2][k + 1];
-                oc[2][t] = o[2][k] - o[1][k], on[2][t] = o[2][k + 1] - o[1][k + 1];
-                oc[3][t] = o[1][k] - o[3][k], on[3][t] = o[1][k + 1] - o[3][k + 1];
-            }
+            int t = r * TX;
+            vertical(TX, e[0], e[1], e[2], e[3], ec[0] + t, ec[1] + t, ec[2] + t, ec[3] + t);
+            vertical(TX, e[0] + 1, e[1] + 1, e[2] + 1, e[3] + 1, en[0] + t, en[1] + t,
+                     en[2] + t, en[3] + t);
+            vertical(TX, o[0], o[1], o[2], o[3], oc[0] + t, oc[1] + t, oc[2] + t, oc[3] + t);
+            vertical(TX, o[0] + 1, o[1] + 1, o[2] + 1, o[3] + 1, on[0] + t, on[1] + t,
+                     on[2] + t, on[3] + t);
         }
         for (int i = 0; i < 4; i++) {
-            float *v0 = j->V + (size_t)(4 * i) * xs + (size_t)c * T + ((size_t)img * TY + ty0) * TX;
+            float *v0 = V + (size_t)(4 * i) * xs + (size_t)(rs - r0) * TX;
             input_rows(n, ec[i], en[i], oc[i], on[i], v0, v0 + xs, v0 + 2 * xs, v0 + 3 * xs);
         }
     }
 }
 
-/* y = A^T m A (+ bias) for every tile of one (image, output channel)
- * plane; A^T = [1 1 1 0; 0 1 -1 -1]. A step's tiles are contiguous in M,
- * so both halves of the transform run over all of them in one loop. */
-FER_CLONES static void output_task(void *ctx, int task, int thread)
+/* The weight gradient's input transform: one (image, channel) plane of
+ * the group into the workspace's V. */
+static void input_task(void *ctx, int task, int thread)
 {
     const wjob *j = ctx;
     const fer_conv_shape *s = j->s;
+    const int C = s->C, TY = tiles_y(s), TX = tiles_x(s), img = task / C, c = task % C;
+    const size_t T = (size_t)j->g * TY * TX;
+    (void)thread;
+    transform_in(s, j->x, c, img * TY, (img + 1) * TY, j->V + (size_t)c * T + (size_t)img * TY * TX,
+                 (size_t)C * T);
+}
+
+/* y = A^T m A + bias for output channel k of the tile rows [r0, r1) of y
+ * (the batch from its first image); M points at the range's first tile in
+ * plane (xi = 0, k), planes xs floats apart. A^T = [1 1 1 0; 0 1 -1 -1].
+ * Both halves of the transform run over all of a step's tiles at once. */
+FER_CLONES static void transform_out(const fer_conv_shape *s, float *y, float bias, int k,
+                                     int r0, int r1, const float *M, size_t xs)
+{
     const int K = s->K, P = s->P, Q = s->Q, TY = tiles_y(s), TX = tiles_x(s);
-    const int img = task / K, k = task % K, step = rows_per_step(TX);
-    const size_t T = (size_t)j->g * TY * TX, xs = (size_t)K * T;
-    const float bias = j->b ? j->b[k] : 0;
-    float *yp = j->y + ((size_t)img * K + k) * P * Q;
+    const int step = rows_per_step(TX);
     static _Thread_local float sv[4][STEP_TILES + MAX_TX], dv[4][STEP_TILES + MAX_TX],
         r[4][STEP_TILES + MAX_TX];
-    (void)thread;
-    for (int ty0 = 0; ty0 < TY; ty0 += step) {
-        int rows = TY - ty0 < step ? TY - ty0 : step, n = rows * TX;
-        const float *m = j->M + (size_t)k * T + ((size_t)img * TY + ty0) * TX;
+    for (int rs = r0; rs < r1; rs += step) {
+        int rows = r1 - rs < step ? r1 - rs : step, n = rows * TX;
+        const float *m = M + (size_t)(rs - r0) * TX;
         for (int q = 0; q < 4; q++) {   /* A^T m: rows */
             const float *m0 = m + (size_t)q * xs;
             output_rows(n, m0, m0 + 4 * xs, m0 + 8 * xs, m0 + 12 * xs, sv[q], dv[q]);
@@ -239,7 +291,8 @@ FER_CLONES static void output_task(void *ctx, int task, int thread)
             r[3][t] = dv[1][t] - dv[2][t] - dv[3][t] + bias;
         }
         for (int rr = 0; rr < rows; rr++) {
-            int ty = ty0 + rr;
+            int img = (rs + rr) / TY, ty = (rs + rr) % TY;
+            float *yp = y + ((size_t)img * K + k) * P * Q;
             for (int h = 0; h < 2 && 2 * ty + h < P; h++) {
                 float *restrict yr = yp + (size_t)(2 * ty + h) * Q;
                 const float *restrict a = r[2 * h] + rr * TX, *restrict b = r[2 * h + 1] + rr * TX;
@@ -254,25 +307,141 @@ FER_CLONES static void output_task(void *ctx, int task, int thread)
     }
 }
 
-void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws)
+/* One forward block: tile rows [r0, r1) of the batch through the input
+ * transform, the 16 GEMMs (run inline: this is a pool task) and the output
+ * transform, with V and M in buf. */
+static void block(const wjob *j, int r0, int r1, float *buf)
+{
+    const fer_conv_shape *s = j->s;
+    const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s);
+    float *V = buf, *M = buf + 16 * (size_t)C * n;
+    for (int c = 0; c < C; c++)
+        transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n);
+    for (int xi = 0; xi < 16; xi++) {
+        fer_gemm_operand A = {.p = j->Up + (size_t)xi * packed_u(s), .packed = 1};
+        fer_gemm_operand B = {.p = V + (size_t)xi * C * n, .ld = n};
+        fer_gemm_op(K, n, C, 1.0f, &A, &B, 0.0f, M + (size_t)xi * K * n, n);
+    }
+    for (int k = 0; k < K; k++)
+        transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n, (size_t)K * n);
+}
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Block t in this thread's scratch, which stays in cache; where that
+ * cannot be had (out of memory), in the workspace's spare block, one task
+ * at a time. */
+static void block_task(void *ctx, int t, int thread)
+{
+    const wjob *j = ctx;
+    const fer_conv_shape *s = j->s;
+    const int rb = block_rows(s), rows = s->N * tiles_y(s);
+    const int r0 = t * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
+    float *buf = fer_scratch(FER_SCRATCH_CONV, 16 * ((size_t)s->C + s->K) * rb * tiles_x(s));
+    (void)thread;
+    if (buf) {
+        block(j, r0, r1, buf);
+        return;
+    }
+    pthread_mutex_lock(&spare_lock);
+    block(j, r0, r1, j->V);
+    pthread_mutex_unlock(&spare_lock);
+}
+
+/* The output gradient's tiles into the Winograd domain, dY' = A dy A^T
+ * (4x4 from each 2x2 block, zero past an odd edge), stored as M is, for
+ * one (image, output channel) plane; A = [1 0; 1 1; 1 -1; 0 -1]. */
+FER_CLONES static void grad_task(void *ctx, int task, int thread)
+{
+    const wjob *j = ctx;
+    const fer_conv_shape *s = j->s;
+    const int K = s->K, P = s->P, Q = s->Q, TY = tiles_y(s), TX = tiles_x(s);
+    const int img = task / K, k = task % K;
+    const size_t T = (size_t)j->g * TY * TX, xs = (size_t)K * T;
+    const float *dyp = j->dy + ((size_t)img * K + k) * P * Q;
+    float e[2][MAX_TX], o[2][MAX_TX], col[4][2][MAX_TX];
+    (void)thread;
+    for (int ty = 0; ty < TY; ty++) {
+        float *m = j->M + (size_t)k * T + ((size_t)img * TY + ty) * TX;
+        for (int h = 0; h < 2; h++)
+            split_row(dyp, P, Q, 0, 2 * ty + h, TX, e[h], o[h]);
+        for (int t = 0; t < TX; t++) {   /* A dy: rows [a b], [a+c b+d], [a-c b-d], [-c -d] */
+            col[0][0][t] = e[0][t], col[0][1][t] = o[0][t];
+            col[1][0][t] = e[0][t] + e[1][t], col[1][1][t] = o[0][t] + o[1][t];
+            col[2][0][t] = e[0][t] - e[1][t], col[2][1][t] = o[0][t] - o[1][t];
+            col[3][0][t] = -e[1][t], col[3][1][t] = -o[1][t];
+        }
+        for (int i = 0; i < 4; i++) {   /* (A dy) A^T: [p q] -> [p, p+q, p-q, -q] */
+            const float *p = col[i][0], *q = col[i][1];
+            float *m0 = m + (size_t)(4 * i) * xs;
+            for (int t = 0; t < TX; t++) {
+                m0[t] = p[t];
+                m0[xs + t] = p[t] + q[t];
+                m0[2 * xs + t] = p[t] - q[t];
+                m0[3 * xs + t] = -q[t];
+            }
+        }
+    }
+}
+
+/* dw = G^T dU G for one output channel (3x3 from each 4x4 of dU). */
+static void wgrad_task(void *ctx, int k, int thread)
+{
+    const wjob *j = ctx;
+    const int K = j->s->K, C = j->s->C;
+    (void)thread;
+    for (int c = 0; c < C; c++) {
+        float u[4][4], a[3][4];
+        for (int xi = 0; xi < 16; xi++)
+            u[xi / 4][xi % 4] = j->U[((size_t)xi * K + k) * C + c];
+        for (int q = 0; q < 4; q++) {   /* G^T dU: columns */
+            a[0][q] = u[0][q] + 0.5f * (u[1][q] + u[2][q]);
+            a[1][q] = 0.5f * (u[1][q] - u[2][q]);
+            a[2][q] = 0.5f * (u[1][q] + u[2][q]) + u[3][q];
+        }
+        float *g = j->y + ((size_t)k * C + c) * 9;   /* dw, passed as y */
+        for (int r = 0; r < 3; r++) {   /* (G^T dU) G: rows */
+            g[3 * r] = a[r][0] + 0.5f * (a[r][1] + a[r][2]);
+            g[3 * r + 1] = 0.5f * (a[r][1] - a[r][2]);
+            g[3 * r + 2] = 0.5f * (a[r][1] + a[r][2]) + a[r][3];
+        }
+    }
+}
+
+void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float *dy, float *dw,
+                           float *ws)
 {
     const int K = s->K, C = s->C, g0 = group(s);
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
-    wjob j = {s, x, w, b, y, ws, ws + 16 * (size_t)K * C, NULL, 0};
+    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0};
     j.M = j.V + 16 * (size_t)C * T0;
-    fer_parallel_for(K, filter_task, &j);
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t T = g * TI;
         j.g = g;
         j.x = x + (size_t)n0 * chw;
-        j.y = y + (size_t)n0 * kpq;
+        j.dy = dy + (size_t)n0 * kpq;
         fer_parallel_for(g * C, input_task, &j);
+        fer_parallel_for(g * K, grad_task, &j);
+        /* dU[xi] (K, C) += dY'[xi] (K, T) x V[xi]^T (T, C) */
         for (int xi = 0; xi < 16; xi++)
-            fer_gemm(0, 0, K, (int)T, C, 1.0f, j.U + (size_t)xi * K * C, C,
-                     j.V + (size_t)xi * C * T, (int)T, 0.0f, j.M + (size_t)xi * K * T, (int)T);
-        fer_parallel_for(g * K, output_task, &j);
+            fer_gemm(0, 1, K, C, (int)T, 1.0f, j.M + (size_t)xi * K * T, (int)T,
+                     j.V + (size_t)xi * C * T, (int)T, n0 ? 1.0f : 0.0f,
+                     j.U + (size_t)xi * K * C, C);
     }
+    j.y = dw;
+    fer_parallel_for(K, wgrad_task, &j);
+}
+
+void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws)
+{
+    const int rb = block_rows(s), rows = s->N * tiles_y(s);
+    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0};
+    j.Up = ws + 16 * (size_t)s->K * s->C;
+    j.V = j.Up + 16 * packed_u(s);   /* the spare block */
+    fer_parallel_for(s->K, filter_task, &j);
+    fer_parallel_for(16, pack_task, &j);
+    fer_parallel_for((rows + rb - 1) / rb, block_task, &j);
 }

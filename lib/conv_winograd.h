@@ -26,4 +26,10 @@ size_t fer_conv_wino_workspace(const fer_conv_shape *s);
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
                              const float *b, float *y, float *ws);
 
+/* dw (K, C, 3, 3) = the weight gradient for dy (N, K, P, Q), through
+ * the same transforms: dU[xi] = sum over tiles of (A dy A^T)[xi] times
+ * V[xi], then dw = G^T dU G. Same workspace as the forward pass. */
+void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float *dy, float *dw,
+                           float *ws);
+
 #endif

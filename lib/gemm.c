@@ -20,6 +20,7 @@
 #include "error.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
+#include "scratch.h"
 #include "threads.h"
 
 void fer_gemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
@@ -110,46 +111,6 @@ int fer_gemm_set_kernel(const char *name)
 {
     pthread_once(&once, init_kernel);
     return choose(name);
-}
-
-/* ---- per-thread packing buffers: grow-only, freed when the thread ends ---- */
-
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t buf_key;
-
-/* Slot 0: packing; slot 1: the transposed result of a narrow product. */
-typedef struct pack_buf { size_t cap[2]; float *p[2]; } pack_buf;
-
-static void buf_free(void *v)
-{
-    pack_buf *b = v;
-    free(b->p[0]);
-    free(b->p[1]);
-    free(b);
-}
-
-static void make_key(void) { pthread_key_create(&buf_key, buf_free); }
-
-/* A 64-byte aligned buffer of at least n floats for this thread, or NULL. */
-static float *thread_buf(int slot, size_t n)
-{
-    pack_buf *b;
-    pthread_once(&key_once, make_key);
-    b = pthread_getspecific(buf_key);
-    if (!b) {
-        if (!(b = calloc(1, sizeof *b)))
-            return NULL;
-        pthread_setspecific(buf_key, b);
-    }
-    if (b->cap[slot] < n) {
-        float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        if (!p)
-            return NULL;
-        free(b->p[slot]);
-        b->p[slot] = p;
-        b->cap[slot] = n;
-    }
-    return b->p[slot];
 }
 
 /* ---- packing ---- */
@@ -249,7 +210,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
     int KC = g->K < k->kc ? g->K : k->kc;
     int MC = m1 - m0 < k->mc ? (m1 - m0 + mr - 1) / mr * mr : k->mc;
     size_t na = (size_t)MC * KC;
-    float *abuf = thread_buf(0, na + (size_t)KC * nr + 16), *bbuf;
+    float *abuf = fer_scratch(FER_SCRATCH_PACK, na + (size_t)KC * nr + 16), *bbuf;
     _Alignas(64) float small[SMALL_A + SMALL_B];
     if (abuf) {
         bbuf = abuf + (na + 15) / 16 * 16;
@@ -265,7 +226,14 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
             float beta = pc ? 1.0f : g->beta;
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = m1 - ic < MC ? m1 - ic : MC;
-                get_a(g, ic, mc, pc, kc, abuf);
+                const float *ap = abuf;   /* panel q of this block at ap + q * astride */
+                size_t astride = (size_t)kc * mr;
+                if (g->a.packed) {
+                    astride = (size_t)g->K * mr;
+                    ap = g->a.p + (size_t)(ic / mr) * astride + (size_t)pc * mr;
+                } else {
+                    get_a(g, ic, mc, pc, kc, abuf);
+                }
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = nc - jr < nr ? nc - jr : nr;
                     int nn = nc - jr - n < nr ? nc - jr - n : nr;   /* next panel */
@@ -292,7 +260,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                         int r1 = (int)((long)rows * (t + 1) / ntile);
                         fer_gemm_pf tp = {pf.p ? pf.p + (size_t)r0 * pf.stride : NULL, pf.stride,
                                           pf.per, (r1 - r0) * pf.per};
-                        k->tile(kc, abuf + (size_t)ir * kc, bbuf,
+                        k->tile(kc, ap + (size_t)(ir / mr) * astride, bbuf,
                                 g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
                                 mc - ir < mr ? mc - ir : mr, n, g->alpha, beta,
                                 tp.count ? &tp : NULL);
@@ -347,7 +315,7 @@ static int narrow(int trans_a, int trans_b, int M, int N, int K, float alpha, co
     if (N > kern->nr / 2 || (double)M * N > (1 << 20) ||
         useful(kern, N, M) < 1.5 * useful(kern, M, N))
         return 0;
-    if (!(T = thread_buf(1, (size_t)M * N)))
+    if (!(T = fer_scratch(FER_SCRATCH_NARROW, (size_t)M * N)))
         return 0;
     gemm(!trans_b, !trans_a, N, M, K, alpha, B, ldb, A, lda, 0, T, M);
     for (int i = 0; i < M; i++)
@@ -375,7 +343,8 @@ void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 static void gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                  long lda, const float *B, long ldb, float beta, float *C, long ldc)
 {
-    fer_gemm_operand a = {A, lda, trans_a, NULL, NULL}, b = {B, ldb, trans_b, NULL, NULL};
+    fer_gemm_operand a = {.p = A, .ld = lda, .trans = trans_a};
+    fer_gemm_operand b = {.p = B, .ld = ldb, .trans = trans_b};
     if (M <= FER_GEMM_THIN_M) {
         fer_gemm_thin(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
@@ -394,6 +363,18 @@ void fer_gemm_op(int M, int N, int K, float alpha, const fer_gemm_operand *A,
     }
     pthread_once(&once, init_kernel);
     run(M, N, K, alpha, A, B, beta, C, ldc);
+}
+
+size_t fer_gemm_packed_floats(int M, int K)
+{
+    pthread_once(&once, init_kernel);
+    return (size_t)(M + kern->mr - 1) / kern->mr * kern->mr * K;
+}
+
+void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *dst)
+{
+    pthread_once(&once, init_kernel);
+    (kern->pack_a ? kern->pack_a : pack_a)(trans_a, A, lda, 0, M, 0, K, kern->mr, dst);
 }
 
 static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,

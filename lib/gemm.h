@@ -20,6 +20,8 @@
 #ifndef FER_GEMM_H
 #define FER_GEMM_H
 
+#include <stddef.h>
+
 void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -41,6 +43,7 @@ typedef struct fer_gemm_operand {
     const float *p;
     long ld;
     int trans;
+    int packed;         /* A only: p is fer_gemm_pack_a's output (ld, trans unused) */
     void (*pack)(const void *ctx, int r0, int rows, int c0, int cols, int w, float *dst);
     const void *ctx;
 } fer_gemm_operand;
@@ -49,6 +52,13 @@ typedef struct fer_gemm_operand {
  * blocking, threads and summation order as fer_gemm. */
 void fer_gemm_op(int M, int N, int K, float alpha, const fer_gemm_operand *A,
                  const fer_gemm_operand *B, float beta, float *C, int ldc);
+
+/* op(A) (M x K) packed once into the current kernel's panels, for many
+ * products with the same A (fer_gemm_op with .packed = 1): dst holds
+ * fer_gemm_packed_floats(M, K) floats, at most (M + 16) * K. The kernel
+ * must not change between packing and use. */
+size_t fer_gemm_packed_floats(int M, int K);
+void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);
