@@ -307,6 +307,25 @@ FER_CLONES static void transform_out(const fer_conv_shape *s, float *y, float bi
     }
 }
 
+/* Asks for the input rows that tile rows [r0, r1) of channel c read, a
+ * channel ahead: the planes lie far apart, too far for the hardware's
+ * stream prefetcher to guess. */
+static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0, int r1)
+{
+    const int TY = tiles_y(s), H = s->H, W = s->W;
+    for (int r = r0; r < r1; r++) {
+        int img = r / TY, ty = r % TY;
+        const float *xp = x + ((size_t)img * s->C + c) * H * W;
+        for (int i = r > r0 && ty ? 2 : 0; i < 4; i++) {   /* rows 0-1: asked for with ty - 1 */
+            int ih = 2 * ty - s->pad + i;
+            if (ih < 0 || ih >= H)
+                continue;
+            for (int w = 0; w < W; w += 16)
+                __builtin_prefetch(xp + (size_t)ih * W + w);
+        }
+    }
+}
+
 /* One forward block: tile rows [r0, r1) of the batch through the input
  * transform, the 16 GEMMs (run inline: this is a pool task) and the output
  * transform, with V and M in buf. */
@@ -315,8 +334,11 @@ static void block(const wjob *j, int r0, int r1, float *buf)
     const fer_conv_shape *s = j->s;
     const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s);
     float *V = buf, *M = buf + 16 * (size_t)C * n;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < C; c++) {
+        if (c + 1 < C)
+            prefetch_rows(s, j->x, c + 1, r0, r1);
         transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n);
+    }
     for (int xi = 0; xi < 16; xi++) {
         fer_gemm_operand A = {.p = j->Up + (size_t)xi * packed_u(s), .packed = 1};
         fer_gemm_operand B = {.p = V + (size_t)xi * C * n, .ld = n};
