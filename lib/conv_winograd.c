@@ -98,29 +98,42 @@ static void pack_task(void *ctx, int xi, int thread)
     fer_gemm_pack_a(0, K, C, j->U + (size_t)xi * K * C, C, j->Up + (size_t)xi * packed_u(j->s));
 }
 
-/* U = G g G^T for one (k, c); G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-static void filter_task(void *ctx, int t, int thread)
+/* Channels per step of the weight transforms: the 9 taps of that many
+ * channels are laid out tap-major on the stack, so that the loops run over
+ * channels and vectorise. */
+enum { WCH = 128 };
+
+/* U = G g G^T for output channel k and every c;
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+FER_CLONES static void filter_task(void *ctx, int k, int thread)
 {
     const wjob *j = ctx;
     const int K = j->s->K, C = j->s->C;
+    float g[9][WCH], a[4][3][WCH];
     (void)thread;
-    for (int c = 0; c < C; c++) {
-        const float *g = j->w + ((size_t)t * C + c) * 9;
-        float a[4][3], u[4][4];
-        for (int q = 0; q < 3; q++) {   /* G g: columns */
-            a[0][q] = g[q];
-            a[1][q] = 0.5f * (g[q] + g[3 + q] + g[6 + q]);
-            a[2][q] = 0.5f * (g[q] - g[3 + q] + g[6 + q]);
-            a[3][q] = g[6 + q];
-        }
+    for (int c0 = 0; c0 < C; c0 += WCH) {
+        int n = C - c0 < WCH ? C - c0 : WCH;
+        const float *w = j->w + ((size_t)k * C + c0) * 9;
+        for (int c = 0; c < n; c++)
+            for (int i = 0; i < 9; i++)
+                g[i][c] = w[c * 9 + i];
+        for (int q = 0; q < 3; q++)   /* G g: columns */
+            for (int c = 0; c < n; c++) {
+                a[0][q][c] = g[q][c];
+                a[1][q][c] = 0.5f * (g[q][c] + g[3 + q][c] + g[6 + q][c]);
+                a[2][q][c] = 0.5f * (g[q][c] - g[3 + q][c] + g[6 + q][c]);
+                a[3][q][c] = g[6 + q][c];
+            }
         for (int i = 0; i < 4; i++) {   /* (G g) G^T: rows */
-            u[i][0] = a[i][0];
-            u[i][1] = 0.5f * (a[i][0] + a[i][1] + a[i][2]);
-            u[i][2] = 0.5f * (a[i][0] - a[i][1] + a[i][2]);
-            u[i][3] = a[i][2];
+            float *u0 = j->U + ((size_t)(4 * i) * K + k) * C + c0, *u1 = u0 + (size_t)K * C;
+            float *u2 = u1 + (size_t)K * C, *u3 = u2 + (size_t)K * C;
+            for (int c = 0; c < n; c++) {
+                u0[c] = a[i][0][c];
+                u1[c] = 0.5f * (a[i][0][c] + a[i][1][c] + a[i][2][c]);
+                u2[c] = 0.5f * (a[i][0][c] - a[i][1][c] + a[i][2][c]);
+                u3[c] = a[i][2][c];
+            }
         }
-        for (int xi = 0; xi < 16; xi++)
-            j->U[((size_t)xi * K + t) * C + c] = u[xi / 4][xi % 4];
     }
 }
 
@@ -406,27 +419,36 @@ FER_CLONES static void grad_task(void *ctx, int task, int thread)
     }
 }
 
-/* dw = G^T dU G for one output channel (3x3 from each 4x4 of dU). */
-static void wgrad_task(void *ctx, int k, int thread)
+/* dw = G^T dU G for output channel k and every c (3x3 from each 4x4 of
+ * dU), channel-major in steps of WCH as filter_task. */
+FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
 {
     const wjob *j = ctx;
     const int K = j->s->K, C = j->s->C;
+    float a[3][4][WCH], g[9][WCH];
     (void)thread;
-    for (int c = 0; c < C; c++) {
-        float u[4][4], a[3][4];
-        for (int xi = 0; xi < 16; xi++)
-            u[xi / 4][xi % 4] = j->U[((size_t)xi * K + k) * C + c];
+    for (int c0 = 0; c0 < C; c0 += WCH) {
+        int n = C - c0 < WCH ? C - c0 : WCH;
         for (int q = 0; q < 4; q++) {   /* G^T dU: columns */
-            a[0][q] = u[0][q] + 0.5f * (u[1][q] + u[2][q]);
-            a[1][q] = 0.5f * (u[1][q] - u[2][q]);
-            a[2][q] = 0.5f * (u[1][q] + u[2][q]) + u[3][q];
+            const float *u0 = j->U + ((size_t)q * K + k) * C + c0;
+            const float *u1 = u0 + 4 * (size_t)K * C, *u2 = u1 + 4 * (size_t)K * C;
+            const float *u3 = u2 + 4 * (size_t)K * C;
+            for (int c = 0; c < n; c++) {
+                a[0][q][c] = u0[c] + 0.5f * (u1[c] + u2[c]);
+                a[1][q][c] = 0.5f * (u1[c] - u2[c]);
+                a[2][q][c] = 0.5f * (u1[c] + u2[c]) + u3[c];
+            }
         }
-        float *g = j->y + ((size_t)k * C + c) * 9;   /* dw, passed as y */
-        for (int r = 0; r < 3; r++) {   /* (G^T dU) G: rows */
-            g[3 * r] = a[r][0] + 0.5f * (a[r][1] + a[r][2]);
-            g[3 * r + 1] = 0.5f * (a[r][1] - a[r][2]);
-            g[3 * r + 2] = 0.5f * (a[r][1] + a[r][2]) + a[r][3];
-        }
+        for (int r = 0; r < 3; r++)   /* (G^T dU) G: rows */
+            for (int c = 0; c < n; c++) {
+                g[3 * r][c] = a[r][0][c] + 0.5f * (a[r][1][c] + a[r][2][c]);
+                g[3 * r + 1][c] = 0.5f * (a[r][1][c] - a[r][2][c]);
+                g[3 * r + 2][c] = 0.5f * (a[r][1][c] + a[r][2][c]) + a[r][3][c];
+            }
+        float *dw = j->y + ((size_t)k * C + c0) * 9;   /* dw, passed as y */
+        for (int c = 0; c < n; c++)
+            for (int i = 0; i < 9; i++)
+                dw[c * 9 + i] = g[i][c];
     }
 }
 
