@@ -29,7 +29,7 @@
 enum {
     WANT_TILES = 512,      /* weight gradient: GEMM depth a group should reach */
     BLOCK_TILES = 96,      /* forward: tiles per task (two 48-wide GEMM panels) */
-    MIN_TILES = 96,        /* fewer in all: implicit GEMM is faster */
+    MIN_TILES = 32,        /* fewer in all: implicit GEMM is faster */
     MAX_TX = 512,          /* tiles per row the stack buffers hold */
     MAX_STAGED = 1 << 22   /* floats of V and M together per group */
 };
@@ -87,6 +87,7 @@ typedef struct wjob {
     const float *dy;
     float *y, *U, *V, *M;
     float *Up;              /* forward: U[xi] packed for the GEMM, packed_u apart */
+    int r0, r1;             /* forward, one block at a time: its tile rows */
     int g;                  /* weight gradient: images in this group */
 } wjob;
 
@@ -342,6 +343,17 @@ static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0
 /* One forward block: tile rows [r0, r1) of the batch through the input
  * transform, the 16 GEMMs (run inline: this is a pool task) and the output
  * transform, with V and M in buf. */
+static void block_gemms(const wjob *j, int n, const float *V, float *M)
+{
+    const fer_conv_shape *s = j->s;
+    const int C = s->C, K = s->K;
+    for (int xi = 0; xi < 16; xi++) {
+        fer_gemm_operand A = {.p = j->Up + (size_t)xi * packed_u(s), .packed = 1};
+        fer_gemm_operand B = {.p = V + (size_t)xi * C * n, .ld = n};
+        fer_gemm_op(K, n, C, 1.0f, &A, &B, 0.0f, M + (size_t)xi * K * n, n);
+    }
+}
+
 static void block(const wjob *j, int r0, int r1, float *buf)
 {
     const fer_conv_shape *s = j->s;
@@ -352,13 +364,28 @@ static void block(const wjob *j, int r0, int r1, float *buf)
             prefetch_rows(s, j->x, c + 1, r0, r1);
         transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n);
     }
-    for (int xi = 0; xi < 16; xi++) {
-        fer_gemm_operand A = {.p = j->Up + (size_t)xi * packed_u(s), .packed = 1};
-        fer_gemm_operand B = {.p = V + (size_t)xi * C * n, .ld = n};
-        fer_gemm_op(K, n, C, 1.0f, &A, &B, 0.0f, M + (size_t)xi * K * n, n);
-    }
+    block_gemms(j, n, V, M);
     for (int k = 0; k < K; k++)
         transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n, (size_t)K * n);
+}
+
+/* Too few blocks to go round the threads (a small batch): one block at a
+ * time, in the workspace, with its channels and GEMMs shared out. */
+static void wide_in_task(void *ctx, int c, int thread)
+{
+    const wjob *j = ctx;
+    const size_t n = (size_t)(j->r1 - j->r0) * tiles_x(j->s);
+    (void)thread;
+    transform_in(j->s, j->x, c, j->r0, j->r1, j->V + c * n, (size_t)j->s->C * n);
+}
+
+static void wide_out_task(void *ctx, int k, int thread)
+{
+    const wjob *j = ctx;
+    const size_t n = (size_t)(j->r1 - j->r0) * tiles_x(j->s);
+    (void)thread;
+    transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, j->r0, j->r1, j->M + k * n,
+                  (size_t)j->s->K * n);
 }
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -458,7 +485,7 @@ void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float 
     const int K = s->K, C = s->C, g0 = group(s);
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
-    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0};
+    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0};
     j.M = j.V + 16 * (size_t)C * T0;
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
@@ -481,11 +508,24 @@ void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float 
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
                              const float *b, float *y, float *ws)
 {
-    const int rb = block_rows(s), rows = s->N * tiles_y(s);
-    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0};
+    const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = (rows + rb - 1) / rb;
+    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0};
     j.Up = ws + 16 * (size_t)s->K * s->C;
     j.V = j.Up + 16 * packed_u(s);   /* the spare block */
     fer_parallel_for(s->K, filter_task, &j);
     fer_parallel_for(16, pack_task, &j);
-    fer_parallel_for((rows + rb - 1) / rb, block_task, &j);
+    if (nblocks >= 2 * fer_threads_get() || fer_threads_get() == 1) {
+        fer_parallel_for(nblocks, block_task, &j);
+        return;
+    }
+    for (int t = 0; t < nblocks; t++) {
+        int n;
+        j.r0 = t * rb;
+        j.r1 = j.r0 + rb < rows ? j.r0 + rb : rows;
+        n = (j.r1 - j.r0) * tiles_x(s);
+        j.M = j.V + 16 * (size_t)s->C * n;
+        fer_parallel_for(s->C, wide_in_task, &j);
+        block_gemms(&j, n, j.V, j.M);
+        fer_parallel_for(s->K, wide_out_task, &j);
+    }
 }
