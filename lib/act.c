@@ -50,17 +50,50 @@ void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx)
     fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_bwd_task, &j);
 }
 
+typedef struct leaky_job {
+    size_t n;
+    float a;
+    const float *x, *dy;
+    float *out;
+} leaky_job;
+
+static void leaky_fwd_task(void *ctx, int t, int thread)
+{
+    const leaky_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    const float *restrict x = j->x;
+    float *restrict out = j->out;
+    const float a = j->a;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++)
+        out[i] = x[i] > 0.0f ? x[i] : a * x[i];
+}
+
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+    leaky_job j = {n, a, x, NULL, y};
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), leaky_fwd_task, &j);
+}
+
+static void leaky_bwd_task(void *ctx, int t, int thread)
+{
+    const leaky_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    const float *restrict x = j->x, *restrict dy = j->dy;
+    float *restrict out = j->out;
+    const float a = j->a;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++) {
+        float d = dy[i];
+        out[i] = x[i] > 0.0f ? d : a * d;
+    }
 }
 
 /* The slope at x = 0 is a, as PyTorch does. */
 void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy, float *dx)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+    leaky_job j = {n, a, x, dy, dx};
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), leaky_bwd_task, &j);
 }
 
 /* One uniform float u per element, in order; the element is kept when

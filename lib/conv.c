@@ -4,7 +4,8 @@
  * the innermost loop running along an output row (q), so that y, dy and
  * (for stride 1) x are read contiguously. Sums are float, in this fixed
  * order. fer_conv2d_forward/backward are the one place where a faster
- * kernel is chosen: im2col + GEMM (conv_gemm.c). */
+ * kernel is chosen: conv_gemm.c, which runs 3x3 stride-1 shapes by
+ * Winograd (conv_winograd.c) and the others as GEMMs with implicit im2col. */
 #include <limits.h>
 
 #include "conv.h"

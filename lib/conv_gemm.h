@@ -1,6 +1,8 @@
 /* conv_gemm.h: convolution as GEMM with implicit im2col (internal to
  * conv.c's dispatch; tested against the reference kernels in
- * tests/test_fastpath.c). conv_gemm.c says how each pass maps to GEMMs.
+ * tests/test_fastpath.c). conv_gemm.c says how each pass maps to GEMMs;
+ * 3x3 stride-1 shapes with enough channels go to Winograd's algorithm
+ * (conv_winograd.h) instead, forward, data and weight gradient.
  * Forward processes images in groups of fer_conv_gemm_group so that small
  * images still make long GEMM rows; FER_CONV_COLS_TARGET bounds the floats
  * a group stages in the workspace. */
