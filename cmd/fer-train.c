@@ -26,7 +26,7 @@ static void usage(int status)
             "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
             "                 [--step-size N] [--gamma X] [--patience N] [--clip X]\n"
             "                 [--label-smoothing X] [--balanced] [--mirror] [--shift N]\n"
-            "                 [--width X] [--dropout X] [--dropout2 X]\n"
+            "                 [--rotate DEG] [--width X] [--dropout X] [--dropout2 X]\n"
             "                 [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
@@ -58,7 +58,7 @@ static double num(const char *opt, const char *s, double lo, double hi)
 
 enum {
     O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
-    O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_WIDTH, O_DROPOUT, O_DROPOUT2,
+    O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
     O_LRBB, O_HEAD, O_QUIET
 };
@@ -73,7 +73,7 @@ static const struct option longopts[] = {
     {"gamma", required_argument, 0, O_GAMMA}, {"patience", required_argument, 0, O_PATIENCE},
     {"clip", required_argument, 0, O_CLIP}, {"label-smoothing", required_argument, 0, O_SMOOTH},
     {"balanced", no_argument, 0, O_BALANCED}, {"mirror", no_argument, 0, O_MIRROR},
-    {"shift", required_argument, 0, O_SHIFT},
+    {"shift", required_argument, 0, O_SHIFT}, {"rotate", required_argument, 0, O_ROTATE},
     {"width", required_argument, 0, O_WIDTH}, {"dropout", required_argument, 0, O_DROPOUT},
     {"dropout2", required_argument, 0, O_DROPOUT2}, {"val-split", required_argument, 0, O_VALSPLIT},
     {"val", required_argument, 0, O_VAL}, {"usage", required_argument, 0, O_USAGE},
@@ -155,6 +155,7 @@ int main(int argc, char **argv)
         case O_BALANCED: to.balanced = 1; break;
         case O_MIRROR: to.mirror = 1; break;
         case O_SHIFT: to.shift = (int)num("shift", optarg, 0, 64); break;
+        case O_ROTATE: to.rotate = num("rotate", optarg, 0, 180); break;
         case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
         case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
         case O_DROPOUT2: dropout2 = num("dropout2", optarg, 0, 0.99); break;

@@ -344,11 +344,18 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             for (int j = 0; j < b; j++) {
                 size_t id = order[s + j];
                 by[j] = train->labels[id];
-                if (o->shift > 0) {
-                    int span = 2 * o->shift + 1;
-                    int dx = (int)fer_rng_below(&rng, span) - o->shift;
-                    int dy = (int)fer_rng_below(&rng, span) - o->shift;
-                    fer_shift(train->pixels + id * img, c, h, w, dx, dy, bpx + j * img);
+                if (o->shift > 0 || o->rotate > 0) {
+                    int span = 2 * o->shift + 1, dx = 0, dy = 0;
+                    if (o->shift > 0) {
+                        dx = (int)fer_rng_below(&rng, span) - o->shift;
+                        dy = (int)fer_rng_below(&rng, span) - o->shift;
+                    }
+                    if (o->rotate > 0)
+                        fer_rotate_shift(train->pixels + id * img, c, h, w,
+                                         o->rotate * (2 * fer_rng_float(&rng) - 1), dx, dy,
+                                         bpx + j * img);
+                    else
+                        fer_shift(train->pixels + id * img, c, h, w, dx, dy, bpx + j * img);
                 } else
                     memcpy(bpx + j * img, train->pixels + id * img, img);
                 if (o->mirror && (fer_rng_u64(&rng) >> 63))

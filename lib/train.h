@@ -25,6 +25,7 @@ typedef struct fer_train_opts {
     int balanced;               /* class weights n / (k * count) */
     int mirror;                 /* random horizontal flips while training */
     int shift;                  /* random translations by up to this many pixels */
+    double rotate;              /* random rotations by up to this many degrees */
     unsigned long long seed;
     int progress;               /* a progress line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL */

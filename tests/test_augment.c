@@ -2,6 +2,7 @@
  * source coordinates) on seeded random images of odd sizes and shifts,
  * including shifts past the whole image. */
 #include <stdint.h>
+#include <string.h>
 
 #include "augment.h"
 #include "check.h"
@@ -54,9 +55,68 @@ static void test_shift_simple(void)
           dst[3]);
 }
 
+static uint8_t *noise(size_t n)
+{
+    uint8_t *p = malloc(n);
+    if (!p)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(check_uniform() * 256);
+    return p;
+}
+
+/* No rotation and whole-pixel shifts: exactly fer_shift. */
+static void test_rotate_shift_whole(void)
+{
+    for (int t = 0; t < 50; t++) {
+        int c = 1 + (int)(check_uniform() * 2), h = 2 + (int)(check_uniform() * 20);
+        int w = 2 + (int)(check_uniform() * 20);
+        int dx = (int)(check_uniform() * 9) - 4, dy = (int)(check_uniform() * 9) - 4;
+        size_t n = (size_t)c * h * w;
+        uint8_t *src = noise(n), *a = malloc(n), *b = malloc(n);
+        fer_shift(src, c, h, w, dx, dy, a);
+        fer_rotate_shift(src, c, h, w, 0, dx, dy, b);
+        CHECK(!memcmp(a, b, n), "%dx%dx%d shift (%d,%d): differs from fer_shift", c, h, w, dx,
+              dy);
+        free(src), free(a), free(b);
+    }
+}
+
+/* A quarter turn of a square image moves every pixel exactly: the
+ * top-right corner to the top-left (counter-clockwise as seen). */
+static void test_rotate_quarter(void)
+{
+    const int n = 17;
+    uint8_t *src = noise((size_t)n * n), *dst = malloc((size_t)n * n);
+    fer_rotate_shift(src, 1, n, n, 90, 0, 0, dst);
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++)
+            CHECK(dst[y * n + x] == src[x * n + (n - 1 - y)], "(%d,%d): %d, want %d", x, y,
+                  dst[y * n + x], src[x * n + (n - 1 - y)]);
+    free(src), free(dst);
+}
+
+/* A small turn keeps a constant image constant and moves a bright dot
+ * along its circle. */
+static void test_rotate_dot(void)
+{
+    uint8_t src[21 * 21] = {0}, dst[21 * 21];
+    int best = 0;
+    src[10 * 21 + 20] = 255;   /* right of the centre (10, 10) by 10 */
+    fer_rotate_shift(src, 1, 21, 21, 30, 0, 0, dst);
+    for (int i = 1; i < 21 * 21; i++)
+        if (dst[i] > dst[best])
+            best = i;
+    /* counter-clockwise by 30 degrees: up (y smaller) and to the left */
+    CHECK(best % 21 == 19 && best / 21 == 5, "dot at (%d,%d), want (19,5)", best % 21, best / 21);
+}
+
 int main(void)
 {
     RUN(test_shift_definition);
     RUN(test_shift_simple);
+    RUN(test_rotate_shift_whole);
+    RUN(test_rotate_quarter);
+    RUN(test_rotate_dot);
     return check_done();
 }
