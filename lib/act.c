@@ -24,10 +24,22 @@ static void relu_fwd_task(void *ctx, int t, int thread)
         out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+/* y == x: in place (the training plan writes ReLU over its input) */
+static void relu_inplace_task(void *ctx, int t, int thread)
+{
+    const relu_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    float *y = j->out;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
 void fer_relu_forward(size_t n, const float *x, float *y)
 {
     relu_job j = {n, x, NULL, y};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_fwd_task, &j);
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), x == y ? relu_inplace_task : relu_fwd_task,
+                     &j);
 }
 
 static void relu_bwd_task(void *ctx, int t, int thread)
@@ -69,10 +81,22 @@ static void leaky_fwd_task(void *ctx, int t, int thread)
         out[i] = x[i] > 0.0f ? x[i] : a * x[i];
 }
 
+static void leaky_inplace_task(void *ctx, int t, int thread)
+{
+    const leaky_job *j = ctx;
+    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    float *y = j->out;
+    const float a = j->a;
+    (void)thread;
+    for (size_t i = lo; i < hi; i++)
+        y[i] = y[i] > 0.0f ? y[i] : a * y[i];
+}
+
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)
 {
     leaky_job j = {n, a, x, NULL, y};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), leaky_fwd_task, &j);
+    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), x == y ? leaky_inplace_task : leaky_fwd_task,
+                     &j);
 }
 
 static void leaky_bwd_task(void *ctx, int t, int thread)

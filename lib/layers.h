@@ -15,7 +15,9 @@
 #include "rng.h"
 
 /* ReLU: y = max(x, 0); backward uses x: dx = dy where x > 0, else 0 (so 0
- * at x = 0, as PyTorch). */
+ * at x = 0, as PyTorch). y may be x (in place); backward may then be given
+ * y for x, which is positive at the same places. Leaky ReLU (a >= 0) and
+ * dropout may run in place too. */
 void fer_relu_forward(size_t n, const float *x, float *y);
 void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx);
 

@@ -387,29 +387,86 @@ static int *last_consumers(const fer_net *net)
     return last;
 }
 
-/* Gradient blocks for the backward pass, which runs from the last node
- * down: backward step t happens at pool time nn - t. dy of node i is first
- * written when its highest-numbered consumer c runs backward (time nn - c)
- * and last read when node i does (time nn - i). */
-static int plan_gradients(fer_net *net, int max_n)
+/* Whether op's backward reads its input's forward output (src->y). */
+static int reads_input(int op)
 {
-    int nn = net->nnodes, rc = -1;
-    int *birth = last_consumers(net);   /* the logits' gradient arrives first */
+    return op == FER_OP_CONV || op == FER_OP_BN || op == FER_OP_RELU || op == FER_OP_LRELU ||
+           op == FER_OP_DENSE;
+}
+
+/* Whether node i may write its output over its input's: an element-wise
+ * op whose backward can do with its output in place of its input (ReLU:
+ * y > 0 exactly where x > 0; leaky ReLU with a >= 0 likewise; dropout
+ * keeps a mask), sole consumer of an input that is not the images. */
+static int in_place(const fer_net *net, int i)
+{
+    const node *nd = &net->nodes[i];
+    int op = nd->op;
+    return (op == FER_OP_RELU || (op == FER_OP_LRELU && nd->a >= 0) || op == FER_OP_DROPOUT) &&
+           nd->in > 0 && net->nodes[nd->in].consumers == 1;
+}
+
+typedef struct request { int node, grad, birth, death; } request;
+
+static int by_birth(const void *a, const void *b)
+{
+    const request *x = a, *y = b;
+    if (x->birth != y->birth)
+        return x->birth < y->birth ? -1 : 1;
+    return x->node != y->node ? (x->node < y->node ? -1 : 1) : x->grad - y->grad;
+}
+
+/* The training plan's blocks, outputs and gradients from one pool. Time
+ * runs over the forward pass (node i at time i) and on over the backward
+ * pass (node i at time 2 nn - i). Node i's output lives from i until its
+ * last use: the forward step of a consumer that does not read it again,
+ * or the backward step of one that does (reads_input); an in-place node
+ * shares its input's block, which then lives as long as either. The
+ * gradient dy of node i lives from the backward step of its highest
+ * consumer (which writes it) to its own. */
+static int plan_blocks(fer_net *net, int max_n)
+{
+    int nn = net->nnodes, nreq = 0, rc = -1;
+    int *death = calloc(nn, sizeof *death), *last = last_consumers(net);
+    request *req = malloc(2 * (size_t)nn * sizeof *req);
     pool p;
-    if (pool_init(&p, nn) || !birth)
+    if (pool_init(&p, 2 * nn) || !death || !last || !req)
         goto out;
-    for (int t = nn; t >= 1; t--)   /* in the order the gradients are born */
-        for (int i = nn - 1; i >= 1; i--) {
-            node *nd = &net->nodes[i];
-            if (birth[i] != t)
-                continue;
-            nd->dy = pool_take(&p, (size_t)max_n * nd->size, nn - t, nn - i, &nd->owns_dy);
-            if (!nd->dy)
-                goto out;
-        }
+    death[nn - 1] = nn;   /* the logits are read by the loss, after the pass */
+    for (int c = 1; c < nn; c++) {
+        const node *nd = &net->nodes[c];
+        int use = reads_input(nd->op) ? 2 * nn - c : c;
+        if (death[nd->in] < use)
+            death[nd->in] = use;
+        if (nd->in2 >= 0 && death[nd->in2] < use)
+            death[nd->in2] = use;
+    }
+    for (int i = nn - 1; i >= 1; i--)   /* an in-place chain lives as long as its end */
+        if (in_place(net, i) && death[net->nodes[i].in] < death[i])
+            death[net->nodes[i].in] = death[i];
+    for (int i = 1; i < nn; i++) {
+        if (!in_place(net, i))
+            req[nreq++] = (request){i, 0, i, death[i]};
+        req[nreq++] = (request){i, 1, 2 * nn - (last[i] > nn - 1 ? nn : last[i]), 2 * nn - i};
+    }
+    qsort(req, nreq, sizeof *req, by_birth);
+    for (int r = 0; r < nreq; r++) {
+        node *nd = &net->nodes[req[r].node];
+        size_t need = (size_t)max_n * nd->size;
+        float *b = pool_take(&p, need, req[r].birth, req[r].death,
+                             req[r].grad ? &nd->owns_dy : &nd->owns_y);
+        if (!b)
+            goto out;
+        *(req[r].grad ? &nd->dy : &nd->y) = b;
+    }
+    for (int i = 1; i < nn; i++)   /* in order, so that chains resolve */
+        if (in_place(net, i))
+            net->nodes[i].y = net->nodes[net->nodes[i].in].y;
     rc = 0;
 out:
-    free(birth);
+    free(death);
+    free(last);
+    free(req);
     pool_free(&p);
     return rc;
 }
@@ -420,13 +477,11 @@ int fer_net_plan(fer_net *net, int max_n)
     if (net->max_n == max_n && !net->infer)
         return 0;   /* planned already */
     free_buffers(net);
+    if (plan_blocks(net, max_n))
+        goto oom;
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         size_t n = (size_t)max_n * nd->size;
-        nd->y = malloc(n * sizeof(float));
-        nd->owns_y = 1;
-        if (!nd->y)
-            goto oom;
         if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(n * sizeof(int32_t))))
             goto oom;
         if (nd->op == FER_OP_DROPOUT && !(nd->mask = malloc(n)))
@@ -444,7 +499,7 @@ int fer_net_plan(fer_net *net, int max_n)
         goto oom;
     if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
         goto oom;
-    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)) || plan_gradients(net, max_n))
+    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)))
         goto oom;
     net->scratch_size = scratch;
     net->max_n = max_n;
@@ -535,7 +590,7 @@ const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer
         case FER_OP_DROPOUT:
             if (train && nd->a > 0)
                 fer_dropout_forward(total, nd->a, rng, in, nd->y, nd->mask);
-            else
+            else if (nd->y != in)
                 memcpy(nd->y, in, total * sizeof(float));
             break;
         case FER_OP_MAXPOOL:
