@@ -77,8 +77,12 @@ static void leaky_fwd_task(void *ctx, int t, int thread)
     float *restrict out = j->out;
     const float a = j->a;
     (void)thread;
-    for (size_t i = lo; i < hi; i++)
-        out[i] = x[i] > 0.0f ? x[i] : a * x[i];
+    /* a * x is computed unconditionally: gcc does not if-convert a
+     * product in one arm (it might trap), and the branch mispredicts */
+    for (size_t i = lo; i < hi; i++) {
+        float v = x[i], ax = a * v;
+        out[i] = v > 0.0f ? v : ax;
+    }
 }
 
 static void leaky_inplace_task(void *ctx, int t, int thread)
@@ -88,8 +92,10 @@ static void leaky_inplace_task(void *ctx, int t, int thread)
     float *y = j->out;
     const float a = j->a;
     (void)thread;
-    for (size_t i = lo; i < hi; i++)
-        y[i] = y[i] > 0.0f ? y[i] : a * y[i];
+    for (size_t i = lo; i < hi; i++) {
+        float v = y[i], av = a * v;
+        y[i] = v > 0.0f ? v : av;
+    }
 }
 
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)
@@ -108,8 +114,8 @@ static void leaky_bwd_task(void *ctx, int t, int thread)
     const float a = j->a;
     (void)thread;
     for (size_t i = lo; i < hi; i++) {
-        float d = dy[i];
-        out[i] = x[i] > 0.0f ? d : a * d;
+        float d = dy[i], ad = a * d;
+        out[i] = x[i] > 0.0f ? d : ad;
     }
 }
 
@@ -134,15 +140,19 @@ void fer_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float 
         return;
     }
     const float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         mask[i] = fer_rng_float(rng) >= p;
-        y[i] = mask[i] ? x[i] * scale : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * scale;
+        y[i] = mask[i] ? v : 0.0f;
     }
 }
 
 void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy, float *dx)
 {
     const float scale = p <= 0.0f ? 1.0f : p >= 1.0f ? 0.0f : 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = dy[i] * scale;
+        dx[i] = mask[i] ? v : 0.0f;
+    }
 }
