@@ -293,6 +293,14 @@ static void scale(int M, int N, float beta, float *C, long ldc)
             C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
 }
 
+/* How evenly n rows or columns, in units of w, go to nth threads: the
+ * ideal share over the largest (1 = even). */
+static double balance(int n, int w, int nth)
+{
+    int units = (n + w - 1) / w, most = (units + nth - 1) / nth * w;
+    return (double)n / nth / (most < n ? most : n);
+}
+
 /* The share of a kernel's multiply-adds that land in C for an M x N
  * product (edge tiles are padded). */
 static double useful(const fer_gemm_kernel *k, int M, int N)
@@ -381,7 +389,7 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
                 const fer_gemm_operand *B, float beta, float *C, long ldc)
 {
     job g;
-    int nth, un, um, per;
+    int nth, un, um, per, split_n;
     g = (job){kern, M, N, K, alpha, beta, *A, *B, C, ldc, 1, 1, 1};
     nth = fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)
@@ -393,7 +401,11 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
      * thread. Up to 4 tasks per thread, a multiple of the thread count, give
      * slack when a core is shared, as long as each task keeps >= 16 panels
      * (so the repacking stays a few percent of its work). */
-    if ((M <= N && un >= nth) || um < nth) {
+    if (nth > 1 && un >= nth && um >= nth && balance(N, g.k->nr, nth) != balance(M, g.k->mr, nth))
+        split_n = balance(N, g.k->nr, nth) > balance(M, g.k->mr, nth);   /* the more even split */
+    else
+        split_n = (M <= N && un >= nth) || um < nth;
+    if (split_n) {
         g.split_n = 1;
         g.units = un;
         per = un / (16 * nth);
