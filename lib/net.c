@@ -7,6 +7,7 @@
 #include "error.h"
 #include "layers.h"
 #include "net.h"
+#include "threads.h"
 
 #define MAX_NODE_PARAMS 4
 
@@ -544,6 +545,34 @@ oom:
     return fer_seterr("out of memory planning for batches of %d", max_n);
 }
 
+/* y = a + b (b may be NULL: a copy), or y += a when y == b; in chunks over
+ * the thread pool (element-wise: the same bits for any thread count). */
+typedef struct sum_job {
+    size_t n;
+    const float *a, *b;
+    float *y;
+} sum_job;
+
+enum { SUM_CHUNK = 65536 };
+
+static void sum_task(void *ctx, int t, int thread)
+{
+    const sum_job *j = ctx;
+    size_t lo = (size_t)t * SUM_CHUNK, hi = lo + SUM_CHUNK < j->n ? lo + SUM_CHUNK : j->n;
+    (void)thread;
+    if (!j->b)
+        memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
+    else
+        for (size_t i = lo; i < hi; i++)
+            j->y[i] = j->a[i] + j->b[i];
+}
+
+static void sum(size_t n, const float *a, const float *b, float *y)
+{
+    sum_job j = {n, a, b, y};
+    fer_parallel_for((int)((n + SUM_CHUNK - 1) / SUM_CHUNK), sum_task, &j);
+}
+
 static float *pw(fer_net *net, node *nd, int i)
 {
     return nd->param[i] >= 0 ? net->params[nd->param[i]].w : NULL;
@@ -605,9 +634,7 @@ const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer
             fer_avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
             break;
         case FER_OP_ADD: {
-            const float *b = net->nodes[nd->in2].y;
-            for (size_t j = 0; j < total; j++)
-                nd->y[j] = in[j] + b[j];
+            sum(total, in, net->nodes[nd->in2].y, nd->y);
             break;
         }
         }
@@ -632,10 +659,9 @@ static void accumulate(fer_net *net, int id, int n, int *seen)
     if (id == 0 || src->consumers <= 1)
         return;
     if (!seen[id]++)
-        memcpy(src->dy, net->scratch, total * sizeof(float));
+        sum(total, net->scratch, NULL, src->dy);
     else
-        for (size_t j = 0; j < total; j++)
-            src->dy[j] += net->scratch[j];
+        sum(total, net->scratch, src->dy, src->dy);
 }
 
 void fer_net_backward(fer_net *net, const float *dlogits, int n)
@@ -694,10 +720,10 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
             break;
         case FER_OP_ADD:
             if (dx)
-                memcpy(dx, nd->dy, total * sizeof(float));
+                sum(total, nd->dy, NULL, dx);
             accumulate(net, nd->in, n, seen);
             if ((dx = dx_target(net, nd->in2)))
-                memcpy(dx, nd->dy, total * sizeof(float));
+                sum(total, nd->dy, NULL, dx);
             accumulate(net, nd->in2, n, seen);
             continue;
         }
