@@ -391,7 +391,7 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
     job g;
     int nth, un, um, per, split_n;
     g = (job){kern, M, N, K, alpha, beta, *A, *B, C, ldc, 1, 1, 1};
-    nth = fer_threads_get();
+    nth = fer_threads_in_task() ? 1 : fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)
         nth = 1;   /* below ~0.5 MFLOP a hand-off costs more than it saves */
     un = (N + g.k->nr - 1) / g.k->nr;

@@ -164,6 +164,8 @@ int fer_threads_set(int n)
     return 0;
 }
 
+int fer_threads_in_task(void) { return in_task; }
+
 int fer_threads_get(void)
 {
     pthread_once(&once, init_count);

@@ -34,6 +34,11 @@ int fer_threads_set(int n);
 /* The current number of threads (>= 1). */
 int fer_threads_get(void);
 
+/* Whether the caller runs inside a task of fer_parallel_for (where a
+ * nested parallel call runs inline, so splitting work only repeats
+ * setup). */
+int fer_threads_in_task(void);
+
 /* Runs fn(ctx, task, thread) once for every task in 0..ntasks-1 on the pool
  * and the caller, and returns when all have finished. Tasks are handed out
  * dynamically: any task may run on any thread, in any order. `thread` is in
