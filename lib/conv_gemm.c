@@ -390,6 +390,26 @@ static void data_grad_cols(const fer_conv_shape *s, const float *w, const float 
     }
 }
 
+/* wt[c][k][r][s] = w[k][c][R-1-r][S-1-s], one k per task */
+typedef struct flip_job {
+    const fer_conv_shape *s;
+    const float *w, *dy;
+    float *wt, *db;
+} flip_job;
+
+static void flip_task(void *ctx, int k, int thread)
+{
+    const flip_job *j = ctx;
+    const int K = j->s->K, C = j->s->C, RS = j->s->R * j->s->S;
+    (void)thread;
+    for (int c = 0; c < C; c++) {
+        const float *src = j->w + ((size_t)k * C + c) * RS;
+        float *d = j->wt + ((size_t)c * K + k) * RS;
+        for (int i = 0; i < RS; i++)
+            d[i] = src[RS - 1 - i];
+    }
+}
+
 /* dx as the forward convolution of dy with wt (C, K, R, S), wt[c][k][r][s] =
  * w[k][c][R-1-r][S-1-s], and padding R-1-pad. */
 static void data_grad_flipped(const fer_conv_shape *s, const float *w, const float *dy,
@@ -397,16 +417,29 @@ static void data_grad_flipped(const fer_conv_shape *s, const float *w, const flo
 {
     const int K = s->K, C = s->C, RS = s->R * s->S;
     fer_conv_shape t;
-    float *wt = ws;
-    for (int k = 0; k < K; k++)
-        for (int c = 0; c < C; c++) {
-            const float *src = w + ((size_t)k * C + c) * RS;
-            float *d = wt + ((size_t)c * K + k) * RS;
-            for (int i = 0; i < RS; i++)
-                d[i] = src[RS - 1 - i];
-        }
+    flip_job j = {s, w, NULL, ws, NULL};
+    fer_parallel_for(K, flip_task, &j);
     flipped_shape(s, &t);
-    fer_conv2d_forward_gemm(&t, dy, wt, NULL, dx, ws + (size_t)K * C * RS);
+    fer_conv2d_forward_gemm(&t, dy, ws, NULL, dx, ws + (size_t)K * C * RS);
+}
+
+/* db[k] = the sum of dy over images and pixels: float per image plane,
+ * double across them */
+static void bias_task(void *ctx, int k, int thread)
+{
+    const flip_job *j = ctx;
+    const int K = j->s->K;
+    const size_t pq = pq_of(j->s);
+    double acc = 0;
+    (void)thread;
+    for (int n = 0; n < j->s->N; n++) {
+        const float *d = j->dy + ((size_t)n * K + k) * pq;
+        float part = 0;
+        for (size_t i = 0; i < pq; i++)
+            part += d[i];
+        acc += part;
+    }
+    j->db[k] = (float)acc;
 }
 
 void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,
@@ -417,17 +450,8 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
     src as = {s, dy}, bs = {s, x};
     fer_gemm_operand A = {.pack = dy_pack_a, .ctx = &as}, B = {.pack = colt_pack_b, .ctx = &bs};
     if (db) {
-        for (int k = 0; k < K; k++) {
-            double acc = 0;
-            for (int n = 0; n < s->N; n++) {
-                const float *d = dy + ((size_t)n * K + k) * pq;
-                float part = 0;
-                for (size_t i = 0; i < pq; i++)
-                    part += d[i];
-                acc += part;
-            }
-            db[k] = (float)acc;
-        }
+        flip_job j = {s, NULL, dy, NULL, db};
+        fer_parallel_for(K, bias_task, &j);
     }
     /* dw (K, CRS) = dy (K, N*PQ) x col^T (N*PQ, CRS) */
     if (fer_conv_wino_ok(s))
