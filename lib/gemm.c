@@ -401,10 +401,14 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
      * thread. Up to 4 tasks per thread, a multiple of the thread count, give
      * slack when a core is shared, as long as each task keeps >= 16 panels
      * (so the repacking stays a few percent of its work). */
-    if (nth > 1 && un >= nth && um >= nth && balance(N, g.k->nr, nth) != balance(M, g.k->mr, nth))
-        split_n = balance(N, g.k->nr, nth) > balance(M, g.k->mr, nth);   /* the more even split */
-    else
-        split_n = (M <= N && un >= nth) || um < nth;
+    split_n = (M <= N && un >= nth) || um < nth;
+    /* but not when that leaves one thread much more to do than the other
+     * split would (a 64-wide N in 48-column panels goes 48/16) */
+    if (nth > 1 && un >= nth && um >= nth) {
+        double bn = balance(N, g.k->nr, nth), bm = balance(M, g.k->mr, nth);
+        if ((split_n ? bn : bm) < 0.9 && (split_n ? bm : bn) > (split_n ? bn : bm))
+            split_n = !split_n;
+    }
     if (split_n) {
         g.split_n = 1;
         g.units = un;
