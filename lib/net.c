@@ -7,6 +7,7 @@
 #include "error.h"
 #include "layers.h"
 #include "net.h"
+#include "scratch.h"
 #include "threads.h"
 
 #define MAX_NODE_PARAMS 4
@@ -340,7 +341,7 @@ static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
             best = b;
     *fresh = best < 0;
     if (best < 0) {
-        float *m = malloc(need * sizeof(float));
+        float *m = fer_big_alloc(need * sizeof(float));
         if (!m)
             return NULL;
         best = p->n++;

@@ -1,8 +1,11 @@
 /* scratch.c: per-thread grow-only buffers (scratch.h). */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "scratch.h"
+
+enum { HUGE = 2 << 20 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t buf_key;
@@ -22,6 +25,20 @@ static void bufs_free(void *v)
 
 static void make_key(void) { pthread_key_create(&buf_key, bufs_free); }
 
+void *fer_big_alloc(size_t bytes)
+{
+    void *p;
+    if (bytes < HUGE)
+        return aligned_alloc(64, (bytes + 63) / 64 * 64);
+    bytes = (bytes + HUGE - 1) / HUGE * HUGE;
+    p = aligned_alloc(HUGE, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 float *fer_scratch(int slot, size_t n)
 {
     bufs *b;
@@ -33,7 +50,7 @@ float *fer_scratch(int slot, size_t n)
         pthread_setspecific(buf_key, b);
     }
     if (b->cap[slot] < n) {
-        float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        float *p = fer_big_alloc((n * sizeof(float) + 63) / 64 * 64);
         if (!p)
             return NULL;
         free(b->p[slot]);

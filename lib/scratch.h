@@ -14,4 +14,10 @@ enum { FER_SCRATCH_PACK, FER_SCRATCH_NARROW, FER_SCRATCH_CONV, FER_SCRATCH_SLOTS
  * memory. */
 float *fer_scratch(int slot, size_t n);
 
+/* malloc for a large buffer that is used all the time (a network's
+ * activations): 2 MB aligned and marked for huge pages where it is 2 MB or
+ * more, so that its cache footprint does not depend on which physical
+ * pages the process gets. free() releases it. */
+void *fer_big_alloc(size_t bytes);
+
 #endif
