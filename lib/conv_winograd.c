@@ -34,7 +34,7 @@ enum {
     PAD = 48,
     WANT_TILES = 512,      /* weight gradient: GEMM depth a group should reach */
     BLOCK_TILES = 96,      /* forward: tiles per task (two 48-wide GEMM panels) */
-    MIN_TILES = 32,        /* fewer in all: implicit GEMM is faster */
+    MIN_TILES = 64,        /* fewer in all (one small image): implicit GEMM is faster */
     MAX_TX = 512,          /* tiles per row the stack buffers hold */
     MAX_STAGED = 1 << 22   /* floats of V and M together per group */
 };
