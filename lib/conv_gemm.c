@@ -37,28 +37,26 @@ static size_t crs_of(const fer_conv_shape *s)
 
 /* Images per forward GEMM: enough for WANT_COLS columns, while the staged
  * output (K, g*PQ) stays under FER_CONV_COLS_TARGET floats. */
-int fer_conv_gemm_group(const fer_conv_shape *s)
+int fer_conv_clamp_group(size_t want, size_t cap, int N)
 {
-    size_t pq = pq_of(s), g = (WANT_COLS + pq - 1) / pq;
-    size_t cap = FER_CONV_COLS_TARGET / ((size_t)s->K * pq);
-    if (g > cap)
-        g = cap;
+    size_t g = want < cap ? want : cap;
     if (g < 1)
         g = 1;
-    if (g > (size_t)s->N)
-        g = s->N;
-    return (int)g;
+    return g > (size_t)N ? N : (int)g;
+}
+
+int fer_conv_gemm_group(const fer_conv_shape *s)
+{
+    size_t pq = pq_of(s);
+    return fer_conv_clamp_group((WANT_COLS + pq - 1) / pq,
+                                FER_CONV_COLS_TARGET / ((size_t)s->K * pq), s->N);
 }
 
 /* Images per block of the stored column gradient (strided data grad). */
 static int col_group(const fer_conv_shape *s)
 {
-    size_t g = FER_CONV_COLS_TARGET / (crs_of(s) * pq_of(s));
-    if (g < 1)
-        g = 1;
-    if (g > (size_t)s->N)
-        g = s->N;
-    return (int)g;
+    size_t cap = FER_CONV_COLS_TARGET / (crs_of(s) * pq_of(s));
+    return fer_conv_clamp_group(cap, cap, s->N);
 }
 
 static int flips_to_forward(const fer_conv_shape *s)

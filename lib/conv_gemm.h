@@ -13,6 +13,10 @@
 
 #define FER_CONV_COLS_TARGET (1u << 21)
 
+/* want images a group, at most cap (by a workspace bound), kept within
+ * 1 .. N: the group sizes of conv_gemm.c and conv_winograd.c. */
+int fer_conv_clamp_group(size_t want, size_t cap, int N);
+
 /* Images per group for shape s. */
 int fer_conv_gemm_group(const fer_conv_shape *s);
 

@@ -21,6 +21,7 @@
 #endif
 
 #include "clones.h"
+#include "conv_gemm.h"
 #include "conv_winograd.h"
 #include "gemm.h"
 #include "scratch.h"
@@ -44,15 +45,9 @@ static int tiles_x(const fer_conv_shape *s) { return (s->Q + 1) / 2; }
 
 static int group(const fer_conv_shape *s)
 {
-    size_t ti = (size_t)tiles_y(s) * tiles_x(s), g = (WANT_TILES + ti - 1) / ti;
-    size_t cap = MAX_STAGED / (16 * ti * ((size_t)s->C + s->K));
-    if (g > cap)
-        g = cap;
-    if (g < 1)
-        g = 1;
-    if (g > (size_t)s->N)
-        g = s->N;
-    return (int)g;
+    size_t ti = (size_t)tiles_y(s) * tiles_x(s);
+    return fer_conv_clamp_group((WANT_TILES + ti - 1) / ti,
+                                MAX_STAGED / (16 * ti * ((size_t)s->C + s->K)), s->N);
 }
 
 int fer_conv_wino_ok(const fer_conv_shape *s)
