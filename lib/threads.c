@@ -2,10 +2,19 @@
  *
  * One job at a time: the caller holds use_lock for the whole call, publishes
  * (fn, ctx, ntasks) under a new tag in `state` and wakes the workers. A
- * worker joins the job (counted in `state`) and takes task numbers from one
- * atomic counter, as does the caller. When the caller runs out of tasks it
- * closes the job: workers that have not joined by then (asleep, or waiting
- * for a core that other processes hold) skip it, so the caller waits only
+ * worker joins the job (counted in `state`). Each thread owns a contiguous
+ * share of the tasks (thread i of T: tasks [i n / T, (i + 1) n / T)), takes
+ * them from the front, and when its share is done takes what is left of
+ * the others' from the back. So a layer's first images go to the caller
+ * and the last to the worker in every call, and each core mostly reads what
+ * it wrote itself a moment before: on a virtual machine whose two cores may
+ * sit on different dies, a line that moves between cores costs several
+ * times a local hit (a core-to-core round trip measured 53 ns at one time
+ * and 347 ns at another, and with tasks dealt from one shared counter
+ * resnet18 training ran 22 img/s in the second state against 30).
+ * When the caller runs out of tasks it closes the job: workers that have
+ * not joined by then (asleep, or waiting for a core that other processes
+ * hold) skip it, their shares done by the caller, so the caller waits only
  * for those still running a task. Workers spin briefly before sleeping, so
  * that back-to-back calls (one GEMM per layer) do not pay a wake-up each. */
 #include <pthread.h>
@@ -38,11 +47,15 @@ static unsigned long long born_tag[FER_THREADS_MAX + 1];  /* tag when worker i s
 static atomic_ullong state;
 static unsigned long long tag;       /* last job's tag; under use_lock */
 static atomic_int limit;             /* workers with index >= limit exit */
-static atomic_int next_task;
+/* share[i]: thread i's tasks not yet taken, [low 32 bits, high 32 bits),
+ * one cache line each */
+static struct {
+    _Alignas(64) atomic_ullong r;
+} share[FER_THREADS_MAX];
+static int job_parts;                /* shares in the current job */
 static atomic_int finished;          /* joined workers done with the job */
 static void (*job_fn)(void *, int, int);
 static void *job_ctx;
-static int job_ntasks;
 
 static _Thread_local int in_task;    /* set inside tasks and in workers */
 static _Thread_local int my_index;   /* a worker's index; 0 elsewhere */
@@ -68,11 +81,34 @@ static void init_count(void)
     atomic_store(&limit, FER_THREADS_MAX + 1);
 }
 
+/* The next task of share i: from the front for its owner, else from the
+ * back; -1 when the share is empty. */
+static int take(int i, int own)
+{
+    unsigned long long v = atomic_load(&share[i].r);
+    for (;;) {
+        unsigned lo = (unsigned)v, hi = (unsigned)(v >> 32);
+        if (lo >= hi)
+            return -1;
+        if (own ? atomic_compare_exchange_weak(&share[i].r, &v, v + 1)
+                : atomic_compare_exchange_weak(&share[i].r, &v, v - (1ull << 32)))
+            return own ? (int)lo : (int)hi - 1;
+    }
+}
+
+/* Thread `thread`'s share, if it has one (a job of fewer tasks than
+ * threads has fewer shares), then the rest of the others'. */
 static void run_tasks(int thread)
 {
-    int t;
-    while ((t = atomic_fetch_add(&next_task, 1)) < job_ntasks)
-        job_fn(job_ctx, t, thread);
+    int t, parts = job_parts;
+    if (thread < parts)
+        while ((t = take(thread, 1)) >= 0)
+            job_fn(job_ctx, t, thread);
+    for (int k = 1; k <= parts; k++) {
+        int i = (thread + k) % parts;
+        while ((t = take(i, 0)) >= 0)
+            job_fn(job_ctx, t, thread);
+    }
 }
 
 static void *worker(void *arg)
@@ -191,8 +227,12 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
     }
     job_fn = fn;
     job_ctx = ctx;
-    job_ntasks = ntasks;
-    atomic_store(&next_task, 0);
+    job_parts = nworkers + 1 < ntasks ? nworkers + 1 : ntasks;
+    for (i = 0; i < job_parts; i++) {
+        unsigned long long lo = (unsigned long long)ntasks * i / job_parts;
+        unsigned long long hi = (unsigned long long)ntasks * (i + 1) / job_parts;
+        atomic_store(&share[i].r, lo | hi << 32);
+    }
     atomic_store(&finished, 0);
     tag = (tag + 1) & 0xffffffffull;
     pthread_mutex_lock(&mu);

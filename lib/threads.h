@@ -43,7 +43,11 @@ int fer_threads_in_task(void);
  * and the caller, and returns when all have finished. Tasks are handed out
  * dynamically: any task may run on any thread, in any order. `thread` is in
  * 0..fer_threads_get()-1 (0 = the caller), unique among the threads running
- * tasks of one call (see above for nesting). ntasks <= 0 does nothing. */
+ * tasks of one call (see above for nesting). ntasks <= 0 does nothing.
+ * Thread i of T first takes the tasks [i ntasks / T, (i + 1) ntasks / T)
+ * in order, then helps with the others' from their ends: so calls that
+ * number their tasks alike (by image, say) give each thread mostly the
+ * data it wrote or read in the last call, still in its own core's cache. */
 void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx);
 
 #endif
