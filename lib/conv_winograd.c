@@ -23,6 +23,7 @@
 #include "clones.h"
 #include "conv_gemm.h"
 #include "conv_winograd.h"
+#include "conv_winograd512.h"
 #include "gemm.h"
 #include "scratch.h"
 #include "threads.h"
@@ -238,8 +239,8 @@ INLINE void output_rows(int n, const float *restrict m0, const float *restrict m
  * the vertical transform (B^T d) of each row's even and odd columns,
  * laid out per tile as "this column pair" (ec, oc) and "the next" (en,
  * on), then the horizontal one over all the step's tiles in one loop. */
-FER_CLONES static void transform_in(const fer_conv_shape *s, const float *x, int c, int r0,
-                                    int r1, float *V, size_t xs)
+FER_CLONES static void transform_in_c(const fer_conv_shape *s, const float *x, int c, int r0,
+                                      int r1, float *V, size_t xs)
 {
     const int C = s->C, H = s->H, W = s->W, pad = s->pad, TY = tiles_y(s), TX = tiles_x(s);
     const int step = rows_per_step(TX);
@@ -266,6 +267,20 @@ FER_CLONES static void transform_in(const fer_conv_shape *s, const float *x, int
             input_rows(n, ec[i], en[i], oc[i], on[i], v0, v0 + xs, v0 + 2 * xs, v0 + 3 * xs);
         }
     }
+}
+
+/* The same, in AVX-512 registers where the CPU has them. */
+static void transform_in(const fer_conv_shape *s, const float *x, int c, int r0, int r1,
+                         float *V, size_t xs)
+{
+#if FER_WINO512
+    if (fer_wino512_available() && fer_wino512_fits(tiles_x(s))) {
+        fer_wino512_input(s->H, s->W, s->pad, tiles_y(s), tiles_x(s),
+                          x + (size_t)c * s->H * s->W, (size_t)s->C * s->H * s->W, r0, r1, V, xs);
+        return;
+    }
+#endif
+    transform_in_c(s, x, c, r0, r1, V, xs);
 }
 
 /* The weight gradient's input transform: one (image, channel) plane of

@@ -92,13 +92,17 @@ static void threads(void)
 }
 
 /* Winograd F(2x2, 3x3) directly on small odd shapes (odd P and Q leave
- * tiles hanging over the edge; padding 0, 1 and 2), then through the
+ * tiles hanging over the edge; padding 0, 1 and 2; rows of up to 36
+ * tiles), then through the
  * dispatch on shapes it is chosen for, forward and (as the flipped
  * forward convolution) data gradient. */
 static void winograd(void)
 {
     static const int cases[][6] = {   /* N, C, H, W, K, pad */
         {2, 3, 7, 9, 4, 1}, {1, 5, 6, 5, 3, 0}, {3, 2, 5, 8, 6, 2}, {2, 16, 13, 11, 17, 1},
+        /* rows of more than 16 tiles (the AVX-512 transform's chunks): 19,
+         * 36 and exactly 16 */
+        {2, 3, 6, 37, 4, 1}, {1, 2, 5, 70, 3, 2}, {1, 3, 4, 33, 2, 0},
     };
     check_seed(15);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {

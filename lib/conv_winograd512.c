@@ -1,0 +1,99 @@
+/* conv_winograd512.c: the Winograd input transform in AVX-512 registers
+ * (conv_winograd512.h). The portable transform in conv_winograd.c splits
+ * each input row into even and odd columns in memory and runs the two
+ * halves of B^T d B as separate passes over arrays; here 16 tiles of a
+ * tile row go through in one step: for each of the 4 input rows, four
+ * loads (columns 2t, 2t + 16, 2t + 2, 2t + 18 on from the chunk's first
+ * tile t) and two-source permutes give the even and odd columns of "this"
+ * and "the next" column pair, and both halves of the transform are adds
+ * between registers. Columns outside the row (the padding) and rows outside
+ * the image load as zeros, under masks worked out once per call. */
+#include "conv_winograd512.h"
+
+#if FER_WINO512
+#include <immintrin.h>
+
+enum { MAX_CHUNKS = 64 };   /* 1024 tiles per row */
+
+int fer_wino512_available(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return v;
+}
+
+int fer_wino512_fits(int TX) { return TX <= 16 * MAX_CHUNKS; }
+
+/* Lanes l of a load at column w0 + l that lie in [0, W). */
+static __mmask16 in_row(long w0, int W)
+{
+    long lo = -w0, hi = W - w0;
+    unsigned a = lo < 0 ? 0 : lo > 16 ? 16 : (unsigned)lo;
+    unsigned b = hi < 0 ? 0 : hi > 16 ? 16 : (unsigned)hi;
+    return (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+}
+
+__attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad, int TY,
+                                                          int TX, const float *x, size_t img_stride,
+                                                          int r0, int r1, float *V, size_t xs)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    static const int off[4] = {0, 16, 2, 18};
+    for (int k = 0; k < nch; k++) {
+        int left = TX - 16 * k;
+        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+        for (int q = 0; q < 4; q++)
+            lm[k][q] = in_row(32L * k - pad + off[q], W);
+    }
+    for (int r = r0; r < r1; r++) {
+        const int img = r / TY, ty = r % TY;
+        const float *xp = x + (size_t)img * img_stride;
+        const float *row[4];
+        for (int i = 0; i < 4; i++) {
+            int ih = 2 * ty - pad + i;
+            row[i] = ih >= 0 && ih < H ? xp + (size_t)ih * W - pad : NULL;
+        }
+        float *vr = V + (size_t)(r - r0) * TX;
+        for (int k = 0; k < nch; k++) {
+            __m512 e[4], o[4], en[4], on[4];
+            for (int i = 0; i < 4; i++) {
+                if (!row[i]) {
+                    e[i] = o[i] = en[i] = on[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *p = row[i] + 32 * k;   /* may precede the row: lanes masked */
+                __m512 a = _mm512_maskz_loadu_ps(lm[k][0], p);
+                __m512 b = _mm512_maskz_loadu_ps(lm[k][1], p + 16);
+                __m512 a2 = _mm512_maskz_loadu_ps(lm[k][2], p + 2);
+                __m512 b2 = _mm512_maskz_loadu_ps(lm[k][3], p + 18);
+                e[i] = _mm512_permutex2var_ps(a, ev, b);
+                o[i] = _mm512_permutex2var_ps(a, od, b);
+                en[i] = _mm512_permutex2var_ps(a2, ev, b2);
+                on[i] = _mm512_permutex2var_ps(a2, od, b2);
+            }
+            /* B^T d down the rows: [d0 - d2, d1 + d2, d2 - d1, d1 - d3] */
+            __m512 *q4[4] = {e, o, en, on};
+            for (int z = 0; z < 4; z++) {
+                __m512 *d = q4[z], t0 = _mm512_sub_ps(d[0], d[2]), t1 = _mm512_add_ps(d[1], d[2]);
+                __m512 t2 = _mm512_sub_ps(d[2], d[1]), t3 = _mm512_sub_ps(d[1], d[3]);
+                d[0] = t0, d[1] = t1, d[2] = t2, d[3] = t3;
+            }
+            /* then across: [E - En, O + En, En - O, O - On] into planes 4i .. 4i + 3 */
+            float *v = vr + 16 * k;
+            for (int i = 0; i < 4; i++) {
+                float *p = v + (size_t)(4 * i) * xs;
+                _mm512_mask_storeu_ps(p, sm[k], _mm512_sub_ps(e[i], en[i]));
+                _mm512_mask_storeu_ps(p + xs, sm[k], _mm512_add_ps(o[i], en[i]));
+                _mm512_mask_storeu_ps(p + 2 * xs, sm[k], _mm512_sub_ps(en[i], o[i]));
+                _mm512_mask_storeu_ps(p + 3 * xs, sm[k], _mm512_sub_ps(o[i], on[i]));
+            }
+        }
+    }
+}
+#endif

@@ -1,0 +1,30 @@
+/* conv_winograd512.h: the F(2x2, 3x3) input transform with AVX-512
+ * intrinsics, for conv_winograd.c. Built on x86-64 with GCC or clang,
+ * except under AddressSanitizer (its masked loads may start before a row,
+ * as the hardware allows); elsewhere FER_WINO512 is 0 and the portable
+ * transform runs. */
+#ifndef FER_CONV_WINOGRAD512_H
+#define FER_CONV_WINOGRAD512_H
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define FER_WINO512 1
+
+/* Whether this CPU has AVX-512F (asked once). */
+int fer_wino512_available(void);
+
+/* Whether rows of TX tiles fit the transform's mask tables. */
+int fer_wino512_fits(int TX);
+
+/* V = B^T d B for the tile rows [r0, r1) of one channel: tile row r is
+ * image r / TY, row r % TY; that image's H x W plane of the channel starts
+ * at x + (r / TY) * img_stride; zero padding pad. Tile t of the range goes
+ * to V[xi * xs + t] for the 16 planes xi = 4i + j. */
+void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
+                       size_t img_stride, int r0, int r1, float *V, size_t xs);
+#else
+#define FER_WINO512 0
+#endif
+
+#endif
