@@ -61,38 +61,47 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
         }
         float *vr = V + (size_t)(r - r0) * TX;
         for (int k = 0; k < nch; k++) {
-            __m512 e[4], o[4], en[4], on[4];
-            for (int i = 0; i < 4; i++) {
-                if (!row[i]) {
-                    e[i] = o[i] = en[i] = on[i] = _mm512_setzero_ps();
-                    continue;
-                }
-                const float *p = row[i] + 32 * k;   /* may precede the row: lanes masked */
-                __m512 a = _mm512_maskz_loadu_ps(lm[k][0], p);
-                __m512 b = _mm512_maskz_loadu_ps(lm[k][1], p + 16);
-                __m512 a2 = _mm512_maskz_loadu_ps(lm[k][2], p + 2);
-                __m512 b2 = _mm512_maskz_loadu_ps(lm[k][3], p + 18);
-                e[i] = _mm512_permutex2var_ps(a, ev, b);
-                o[i] = _mm512_permutex2var_ps(a, od, b);
-                en[i] = _mm512_permutex2var_ps(a2, ev, b2);
-                on[i] = _mm512_permutex2var_ps(a2, od, b2);
-            }
+            /* row i: even and odd columns of this pair (e, o) and the next
+             * (f, g); every name a register, no arrays (gcc spilled those) */
+            __m512 e0, o0, f0, g0, e1, o1, f1, g1, e2, o2, f2, g2, e3, o3, f3, g3;
+#define ROW(i)                                                                            \
+    if (row[i]) {                                                                         \
+        const float *p = row[i] + 32 * k;   /* may precede the row: lanes masked */      \
+        __m512 a = _mm512_maskz_loadu_ps(lm[k][0], p);                                    \
+        __m512 b = _mm512_maskz_loadu_ps(lm[k][1], p + 16);                               \
+        __m512 a2 = _mm512_maskz_loadu_ps(lm[k][2], p + 2);                               \
+        __m512 b2 = _mm512_maskz_loadu_ps(lm[k][3], p + 18);                              \
+        e##i = _mm512_permutex2var_ps(a, ev, b);                                          \
+        o##i = _mm512_permutex2var_ps(a, od, b);                                          \
+        f##i = _mm512_permutex2var_ps(a2, ev, b2);                                        \
+        g##i = _mm512_permutex2var_ps(a2, od, b2);                                        \
+    } else {                                                                              \
+        e##i = o##i = f##i = g##i = _mm512_setzero_ps();                                  \
+    }
+            ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
             /* B^T d down the rows: [d0 - d2, d1 + d2, d2 - d1, d1 - d3] */
-            __m512 *q4[4] = {e, o, en, on};
-            for (int z = 0; z < 4; z++) {
-                __m512 *d = q4[z], t0 = _mm512_sub_ps(d[0], d[2]), t1 = _mm512_add_ps(d[1], d[2]);
-                __m512 t2 = _mm512_sub_ps(d[2], d[1]), t3 = _mm512_sub_ps(d[1], d[3]);
-                d[0] = t0, d[1] = t1, d[2] = t2, d[3] = t3;
-            }
-            /* then across: [E - En, O + En, En - O, O - On] into planes 4i .. 4i + 3 */
+#define DOWN(q)                                                                           \
+    {                                                                                     \
+        __m512 t0 = _mm512_sub_ps(q##0, q##2), t1 = _mm512_add_ps(q##1, q##2);            \
+        __m512 t2 = _mm512_sub_ps(q##2, q##1), t3 = _mm512_sub_ps(q##1, q##3);            \
+        q##0 = t0, q##1 = t1, q##2 = t2, q##3 = t3;                                       \
+    }
+            DOWN(e) DOWN(o) DOWN(f) DOWN(g)
+#undef DOWN
+            /* then across: [E - F, O + F, F - O, O - G] into planes 4i .. 4i + 3 */
             float *v = vr + 16 * k;
-            for (int i = 0; i < 4; i++) {
-                float *p = v + (size_t)(4 * i) * xs;
-                _mm512_mask_storeu_ps(p, sm[k], _mm512_sub_ps(e[i], en[i]));
-                _mm512_mask_storeu_ps(p + xs, sm[k], _mm512_add_ps(o[i], en[i]));
-                _mm512_mask_storeu_ps(p + 2 * xs, sm[k], _mm512_sub_ps(en[i], o[i]));
-                _mm512_mask_storeu_ps(p + 3 * xs, sm[k], _mm512_sub_ps(o[i], on[i]));
-            }
+            const __mmask16 m = sm[k];
+#define ACROSS(i)                                                                         \
+    {                                                                                     \
+        float *p = v + (size_t)(4 * i) * xs;                                              \
+        _mm512_mask_storeu_ps(p, m, _mm512_sub_ps(e##i, f##i));                           \
+        _mm512_mask_storeu_ps(p + xs, m, _mm512_add_ps(o##i, f##i));                      \
+        _mm512_mask_storeu_ps(p + 2 * xs, m, _mm512_sub_ps(f##i, o##i));                  \
+        _mm512_mask_storeu_ps(p + 3 * xs, m, _mm512_sub_ps(o##i, g##i));                  \
+    }
+            ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
+#undef ACROSS
         }
     }
 }

@@ -299,10 +299,11 @@ static void bn_stats(int N, int C, int HW, const float *x, int c, double *mean, 
 
 static void test_batchnorm(void)
 {
-    static const int shapes[][2] = {{7, 1}, {3, 35}};   /* (N, HW), C = 5 */
-    const int C = 5;
-    for (int t = 0; t < 2; t++) {
-        const int N = shapes[t][0], HW = shapes[t][1];
+    /* (N, HW, C): planes under 64 values go by channel, larger ones by
+     * image (two of them with several tasks per image) */
+    static const int shapes[][3] = {{7, 1, 5}, {3, 35, 5}, {3, 81, 5}, {2, 130, 37}};
+    for (int t = 0; t < 4; t++) {
+        const int N = shapes[t][0], HW = shapes[t][1], C = shapes[t][2];
         const size_t n = (size_t)N * C * HW;
         /* an offset mean: the variance must not come from E[x^2] - E[x]^2 */
         float *x = randv(n, 2, 5), *g = randv(n, -1, 1), *y = randv(n, -1, 1);
@@ -339,11 +340,12 @@ static void test_batchnorm(void)
  * with them against the double formula. */
 static void test_batchnorm_running(void)
 {
-    const int N = 4, C = 3, HW = 6, steps = 5;
-    const size_t n = (size_t)N * C * HW;
+    const int N = 4, C = 3, steps = 5;
     const float moms[] = {0.1f, 0.35f};
-    for (int t = 0; t < 2; t++) {
-        const float m = moms[t];
+    for (int t = 0; t < 4; t++) {
+        const int HW = t < 2 ? 6 : 70;   /* by channel, then by image */
+        const size_t n = (size_t)N * C * HW;
+        const float m = moms[t % 2];
         float *x = randv(n, -1, 1), *y = randv(n, -1, 1), *gamma = randv(C, 0.5f, 2);
         float *beta = randv(C, -1, 1), *sm = randv(C, -1, 1), *si = randv(C, -1, 1);
         float rm[3] = {0, 0, 0}, rv[3] = {1, 1, 1};
@@ -372,8 +374,11 @@ static void test_batchnorm_running(void)
             fer_batchnorm_forward_infer(N, C, HW, x, gamma, beta, 1e-5f, rm, rv, y);
             for (size_t i = 0; i < n; i++) {
                 int ch = (int)(i / HW % C);
-                double want = (x[i] - rm[ch]) / sqrt(rv[ch] + 1e-5) * gamma[ch] + beta[ch];
-                CHECK_CLOSE(y[i], want, 1e-5, 1e-5);
+                double a = gamma[ch] / sqrt(rv[ch] + 1e-5);
+                double want = (x[i] - rm[ch]) * a + beta[ch];
+                /* y = x a + b in float: a few ulps of |x a|, which reaches
+                 * 1e4 where the variance is as small as eps */
+                CHECK_CLOSE(y[i], want, 1e-5 + 4 * FLT_EPSILON * fabs(x[i] * a), 1e-5);
             }
         }
         free(x), free(y), free(gamma), free(beta), free(sm), free(si);
