@@ -300,8 +300,8 @@ static void input_task(void *ctx, int task, int thread)
  * (the batch from its first image); M points at the range's first tile in
  * plane (xi = 0, k), planes xs floats apart. A^T = [1 1 1 0; 0 1 -1 -1].
  * Both halves of the transform run over all of a step's tiles at once. */
-FER_CLONES static void transform_out(const fer_conv_shape *s, float *y, float bias, int k,
-                                     int r0, int r1, const float *M, size_t xs)
+FER_CLONES static void transform_out_c(const fer_conv_shape *s, float *y, float bias, int k,
+                                       int r0, int r1, const float *M, size_t xs)
 {
     const int K = s->K, P = s->P, Q = s->Q, TY = tiles_y(s), TX = tiles_x(s);
     const int step = rows_per_step(TX);
@@ -335,6 +335,20 @@ FER_CLONES static void transform_out(const fer_conv_shape *s, float *y, float bi
             }
         }
     }
+}
+
+/* The same, in AVX-512 registers where the CPU has them. */
+static void transform_out(const fer_conv_shape *s, float *y, float bias, int k, int r0, int r1,
+                          const float *M, size_t xs)
+{
+#if FER_WINO512
+    if (fer_wino512_available() && fer_wino512_fits(tiles_x(s))) {
+        fer_wino512_output(s->P, s->Q, tiles_y(s), tiles_x(s), y + (size_t)k * s->P * s->Q,
+                           (size_t)s->K * s->P * s->Q, bias, r0, r1, M, xs);
+        return;
+    }
+#endif
+    transform_out_c(s, y, bias, k, r0, r1, M, xs);
 }
 
 /* Asks for the input rows that tile rows [r0, r1) of channel c read, a

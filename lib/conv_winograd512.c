@@ -1,5 +1,5 @@
-/* conv_winograd512.c: the Winograd input transform in AVX-512 registers
- * (conv_winograd512.h). The portable transform in conv_winograd.c splits
+/* conv_winograd512.c: the Winograd input and output transforms in AVX-512
+ * registers (conv_winograd512.h). The portable transform in conv_winograd.c splits
  * each input row into even and odd columns in memory and runs the two
  * halves of B^T d B as separate passes over arrays; here 16 tiles of a
  * tile row go through in one step: for each of the 4 input rows, four
@@ -7,7 +7,10 @@
  * tile t) and two-source permutes give the even and odd columns of "this"
  * and "the next" column pair, and both halves of the transform are adds
  * between registers. Columns outside the row (the padding) and rows outside
- * the image load as zeros, under masks worked out once per call. */
+ * the image load as zeros, under masks worked out once per call. The
+ * output transform runs the other way: 16 loads, the adds of A^T m A, and
+ * two permutes per output row put the even and odd columns back in
+ * order. */
 #include "conv_winograd512.h"
 
 #if FER_WINO512
@@ -102,6 +105,59 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     }
             ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
 #undef ACROSS
+        }
+    }
+}
+
+/* Column lanes l of a 16-wide store at column w0 + l that lie in [0, Q). */
+static __mmask16 below(long w0, int Q) { return in_row(w0, Q); }
+
+__attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY, int TX, float *y,
+                                                           size_t img_stride, float bias, int r0,
+                                                           int r1, const float *M, size_t xs)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 tm[MAX_CHUNKS], cm[MAX_CHUNKS][2];
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 bv = _mm512_set1_ps(bias);
+    for (int k = 0; k < nch; k++) {
+        int left = TX - 16 * k;
+        tm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+        cm[k][0] = below(32L * k, Q);
+        cm[k][1] = below(32L * k + 16, Q);
+    }
+    for (int r = r0; r < r1; r++) {
+        const int img = r / TY, ty = r % TY;
+        float *y0 = y + (size_t)img * img_stride + (size_t)(2 * ty) * Q;
+        const int two = 2 * ty + 1 < P;
+        const float *mr = M + (size_t)(r - r0) * TX;
+        for (int k = 0; k < nch; k++) {
+            const float *m = mr + 16 * k;
+            const __mmask16 t = tm[k];
+            __m512 s[4], d[4];
+            for (int q = 0; q < 4; q++) {   /* A^T m: [m0 + m1 + m2, m1 - m2 - m3] down */
+                __m512 a = _mm512_maskz_loadu_ps(t, m + (size_t)q * xs);
+                __m512 b = _mm512_maskz_loadu_ps(t, m + (size_t)(4 + q) * xs);
+                __m512 c = _mm512_maskz_loadu_ps(t, m + (size_t)(8 + q) * xs);
+                __m512 e = _mm512_maskz_loadu_ps(t, m + (size_t)(12 + q) * xs);
+                s[q] = _mm512_add_ps(_mm512_add_ps(a, b), c);
+                d[q] = _mm512_sub_ps(_mm512_sub_ps(b, c), e);
+            }
+            /* then across, with the bias; outputs (2 ty, 2 t) and (2 ty, 2 t + 1)
+             * from the first pair, the next row from the second */
+            __m512 r0v = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv);
+            __m512 r1v = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv);
+            float *o = y0 + 32 * k;
+            _mm512_mask_storeu_ps(o, cm[k][0], _mm512_permutex2var_ps(r0v, lo, r1v));
+            _mm512_mask_storeu_ps(o + 16, cm[k][1], _mm512_permutex2var_ps(r0v, hi, r1v));
+            if (two) {
+                __m512 r2v = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv);
+                __m512 r3v = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv);
+                _mm512_mask_storeu_ps(o + Q, cm[k][0], _mm512_permutex2var_ps(r2v, lo, r3v));
+                _mm512_mask_storeu_ps(o + Q + 16, cm[k][1], _mm512_permutex2var_ps(r2v, hi, r3v));
+            }
         }
     }
 }

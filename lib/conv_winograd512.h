@@ -1,5 +1,5 @@
-/* conv_winograd512.h: the F(2x2, 3x3) input transform with AVX-512
- * intrinsics, for conv_winograd.c. Built on x86-64 with GCC or clang,
+/* conv_winograd512.h: the F(2x2, 3x3) input and output transforms with
+ * AVX-512 intrinsics, for conv_winograd.c. Built on x86-64 with GCC or clang,
  * except under AddressSanitizer (its masked loads may start before a row,
  * as the hardware allows); elsewhere FER_WINO512 is 0 and the portable
  * transform runs. */
@@ -23,6 +23,14 @@ int fer_wino512_fits(int TX);
  * to V[xi * xs + t] for the 16 planes xi = 4i + j. */
 void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
                        size_t img_stride, int r0, int r1, float *V, size_t xs);
+
+/* y = A^T m A + bias for the tile rows [r0, r1) of one output channel,
+ * the inverse layout of fer_wino512_input: tile t of the range from
+ * M[xi * xs + t]; tile row r is image r / TY, row r % TY, whose P x Q plane
+ * of the channel starts at y + (r / TY) * img_stride. Outputs past P or Q
+ * (tiles over an odd edge) are not written. */
+void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_stride, float bias,
+                        int r0, int r1, const float *M, size_t xs);
 #else
 #define FER_WINO512 0
 #endif
