@@ -88,9 +88,12 @@ typedef struct wjob {
     const float *x, *w, *b;
     const float *dy;
     float *y, *U, *V, *M;
-    float *Up;              /* forward: U[xi] packed for the GEMM, packed_u apart */
-    int r0, r1;             /* forward, one block at a time: its tile rows */
+    float *Up;              /* forward: U[xi] packed for the GEMM, packed_u apart;
+                               weight gradient: the second lane's dU, or NULL */
+    int r0, r1;             /* forward, one block at a time: its tile rows;
+                               a weight-gradient lane: its images */
     int g;                  /* weight gradient: images in this group */
+    int failed;             /* a weight-gradient lane found no scratch */
 } wjob;
 
 static void pack_task(void *ctx, int xi, int thread)
@@ -479,7 +482,8 @@ FER_CLONES static void grad_task(void *ctx, int task, int thread)
 }
 
 /* dw = G^T dU G for output channel k and every c (3x3 from each 4x4 of
- * dU), channel-major in steps of WCH as filter_task. */
+ * dU), channel-major in steps of WCH as filter_task; dU is U, plus Up
+ * where that is set (the second lane's sums). */
 FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
 {
     const wjob *j = ctx;
@@ -489,13 +493,17 @@ FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
     for (int c0 = 0; c0 < C; c0 += WCH) {
         int n = C - c0 < WCH ? C - c0 : WCH;
         for (int q = 0; q < 4; q++) {   /* G^T dU: columns */
-            const float *u0 = j->U + ((size_t)q * K + k) * C + c0;
-            const float *u1 = u0 + 4 * (size_t)K * C, *u2 = u1 + 4 * (size_t)K * C;
-            const float *u3 = u2 + 4 * (size_t)K * C;
+            const size_t at = ((size_t)q * K + k) * C + c0, x4 = 4 * (size_t)K * C;
+            float u[4][WCH];
+            for (int i = 0; i < 4; i++) {
+                const float *p = j->U + at + i * x4, *p2 = j->Up ? j->Up + at + i * x4 : NULL;
+                for (int c = 0; c < n; c++)   /* with the second lane's sums, if any */
+                    u[i][c] = p2 ? p[c] + p2[c] : p[c];
+            }
             for (int c = 0; c < n; c++) {
-                a[0][q][c] = u0[c] + 0.5f * (u1[c] + u2[c]);
-                a[1][q][c] = 0.5f * (u1[c] - u2[c]);
-                a[2][q][c] = 0.5f * (u1[c] + u2[c]) + u3[c];
+                a[0][q][c] = u[0][c] + 0.5f * (u[1][c] + u[2][c]);
+                a[1][q][c] = 0.5f * (u[1][c] - u[2][c]);
+                a[2][q][c] = 0.5f * (u[1][c] + u[2][c]) + u[3][c];
             }
         }
         for (int r = 0; r < 3; r++)   /* (G^T dU) G: rows */
@@ -511,13 +519,76 @@ FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
     }
 }
 
+/* One lane of the two-lane weight gradient: groups [g0, g1) of the batch
+ * (each of j->g images, the last maybe fewer), transformed and multiplied
+ * by the thread that runs the lane, with V and M in its scratch, summed
+ * into the lane's own dU. */
+static void lane_task(void *ctx, int lane, int thread)
+{
+    wjob *jl = (wjob *)ctx + lane;
+    const fer_conv_shape *s = jl->s;
+    const int K = s->K, C = s->C, gs = jl->g;
+    const size_t TI = (size_t)tiles_y(s) * tiles_x(s);
+    const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
+    float *buf = fer_scratch(FER_SCRATCH_CONV, 16 * ((size_t)C + K) * gs * TI);
+    (void)thread;
+    if (!buf) {
+        jl->failed = 1;
+        return;
+    }
+    for (int n0 = jl->r0; n0 < jl->r1; n0 += gs) {
+        wjob j = *jl;
+        const size_t T = (size_t)(j.g = jl->r1 - n0 < gs ? jl->r1 - n0 : gs) * TI;
+        j.x = jl->x + (size_t)n0 * chw;
+        j.dy = jl->dy + (size_t)n0 * kpq;
+        j.V = buf;
+        j.M = buf + 16 * (size_t)C * T;
+        for (int t = 0; t < j.g * C; t++)
+            input_task(&j, t, thread);
+        for (int t = 0; t < j.g * K; t++)
+            grad_task(&j, t, thread);
+        for (int xi = 0; xi < 16; xi++)   /* nested: one task each, in this thread */
+            fer_gemm(0, 1, K, C, (int)T, 1.0f, j.M + (size_t)xi * K * T, (int)T,
+                     j.V + (size_t)xi * C * T, (int)T, n0 > jl->r0 ? 1.0f : 0.0f,
+                     j.U + (size_t)xi * K * C, C);
+    }
+}
+
+/* The weight gradient by groups of images, in one of two ways:
+ *   - two lanes (up to two threads, and a batch of two groups or more):
+ *     each lane takes half the images, by groups of the same size, and
+ *     the lanes' sums are added at the end. Each core then transforms and multiplies only the images it
+ *     handled in the forward pass (threads.h), where shared groups had
+ *     every image's channels split between the cores and each GEMM read
+ *     both halves. The same on one thread and two, bit for bit.
+ *   - shared groups otherwise: one group at a time, its transforms and
+ *     GEMMs over all threads. */
 void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float *dy, float *dw,
                            float *ws)
 {
-    const int K = s->K, C = s->C, g0 = group(s);
+    const int K = s->K, C = s->C, g0 = group(s), ngroups = (s->N + g0 - 1) / g0;
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
-    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0};
+    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0, 0};
+    if (ngroups >= 2 && fer_threads_get() <= 2) {
+        wjob lanes[2];
+        const int half = (s->N + 1) / 2;
+        j.dy = dy;
+        lanes[0] = lanes[1] = j;
+        lanes[0].g = lanes[1].g = g0;
+        lanes[0].r0 = 0, lanes[0].r1 = half;
+        lanes[1].r0 = half, lanes[1].r1 = s->N;
+        lanes[1].U = ws + 16 * (size_t)K * C;   /* the forward's packed-U space */
+        fer_parallel_for(2, lane_task, lanes);
+        if (lanes[0].failed || lanes[1].failed)
+            goto shared;
+        j.Up = lanes[1].U;   /* wgrad_task adds the second lane's sums */
+        j.y = dw;
+        fer_parallel_for(K, wgrad_task, &j);
+        return;
+    }
+shared:
+    j.Up = NULL;
     j.M = j.V + 16 * (size_t)C * T0;
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
@@ -541,7 +612,7 @@ void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const floa
                              const float *b, float *y, float *ws)
 {
     const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = (rows + rb - 1) / rb;
-    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0};
+    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0, 0};
     j.Up = ws + 16 * (size_t)s->K * s->C;
     j.V = j.Up + 16 * packed_u(s);   /* the spare block */
     fer_parallel_for(s->K, filter_task, &j);

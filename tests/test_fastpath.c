@@ -137,6 +137,28 @@ static void winograd(void)
     }
 }
 
+/* The Winograd weight gradient in two lanes (up to two threads, two groups
+ * or more: 9 images of 24x24 go as 4 + 1 and 4): the reference result,
+ * and the same bits on one thread and two. */
+static void wgrad_lanes(void)
+{
+    fer_conv_shape s;
+    check_seed(16);
+    fer_conv_shape_init(&s, 9, 16, 24, 24, 17, 3, 3, 1, 1);
+    const size_t xn = (size_t)9 * 16 * 24 * 24, yn = (size_t)9 * 17 * 24 * 24, wn = 17 * 16 * 9;
+    float *x = rnd(xn), *dy = rnd(yn), *w = rnd(wn), *dw = malloc(wn * 4), *dw1 = malloc(wn * 4);
+    float *dw2 = malloc(wn * 4), *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+    CHECK(fer_conv_wino_ok(&s), "want Winograd for 9x16x24x24 -> 17");
+    fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
+    fer_threads_set(1);
+    fer_conv2d_wgrad_wino(&s, x, dy, dw1, ws);
+    fer_threads_set(2);
+    fer_conv2d_wgrad_wino(&s, x, dy, dw2, ws);
+    close_all("lanes dw", dw1, dw, wn, (double)9 * 24 * 24);
+    CHECK(!memcmp(dw1, dw2, wn * 4), "dw differs between one thread and two");
+    free(x), free(dy), free(w), free(dw), free(dw1), free(dw2), free(ws);
+}
+
 /* The dispatching entry points give the reference result too. */
 static void dispatch(void)
 {
@@ -186,6 +208,7 @@ int main(void)
     RUN(groups);
     RUN(winograd);
     RUN(threads);
+    RUN(wgrad_lanes);
     RUN(dispatch);
     return check_done();
 }
