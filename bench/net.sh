@@ -56,8 +56,15 @@ median() { printf '%s\n' "$@" | sort -g | awk 'NF { v[++n] = $1 } END {
     else printf "%.2f\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
 most() { printf '%s\n' "$@" | sort -g | awk 'NF { m = $1 } END { print (m == "" ? "-" : m) }'; }
 
+# the core-to-core round trip (bench_corelat.c): on a VM it tells which
+# state the host keeps the cores in; printed before and after the table
+corelat() {
+    [ -x "${BN%/*}/bench_corelat" ] && [ "$THREADS" -gt 1 ] &&
+        echo "net: core round trip $1: $(field roundtrip_ns "$("${BN%/*}/bench_corelat")") ns"
+}
 echo "net: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $THREADS threads," \
     "$ROUNDS rounds of >= ${SECS} s, load:$(uptime | sed 's/.*load average[s]*://')"
+corelat before
 printf '%-8s %-5s %5s %10s %10s %9s %8s %8s %8s  %s\n' net mode batch "fer img/s" \
     "torch" "fer/torch" "fer MB" "torch MB" "torch +MB" "rounds (fer | torch img/s)"
 failed=0 ratios=''
@@ -99,4 +106,5 @@ printf '%s\n' $ratios | awk -F: 'NF == 2 { s[$1] += log($2); n[$1]++; S += log($
     END { if (N) printf "net: geometric mean fer/torch: train %s, infer %s, all %.2f\n",
               n["train"] ? sprintf("%.2f", exp(s["train"] / n["train"])) : "-",
               n["infer"] ? sprintf("%.2f", exp(s["infer"] / n["infer"])) : "-", exp(S / N) }'
+corelat after
 [ "$failed" -eq 0 ]
