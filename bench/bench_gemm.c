@@ -6,7 +6,11 @@
  *   bench_gemm [samples [threads...]]     default: 7 samples, threads 1 2
  *
  * Each sample repeats one call for >= 30 ms; ours and OpenBLAS alternate,
- * sample by sample, so that load from other processes hits both alike.
+ * sample by sample, so that load from other processes hits both alike,
+ * and on 2 threads or more each sample starts alike: a 0.3 s pause, then
+ * one untimed call (ours had come first after the pause, and with cores
+ * back from idle and its threads to wake paid for both libraries' start:
+ * 0.65-0.87 of OpenBLAS in medians where the best samples were 1.45-1.69).
  * Printed: median GFLOP/s, % of the FMA peak (PEAK_PER_CORE per thread),
  * ratio ours / OpenBLAS; then the best sample of each and their ratio, and
  * the ratio of the median process CPU time per call (OpenBLAS / ours, all
@@ -184,9 +188,18 @@ int main(int argc, char **argv)
             if (have_blas)
                 call(&o, 0);
             for (int r = 0; r < nsamp; r++) {
+                /* each sample from the same start: a pause (on 2 threads and
+                 * more, so that the other library's threads are asleep),
+                 * then one untimed call, which wakes this library's threads
+                 * and the cores from their idle state */
                 if (have_blas && th > 1)
                     let_blas_sleep();
+                call(&o, 1);
                 t_ours[r] = sample(&o, 1, &c_ours[r]);
+                if (have_blas && th > 1)
+                    let_blas_sleep();
+                if (have_blas)
+                    call(&o, 0);
                 t_blas[r] = have_blas ? sample(&o, 0, &c_blas[r]) : (c_blas[r] = 0);
             }
             qsort(t_ours, nsamp, sizeof *t_ours, cmp);

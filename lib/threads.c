@@ -15,19 +15,28 @@
  * When the caller runs out of tasks it closes the job: workers that have
  * not joined by then (asleep, or waiting for a core that other processes
  * hold) skip it, their shares done by the caller, so the caller waits only
- * for those still running a task. Workers spin briefly before sleeping, so
- * that back-to-back calls (one GEMM per layer) do not pay a wake-up each. */
+ * for those still running a task. Workers poll for 2 ms (SPIN_NS) before
+ * sleeping, so that back-to-back calls (one GEMM per layer) do not pay a
+ * wake-up each. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "parse.h"
 #include "threads.h"
 
-#define SPIN 1000   /* polls before sleeping: ~30-40 us of PAUSE on Zen 4 */
+/* How long a thread polls before it sleeps. It must outlast a whole call
+ * run by one thread: a worker that wakes too late for a call (a sleeping
+ * vCPU can take a millisecond and more to wake) finds its share taken,
+ * and if it then slept again before the next call, it missed that one
+ * too. With 25 us of polling, runs of 10-40 back-to-back 1.5 ms GEMMs went
+ * at one thread's speed (a product of 64 x 1024 x 2304 on 2 threads: 90
+ * GFLOP/s in those runs, 190 otherwise); with 2 ms, almost none. */
+#define SPIN_NS 2000000
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t use_lock = PTHREAD_MUTEX_INITIALIZER;  /* held by the pool's user */
@@ -65,6 +74,26 @@ static void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+/* Whether the SPIN_NS of polling begun at *t0 (0: not yet) are over; reads
+ * the clock every 64 polls. */
+static int spun_out(long long *t0, int i)
+{
+    if (i & 63)
+        return 0;
+    if (!*t0) {
+        *t0 = now_ns();
+        return 0;
+    }
+    return now_ns() - *t0 > SPIN_NS;
 }
 
 static void init_count(void)
@@ -119,11 +148,14 @@ static void *worker(void *arg)
     my_index = idx;
     for (;;) {
         unsigned long long v;
-        int i, joined = 0;
-        for (i = 0; i < SPIN && atomic_load(&state) >> 32 == seen && idx < atomic_load(&limit);
-             i++)
+        long long t0 = 0;
+        int i, joined = 0, out = 0;
+        for (i = 0; atomic_load(&state) >> 32 == seen && idx < atomic_load(&limit); i++) {
+            if ((out = spun_out(&t0, i)))
+                break;
             cpu_relax();
-        if (i == SPIN) {
+        }
+        if (out) {
             pthread_mutex_lock(&mu);
             while (atomic_load(&state) >> 32 == seen && idx < atomic_load(&limit))
                 pthread_cond_wait(&wake, &mu);
@@ -245,7 +277,8 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
     in_task = 0;
 
     joined = (int)(atomic_fetch_or(&state, CLOSED) & JOINED);
-    for (i = 0; i < SPIN && atomic_load(&finished) < joined; i++)
+    i = 0;
+    for (long long t0 = 0; atomic_load(&finished) < joined && !spun_out(&t0, i); i++)
         cpu_relax();
     if (atomic_load(&finished) < joined) {
         pthread_mutex_lock(&mu);
