@@ -458,6 +458,12 @@ FER_CLONES static void grad_task(void *ctx, int task, int thread)
     const float *dyp = j->dy + ((size_t)img * K + k) * P * Q;
     float e[2][MAX_TX], o[2][MAX_TX], col[4][2][MAX_TX];
     (void)thread;
+#if FER_WINO512
+    if (fer_wino512_available() && fer_wino512_fits(TX)) {
+        fer_wino512_grad(P, Q, TY, TX, dyp, j->M + (size_t)k * T + (size_t)img * TY * TX, xs);
+        return;
+    }
+#endif
     for (int ty = 0; ty < TY; ty++) {
         float *m = j->M + (size_t)k * T + ((size_t)img * TY + ty) * TX;
         for (int h = 0; h < 2; h++)

@@ -1,5 +1,6 @@
-/* conv_winograd512.c: the Winograd input and output transforms in AVX-512
- * registers (conv_winograd512.h). The portable transform in conv_winograd.c splits
+/* conv_winograd512.c: the Winograd input and output transforms, and the
+ * weight gradient's transform of dy, in AVX-512 registers
+ * (conv_winograd512.h). The portable transform in conv_winograd.c splits
  * each input row into even and odd columns in memory and runs the two
  * halves of B^T d B as separate passes over arrays; here 16 tiles of a
  * tile row go through in one step: for each of the 4 input rows, four
@@ -105,6 +106,54 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     }
             ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
 #undef ACROSS
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, int TX,
+                                                         const float *dy, float *M, size_t xs)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int k = 0; k < nch; k++) {
+        int left = TX - 16 * k;
+        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+        lm[k][0] = in_row(32L * k, Q);
+        lm[k][1] = in_row(32L * k + 16, Q);
+    }
+    for (int ty = 0; ty < TY; ty++) {
+        const float *r0 = dy + (size_t)(2 * ty) * Q;
+        const float *r1 = 2 * ty + 1 < P ? r0 + Q : NULL;   /* past an odd edge: zeros */
+        float *mr = M + (size_t)ty * TX;
+        for (int k = 0; k < nch; k++) {
+            __m512 a = _mm512_maskz_loadu_ps(lm[k][0], r0 + 32 * k);
+            __m512 b = _mm512_maskz_loadu_ps(lm[k][1], r0 + 32 * k + 16);
+            __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b);
+            __m512 e1 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps();
+            if (r1) {
+                a = _mm512_maskz_loadu_ps(lm[k][0], r1 + 32 * k);
+                b = _mm512_maskz_loadu_ps(lm[k][1], r1 + 32 * k + 16);
+                e1 = _mm512_permutex2var_ps(a, ev, b);
+                o1 = _mm512_permutex2var_ps(a, od, b);
+            }
+            /* A dy: rows [d0], [d0 + d1], [d0 - d1], [-d1], each as its (even, odd)
+             * pair; then each row [p q] -> [p, p + q, p - q, -q] into planes 4i .. */
+            const __m512 zero = _mm512_setzero_ps();
+            const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),
+                                 _mm512_sub_ps(zero, e1)};
+            const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),
+                                 _mm512_sub_ps(zero, o1)};
+            float *m = mr + 16 * k;
+            const __mmask16 t = sm[k];
+            for (int i = 0; i < 4; i++) {
+                float *pl = m + (size_t)(4 * i) * xs;
+                _mm512_mask_storeu_ps(pl, t, p[i]);
+                _mm512_mask_storeu_ps(pl + xs, t, _mm512_add_ps(p[i], q[i]));
+                _mm512_mask_storeu_ps(pl + 2 * xs, t, _mm512_sub_ps(p[i], q[i]));
+                _mm512_mask_storeu_ps(pl + 3 * xs, t, _mm512_sub_ps(zero, q[i]));
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-/* conv_winograd512.h: the F(2x2, 3x3) input and output transforms with
- * AVX-512 intrinsics, for conv_winograd.c. Built on x86-64 with GCC or clang,
+/* conv_winograd512.h: the F(2x2, 3x3) input and output transforms (and
+ * the weight gradient's transform of dy) with AVX-512 intrinsics, for conv_winograd.c. Built on x86-64 with GCC or clang,
  * except under AddressSanitizer (its masked loads may start before a row,
  * as the hardware allows); elsewhere FER_WINO512 is 0 and the portable
  * transform runs. */
@@ -31,6 +31,11 @@ void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
  * (tiles over an odd edge) are not written. */
 void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_stride, float bias,
                         int r0, int r1, const float *M, size_t xs);
+
+/* The weight gradient's transform of the output gradient, dY' = A dy A^T,
+ * for one (image, channel) plane dy (P x Q; zero past an odd edge): tile
+ * (ty, tx) of the plane to M[xi * xs + ty * TX + tx] for the 16 planes. */
+void fer_wino512_grad(int P, int Q, int TY, int TX, const float *dy, float *M, size_t xs);
 #else
 #define FER_WINO512 0
 #endif

@@ -127,6 +127,7 @@ static void winograd(void)
         CHECK(fer_conv_wino_ok(&s), "want Winograd for 3x20x14x15 -> 18");
         one(3, 20, 14, 15, 18, 3, 1, 1, 1);
         one(2, 24, 9, 20, 16, 3, 1, 0, 1);
+        one(2, 16, 9, 37, 16, 3, 1, 1, 1);   /* odd 9 x 37: rows of 19 tiles */
         /* enough blocks of tiles for one task per block, on 1 and 2 threads
          * (a few blocks run one at a time, with the work shared out) */
         for (int t = 1; t <= 2; t++) {
