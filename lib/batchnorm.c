@@ -103,21 +103,87 @@ typedef struct bn_job {
     int per_img;        /* tasks per image */
 } bn_job;
 
-FER_CLONES static void train_task(void *ctx, int c, int thread)
+/* Channel c's batch statistics are mean and (biased) var: keeps mean and
+ * invstd for backward, updates the running statistics, and gives y = x *a
+ * + *b. */
+static void train_coefs(const bn_job *j, int c, double mean, double var, float *a, float *b)
 {
-    const bn_job *j = ctx;
     const double M = (double)j->N * j->HW;
-    double mean, var;
-    (void)thread;
-    channel_stats(j->N, j->C, j->HW, j->x, c, &mean, &var);
-    const double invstd = 1.0 / sqrt(var + j->eps);
-    const double a = j->gamma[c] * invstd;
-    scale_shift(j->N, j->C, j->HW, j->x, c, (float)a, (float)(j->beta[c] - mean * a), j->y);
+    const double invstd = 1.0 / sqrt(var + j->eps), ad = j->gamma[c] * invstd;
+    *a = (float)ad;
+    *b = (float)(j->beta[c] - mean * ad);
     j->save_mean[c] = (float)mean;
     j->save_invstd[c] = (float)invstd;
     j->running_mean[c] = (float)((1.0 - j->momentum) * j->running_mean[c] + j->momentum * mean);
     j->running_var[c] = (float)((1.0 - j->momentum) * j->running_var[c] +
                                 j->momentum * var * M / (M - 1));
+}
+
+/* Inference: y = x *a + *b from the running statistics. */
+static void infer_coefs(const bn_job *j, int c, float *a, float *b)
+{
+    const double ad = j->gamma[c] / sqrt((double)j->var_in[c] + j->eps);
+    *a = (float)ad;
+    *b = (float)(j->beta[c] - j->mean_in[c] * ad);
+}
+
+/* With xhat = (x - mean) * invstd and M = N * HW values per channel:
+ * dbeta = sum dy, dgamma = sum dy * xhat and
+ * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M)
+ *    = k dy - k2 (x - mean) - kmdy.
+ * From sdy = sum dy and sdyx = sum dy (x - mean), sets dbeta and dgamma
+ * and gives k, k2, kmdy. */
+static void grad_coefs(const bn_job *j, int c, double sdy, double sdyx, float *k, float *k2,
+                       float *kmdy)
+{
+    const double M = (double)j->N * j->HW;
+    const float invstd = j->var_in[c];   /* the saved invstd */
+    sdyx *= invstd;   /* sum dy * xhat */
+    j->dbeta[c] = (float)sdy;
+    j->dgamma[c] = (float)sdyx;
+    *k = (float)(j->gamma[c] * invstd);
+    *kmdy = (float)(*k * (sdy / M));
+    *k2 = (float)(*k * invstd * (sdyx / M));
+}
+
+/* Adds sum dy and sum dy (x - mean) over one plane of n values to *sdy and
+ * *sdyx: 16 float lanes, the tail and the lanes' totals in double. */
+static inline void grad_sums(const float *restrict xp, const float *restrict dp, int n,
+                             float mean, double *sdy, double *sdyx)
+{
+    float a1[16] = {0}, a2[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int u = 0; u < 16; u++) {
+            a1[u] += dp[i + u];
+            a2[u] += dp[i + u] * (xp[i + u] - mean);
+        }
+    for (; i < n; i++) {
+        *sdy += dp[i];
+        *sdyx += (double)dp[i] * (xp[i] - mean);
+    }
+    for (int u = 0; u < 16; u++) {
+        *sdy += a1[u];
+        *sdyx += a2[u];
+    }
+}
+
+static inline void dx_plane(const float *restrict xp, const float *restrict dp,
+                            float *restrict dxp, int n, float k, float k2, float kmdy, float mean)
+{
+    for (int i = 0; i < n; i++)
+        dxp[i] = k * dp[i] - k2 * (xp[i] - mean) - kmdy;
+}
+
+FER_CLONES static void train_task(void *ctx, int c, int thread)
+{
+    const bn_job *j = ctx;
+    double mean, var;
+    float a, b;
+    (void)thread;
+    channel_stats(j->N, j->C, j->HW, j->x, c, &mean, &var);
+    train_coefs(j, c, mean, var, &a, &b);
+    scale_shift(j->N, j->C, j->HW, j->x, c, a, b, j->y);
 }
 
 /* ---- by image ---- */
@@ -129,7 +195,7 @@ static int by_image(bn_job *j)
 {
     const size_t planes = (size_t)j->N * j->C;
     float *m;
-    if (j->HW < PLANE_MIN || fer_threads_in_task() ||
+    if (j->HW < PLANE_MIN ||
         !(m = fer_scratch(FER_SCRATCH_STATS, 4 * planes + 3 * (size_t)j->C + 16)))
         return 0;
     j->p1 = (double *)m;
@@ -202,14 +268,7 @@ static void train_by_image(bn_job *j)
             sq += j->p2[(size_t)n * C + c] + HW * d * d;
         }
         var = sq / M;
-        const double invstd = 1.0 / sqrt(var + j->eps), a = j->gamma[c] * invstd;
-        j->ca[c] = (float)a;
-        j->cb[c] = (float)(j->beta[c] - mean * a);
-        j->save_mean[c] = (float)mean;
-        j->save_invstd[c] = (float)invstd;
-        j->running_mean[c] = (float)((1.0 - j->momentum) * j->running_mean[c] + j->momentum * mean);
-        j->running_var[c] = (float)((1.0 - j->momentum) * j->running_var[c] +
-                                    j->momentum * var * M / (M - 1));
+        train_coefs(j, c, mean, var, &j->ca[c], &j->cb[c]);
     }
     fer_parallel_for(image_tasks(j), plane_scale_task, j);
 }
@@ -222,30 +281,15 @@ FER_CLONES static void plane_grad_task(void *ctx, int t, int thread)
     (void)thread;
     for (int c = c0; c < c1; c++) {
         const size_t i = (size_t)n * j->C + c;
-        const float *restrict xp = j->x + i * j->HW, *restrict dp = j->dy + i * j->HW;
-        const float mean = j->mean_in[c];
-        float a1[16] = {0}, a2[16] = {0};
+        const float *xp = j->x + i * j->HW, *dp = j->dy + i * j->HW;
         double sdy = 0, sdyx = 0;
-        int k = 0;
-        for (; k + 16 <= j->HW; k += 16)
-            for (int u = 0; u < 16; u++) {
-                a1[u] += dp[k + u];
-                a2[u] += dp[k + u] * (xp[k + u] - mean);
-            }
-        for (; k < j->HW; k++) {
-            sdy += dp[k];
-            sdyx += (double)dp[k] * (xp[k] - mean);
-        }
-        for (int u = 0; u < 16; u++) {
-            sdy += a1[u];
-            sdyx += a2[u];
-        }
+        grad_sums(xp, dp, j->HW, j->mean_in[c], &sdy, &sdyx);
         j->p1[i] = sdy;
         j->p2[i] = sdyx;
     }
 }
 
-/* dx = ca dy - cb (x - mean) - cc per plane (see backward_task) */
+/* dx = ca dy - cb (x - mean) - cc per plane (grad_coefs) */
 FER_CLONES static void plane_dx_task(void *ctx, int t, int thread)
 {
     const bn_job *j = ctx;
@@ -253,18 +297,14 @@ FER_CLONES static void plane_dx_task(void *ctx, int t, int thread)
     (void)thread;
     for (int c = c0; c < c1; c++) {
         const size_t off = ((size_t)n * j->C + c) * j->HW;
-        const float *restrict xp = j->x + off, *restrict dp = j->dy + off;
-        float *restrict dxp = j->dx + off;
-        const float k = j->ca[c], k2 = j->cb[c], kmdy = j->cc[c], mean = j->mean_in[c];
-        for (int i = 0; i < j->HW; i++)
-            dxp[i] = k * dp[i] - k2 * (xp[i] - mean) - kmdy;
+        dx_plane(j->x + off, j->dy + off, j->dx + off, j->HW, j->ca[c], j->cb[c], j->cc[c],
+                 j->mean_in[c]);
     }
 }
 
 static void backward_by_image(bn_job *j)
 {
     const int N = j->N, C = j->C;
-    const double M = (double)N * j->HW;
     fer_parallel_for(image_tasks(j), plane_grad_task, j);
     for (int c = 0; c < C; c++) {
         double sdy = 0, sdyx = 0;
@@ -272,14 +312,7 @@ static void backward_by_image(bn_job *j)
             sdy += j->p1[(size_t)n * C + c];
             sdyx += j->p2[(size_t)n * C + c];
         }
-        const float invstd = j->var_in[c];
-        sdyx *= invstd;
-        j->dbeta[c] = (float)sdy;
-        j->dgamma[c] = (float)sdyx;
-        const float k = (float)(j->gamma[c] * invstd);
-        j->ca[c] = k;
-        j->cb[c] = (float)(k * invstd * (sdyx / M));
-        j->cc[c] = (float)(k * (sdy / M));
+        grad_coefs(j, c, sdy, sdyx, &j->ca[c], &j->cb[c], &j->cc[c]);
     }
     fer_parallel_for(image_tasks(j), plane_dx_task, j);
 }
@@ -302,10 +335,10 @@ void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const flo
 FER_CLONES static void infer_task(void *ctx, int c, int thread)
 {
     const bn_job *j = ctx;
-    const double a = j->gamma[c] / sqrt((double)j->var_in[c] + j->eps);
+    float a, b;
     (void)thread;
-    scale_shift(j->N, j->C, j->HW, j->x, c, (float)a, (float)(j->beta[c] - j->mean_in[c] * a),
-                j->y);
+    infer_coefs(j, c, &a, &b);
+    scale_shift(j->N, j->C, j->HW, j->x, c, a, b, j->y);
 }
 
 void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
@@ -318,58 +351,27 @@ void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const flo
         fer_parallel_for(C, infer_task, &j);
         return;
     }
-    for (int c = 0; c < C; c++) {   /* as infer_task */
-        const double a = gamma[c] / sqrt((double)running_var[c] + eps);
-        j.ca[c] = (float)a;
-        j.cb[c] = (float)(beta[c] - running_mean[c] * a);
-    }
+    for (int c = 0; c < C; c++)
+        infer_coefs(&j, c, &j.ca[c], &j.cb[c]);
     fer_parallel_for(image_tasks(&j), plane_scale_task, &j);
 }
 
-/* With xhat = (x - mean) * invstd and M = N * HW values per channel:
- * dbeta = sum dy, dgamma = sum dy * xhat and
- * dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M). */
 FER_CLONES static void backward_task(void *ctx, int c, int thread)
 {
     const bn_job *j = ctx;
     const int N = j->N, C = j->C, HW = j->HW;
-    const float *x = j->x, *dy = j->dy;
-    float *dx = j->dx;
-    const double M = (double)N * HW;
-    const float mean = j->mean_in[c], invstd = j->var_in[c];
+    const float mean = j->mean_in[c];
     double sdy = 0, sdyx = 0;
+    float k, k2, kmdy;
     (void)thread;
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        const float *restrict xp = x + off, *restrict dp = dy + off;
-        float a1[16] = {0}, a2[16] = {0};
-        int i = 0;
-        for (; i + 16 <= HW; i += 16)
-            for (int u = 0; u < 16; u++) {
-                a1[u] += dp[i + u];
-                a2[u] += dp[i + u] * (xp[i + u] - mean);
-            }
-        for (; i < HW; i++) {
-            sdy += dp[i];
-            sdyx += (double)dp[i] * (xp[i] - mean);
-        }
-        for (int u = 0; u < 16; u++) {
-            sdy += a1[u];
-            sdyx += a2[u];
-        }
+        grad_sums(j->x + off, j->dy + off, HW, mean, &sdy, &sdyx);
     }
-    sdyx *= invstd;   /* sum dy * xhat */
-    j->dbeta[c] = (float)sdy;
-    j->dgamma[c] = (float)sdyx;
-    /* dx = k (dy - mdy - (x - mean) invstd mdyx) = k dy - k2 (x - mean) - k mdy */
-    const float k = (float)(j->gamma[c] * invstd), kmdy = (float)(k * (sdy / M));
-    const float k2 = (float)(k * invstd * (sdyx / M));
+    grad_coefs(j, c, sdy, sdyx, &k, &k2, &kmdy);
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        const float *restrict xp = x + off, *restrict dp = dy + off;
-        float *restrict dxp = dx + off;
-        for (int i = 0; i < HW; i++)
-            dxp[i] = k * dp[i] - k2 * (xp[i] - mean) - kmdy;
+        dx_plane(j->x + off, j->dy + off, j->dx + off, HW, k, k2, kmdy, mean);
     }
 }
 
