@@ -44,6 +44,12 @@ enum {
 static int tiles_y(const fer_conv_shape *s) { return (s->P + 1) / 2; }
 static int tiles_x(const fer_conv_shape *s) { return (s->Q + 1) / 2; }
 
+#if FER_WINO512
+/* Whether the AVX-512 transforms (conv_winograd512.c) run for rows of TX
+ * tiles: on CPUs with AVX-512F. */
+static int use512(int TX) { return fer_wino512_available() && fer_wino512_fits(TX); }
+#endif
+
 static int group(const fer_conv_shape *s)
 {
     size_t ti = (size_t)tiles_y(s) * tiles_x(s);
@@ -277,7 +283,7 @@ static void transform_in(const fer_conv_shape *s, const float *x, int c, int r0,
                          float *V, size_t xs)
 {
 #if FER_WINO512
-    if (fer_wino512_available() && fer_wino512_fits(tiles_x(s))) {
+    if (use512(tiles_x(s))) {
         fer_wino512_input(s->H, s->W, s->pad, tiles_y(s), tiles_x(s),
                           x + (size_t)c * s->H * s->W, (size_t)s->C * s->H * s->W, r0, r1, V, xs);
         return;
@@ -345,7 +351,7 @@ static void transform_out(const fer_conv_shape *s, float *y, float bias, int k, 
                           const float *M, size_t xs)
 {
 #if FER_WINO512
-    if (fer_wino512_available() && fer_wino512_fits(tiles_x(s))) {
+    if (use512(tiles_x(s))) {
         fer_wino512_output(s->P, s->Q, tiles_y(s), tiles_x(s), y + (size_t)k * s->P * s->Q,
                            (size_t)s->K * s->P * s->Q, bias, r0, r1, M, xs);
         return;
@@ -459,7 +465,7 @@ FER_CLONES static void grad_task(void *ctx, int task, int thread)
     float e[2][MAX_TX], o[2][MAX_TX], col[4][2][MAX_TX];
     (void)thread;
 #if FER_WINO512
-    if (fer_wino512_available() && fer_wino512_fits(TX)) {
+    if (use512(TX)) {
         fer_wino512_grad(P, Q, TY, TX, dyp, j->M + (size_t)k * T + (size_t)img * TY * TX, xs);
         return;
     }
@@ -502,9 +508,10 @@ FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
             const size_t at = ((size_t)q * K + k) * C + c0, x4 = 4 * (size_t)K * C;
             float u[4][WCH];
             for (int i = 0; i < 4; i++) {
-                const float *p = j->U + at + i * x4, *p2 = j->Up ? j->Up + at + i * x4 : NULL;
-                for (int c = 0; c < n; c++)   /* with the second lane's sums, if any */
-                    u[i][c] = p2 ? p[c] + p2[c] : p[c];
+                memcpy(u[i], j->U + at + i * x4, n * sizeof(float));
+                if (j->Up)   /* the second lane's sums */
+                    for (int c = 0; c < n; c++)
+                        u[i][c] += j->Up[at + i * x4 + c];
             }
             for (int c = 0; c < n; c++) {
                 a[0][q][c] = u[0][c] + 0.5f * (u[1][c] + u[2][c]);
@@ -525,10 +532,10 @@ FER_CLONES static void wgrad_task(void *ctx, int k, int thread)
     }
 }
 
-/* One lane of the two-lane weight gradient: groups [g0, g1) of the batch
- * (each of j->g images, the last maybe fewer), transformed and multiplied
- * by the thread that runs the lane, with V and M in its scratch, summed
- * into the lane's own dU. */
+/* One lane of the two-lane weight gradient: the images [r0, r1) of the
+ * batch in groups of j->g (the last maybe fewer), transformed and
+ * multiplied by the thread that runs the lane, with V and M in its
+ * scratch, summed into the lane's own dU (j->U). */
 static void lane_task(void *ctx, int lane, int thread)
 {
     wjob *jl = (wjob *)ctx + lane;
@@ -563,10 +570,11 @@ static void lane_task(void *ctx, int lane, int thread)
 /* The weight gradient by groups of images, in one of two ways:
  *   - two lanes (up to two threads, and a batch of two groups or more):
  *     each lane takes half the images, by groups of the same size, and
- *     the lanes' sums are added at the end. Each core then transforms and multiplies only the images it
- *     handled in the forward pass (threads.h), where shared groups had
- *     every image's channels split between the cores and each GEMM read
- *     both halves. The same on one thread and two, bit for bit.
+ *     the lanes' sums are added at the end. Each core then transforms and
+ *     multiplies only the images it handled in the forward pass
+ *     (threads.h), where shared groups had every image's channels split
+ *     between the cores and each GEMM read both halves. The same on one
+ *     thread and two, bit for bit.
  *   - shared groups otherwise: one group at a time, its transforms and
  *     GEMMs over all threads. */
 void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float *dy, float *dw,
