@@ -15,7 +15,8 @@ typedef struct relu_job {
 static void relu_fwd_task(void *ctx, int t, int thread)
 {
     const relu_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     /* restrict: without it gcc -O2 leaves the loop scalar (no alias check) */
     const float *restrict x = j->x;
     float *restrict out = j->out;
@@ -28,7 +29,8 @@ static void relu_fwd_task(void *ctx, int t, int thread)
 static void relu_inplace_task(void *ctx, int t, int thread)
 {
     const relu_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     float *y = j->out;
     (void)thread;
     for (size_t i = lo; i < hi; i++)
@@ -38,14 +40,15 @@ static void relu_inplace_task(void *ctx, int t, int thread)
 void fer_relu_forward(size_t n, const float *x, float *y)
 {
     relu_job j = {n, x, NULL, y};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), x == y ? relu_inplace_task : relu_fwd_task,
+    fer_parallel_for(fer_chunks(n, CHUNK), x == y ? relu_inplace_task : relu_fwd_task,
                      &j);
 }
 
 static void relu_bwd_task(void *ctx, int t, int thread)
 {
     const relu_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     const float *restrict x = j->x, *restrict dy = j->dy;
     float *restrict out = j->out;
     (void)thread;
@@ -59,7 +62,7 @@ static void relu_bwd_task(void *ctx, int t, int thread)
 void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx)
 {
     relu_job j = {n, x, dy, dx};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_bwd_task, &j);
+    fer_parallel_for(fer_chunks(n, CHUNK), relu_bwd_task, &j);
 }
 
 typedef struct leaky_job {
@@ -72,7 +75,8 @@ typedef struct leaky_job {
 static void leaky_fwd_task(void *ctx, int t, int thread)
 {
     const leaky_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     const float *restrict x = j->x;
     float *restrict out = j->out;
     const float a = j->a;
@@ -88,7 +92,8 @@ static void leaky_fwd_task(void *ctx, int t, int thread)
 static void leaky_inplace_task(void *ctx, int t, int thread)
 {
     const leaky_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     float *y = j->out;
     const float a = j->a;
     (void)thread;
@@ -101,14 +106,15 @@ static void leaky_inplace_task(void *ctx, int t, int thread)
 void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y)
 {
     leaky_job j = {n, a, x, NULL, y};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), x == y ? leaky_inplace_task : leaky_fwd_task,
+    fer_parallel_for(fer_chunks(n, CHUNK), x == y ? leaky_inplace_task : leaky_fwd_task,
                      &j);
 }
 
 static void leaky_bwd_task(void *ctx, int t, int thread)
 {
     const leaky_job *j = ctx;
-    size_t lo = (size_t)t * CHUNK, hi = lo + CHUNK < j->n ? lo + CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
     const float *restrict x = j->x, *restrict dy = j->dy;
     float *restrict out = j->out;
     const float a = j->a;
@@ -123,7 +129,7 @@ static void leaky_bwd_task(void *ctx, int t, int thread)
 void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy, float *dx)
 {
     leaky_job j = {n, a, x, dy, dx};
-    fer_parallel_for((int)((n + CHUNK - 1) / CHUNK), leaky_bwd_task, &j);
+    fer_parallel_for(fer_chunks(n, CHUNK), leaky_bwd_task, &j);
 }
 
 /* One uniform float u per element, in order; the element is kept when

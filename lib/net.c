@@ -559,7 +559,8 @@ enum { SUM_CHUNK = 65536 };
 static void sum_task(void *ctx, int t, int thread)
 {
     const sum_job *j = ctx;
-    size_t lo = (size_t)t * SUM_CHUNK, hi = lo + SUM_CHUNK < j->n ? lo + SUM_CHUNK : j->n;
+    size_t lo, hi;
+    fer_chunk(j->n, SUM_CHUNK, t, &lo, &hi);
     (void)thread;
     if (!j->b)
         memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
@@ -571,7 +572,7 @@ static void sum_task(void *ctx, int t, int thread)
 static void sum(size_t n, const float *a, const float *b, float *y)
 {
     sum_job j = {n, a, b, y};
-    fer_parallel_for((int)((n + SUM_CHUNK - 1) / SUM_CHUNK), sum_task, &j);
+    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
 }
 
 static float *pw(fer_net *net, node *nd, int i)

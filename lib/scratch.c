@@ -50,7 +50,7 @@ float *fer_scratch(int slot, size_t n)
         pthread_setspecific(buf_key, b);
     }
     if (b->cap[slot] < n) {
-        float *p = fer_big_alloc((n * sizeof(float) + 63) / 64 * 64);
+        float *p = fer_big_alloc(n * sizeof(float));
         if (!p)
             return NULL;
         free(b->p[slot]);

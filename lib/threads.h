@@ -22,6 +22,8 @@
 #ifndef FER_THREADS_H
 #define FER_THREADS_H
 
+#include <stddef.h>
+
 #define FER_THREADS_MAX 256
 
 /* Sets the number of threads that share parallel work, caller included
@@ -49,5 +51,14 @@ int fer_threads_in_task(void);
  * number their tasks alike (by image, say) give each thread mostly the
  * data it wrote or read in the last call, still in its own core's cache. */
 void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), void *ctx);
+
+/* Element-wise work over n values in chunks of `chunk`: the number of
+ * chunks (tasks), and the range [*lo, *hi) of chunk t. */
+static inline int fer_chunks(size_t n, size_t chunk) { return (int)((n + chunk - 1) / chunk); }
+static inline void fer_chunk(size_t n, size_t chunk, int t, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)t * chunk;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
 
 #endif
