@@ -12,6 +12,7 @@
 #include "load.h"
 #include "model.h"
 #include "parse.h"
+#include "progress.h"
 #include "threads.h"
 #include "train.h"
 
@@ -30,7 +31,7 @@ static void usage(int status)
             "                 [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
-            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--quiet]\n");
+            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n");
     exit(status);
 }
 
@@ -60,7 +61,7 @@ enum {
     O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
-    O_LRBB, O_HEAD, O_QUIET
+    O_LRBB, O_HEAD, O_QUIET, O_PROGRESS
 };
 
 static const struct option longopts[] = {
@@ -81,7 +82,7 @@ static const struct option longopts[] = {
     {"log", required_argument, 0, O_LOG}, {"checkpoint", required_argument, 0, O_CKPT},
     {"resume", required_argument, 0, O_RESUME}, {"init", required_argument, 0, O_INIT},
     {"freeze", required_argument, 0, O_FREEZE}, {"lr-backbone", required_argument, 0, O_LRBB},
-    {"head", required_argument, 0, O_HEAD},
+    {"head", required_argument, 0, O_HEAD}, {"progress", no_argument, 0, O_PROGRESS},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* The command line, quoted where needed, for the model's training record. */
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
     double valsplit = 0;
     long threads = 0;
     unsigned usages = 0;
-    int c, head_given = 0;
+    int c, head_given = 0, force_progress = 0;
     char headbuf[128];
     fer_model_opts mo;
     double width = -1, dropout = -1, dropout2 = -1;
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
         case O_LRBB: to.lr_backbone = num("lr-backbone", optarg, 0, 100); break;
         case O_HEAD: to.head = optarg; head_given = 1; break;
         case 'q': to.quiet = 1; break;
+        case O_PROGRESS: force_progress = 1; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -295,7 +297,7 @@ int main(int argc, char **argv)
     to.checkpoint = ckpt;
     to.log = log;
     to.stop = &stop_flag;
-    to.progress = isatty(2) && !to.quiet;
+    to.progress = fer_progress_mode(force_progress, to.quiet);
     signal(SIGINT, on_sigint);
     if (!to.quiet)
         fprintf(stderr, "%s: %s, %zu weights, %.3f GFLOP/image; %zu training, %zu validation "

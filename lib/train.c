@@ -11,6 +11,7 @@
 #include "outfile.h"
 #include "parse.h"
 #include "predict.h"
+#include "progress.h"
 #include "record.h"
 #include "rng.h"
 #include "train.h"
@@ -245,15 +246,6 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, int *epoch
     return 0;
 }
 
-static void progress(const fer_train_opts *o, int epoch, size_t done, size_t total, double loss,
-                     double acc, double t0, double tnow, int epochs_left_after)
-{
-    double rate = (tnow - t0) > 0 ? done / (tnow - t0) : 0;
-    double eta = rate > 0 ? (total - done) / rate + epochs_left_after * total / rate : 0;
-    fprintf(stderr, "\repoch %d/%d  %zu/%zu  loss %.4f  acc %.4f  %.0f img/s  ETA %dm%02ds   ",
-            epoch, o->epochs, done, total, loss, acc, rate, (int)eta / 60, (int)eta % 60);
-}
-
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
               const fer_train_opts *o, fer_train_result *res)
 {
@@ -267,6 +259,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     fer_rng rng;
     double lr = o->optim.lr, best_acc = -1, t_start = now(), plateau_best = -1;
     int plateau_wait = 0, have_val = val && val->n > 0;
+    fer_progress bar;
+    char what[48];
 
     memset(res, 0, sizeof *res);
     fer_net_input_shape(m->net, &c, &h, &w);
@@ -336,6 +330,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         }
         if (fer_net_plan(m->net, B))
             goto out;
+        snprintf(what, sizeof what, "epoch %d/%d", epoch + 1, o->epochs);
+        fer_progress_begin(&bar, stderr, o->progress, what, n - n % B, "img/s");
         for (size_t s = 0; s + B <= n; s += B) {
             /* full batches only (B <= n; batch norm wants more than one
              * image); the remainder is reshuffled into the next epoch */
@@ -377,14 +373,12 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 right += best_j == by[j];
             }
             done += b;
-            if (o->progress)
-                progress(o, epoch + 1, done, n, sum_loss / done, (double)right / done, t0, now(),
-                         o->epochs - epoch - 1);
+            fer_progress_update(&bar, done, (size_t)(o->epochs - epoch - 1) * (n - n % B),
+                                "loss %.4f  acc %.4f", sum_loss / done, (double)right / done);
             if (o->stop && *o->stop)
                 break;
         }
-        if (o->progress)
-            fprintf(stderr, "\r%*s\r", 100, "");
+        fer_progress_end(&bar);
         if (o->stop && *o->stop) {
             /* the interrupted epoch does not count; the checkpoint of its
              * start is on disk */

@@ -27,7 +27,7 @@ typedef struct fer_train_opts {
     int shift;                  /* random translations by up to this many pixels */
     double rotate;              /* random rotations by up to this many degrees */
     unsigned long long seed;
-    int progress;               /* a progress line on stderr */
+    int progress;               /* enum fer_progress_mode: status line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL */
     volatile sig_atomic_t *stop; /* set (by SIGINT) to stop after this batch */
     const char *checkpoint;     /* written when stopped, and each epoch */

@@ -184,3 +184,12 @@ t no_model 2 '^usage: fer-train' -- fer-train -i "$DATA" -o s.fer
 t unknown_option 2 '^usage: fer-train' -- fer-train $FF -i "$DATA" -o s.fer --bogus
 t val_and_split 2 '^fer-train: --val and --val-split exclude each other' -- \
     fer-train $FF -i "$DATA" -o s.fer --val pub.fer --val-split 0.2
+
+# --- the progress line: only on a terminal unless --progress; --quiet wins --
+FFP="-m ff --width 0.25 --batch 16 --threads 1"
+fer-train $FFP -i "$DATA" -o p1.fer --epochs 2 2>p1.err
+check progress_not_when_piped sh -c "! grep -q 'img/s' p1.err && ! tr '\r' '\n' <p1.err | grep -q ETA"
+fer-train $FFP -i "$DATA" -o p2.fer --epochs 2 --progress 2>p2.err
+check progress_forced sh -c "tr '\r' '\n' <p2.err | grep -Eq '^epoch 2/2  [0-9]+/64 .* img/s  ETA [0-9]+m[0-9]+s  loss [0-9.]+  acc [0-9.]+'"
+fer-train $FFP -i "$DATA" -o p3.fer --epochs 2 --progress --quiet 2>p3.err
+check progress_quiet_wins test ! -s p3.err
