@@ -27,7 +27,8 @@ static void usage(int status)
             "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
             "                 [--step-size N] [--gamma X] [--patience N] [--clip X]\n"
             "                 [--label-smoothing X] [--balanced] [--mirror] [--shift N]\n"
-            "                 [--rotate DEG] [--width X] [--dropout X] [--dropout2 X]\n"
+            "                 [--rotate DEG] [--scale A:B] [--crop PX] [--brightness F]\n"
+            "                 [--contrast F] [--erase P] [--width X] [--dropout X] [--dropout2 X]\n"
             "                 [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
@@ -57,11 +58,28 @@ static double num(const char *opt, const char *s, double lo, double hi)
     return v;
 }
 
+/* "A:B" with lo <= A <= B <= hi, for --scale. */
+static void num_range(const char *opt, const char *s, double lo, double hi, double *a, double *b)
+{
+    char buf[128], *colon;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf || !(colon = strchr(buf, ':'))) {
+        fprintf(stderr, "%s: --%s: '%s': want A:B\n", argv0, opt, s);
+        exit(2);
+    }
+    *colon = 0;
+    *a = num(opt, buf, lo, hi);
+    *b = num(opt, colon + 1, lo, hi);
+    if (*a > *b) {
+        fprintf(stderr, "%s: --%s: '%s': A is above B\n", argv0, opt, s);
+        exit(2);
+    }
+}
+
 enum {
     O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
-    O_LRBB, O_HEAD, O_QUIET, O_PROGRESS
+    O_LRBB, O_HEAD, O_QUIET, O_PROGRESS, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST, O_ERASE
 };
 
 static const struct option longopts[] = {
@@ -83,6 +101,9 @@ static const struct option longopts[] = {
     {"resume", required_argument, 0, O_RESUME}, {"init", required_argument, 0, O_INIT},
     {"freeze", required_argument, 0, O_FREEZE}, {"lr-backbone", required_argument, 0, O_LRBB},
     {"head", required_argument, 0, O_HEAD}, {"progress", no_argument, 0, O_PROGRESS},
+    {"scale", required_argument, 0, O_SCALE}, {"crop", required_argument, 0, O_CROP},
+    {"brightness", required_argument, 0, O_BRIGHT}, {"contrast", required_argument, 0, O_CONTRAST},
+    {"erase", required_argument, 0, O_ERASE},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* The command line, quoted where needed, for the model's training record. */
@@ -157,6 +178,19 @@ int main(int argc, char **argv)
         case O_MIRROR: to.mirror = 1; break;
         case O_SHIFT: to.shift = (int)num("shift", optarg, 0, 64); break;
         case O_ROTATE: to.rotate = num("rotate", optarg, 0, 180); break;
+        case O_SCALE: num_range("scale", optarg, 0.05, 20, &to.scale_lo, &to.scale_hi); break;
+        case O_CROP: {
+            long v;
+            if (fer_parse_long(optarg, 0, 2047, &v)) {
+                fprintf(stderr, "%s: --crop: %s\n", argv0, fer_error());
+                exit(2);
+            }
+            to.crop = (int)v;
+            break;
+        }
+        case O_BRIGHT: to.brightness = num("brightness", optarg, 0, 10); break;
+        case O_CONTRAST: to.contrast = num("contrast", optarg, 0, 10); break;
+        case O_ERASE: to.erase = num("erase", optarg, 0, 1); break;
         case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
         case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
         case O_DROPOUT2: dropout2 = num("dropout2", optarg, 0, 0.99); break;
@@ -230,6 +264,11 @@ int main(int argc, char **argv)
     mo.c = all.c;
     mo.h = all.h;
     mo.w = all.w;
+    if (to.crop > 0 && (2 * to.crop >= all.w || 2 * to.crop >= all.h)) {
+        fprintf(stderr, "%s: --crop %d: leaves no window of %dx%d images\n", argv0, to.crop,
+                all.w, all.h);
+        exit(2);
+    }
     mo.nclasses = all.nclasses;
     fer_rng_seed(&rng, to.seed ^ 0x5eedULL);
     if (fer_model_build(&m, arch, &mo, &rng))

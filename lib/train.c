@@ -252,7 +252,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
     size_t img, n = train->n;
     float *x = NULL, *probs = NULL, *dlogits = NULL, *best = NULL, cw[FER_CLASSES_MAX];
-    uint8_t *bpx = NULL;
+    uint8_t *bpx = NULL, *scratch = NULL;
     int32_t *by = NULL;
     size_t *order = NULL;
     fer_optim *opt = NULL;
@@ -261,6 +261,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     int plateau_wait = 0, have_val = val && val->n > 0;
     fer_progress bar;
     char what[48];
+    fer_augment_opts aug;
 
     memset(res, 0, sizeof *res);
     fer_net_input_shape(m->net, &c, &h, &w);
@@ -282,15 +283,29 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         B = (int)n;
     img = (size_t)c * h * w;
     fer_rng_seed(&rng, o->seed);
+    /* the random transforms; with only mirror, shift and rotate on they
+     * draw what this loop has always drawn */
+    memset(&aug, 0, sizeof aug);
+    aug.flip = o->mirror;
+    aug.shift = o->shift;
+    aug.rot_lo = -o->rotate;
+    aug.rot_hi = o->rotate;
+    aug.scale_lo = o->scale_lo;
+    aug.scale_hi = o->scale_hi;
+    aug.crop = o->crop;
+    aug.brightness = o->brightness;
+    aug.contrast = o->contrast;
+    aug.erase = o->erase;
     x = malloc((size_t)B * img * sizeof *x);
     probs = malloc((size_t)B * k * sizeof *probs);
     dlogits = malloc((size_t)B * k * sizeof *dlogits);
     bpx = malloc((size_t)B * img);
+    scratch = malloc(img);
     by = malloc((size_t)B * sizeof *by);
     order = malloc(n * sizeof *order);
     best = snapshot(m->net, NULL);
     opt = fer_optim_new(m->net, &o->optim);
-    if (!x || !probs || !dlogits || !bpx || !by || !order || !best || !opt) {
+    if (!x || !probs || !dlogits || !bpx || !scratch || !by || !order || !best || !opt) {
         fer_seterr("out of memory");
         goto out;
     }
@@ -340,22 +355,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             for (int j = 0; j < b; j++) {
                 size_t id = order[s + j];
                 by[j] = train->labels[id];
-                if (o->shift > 0 || o->rotate > 0) {
-                    int span = 2 * o->shift + 1, dx = 0, dy = 0;
-                    if (o->shift > 0) {
-                        dx = (int)fer_rng_below(&rng, span) - o->shift;
-                        dy = (int)fer_rng_below(&rng, span) - o->shift;
-                    }
-                    if (o->rotate > 0)
-                        fer_rotate_shift(train->pixels + id * img, c, h, w,
-                                         o->rotate * (2 * fer_rng_float(&rng) - 1), dx, dy,
-                                         bpx + j * img);
-                    else
-                        fer_shift(train->pixels + id * img, c, h, w, dx, dy, bpx + j * img);
-                } else
-                    memcpy(bpx + j * img, train->pixels + id * img, img);
-                if (o->mirror && (fer_rng_u64(&rng) >> 63))
-                    fer_mirror(bpx + j * img, 1, c, h, w, bpx + j * img);
+                fer_augment_random(&aug, train->pixels + id * img, c, h, w, &rng, bpx + j * img,
+                                   scratch);
             }
             fer_model_preprocess(m, bpx, b, x);
             loss = fer_xent_forward(b, k, fer_net_forward(m->net, x, b, 1, &rng), by,
@@ -433,6 +434,7 @@ out:
     free(probs);
     free(dlogits);
     free(bpx);
+    free(scratch);
     free(by);
     free(order);
     free(best);

@@ -26,6 +26,13 @@ typedef struct fer_train_opts {
     int mirror;                 /* random horizontal flips while training */
     int shift;                  /* random translations by up to this many pixels */
     double rotate;              /* random rotations by up to this many degrees */
+    /* the later random transforms of augment.h, drawn after the three
+     * above and only when on (0 = off), so runs without them repeat */
+    double scale_lo, scale_hi;  /* random zoom factor in [lo, hi] */
+    int crop;                   /* random (w-2 crop) x (h-2 crop) window, resized back */
+    double brightness;          /* random brightness factor in [1-b, 1+b] (not below 0) */
+    double contrast;            /* random contrast factor in [1-c, 1+c] (not below 0) */
+    double erase;               /* probability of random erasing */
     unsigned long long seed;
     int progress;               /* enum fer_progress_mode: status line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL */
