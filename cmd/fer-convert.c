@@ -20,6 +20,7 @@
 #include "outfile.h"
 #include "parse.h"
 #include "record.h"
+#include "train.h"
 
 #define SIDE 48
 
@@ -32,10 +33,12 @@ static void usage_exit(int status)
     fprintf(status ? stderr : stdout,
             "usage: fer-convert [-u usage]... [--skip-bad] [-n limit] [-o output] [input]\n"
             "       fer-convert [-u usage]... [-n limit] -s columns [-o sheet.png] [input]\n"
-            "       fer-convert -i [-u usage]... [--skip-bad] [input]\n");
+            "       fer-convert -i [-u usage]... [--skip-bad] [input]\n"
+            "       (any form) [--val-split X --part train|val [--seed N]]\n");
     exit(status);
 }
 
+static void usage(void) __attribute__((noreturn));
 static void usage(void) { usage_exit(2); }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -359,6 +362,9 @@ struct opts {
     long sheet;         /* columns, 0 = no sheet */
     int info;
     const char *out;
+    double val_split;   /* > 0: keep one part of a stratified split */
+    int part;           /* 0 = the training part, 1 = the validation part */
+    long seed;          /* the split's seed, as fer-train --seed */
 };
 
 /* Loads any input into d. Returns its kind. */
@@ -407,6 +413,16 @@ static enum kind load(const char *in, fer_dataset *d, const struct opts *o)
         fer_dataset_filter_usage(d, o->mask);
     if (o->limit >= 0 && (size_t)o->limit < d->n)
         d->n = (size_t)o->limit;
+    if (o->val_split > 0) {
+        /* the same split as fer-train --val-split X --seed N on the same
+         * images, so a held-out part can be kept apart before augmenting */
+        fer_dataset tr, va;
+        if (fer_split_stratified(d, o->val_split, (unsigned long long)o->seed, &tr, &va))
+            die("%s: %s", name, fer_error());
+        fer_dataset_free(d);
+        *d = o->part ? va : tr;
+        fer_dataset_free(o->part ? &tr : &va);
+    }
     return k;
 }
 
@@ -642,8 +658,11 @@ int main(int argc, char **argv)
         {"sheet", required_argument, NULL, 's'},
         {"info", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
+        {"val-split", required_argument, NULL, 'V'},
+        {"part", required_argument, NULL, 'P'},
+        {"seed", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
-    struct opts o = {0, 0, -1, 0, 0, NULL};
+    struct opts o = {0, 0, -1, 0, 0, NULL, 0, -1, 1};
     fer_dataset d;
     const char *in;
     enum kind k;
@@ -680,6 +699,26 @@ int main(int argc, char **argv)
         case 'i':
             o.info = 1;
             break;
+        case 'V':
+            if (fer_parse_double(optarg, 0, 0.9, &o.val_split) || o.val_split <= 0) {
+                fprintf(stderr, "%s: --val-split: %s\n", prog,
+                        o.val_split <= 0 ? "must be above 0" : fer_error());
+                usage();
+            }
+            break;
+        case 'P':
+            if (!strcmp(optarg, "train") || !strcmp(optarg, "val")) {
+                o.part = !strcmp(optarg, "val");
+                break;
+            }
+            fprintf(stderr, "%s: --part %s: not train or val\n", prog, optarg);
+            usage();
+        case 'S':
+            if (fer_parse_long(optarg, 0, 9007199254740991L, &o.seed)) {
+                fprintf(stderr, "%s: --seed: %s\n", prog, fer_error());
+                usage();
+            }
+            break;
         case 'h':
             usage_exit(0);
         default:
@@ -688,6 +727,10 @@ int main(int argc, char **argv)
     }
     if (argc - optind > 1)
         usage();
+    if ((o.val_split > 0) != (o.part >= 0)) {
+        fprintf(stderr, "%s: --val-split and --part go together\n", prog);
+        usage();
+    }
     in = optind < argc ? argv[optind] : "-";
     if ((o.out && !*o.out) || !*in || (optind == argc && isatty(STDIN_FILENO)))
         usage();

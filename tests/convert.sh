@@ -140,3 +140,22 @@ if [ -r "$TV" ]; then
 else
     skip trainval "no $TV"
 fi
+
+# --- --val-split/--part: a stratified hold-out, the parts disjoint and whole
+t split-usage-alone 2 'go together' -- fer-convert --val-split 0.3 gen.csv -o p.fer
+t split-usage-part 2 'not train or val' -- fer-convert --val-split 0.3 --part test gen.csv -o p.fer
+t split-usage-zero 2 'above 0' -- fer-convert --val-split 0 --part val gen.csv -o p.fer
+t split-usage-big 2 'val-split' -- fer-convert --val-split 0.95 --part val gen.csv -o p.fer
+t split-train 0 '' -- fer-convert -u Training --val-split 0.5 --part train --seed 3 gen.csv -o ptr.fer
+t split-val 0 '' -- fer-convert -u Training --val-split 0.5 --part val --seed 3 gen.csv -o pva.fer
+# 14 Training faces, two of each class: one of each held out
+t split-val-counts 0 '^Training +7 +1 +1 +1 +1 +1 +1 +1$' -- fer-convert -i pva.fer
+t split-train-counts 0 '^Training +7 +1 +1 +1 +1 +1 +1 +1$' -- fer-convert -i ptr.fer
+# the two parts hold every Training face exactly once: compare PNG folders by content
+fer-convert -u Training gen.csv -o all/ 2>/dev/null
+fer-convert ptr.fer -o ptr/ 2>/dev/null; fer-convert pva.fer -o pva/ 2>/dev/null
+check split-parts-whole test "$(cat ptr/* pva/* 2>/dev/null | wc -c)" = "$(cat all/* | wc -c)" -a \
+    "$( (cd ptr && md5sum -- *; cd ../pva && md5sum -- *) | cut -c1-32 | sort | md5sum)" = \
+    "$(cd all && md5sum -- * | cut -c1-32 | sort | md5sum)"
+fer-convert -u Training --val-split 0.5 --part val --seed 4 gen.csv -o pva4.fer 2>/dev/null
+check split-seed-matters test "$(sum_of pva4.fer)" != "$(sum_of pva.fer)"

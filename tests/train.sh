@@ -193,3 +193,12 @@ fer-train $FFP -i "$DATA" -o p2.fer --epochs 2 --progress 2>p2.err
 check progress_forced sh -c "tr '\r' '\n' <p2.err | grep -Eq '^epoch 2/2  [0-9]+/64 .* img/s  ETA [0-9]+m[0-9]+s  loss [0-9.]+  acc [0-9.]+'"
 fer-train $FFP -i "$DATA" -o p3.fer --epochs 2 --progress --quiet 2>p3.err
 check progress_quiet_wins test ! -s p3.err
+
+# --- fer-convert --part train/val is the split fer-train --val-split makes -
+fer-convert -u Training --val-split 0.2 --part train --seed 5 "$DATA" -o ptrain.fer 2>/dev/null
+fer-convert -u Training --val-split 0.2 --part val --seed 5 "$DATA" -o pval.fer 2>/dev/null
+fer-train $FF -i "$DATA" -o sa.fer --epochs 3 --val-split 0.2 --seed 5 --log sa.csv
+fer-train $FF -i ptrain.fer -o sb.fer --epochs 3 --val pval.fer --seed 5 --log sb.csv
+check part_same_run test -s sa.csv -a "$(cut -d, -f1-6 sa.csv)" = "$(cut -d, -f1-6 sb.csv)"
+for m in sa sb; do fer-eval -m $m.fer "$DATA" --predictions $m.pred >/dev/null; done
+check part_same_weights cmp sa.pred sb.pred
