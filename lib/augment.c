@@ -37,9 +37,11 @@ void fer_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t 
 }
 
 /* Writes the bilinear value at (sx, sy), already clamped to [.., xmax] x
- * [.., ymax], of each of the c planes (h w bytes apart) to dst[p h w]. */
-static void sample(const uint8_t *src, int c, int h, int w, double sx, double sy, int xmax,
-                   int ymax, uint8_t *dst)
+ * [.., ymax], of each of the c planes (h w bytes apart) to dst[p h w].
+ * Inlined by force: gcc -O2 leaves it a call, 20% of the time of a turn. */
+static inline __attribute__((always_inline)) void
+sample(const uint8_t *src, int c, int h, int w, double sx, double sy, int xmax, int ymax,
+       uint8_t *dst)
 {
     int x0 = (int)sx, y0 = (int)sy;   /* sx, sy >= 0: truncation is floor */
     int x1 = x0 + 1 <= xmax ? x0 + 1 : x0, y1 = y0 + 1 <= ymax ? y0 + 1 : y0;
