@@ -34,7 +34,7 @@ int fer_plot_train_log(const char *const *csv_paths, int n, const char *png_path
  * 1, with a colour scale) and shows its count and that share in percent;
  * class names run down the left ("true") and along the bottom
  * ("predicted"). The title is followed by a line with the accuracy (0..1)
- * and the number of images (the sum of counts). 900 x 860 pixels. */
+ * and the number of images (the sum of counts). 1000 x 860 pixels. */
 int fer_plot_confusion(const char *const *classes, int k, const long *counts, double accuracy,
                        const char *png_path, const char *title);
 
@@ -48,18 +48,20 @@ int fer_plot_anneal_log(const char *csv_path, const char *png_path, const char *
 
 /* The same pictures from logs already read (plot_log.h), drawn into im
  * (allocated here, RGB; the caller frees it) instead of a file. names[i]
- * is what the legend calls logs[i]. 0 or -1 (out of memory, or nothing
- * to draw: a log without a single score). */
-int fer_plot_train_render(const fer_train_log *logs, const char *const *names, int n,
+ * is what the legend and the default title call logs[i]; name (may be
+ * NULL) what the anneal picture's default title calls its log. 0 or -1
+ * (out of memory, or nothing to draw: a log without a single score). */
+int fer_plot_train_render(const fer_plot_epochs *logs, const char *const *names, int n,
                           const char *title, fer_image *im);
 int fer_plot_confusion_render(const char *const *classes, int k, const long *counts,
                               double accuracy, const char *title, fer_image *im);
-int fer_plot_anneal_render(const fer_anneal_log *log, const char *title, fer_image *im);
+int fer_plot_anneal_render(const fer_plot_trials *log, const char *name, const char *title,
+                           fer_image *im);
 
 /* Canvas sizes of the three pictures, in pixels. */
 #define FER_PLOT_CURVES_W 900
 #define FER_PLOT_CURVES_H 600
-#define FER_PLOT_CONFUSION_W 900
+#define FER_PLOT_CONFUSION_W 1000
 #define FER_PLOT_CONFUSION_H 860
 #define FER_PLOT_ANNEAL_W 900
 #define FER_PLOT_ANNEAL_H 600

@@ -39,16 +39,16 @@
 
 /* One training log: n epochs in increasing order; every array has n
  * values, NAN where the log has none. One allocation, freed by
- * fer_plot_train_free. */
-typedef struct fer_train_log {
+ * fer_plot_epochs_free. */
+typedef struct fer_plot_epochs {
     int n;
     double *epoch;
     double *train_loss, *train_acc, *val_loss, *val_acc, *lr;
-} fer_train_log;
+} fer_plot_epochs;
 
 /* One annealing or random-search log: n trials sorted by trial number
  * (then chain). Arrays of n values. */
-typedef struct fer_anneal_log {
+typedef struct fer_plot_trials {
     int n;
     double *trial;
     double *score;          /* NAN: a failed trial */
@@ -59,16 +59,16 @@ typedef struct fer_anneal_log {
     int *chain;             /* 0 where empty or absent */
     int *accepted;          /* 1, 0, or -1 where empty or absent */
     int *stopped;           /* stopped_early: 1, or 0 (also when empty) */
-} fer_anneal_log;
+} fer_plot_trials;
 
 /* A confusion matrix as fer-eval reports it. */
-typedef struct fer_eval_report {
+typedef struct fer_plot_report {
     int k;
     char classes[FER_PLOT_MAXK][FER_PLOT_NAME_MAX];
     long counts[FER_PLOT_MAXK * FER_PLOT_MAXK];     /* [true * k + predicted] */
     double accuracy;        /* the report's, else the trace over the sum */
     long n;                 /* the sum of the counts */
-} fer_eval_report;
+} fer_plot_report;
 
 /* What an input holds, from its content. */
 enum fer_plot_kind { FER_PLOT_UNKNOWN = -1, FER_PLOT_CURVES, FER_PLOT_CONFUSION, FER_PLOT_ANNEAL };
@@ -85,12 +85,21 @@ enum fer_plot_kind fer_plot_detect(const char *buf, size_t n);
 
 /* Parse n bytes at buf (need not be NUL-terminated); name is used in
  * messages. 0, or -1 with fer_error() set and nothing to free. */
-int fer_plot_read_train(const char *buf, size_t n, const char *name, fer_train_log *log);
-int fer_plot_read_anneal(const char *buf, size_t n, const char *name, fer_anneal_log *log);
-int fer_plot_read_report(const char *buf, size_t n, const char *name, fer_eval_report *r);
+int fer_plot_read_train(const char *buf, size_t n, const char *name, fer_plot_epochs *log);
+int fer_plot_read_anneal(const char *buf, size_t n, const char *name, fer_plot_trials *log);
+int fer_plot_read_report(const char *buf, size_t n, const char *name, fer_plot_report *r);
+
+/* The name a picture calls an input by: path after its last '/', "stdin"
+ * for "-". Points into path (or a static string). */
+const char *fer_plot_basename(const char *path);
+
+/* The names a legend gives n inputs: their base names, or the paths as
+ * given where two base names are the same. names[i] points into paths[i]
+ * (or a static string). */
+void fer_plot_names(const char *const *paths, int n, const char **names);
 
 /* Free the arrays; safe on a zeroed log. */
-void fer_plot_train_free(fer_train_log *log);
-void fer_plot_anneal_free(fer_anneal_log *log);
+void fer_plot_epochs_free(fer_plot_epochs *log);
+void fer_plot_trials_free(fer_plot_trials *log);
 
 #endif
