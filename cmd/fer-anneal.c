@@ -22,6 +22,7 @@
 #include "error.h"
 #include "optim.h"
 #include "parse.h"
+#include "plot.h"
 #include "progress.h"
 #include "trial.h"
 
@@ -304,7 +305,14 @@ typedef struct run {
     fer_trainlog log;
     int checked;        /* epochs the stopping rule has seen */
     int stop_at;        /* the epoch it was stopped at, 0 while not */
+    double stop_time;   /* when SIGINT went out */
+    int escalated;      /* signals sent after it: 1 SIGTERM, 2 SIGKILL */
 } run;
+
+/* A trial stopped early saves and exits within a batch; one that is still
+ * there this long after SIGINT (a launcher that does not pass it on) gets
+ * SIGTERM, and SIGKILL as long again after that. */
+#define STOP_GRACE 60.0
 
 static void start_trial(run *r, const fer_anneal_trial *t)
 {
@@ -331,9 +339,13 @@ static void watch(run *r)
         r->checked++;
         if (fer_anneal_should_stop(&g.s, r->log.acc, r->checked, r->t.p.epochs)) {
             r->stop_at = r->checked;
+            r->stop_time = mono();
             fer_trial_signal(r->pid, SIGINT);
         }
     }
+    if (r->stop_at && r->escalated < 2 &&
+        mono() - r->stop_time > STOP_GRACE * (r->escalated + 1))
+        fer_trial_signal(r->pid, r->escalated++ ? SIGKILL : SIGTERM);
 }
 
 /* Stops every trial in flight (not recorded) and waits for them. */
@@ -455,8 +467,8 @@ static int search(int slots)
 }
 
 /* --print-trials: records the pending trials whose logs show they ended
- * and prints the others. Returns how many it printed. */
-static int print_pending(int slots)
+ * and prints the others' commands to out. Returns how many it printed. */
+static int print_pending(int slots, FILE *out)
 {
     int printed = 0;
     int chains = g.s.o.method == FER_ANNEAL_RANDOM ? 1 : slots;
@@ -470,7 +482,7 @@ static int print_pending(int slots)
                 char **argv = trial_argv(&t, 0), *cmd = fer_trial_command(argv);
                 if (!cmd)
                     die("out of memory");
-                printf("%s\n", cmd);
+                fprintf(out, "%s\n", cmd);
                 free(cmd);
                 fer_trial_argv_free(argv);
                 printed++;
@@ -611,7 +623,10 @@ int main(int argc, char **argv)
     fer_anneal_opts o;
     const char *resume = NULL, *plot = NULL, *lr = NULL, *epochs = NULL, *batch = NULL;
     const char *optim = "adam";
-    int c, print = 0, force_progress = 0, rc = 0;
+    int c, print = 0, force_progress = 0, rc = 0, printed = 0;
+    FILE *out;
+    char *outbuf = NULL;
+    size_t outlen = 0;
     char logbuf[PATH_MAX];
     struct sigaction sa;
     double t_start = mono();
@@ -752,12 +767,11 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &sa, NULL);
     g.progress = fer_progress_mode(force_progress, g.quiet);
 
+    /* stdout gets its lines only once everything else went well */
+    if (!(out = open_memstream(&outbuf, &outlen)))
+        die("out of memory");
     if (print) {
-        int n = print_pending(o.chains);
-        if (fflush(stdout) || ferror(stdout))
-            die("standard output: write error");
-        if (!n && g.s.done == o.iters && !g.quiet)
-            summary(mono() - t_start);
+        printed = print_pending(o.chains, out);
     } else {
         rc = search(o.chains);
         if (rc == 130) {
@@ -776,16 +790,28 @@ int main(int argc, char **argv)
             char **a = trial_argv(&t, 1), *cmd = fer_trial_command(a);
             if (!cmd)
                 die("out of memory");
-            printf("%s\n", cmd);
+            fprintf(out, "%s\n", cmd);
             free(cmd);
             fer_trial_argv_free(a);
         }
-        if (fflush(stdout) || ferror(stdout))
-            die("standard output: write error");
     }
-    (void)plot;   /* drawn once lib/plot.c is in */
     if (close(g.fd))
         die("%s: %s", g.logpath, strerror(errno));
+    if (plot && g.s.best_trial) {
+        char title[160];
+        snprintf(title, sizeof title, "%s, %d of %d trials, seed %llu",
+                 o.method == FER_ANNEAL_RANDOM ? "random search" : "simulated annealing",
+                 g.s.done, o.iters, g.seed);
+        if (fer_plot_anneal_log(g.logpath, plot, title))
+            die("%s", fer_error());
+    }
+    if (fclose(out))
+        die("out of memory");
+    if (fwrite(outbuf, 1, outlen, stdout) != outlen || fflush(stdout) || ferror(stdout))
+        die("standard output: write error");
+    free(outbuf);
+    if (print && !printed && g.s.done == o.iters && !g.quiet)
+        summary(mono() - t_start);
     fer_anneal_free(&g.s);
     fer_trial_argv_free(g.launcher);
     fer_trial_argv_free(g.trainer);

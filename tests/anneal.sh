@@ -237,6 +237,16 @@ t trainer_missing 1 '^fer-anneal: trial 1: the trainer exited with status 127: c
 t launcher 0 "" -- sh -c "$A --launcher 'env DELAY=' --iters 2 --workdir launch -q >/dev/null"
 check launcher_log rows_ok launch/anneal.csv 2
 
+# --- --plot: the trajectory as a PNG (900 x 600) --------------------------
+png_size() { od -A n -t u1 -j 16 -N 8 "$1" | awk '{ print $3 * 256 + $4 "x" $7 * 256 + $8 }'; }
+t plot 0 "" -- sh -c "$A --iters 4 --workdir plot --plot plot/a.png -q >/dev/null"
+check plot_png test "$(od -A n -t x1 -N 8 plot/a.png | tr -d ' ')" = 89504e470d0a1a0a
+check plot_size test "$(png_size plot/a.png)" = 900x600
+t plot_random 0 "" -- sh -c "$A --method random --iters 3 --workdir plotr --plot plotr/a.png -q >/dev/null"
+check plot_random_png test -s plotr/a.png
+t plot_bad_path 1 '^fer-anneal: nosuch/a\.png: ' -- $A --iters 2 --workdir plotb --plot nosuch/a.png -q
+check plot_bad_no_stdout test -z "$($A --iters 2 --workdir plotc --plot nosuch/a.png -q 2>/dev/null)"
+
 # --- progress line: forced, quiet, and never in a piped log ------------------
 t progress_forced 0 'trials +[0-9]+/3' -- sh -c "$A --iters 3 --workdir prog1 --progress 2>&1 >/dev/null | tr '\r' '\n'"
 $A --iters 3 --workdir prog2 2>prog2.err >/dev/null
