@@ -74,6 +74,14 @@ static double num(const char *opt, const char *s, double lo, double hi)
     return v;
 }
 
+static long whole(const char *opt, const char *s, long lo, long hi)
+{
+    long v;
+    if (fer_parse_long(s, lo, hi, &v))
+        usage_error("--%s: %s", opt, fer_error());
+    return v;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -109,14 +117,12 @@ static struct {
     fer_progress bar;
 } g;
 
-static char *trial_path(int trial, const char *ext)
+/* dir/trial-NNN.ext into buf (PATH_MAX bytes); returns buf. */
+static char *trial_path(char *buf, int trial, const char *ext)
 {
-    static char buf[4][PATH_MAX];
-    static int k;
-    char *p = buf[k++ % 4];
-    if (snprintf(p, PATH_MAX, "%s/trial-%03d.%s", g.workdir, trial, ext) >= PATH_MAX)
+    if (snprintf(buf, PATH_MAX, "%s/trial-%03d.%s", g.workdir, trial, ext) >= PATH_MAX)
         die("%s: path too long", g.workdir);
-    return p;
+    return buf;
 }
 
 static void push(char ***a, int *n, const char *w)
@@ -130,7 +136,7 @@ static void push(char ***a, int *n, const char *w)
  * best.fer, no log or checkpoint. */
 static char **trial_argv(const fer_anneal_trial *t, int best)
 {
-    char **a = NULL, lr[32], ep[16], ba[16], seed[32];
+    char **a = NULL, lr[32], ep[16], ba[16], seed[32], path[PATH_MAX];
     int n = 0;
     fer_anneal_format_exact(t->p.lr, lr, sizeof lr);
     snprintf(ep, sizeof ep, "%d", t->p.epochs);
@@ -158,11 +164,11 @@ static char **trial_argv(const fer_anneal_trial *t, int best)
     push(&a, &n, fer_optim_name(t->p.optim));
     if (!best) {
         push(&a, &n, "--log");
-        push(&a, &n, trial_path(t->trial, "csv"));
+        push(&a, &n, trial_path(path, t->trial, "csv"));
         push(&a, &n, "-o");
-        push(&a, &n, trial_path(t->trial, "fer"));
+        push(&a, &n, trial_path(path, t->trial, "fer"));
         push(&a, &n, "--checkpoint");
-        push(&a, &n, trial_path(t->trial, "ckpt"));
+        push(&a, &n, trial_path(path, t->trial, "ckpt"));
         push(&a, &n, "--quiet");
     }
     push(&a, &n, g.val ? "--val" : "--val-split");
@@ -250,7 +256,7 @@ static void record(const fer_anneal_trial *t, fer_trainlog *log, int epochs, con
                    int stopped, double seconds, double start)
 {
     fer_anneal_row r;
-    char pt[160], *err = trial_path(t->trial, "err"), why[300];
+    char pt[160], why[300], err[PATH_MAX];
     memset(&r, 0, sizeof r);
     snprintf(r.status, sizeof r.status, "%s", status);
     r.score = NAN;
@@ -282,7 +288,7 @@ static void record(const fer_anneal_trial *t, fer_trainlog *log, int epochs, con
         if (log->bad)
             snprintf(why, sizeof why, "%s", log->err);
         else
-            last_line(err, why, sizeof why);
+            last_line(trial_path(err, t->trial, "err"), why, sizeof why);
         fprintf(stderr, "%s: trial %d (%s) failed: %s%s%s\n", argv0, t->trial, pt, r.status,
                 *why ? ": " : "", why);
     } else if (!g.quiet) {
@@ -316,15 +322,15 @@ typedef struct run {
 
 static void start_trial(run *r, const fer_anneal_trial *t)
 {
-    char **argv = trial_argv(t, 0);
+    char **argv = trial_argv(t, 0), path[PATH_MAX];
     memset(r, 0, sizeof *r);
     r->t = *t;
-    unlink(trial_path(t->trial, "csv"));    /* a stale log would be read at once */
-    if (fer_trainlog_init(&r->log, trial_path(t->trial, "csv")))
+    unlink(trial_path(path, t->trial, "csv"));  /* a stale log would be read at once */
+    if (fer_trainlog_init(&r->log, path))
         die("%s", fer_error());
     r->t0 = mono();
     r->start = wall();
-    r->pid = fer_trial_spawn(argv, trial_path(t->trial, "err"));
+    r->pid = fer_trial_spawn(argv, trial_path(path, t->trial, "err"));
     if (r->pid < 0)
         die("trial %d: %s", t->trial, fer_error());
     fer_trial_argv_free(argv);
@@ -348,10 +354,13 @@ static void watch(run *r)
         fer_trial_signal(r->pid, r->escalated++ ? SIGKILL : SIGTERM);
 }
 
-/* Stops every trial in flight (not recorded) and waits for them. */
+/* Stops every trial in flight (not recorded) and waits for them: SIGINT,
+ * then SIGTERM and SIGKILL STOP_GRACE s apart, or SIGKILL at once when
+ * asked again (a second Control-C). */
 static void stop_all(run *runs, int n)
 {
-    int left = 0, killed = 0, seen = got_signal;
+    int left = 0, sent = 0, seen = got_signal;
+    double t0 = mono();
     for (int i = 0; i < n; i++)
         if (runs[i].pid > 0) {
             fer_trial_signal(runs[i].pid, SIGINT);
@@ -359,12 +368,14 @@ static void stop_all(run *runs, int n)
         }
     while (left) {
         struct timespec ts = {0, 100000000};
-        if (got_signal > seen && !killed) {   /* asked twice: no more waiting */
-            for (int i = 0; i < n; i++)
-                if (runs[i].pid > 0)
-                    fer_trial_signal(runs[i].pid, SIGKILL);
-            killed = 1;
-        }
+        int sig = 0;
+        if (sent < 2 && got_signal > seen)
+            sig = SIGKILL, sent = 2;
+        else if (sent < 2 && mono() - t0 > STOP_GRACE * (sent + 1))
+            sig = sent++ ? SIGKILL : SIGTERM;
+        for (int i = 0; sig && i < n; i++)
+            if (runs[i].pid > 0)
+                fer_trial_signal(runs[i].pid, sig);
         nanosleep(&ts, NULL);
         for (int i = 0; i < n; i++) {
             int st;
@@ -444,10 +455,10 @@ static int search(int slots)
             if (k && !(bad = finish(&runs[i], st))) {
                 done++;
             } else if (k) {
-                char why[300];
+                char why[300], path[PATH_MAX];
                 runs[i].pid = 0;
                 fer_trainlog_free(&runs[i].log);
-                last_line(trial_path(bad, "err"), why, sizeof why);
+                last_line(trial_path(path, bad, "err"), why, sizeof why);
                 fer_progress_end(&g.bar);
                 fprintf(stderr, "%s: trial %d: the trainer exited with status %d%s%s; "
                         "stopping the search\n", argv0, bad,
@@ -476,8 +487,9 @@ static int print_pending(int slots, FILE *out)
         fer_anneal_trial t;
         while (fer_anneal_next(&g.s, c, &t)) {
             fer_trainlog log;
-            const char *csv = trial_path(t.trial, "csv");
-            int model = access(trial_path(t.trial, "fer"), F_OK) == 0;
+            char csv[PATH_MAX], model[PATH_MAX];
+            int have_model = access(trial_path(model, t.trial, "fer"), F_OK) == 0;
+            trial_path(csv, t.trial, "csv");
             if (access(csv, F_OK)) {
                 char **argv = trial_argv(&t, 0), *cmd = fer_trial_command(argv);
                 if (!cmd)
@@ -492,10 +504,10 @@ static int print_pending(int slots, FILE *out)
             }
             if (fer_trainlog_init(&log, csv) || fer_trainlog_read(&log) < 0)
                 die("out of memory");
-            if (!log.bad && log.n < t.p.epochs && !model) {
+            if (!log.bad && log.n < t.p.epochs && !have_model) {
                 fprintf(stderr, "%s: trial %d has %d of %d epochs in %s and no %s yet: still "
                         "running? (remove its log to run it again)\n", argv0, t.trial, log.n,
-                        t.p.epochs, csv, trial_path(t.trial, "fer"));
+                        t.p.epochs, csv, model);
                 fer_trainlog_free(&log);
                 if (g.s.o.method == FER_ANNEAL_RANDOM)
                     continue;
@@ -581,7 +593,7 @@ static const char *find_trainer(void)
 
 static void summary(double seconds)
 {
-    char pt[160];
+    char pt[160], path[PATH_MAX];
     int s = (int)seconds;
     fprintf(stderr, "%s: %d of %d trials (%d stopped early, %d failed)", argv0, g.s.done,
             g.s.o.iters, g.s.stopped, g.s.failed);
@@ -592,7 +604,7 @@ static void summary(double seconds)
     if (g.s.best_trial) {
         point_text(&g.s.best_p, pt, sizeof pt);
         fprintf(stderr, "; best %.4f in trial %d (%s): %s\n", g.s.best, g.s.best_trial, pt,
-                trial_path(g.s.best_trial, "fer"));
+                trial_path(path, g.s.best_trial, "fer"));
     } else
         fprintf(stderr, "; no score yet\n");
 }
@@ -627,7 +639,7 @@ int main(int argc, char **argv)
     FILE *out;
     char *outbuf = NULL;
     size_t outlen = 0;
-    char logbuf[PATH_MAX];
+    char logbuf[PATH_MAX], path[PATH_MAX];
     struct sigaction sa;
     double t_start = mono();
 
@@ -645,7 +657,7 @@ int main(int argc, char **argv)
                 usage_error("--val-split: '%s': must be above 0", optarg);
             g.valsplit = optarg;
             break;
-        case O_ITERS: o.iters = (int)num("iters", optarg, 1, FER_ANNEAL_ITERS_MAX); break;
+        case O_ITERS: o.iters = (int)whole("iters", optarg, 1, FER_ANNEAL_ITERS_MAX); break;
         case O_METHOD:
             if (!strcmp(optarg, "anneal"))
                 o.method = FER_ANNEAL_SA;
@@ -666,9 +678,12 @@ int main(int argc, char **argv)
             if (!((o.cooling = num("cooling", optarg, 0, 1)) > 0))
                 usage_error("--cooling: '%s': must be above 0", optarg);
             break;
-        case O_SEED: g.seed = (unsigned long long)num("seed", optarg, 0, 9007199254740991.0); break;
-        case 'j': o.chains = (int)num("jobs", optarg, 1, FER_ANNEAL_CHAINS_MAX); break;
+        case O_SEED: g.seed = (unsigned long long)whole("seed", optarg, 0, 9007199254740991L); break;
+        case 'j': o.chains = (int)whole("jobs", optarg, 1, FER_ANNEAL_CHAINS_MAX); break;
         case O_LAUNCHER:
+            fer_trial_argv_free(g.launcher);
+            g.launcher = NULL;
+            g.nlauncher = 0;
             if (fer_trial_split(optarg, &g.launcher, &g.nlauncher))
                 usage_error("--launcher: '%s': %s", optarg, fer_error());
             break;
@@ -741,7 +756,7 @@ int main(int argc, char **argv)
 
     if (resume) {
         replay(resume);
-        if ((g.fd = open(g.logpath, O_WRONLY | O_APPEND)) < 0)
+        if ((g.fd = open(g.logpath, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
             die("%s: %s", g.logpath, strerror(errno));
     } else {
         struct stat st;
@@ -749,10 +764,10 @@ int main(int argc, char **argv)
             die("%s: exists; continue that search with --resume %s, or give another --log "
                 "or --workdir", g.logpath, g.logpath);
         for (int t = 1; t <= o.iters; t++)
-            if (access(trial_path(t, "csv"), F_OK) == 0)
+            if (access(trial_path(path, t, "csv"), F_OK) == 0)
                 die("%s: a trial of another search; continue it with --resume, or give "
-                    "another --workdir", trial_path(t, "csv"));
-        if ((g.fd = open(g.logpath, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0)
+                    "another --workdir", path);
+        if ((g.fd = open(g.logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
             die("%s: %s", g.logpath, strerror(errno));
         write_all(FER_ANNEAL_LOG_HEADER "\n");
     }
@@ -767,12 +782,7 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &sa, NULL);
     g.progress = fer_progress_mode(force_progress, g.quiet);
 
-    /* stdout gets its lines only once everything else went well */
-    if (!(out = open_memstream(&outbuf, &outlen)))
-        die("out of memory");
-    if (print) {
-        printed = print_pending(o.chains, out);
-    } else {
+    if (!print) {
         rc = search(o.chains);
         if (rc == 130) {
             fprintf(stderr, "%s: interrupted; %d trials in %s (continue with --resume %s)\n",
@@ -785,15 +795,20 @@ int main(int argc, char **argv)
             summary(mono() - t_start);
         if (!g.s.best_trial)
             die("no trial gave a score (see the .err files in %s)", g.workdir);
-        {
-            fer_anneal_trial t = {g.s.best_trial, 0, g.s.best_p, NAN};
-            char **a = trial_argv(&t, 1), *cmd = fer_trial_command(a);
-            if (!cmd)
-                die("out of memory");
-            fprintf(out, "%s\n", cmd);
-            free(cmd);
-            fer_trial_argv_free(a);
-        }
+    }
+    /* stdout gets its lines only once everything else went well */
+    if (!(out = open_memstream(&outbuf, &outlen)))
+        die("out of memory");
+    if (print) {
+        printed = print_pending(o.chains, out);
+    } else {
+        fer_anneal_trial t = {g.s.best_trial, 0, g.s.best_p, NAN};
+        char **a = trial_argv(&t, 1), *cmd = fer_trial_command(a);
+        if (!cmd)
+            die("out of memory");
+        fprintf(out, "%s\n", cmd);
+        free(cmd);
+        fer_trial_argv_free(a);
     }
     if (close(g.fd))
         die("%s: %s", g.logpath, strerror(errno));

@@ -276,6 +276,7 @@ one batch_empty "^fer-anneal: --batch: " $U --lr 1e-3:1e-2 --epochs 2:4 --batch 
 one batch_hole "^fer-anneal: --batch: '32,,64': empty item" $U --lr 1e-3:1e-2 --epochs 2:4 --batch 32,,64
 one batch_one "^fer-anneal: --batch: " $U --lr 1e-3:1e-2 --epochs 2:4 --batch 1
 one iters_zero "^fer-anneal: --iters: " $U $SPACE --iters 0
+one iters_fraction "^fer-anneal: --iters: '2.5': not an integer" $U $SPACE --iters 2.5
 one jobs_zero "^fer-anneal: --jobs: " $U $SPACE -j 0
 one cooling_big "^fer-anneal: --cooling: '1.5'" $U $SPACE --cooling 1.5
 one cooling_zero "^fer-anneal: --cooling: " $U $SPACE --cooling 0
