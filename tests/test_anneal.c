@@ -255,6 +255,66 @@ static void test_perturb(void)
     }
 }
 
+/* Wiring of a search: each chain's trials after its first are neighbours
+ * of its current point (the last one accepted), the chains start from
+ * different points, and a recorded score is what the log holds (6
+ * decimals), so that a replay decides the same. */
+static void test_chain_wiring(void)
+{
+    fer_anneal_opts o;
+    fer_anneal s;
+    fer_anneal_point cur[4], first[4];
+    int have[4] = {0}, m = (int)(29.0 / FER_ANNEAL_EPOCH_STEP + 0.5), n = 0;
+    double w = 3.0 / FER_ANNEAL_LR_STEP;    /* decades: the range is 1e-4..1e-1 */
+    /* the grid 2..30 has 29 points */
+    fer_anneal_defaults(&o);
+    o.iters = 60;
+    o.chains = 4;
+    o.seed = 8;
+    o.space = space_study();
+    fer_anneal_parse_optim("adam,sgd", &o.space);
+    CHECK(fer_anneal_init(&s, &o) == 0, "%s", fer_error());
+    check_seed(0xc4a1);
+    for (int c = 1; c <= 4; c++) {
+        fer_anneal_trial t;
+        while (fer_anneal_next(&s, c, &t)) {
+            fer_anneal_row r;
+            double raw = 0.3 + 0.4 * check_uniform() + 1.234e-8;
+            memset(&r, 0, sizeof r);
+            CHECK(t.chain == c && (t.trial - 1) % 4 + 1 == c, "trial %d in chain %d", t.trial, c);
+            if (!have[c - 1]) {
+                first[c - 1] = t.p;
+            } else {
+                const fer_anneal_point *a = &cur[c - 1], *b = &t.p;
+                int ia = idx(o.space.batch, o.space.nbatch, a->batch);
+                int ib = idx(o.space.batch, o.space.nbatch, b->batch);
+                CHECK(fabs(log10(b->lr / a->lr)) <= w + 0.0025 && abs(b->epochs - a->epochs) <= m &&
+                          abs(ia - ib) <= 1,
+                      "trial %d (lr %g, %d epochs, batch %d) is no neighbour of the current "
+                      "point (lr %g, %d epochs, batch %d)", t.trial, b->lr, b->epochs, b->batch,
+                      a->lr, a->epochs, a->batch);
+            }
+            r.score = raw;
+            CHECK(fer_anneal_record(&s, &t, &r) == 0, "%s", fer_error());
+            CHECK(r.score == fer_anneal_round6(raw) && r.score != raw, "score %.12g kept as %.12g",
+                  raw, r.score);
+            if (r.accepted) {
+                cur[c - 1] = t.p;
+                have[c - 1] = 1;
+            }
+            CHECK(!r.accepted || r.current == r.score, "current %g after accepting %g", r.current,
+                  r.score);
+            n++;
+        }
+    }
+    CHECK(n == 60, "%d trials", n);
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            CHECK(memcmp(&first[a], &first[b], sizeof first[a]) != 0,
+                  "chains %d and %d start from the same point", a + 1, b + 1);
+    fer_anneal_free(&s);
+}
+
 /* Random search's draws: lr log-uniform, the grid and lists uniform. */
 static void test_sample(void)
 {
@@ -748,6 +808,7 @@ int main(void)
     RUN(test_accept_sequence);
     RUN(test_default_cooling);
     RUN(test_perturb);
+    RUN(test_chain_wiring);
     RUN(test_sample);
     RUN(test_median_rule);
     RUN(test_row_roundtrip);
