@@ -10,7 +10,7 @@
 #include "optim.h"
 #include "parse.h"
 
-#define TEXT_MAX 512    /* longest option text taken */
+#define TEXT_MAX 512 /* longest option text taken */
 
 /* Copies s into buf (n bytes) or fails. */
 static int copy_text(const char *s, char *buf, size_t n)
@@ -157,8 +157,7 @@ int fer_anneal_contains(const fer_anneal_space *sp, const fer_anneal_point *p)
         fer_seterr("lr %g outside %g..%g", p->lr, sp->lr_lo, sp->lr_hi);
         return 0;
     }
-    if (p->epochs < sp->ep_lo || p->epochs > sp->ep_hi ||
-        (p->epochs - sp->ep_lo) % sp->ep_step) {
+    if (p->epochs < sp->ep_lo || p->epochs > sp->ep_hi || (p->epochs - sp->ep_lo) % sp->ep_step) {
         fer_seterr("epochs %d not on the grid %d:%d:%d", p->epochs, sp->ep_lo, sp->ep_hi,
                    sp->ep_step);
         return 0;
@@ -203,8 +202,7 @@ static int reflect(int i, int d, int n)
 
 static int same_point(const fer_anneal_point *a, const fer_anneal_point *b)
 {
-    return a->lr == b->lr && a->epochs == b->epochs && a->batch == b->batch &&
-           a->optim == b->optim;
+    return a->lr == b->lr && a->epochs == b->epochs && a->batch == b->batch && a->optim == b->optim;
 }
 
 void fer_anneal_perturb(const fer_anneal_space *sp, const fer_anneal_point *cur, fer_rng *r,
@@ -270,7 +268,7 @@ int fer_anneal_median_stop(const fer_anneal_curve *hist, int nhist, const double
     if (k < FER_ANNEAL_STOP_MIN_EPOCH || k >= epochs || nhist < FER_ANNEAL_STOP_MIN_TRIALS)
         return 0;
     if (!(v = malloc(nhist * sizeof *v)))
-        return 0;   /* out of memory: let it run */
+        return 0; /* out of memory: let it run */
     for (int i = 0; i < nhist; i++)
         if (hist[i].n >= k)
             v[n++] = hist[i].acc[k - 1];
@@ -311,8 +309,7 @@ void fer_anneal_defaults(fer_anneal_opts *o)
 static void seed_stream(fer_rng *r, uint64_t seed, uint64_t kind, uint64_t i)
 {
     fer_rng_seed(r, seed);
-    fer_rng_seed(r, fer_rng_u64(r) ^ (kind * 0xD1B54A32D192ED03ull) ^
-                        (i * 0x9E3779B97F4A7C15ull));
+    fer_rng_seed(r, fer_rng_u64(r) ^ (kind * 0xD1B54A32D192ED03ull) ^ (i * 0x9E3779B97F4A7C15ull));
 }
 
 int fer_anneal_init(fer_anneal *s, const fer_anneal_opts *o)
@@ -324,8 +321,7 @@ int fer_anneal_init(fer_anneal *s, const fer_anneal_opts *o)
     if (o->chains < 1 || o->chains > FER_ANNEAL_CHAINS_MAX)
         return fer_seterr("chains %d outside 1..%d", o->chains, FER_ANNEAL_CHAINS_MAX);
     if (!(o->t0 > 0) || !(o->cooling > 0 && o->cooling <= 1))
-        return fer_seterr("t0 %g, cooling %g: need t0 > 0, 0 < cooling <= 1", o->t0,
-                          o->cooling);
+        return fer_seterr("t0 %g, cooling %g: need t0 > 0, 0 < cooling <= 1", o->t0, o->cooling);
     if (!(sp->lr_lo > 0 && sp->lr_lo <= sp->lr_hi) || sp->ep_lo < 1 || sp->ep_hi < sp->ep_lo ||
         sp->ep_step < 1 || sp->nbatch < 1 || sp->noptim < 1)
         return fer_seterr("empty search space");
@@ -425,8 +421,7 @@ static int decide(fer_anneal *s, const fer_anneal_trial *t, fer_anneal_row *row,
         row->current = NAN;
     } else {
         fer_anneal_chain *ch = &s->chain[t->chain - 1];
-        row->accepted = fer_anneal_accept(ch->have ? ch->cur_score : NAN, score,
-                                          t->temperature, u);
+        row->accepted = fer_anneal_accept(ch->have ? ch->cur_score : NAN, score, t->temperature, u);
         if (row->accepted) {
             ch->have = 1;
             ch->cur = t->p;
@@ -495,8 +490,8 @@ int fer_anneal_replay(fer_anneal *s, const fer_anneal_row *row)
     } else {
         int c = (trial - 1) % s->o.chains + 1, next;
         if (row->t.chain != c)
-            return fer_seterr("trial %d is in chain %d; with -j %d it would be in chain %d",
-                              trial, row->t.chain, s->o.chains, c);
+            return fer_seterr("trial %d is in chain %d; with -j %d it would be in chain %d", trial,
+                              row->t.chain, s->o.chains, c);
         next = c + s->chain[c - 1].k * s->o.chains;
         if (next != trial)
             return fer_seterr("trial %d of chain %d comes before its trial %d", trial, c, next);
@@ -510,7 +505,8 @@ int fer_anneal_replay(fer_anneal *s, const fer_anneal_row *row)
     point_text(&t.p, want, sizeof want);
     if (!same_point(&t.p, &row->t.p)) {
         fer_seterr("trial %d has %s; this search proposes %s (another --seed, range, list or "
-                   "-j?)", trial, got, want);
+                   "-j?)",
+                   trial, got, want);
         goto undo;
     }
     if (!random && fabs(row->t.temperature - t.temperature) > 1e-5 * t.temperature) {

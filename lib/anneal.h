@@ -28,8 +28,8 @@
 
 #include "rng.h"
 
-#define FER_ANNEAL_LIST_MAX 32     /* most values in --batch */
-#define FER_ANNEAL_OPTIM_MAX 3     /* sgd, adam, adamw */
+#define FER_ANNEAL_LIST_MAX 32 /* most values in --batch */
+#define FER_ANNEAL_OPTIM_MAX 3 /* sgd, adam, adamw */
 #define FER_ANNEAL_ITERS_MAX 100000
 #define FER_ANNEAL_CHAINS_MAX 1024
 
@@ -41,9 +41,9 @@
 #define FER_ANNEAL_COOLING 0.85
 
 /* The moves (see fer_anneal_perturb). */
-#define FER_ANNEAL_LR_STEP 3       /* lr steps up to 1/3 of the log range */
-#define FER_ANNEAL_EPOCH_STEP 3    /* epochs up to 1/3 of the grid (>= 1 step) */
-#define FER_ANNEAL_P_OPTIM 0.1     /* chance of another optimiser per move */
+#define FER_ANNEAL_LR_STEP 3    /* lr steps up to 1/3 of the log range */
+#define FER_ANNEAL_EPOCH_STEP 3 /* epochs up to 1/3 of the grid (>= 1 step) */
+#define FER_ANNEAL_P_OPTIM 0.1  /* chance of another optimiser per move */
 
 /* The median stopping rule (see fer_anneal_median_stop). */
 #define FER_ANNEAL_STOP_MIN_EPOCH 3
@@ -54,8 +54,8 @@ enum fer_anneal_method { FER_ANNEAL_SA, FER_ANNEAL_RANDOM };
 /* The search space. batch is ascending without repeats; optim holds enum
  * fer_optim_kind values (optim.h) without repeats, in the order given. */
 typedef struct fer_anneal_space {
-    double lr_lo, lr_hi;            /* 0 < lo <= hi, searched on a log scale */
-    int ep_lo, ep_hi, ep_step;      /* the grid lo, lo + step, ... <= hi */
+    double lr_lo, lr_hi;       /* 0 < lo <= hi, searched on a log scale */
+    int ep_lo, ep_hi, ep_step; /* the grid lo, lo + step, ... <= hi */
     int nbatch, batch[FER_ANNEAL_LIST_MAX];
     int noptim, optim[FER_ANNEAL_OPTIM_MAX];
 } fer_anneal_space;
@@ -136,11 +136,11 @@ void fer_anneal_format_exact(double x, char *buf, int n);
 double fer_anneal_round6(double x);
 
 typedef struct fer_anneal_opts {
-    int method;             /* enum fer_anneal_method */
-    int iters;              /* trials in all, 1..FER_ANNEAL_ITERS_MAX */
-    int chains;             /* -j: chains (anneal) or slots (random) */
-    double t0;              /* > 0, accuracy points */
-    double cooling;         /* 0 < cooling <= 1 */
+    int method;     /* enum fer_anneal_method */
+    int iters;      /* trials in all, 1..FER_ANNEAL_ITERS_MAX */
+    int chains;     /* -j: chains (anneal) or slots (random) */
+    double t0;      /* > 0, accuracy points */
+    double cooling; /* 0 < cooling <= 1 */
     uint64_t seed;
     fer_anneal_space space;
     /* Tests only: the acceptance draws, uniform in [0, 1). NULL: the
@@ -155,10 +155,10 @@ void fer_anneal_defaults(fer_anneal_opts *o);
 
 /* A trial to run. */
 typedef struct fer_anneal_trial {
-    int trial;              /* 1..iters */
-    int chain;              /* 1..chains: (trial - 1) % chains + 1 */
+    int trial; /* 1..iters */
+    int chain; /* 1..chains: (trial - 1) % chains + 1 */
     fer_anneal_point p;
-    double temperature;     /* of its decision; NAN for random search */
+    double temperature; /* of its decision; NAN for random search */
 } fer_anneal_trial;
 
 /* A decided trial: a row of the log (anneal_log.h). The caller fills
@@ -166,26 +166,26 @@ typedef struct fer_anneal_trial {
  * fer_anneal_record fills the rest. */
 typedef struct fer_anneal_row {
     fer_anneal_trial t;
-    double score;           /* best validation accuracy, NAN: failed */
-    int accepted;           /* 1 or 0; -1 for random search */
-    double current;         /* the chain's current score after the decision,
-                               NAN while it has none */
-    double best;            /* the best score so far, NAN while none */
-    double seconds;         /* the trial's wall time */
-    double start;           /* when it started, Unix seconds; NAN unknown */
-    int stopped_early;      /* 1: stopped by the median rule */
-    int epochs_run;         /* epochs the trial completed (and counted) */
-    char status[16];        /* "ok", "stopped", "exit-1", "signal-9", ... */
-    int nacc;               /* per-epoch validation accuracies: nacc == */
-    double *acc;            /* epochs_run, or 0 for a failed trial */
-    long line;              /* the log line it came from (replay), else 0 */
+    double score;      /* best validation accuracy, NAN: failed */
+    int accepted;      /* 1 or 0; -1 for random search */
+    double current;    /* the chain's current score after the decision,
+                          NAN while it has none */
+    double best;       /* the best score so far, NAN while none */
+    double seconds;    /* the trial's wall time */
+    double start;      /* when it started, Unix seconds; NAN unknown */
+    int stopped_early; /* 1: stopped by the median rule */
+    int epochs_run;    /* epochs the trial completed (and counted) */
+    char status[16];   /* "ok", "stopped", "exit-1", "signal-9", ... */
+    int nacc;          /* per-epoch validation accuracies: nacc == */
+    double *acc;       /* epochs_run, or 0 for a failed trial */
+    long line;         /* the log line it came from (replay), else 0 */
 } fer_anneal_row;
 
 typedef struct fer_anneal_chain {
     fer_rng rng;
-    int k;                  /* its trials proposed so far */
-    int busy;               /* a trial in flight */
-    int have;               /* a current point */
+    int k;    /* its trials proposed so far */
+    int busy; /* a trial in flight */
+    int have; /* a current point */
     fer_anneal_point cur;
     double cur_score;
 } fer_anneal_chain;
@@ -194,14 +194,14 @@ typedef struct fer_anneal_chain {
  * change it. */
 typedef struct fer_anneal {
     fer_anneal_opts o;
-    fer_anneal_chain *chain;        /* o.chains of them (anneal) */
-    unsigned char *state;           /* per trial: 0 to do, 1 in flight, 2 done */
-    int done, stopped, failed;      /* trials recorded, stopped early, failed */
-    int best_trial;                 /* 0 while none scored */
-    double best;                    /* NAN while none */
+    fer_anneal_chain *chain;   /* o.chains of them (anneal) */
+    unsigned char *state;      /* per trial: 0 to do, 1 in flight, 2 done */
+    int done, stopped, failed; /* trials recorded, stopped early, failed */
+    int best_trial;            /* 0 while none scored */
+    double best;               /* NAN while none */
     fer_anneal_point best_p;
-    fer_anneal_curve *hist;         /* curves of the scored trials, in the */
-    int nhist;                      /* order recorded (owned) */
+    fer_anneal_curve *hist; /* curves of the scored trials, in the */
+    int nhist;              /* order recorded (owned) */
 } fer_anneal;
 
 /* Starts a search. 0, or -1 (out of memory, bad options) with fer_error()
@@ -224,9 +224,11 @@ int fer_anneal_record(fer_anneal *s, const fer_anneal_trial *t, fer_anneal_row *
 /* Replays a row read from the log of an earlier run of this search: it
  * must be the trial this search proposes next for its chain (rows of one
  * chain in trial order; random search in any order), at the same point,
- * with the same decision. Applies it as fer_anneal_record would. 0, or -1
- * with fer_error() saying what does not match ("trial 7 has lr 0.003; this
- * search proposes 0.00412 (another --seed, range or -j?)"). */
+ * at the same temperature, with the same decision. Applies it as
+ * fer_anneal_record would (row's own accepted, current and best are only
+ * compared or ignored). 0, or -1 with fer_error() saying what does not
+ * match ("trial 7 has lr 0.003, ...; this search proposes lr 0.00412, ...
+ * (another --seed, range, list or -j?)") and s as it was. */
 int fer_anneal_replay(fer_anneal *s, const fer_anneal_row *row);
 
 /* Whether a running trial should stop now, by fer_anneal_median_stop over

@@ -38,7 +38,7 @@ char *fer_anneal_row_format(const fer_anneal_row *r)
                  r->status, st);
     for (int i = 0; i < r->nacc && k < cap; i++)
         k += snprintf(s + k, cap - k, "%s%.6f", i ? " " : "", r->acc[i]);
-    if (k + 2 > cap) {      /* cannot happen with the sizes above */
+    if (k + 2 > cap) { /* cannot happen with the sizes above */
         free(s);
         return NULL;
     }
@@ -85,8 +85,10 @@ int fer_anneal_row_parse(const char *line, fer_anneal_row *r)
         *p = 0;
     }
     if (n != FER_ANNEAL_LOG_FIELDS) {
-        fer_seterr("%s fields, expected %d", n > FER_ANNEAL_LOG_FIELDS ? "more" : "fewer",
-                   FER_ANNEAL_LOG_FIELDS);
+        if (n > FER_ANNEAL_LOG_FIELDS)
+            fer_seterr("more than %d fields", FER_ANNEAL_LOG_FIELDS);
+        else
+            fer_seterr("%d fields, expected %d", n, FER_ANNEAL_LOG_FIELDS);
         goto out;
     }
     if (whole("trial", f[0], 1, FER_ANNEAL_ITERS_MAX, &r->t.trial) ||
@@ -115,8 +117,8 @@ int fer_anneal_row_parse(const char *line, fer_anneal_row *r)
         whole("stopped_early", f[12], 0, 1, &r->stopped_early) ||
         whole("epochs_run", f[13], 0, 100000, &r->epochs_run))
         goto out;
-    if (!*f[14] || strlen(f[14]) >= sizeof r->status || strspn(f[14],
-        "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(f[14])) {
+    if (!*f[14] || strlen(f[14]) >= sizeof r->status ||
+        strspn(f[14], "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(f[14])) {
         fer_seterr("status: '%s': not a word", f[14]);
         goto out;
     }

@@ -10,18 +10,18 @@
  * or 0 and temperature a number (%.6g), both empty for random search;
  * seconds the trial's wall time (2 decimals); stopped_early 1 or 0;
  * epochs_run the epochs the trial completed; status one word ("ok",
- * "stopped", "exit-1", "signal-9", "no-val", "bad-log", "short"); start
- * the Unix time it started (2 decimals, empty when unknown); val_acc the
- * validation accuracy of each of its epochs_run epochs, separated by
- * blanks (empty for a failed trial). Readers should find the columns by
- * name. */
+ * "stopped", "short", "exit-1", "signal-9", "no-val", "no-log",
+ * "bad-log"); start the Unix time it started (2 decimals, empty when
+ * unknown); val_acc the validation accuracy of each of its epochs_run
+ * epochs, separated by blanks (empty for a failed trial). Readers should
+ * find the columns by name. */
 #ifndef FER_ANNEAL_LOG_H
 #define FER_ANNEAL_LOG_H
 
 #include "anneal.h"
 
-#define FER_ANNEAL_LOG_HEADER                                                     \
-    "trial,chain,lr,epochs,batch,optim,score,accepted,current,best,temperature," \
+#define FER_ANNEAL_LOG_HEADER                                                                      \
+    "trial,chain,lr,epochs,batch,optim,score,accepted,current,best,temperature,"                   \
     "seconds,stopped_early,epochs_run,status,start,val_acc"
 #define FER_ANNEAL_LOG_FIELDS 17
 

@@ -80,7 +80,7 @@ char *fer_trial_command(char *const argv[])
         }
         s[k++] = '\'';
         for (; *a; a++) {
-            if (*a == '\'') {   /* ' becomes '\'' */
+            if (*a == '\'') { /* ' becomes '\'' */
                 memcpy(s + k, "'\\''", 4);
                 k += 4;
             } else
@@ -95,7 +95,7 @@ char *fer_trial_command(char *const argv[])
 pid_t fer_trial_spawn(char *const argv[], const char *out_path)
 {
     pid_t parent = getpid(), pid;
-    fflush(NULL);   /* nothing buffered is written twice */
+    fflush(NULL); /* nothing buffered is written twice */
     pid = fork();
     if (pid < 0)
         return fer_seterr("fork: %s", strerror(errno));
@@ -105,7 +105,7 @@ pid_t fer_trial_spawn(char *const argv[], const char *out_path)
         setpgid(0, 0);
 #ifdef __linux__
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)   /* the parent died before prctl */
+        if (getppid() != parent) /* the parent died before prctl */
             _exit(1);
 #else
         (void)parent;
@@ -121,7 +121,7 @@ pid_t fer_trial_spawn(char *const argv[], const char *out_path)
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    setpgid(pid, pid);  /* also here: signals may follow before the child runs */
+    setpgid(pid, pid); /* also here: signals may follow before the child runs */
     return pid;
 }
 
@@ -195,7 +195,7 @@ static int take_line(fer_trainlog *l, char *s)
         l->ncol = n;
         return 0;
     }
-    if (!strcmp(f[0], "epoch"))     /* a header again (an appended log) */
+    if (!strcmp(f[0], "epoch")) /* a header again (an appended log) */
         return 0;
     if (n != l->ncol) {
         set_bad(l, "%s fields, not as the header", n < l->ncol ? "fewer" : "more");
@@ -263,7 +263,7 @@ int fer_trainlog_read(fer_trainlog *l)
             set_bad(l, "a line longer than %s bytes", "8191");
             break;
         }
-        if (k == 0)     /* an incomplete last line: taken when it ends */
+        if (k == 0) /* an incomplete last line: taken when it ends */
             break;
     }
     fclose(f);

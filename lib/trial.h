@@ -45,16 +45,16 @@ int fer_trial_ended(pid_t pid, int *status);
  * one row per epoch. Only complete lines are taken. */
 typedef struct fer_trainlog {
     char *path;
-    long off;               /* bytes taken so far */
-    long line;              /* lines taken so far */
-    int col, ncol;          /* val_acc's column and the count; col -1 before the header */
-    int scol;               /* the seconds column, or -1 */
-    int bad;                /* malformed: why in err; nothing more is read */
-    int noval;              /* an epoch had no validation accuracy (nan) */
+    long off;      /* bytes taken so far */
+    long line;     /* lines taken so far */
+    int col, ncol; /* val_acc's column and the count; col -1 before the header */
+    int scol;      /* the seconds column, or -1 */
+    int bad;       /* malformed: why in err; nothing more is read */
+    int noval;     /* an epoch had no validation accuracy (nan) */
     char err[200];
     int n, cap;
-    double *acc;            /* val_acc of epochs 1..n */
-    double seconds;         /* the sum of the seconds column */
+    double *acc;    /* val_acc of epochs 1..n */
+    double seconds; /* the sum of the seconds column */
 } fer_trainlog;
 
 /* 0, or -1 when out of memory. */

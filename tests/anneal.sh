@@ -312,7 +312,7 @@ bad() {
     check "resume_$1_untouched" cmp -s "r-$1/log.csv" "r-$1/before.csv"
 }
 bad header "^fer-anneal: r-header/log.csv:1: not a fer-anneal log" '1s/score/scores/'
-bad fields "^fer-anneal: r-fields/log.csv:4: fewer fields" '4s/,[^,]*$//'
+bad fields "^fer-anneal: r-fields/log.csv:4: 16 fields, expected 17" '4s/,[^,]*$//'
 bad number "^fer-anneal: r-number/log.csv:3: epochs: 'x[0-9]+': not an integer" '3s/^\([^,]*,[^,]*,[^,]*\),/\1,x/'
 bad score "^fer-anneal: r-score/log.csv:5: score: " '5s/^\(\([^,]*,\)\{6\}\)[^,]*/\1abc/'
 bad range "^fer-anneal: r-range/log.csv:2: trial 1: outside the search space: batch 48" '2s/^\(\([^,]*,\)\{4\}\)[^,]*/\148/'
