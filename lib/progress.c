@@ -52,10 +52,11 @@ void fer_progress_update(fer_progress *p, size_t done, size_t extra_after, const
     if (p->total && n < (int)sizeof line) {
         double left = rate > 0 ? (p->total - (done < p->total ? done : p->total) + extra_after) / rate
                                : 0;
-        n += snprintf(line + n, sizeof line - n, "/%zu  %3.0f%%  %.0f %s  ETA %dm%02ds", p->total,
-                      100.0 * done / p->total, rate, p->unit, (int)left / 60, (int)left % 60);
+        n += snprintf(line + n, sizeof line - n, "/%zu  %3.0f%%  %.*f %s  ETA %dm%02ds", p->total,
+                      100.0 * done / p->total, rate < 10 ? 2 : 0, rate, p->unit, (int)left / 60,
+                      (int)left % 60);
     } else if (n < (int)sizeof line)
-        n += snprintf(line + n, sizeof line - n, "  %.0f %s", rate, p->unit);
+        n += snprintf(line + n, sizeof line - n, "  %.*f %s", rate < 10 ? 2 : 0, rate, p->unit);
     /* pad over the tail of a longer previous line */
     fprintf(p->f, "\r%s%s%s%-8s", line, *extra ? "  " : "", extra, "");
     fflush(p->f);

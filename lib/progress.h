@@ -5,7 +5,8 @@
  * log never gets carriage returns; --progress forces it and --quiet turns
  * it off. The line reads e.g.
  *     "augment  12800/114836  11%  5120 img/s  ETA 0m21s  loss 1.2345"
- * and is redrawn at most every 0.2 s. */
+ * and is redrawn at most every 0.2 s; rates under 10 get two decimals
+ * (slow steps such as whole training runs). */
 #ifndef FER_PROGRESS_H
 #define FER_PROGRESS_H
 
