@@ -152,6 +152,97 @@ data/cnn.fer: $(MODEL_WORK)/cnn-stage4.fer $(MODEL_WORK)/train.fer | $(B)/bin/fe
 data/cnn-eval.txt: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
 	$(B)/bin/fer-eval -m data/cnn.fer $(MODEL_WORK)/test.fer > $@.tmp && mv $@.tmp $@
 
+# The study (README "The study"): its five rows as file targets, each step
+# one tool invocation that make redoes only when its inputs change, ending
+# in a Markdown table (study.md). Validation is a seeded, stratified 20% of
+# Training set apart before augmenting (fer-convert --part); PublicTest is
+# scored once per model, at the end. STUDY=quick runs every step on a small
+# budget in minutes; STUDY=full is the budget for 2 cores (README says what
+# it cuts relative to the study). RESNET18_PTH=resnet18.pth (torchvision's
+# ImageNet weights) makes the resnet18 row transfer learning, as the
+# study's; without it resnet18 trains from scratch, labelled as such.
+STUDY ?= quick
+STUDY_WORK ?= $(B)/study-$(STUDY)
+STUDY_SEED ?= 1
+ifeq ($(STUDY),full)
+  STUDY_LIMIT ?= 0
+  STUDY_WIDTH ?= 0.5
+  STUDY_FF ?= --epochs 40 --batch 128 --optim adamw --lr 1e-3 --weight-decay 0.05 \
+              --schedule cosine --label-smoothing 0.1
+  STUDY_CNN ?= --epochs 12 --batch 64 --optim adam --lr 1e-3 --schedule cosine
+  STUDY_CNN_AUG ?= --epochs 3 --batch 64 --optim adam --lr 1e-3 --schedule cosine
+  STUDY_ANNEAL_LIMIT ?= 5742
+  STUDY_ANNEAL ?= --iters 12 --lr 1e-4:1e-2 --epochs 1:3 --batch 32,64,128,256
+  STUDY_RESNET ?= --epochs 1 --batch 64 --optim adam --lr 1e-3
+  STUDY_RESNET_PTH ?= --epochs 1 --batch 64 --optim adam --lr 1e-3 --lr-backbone 1e-4
+else
+  STUDY_LIMIT ?= 2000
+  STUDY_WIDTH ?= 0.25
+  STUDY_FF ?= --epochs 4 --batch 64 --optim adamw --lr 1e-3 --weight-decay 0.05 \
+              --schedule cosine --width 0.25
+  STUDY_CNN ?= --epochs 2 --batch 32 --optim adam --lr 1e-3 --schedule cosine
+  STUDY_CNN_AUG ?= --epochs 2 --batch 32 --optim adam --lr 1e-3 --schedule cosine
+  STUDY_ANNEAL_LIMIT ?= 500
+  STUDY_ANNEAL ?= --iters 4 --lr 1e-4:1e-2 --epochs 1:2 --batch 16,32,64
+  STUDY_RESNET ?= --epochs 1 --batch 32 --optim adam --lr 1e-3
+  STUDY_RESNET_PTH ?= --epochs 1 --batch 32 --optim adam --lr 1e-3 --lr-backbone 1e-4
+endif
+S = $(STUDY_WORK)
+STUDY_TRAIN = $(B)/bin/fer-train --seed $(STUDY_SEED) --val $(S)/val.fer --quiet
+STUDY_LIMIT_ARG = $(if $(filter-out 0,$(STUDY_LIMIT)),--limit $(STUDY_LIMIT))
+STUDY_MODELS = ff cnn cnn-aug cnn-anneal resnet18
+study: $(S)/study.md
+	@cat $(S)/study.md
+
+$(S)/fer2013.fer: $(FER2013) | $(B)/bin/fer-convert
+	@mkdir -p $(S)
+	$(B)/bin/fer-convert $(FER2013) -o $@
+$(S)/train.fer: $(S)/fer2013.fer | $(B)/bin/fer-convert
+	$(B)/bin/fer-convert -u Training $(STUDY_LIMIT_ARG) --val-split 0.2 --part train \
+	    --seed $(STUDY_SEED) $< -o $@
+$(S)/val.fer: $(S)/fer2013.fer | $(B)/bin/fer-convert
+	$(B)/bin/fer-convert -u Training $(STUDY_LIMIT_ARG) --val-split 0.2 --part val \
+	    --seed $(STUDY_SEED) $< -o $@
+$(S)/test.fer: $(S)/fer2013.fer | $(B)/bin/fer-convert
+	$(B)/bin/fer-convert -u PublicTest $< -o $@
+$(S)/train-x4.fer: $(S)/train.fer | $(B)/bin/fer-augment
+	$(B)/bin/fer-augment --study --seed $(STUDY_SEED) --quiet -i $< -o $@
+# the search's trials train on the x4 copies of a part of train.fer
+$(S)/anneal-train.fer: $(S)/train.fer | $(B)/bin/fer-convert $(B)/bin/fer-augment
+	$(B)/bin/fer-convert --limit $(STUDY_ANNEAL_LIMIT) $< -o - | \
+	    $(B)/bin/fer-augment --study --seed $(STUDY_SEED) --quiet -o $@
+
+$(S)/ff.fer: $(S)/train.fer $(S)/val.fer | $(B)/bin/fer-train
+	$(STUDY_TRAIN) -m ff $(STUDY_FF) -i $< -o $@ --log $(S)/ff.csv
+$(S)/cnn.fer: $(S)/train.fer $(S)/val.fer | $(B)/bin/fer-train
+	$(STUDY_TRAIN) -m cnn --width $(STUDY_WIDTH) $(STUDY_CNN) -i $< -o $@ --log $(S)/cnn.csv
+$(S)/cnn-aug.fer: $(S)/train-x4.fer $(S)/val.fer | $(B)/bin/fer-train
+	$(STUDY_TRAIN) -m cnn --width $(STUDY_WIDTH) $(STUDY_CNN_AUG) -i $< -o $@ \
+	    --log $(S)/cnn-aug.csv
+# the search, then its best point trained on the whole x4 set
+$(S)/anneal.csv: $(S)/anneal-train.fer $(S)/val.fer | $(B)/bin/fer-anneal $(B)/bin/fer-train
+	$(B)/bin/fer-anneal -i $< --val $(S)/val.fer $(STUDY_ANNEAL) --seed $(STUDY_SEED) \
+	    --workdir $(S)/anneal --log $@.tmp --plot $(S)/anneal.png --quiet \
+	    -- -m cnn --width $(STUDY_WIDTH) --schedule cosine > $(S)/anneal-best.txt
+	mv $@.tmp $@
+$(S)/cnn-anneal.fer: $(S)/anneal.csv $(S)/train-x4.fer $(S)/val.fer | $(B)/bin/fer-train
+	$(STUDY_TRAIN) -m cnn --width $(STUDY_WIDTH) --schedule cosine \
+	    $$(sh scripts/study-best.sh $(S)/anneal.csv) -i $(S)/train-x4.fer -o $@ \
+	    --log $(S)/cnn-anneal.csv
+$(S)/resnet18.fer: $(S)/train.fer $(S)/val.fer | $(B)/bin/fer-train
+	$(if $(RESNET18_PTH),python3 scripts/torchvision2fer.py $(RESNET18_PTH) $(S)/resnet18-init.fer && \
+	    $(STUDY_TRAIN) -m resnet18 $(STUDY_RESNET_PTH) --init $(S)/resnet18-init.fer,\
+	    $(STUDY_TRAIN) -m resnet18 $(STUDY_RESNET)) -i $< -o $@ --log $(S)/resnet18.csv
+	echo $(if $(RESNET18_PTH),ImageNet,scratch) > $(S)/resnet18.from
+
+# each model once on PublicTest (json for the table), with its pictures
+$(S)/%.json: $(S)/%.fer $(S)/test.fer | $(B)/bin/fer-eval $(B)/bin/fer-plot
+	$(B)/bin/fer-eval -m $< --format json --plot $(S)/$*-confusion.png $(S)/test.fer > $@.tmp
+	$(B)/bin/fer-plot -o $(S)/$*-curves.png $(S)/$*.csv
+	mv $@.tmp $@
+$(S)/study.md: $(STUDY_MODELS:%=$(S)/%.json) scripts/study-table.sh
+	sh scripts/study-table.sh $(S) $(STUDY) > $@.tmp && mv $@.tmp $@
+
 # Debian packages the build, tests, benchmarks and demo need (root or sudo).
 deps:
 	sh scripts/install-deps.sh all
@@ -161,5 +252,5 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
 
-.PHONY: all test check-asan bench install clean deps demo model
+.PHONY: all test check-asan bench install clean deps demo model study
 .SECONDARY:
