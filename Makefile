@@ -126,7 +126,7 @@ MODEL_ARGS4 ?= $(MODEL_COMMON) --epochs 15 --lr 7e-4 --dropout 0.2 --dropout2 0.
                --rotate 10
 MODEL_ARGS5 ?= $(MODEL_COMMON) --epochs 10 --lr 4e-4 --dropout 0.2 --dropout2 0.4 --shift 4 \
                --rotate 10
-model: data/cnn.fer data/cnn-eval.txt
+model: data/cnn.fer data/cnn-eval.txt data/cnn-curves.png data/cnn-confusion.png
 
 $(MODEL_WORK)/fer2013.fer: $(FER2013) | $(B)/bin/fer-convert
 	@mkdir -p $(MODEL_WORK)
@@ -151,6 +151,10 @@ data/cnn.fer: $(MODEL_WORK)/cnn-stage4.fer $(MODEL_WORK)/train.fer | $(B)/bin/fe
 	    --log data/cnn-train.csv
 data/cnn-eval.txt: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
 	$(B)/bin/fer-eval -m data/cnn.fer $(MODEL_WORK)/test.fer > $@.tmp && mv $@.tmp $@
+data/cnn-curves.png: data/cnn-train.csv | $(B)/bin/fer-plot
+	$(B)/bin/fer-plot $< --title "data/cnn.fer: the last make-model stage (stage 5)" -o $@
+data/cnn-confusion.png: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
+	$(B)/bin/fer-eval -m data/cnn.fer --plot $@ $(MODEL_WORK)/test.fer > /dev/null
 
 # The study (README "The study"): its five rows as file targets, each step
 # one tool invocation that make redoes only when its inputs change, ending
