@@ -66,7 +66,9 @@ int main(int argc, char **argv)
         {"output", required_argument, 0, 'o'}, {"title", required_argument, 0, 't'},
         {"kind", required_argument, 0, 'k'},   {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
+    /* names: what the pictures call the inputs; shown: what messages do */
     const char *out = NULL, *title = NULL, *paths[FILES_MAX], *names[FILES_MAX];
+    const char *shown[FILES_MAX];
     char *bufs[FILES_MAX], *defout = NULL;
     size_t lens[FILES_MAX];
     int kind = FER_PLOT_UNKNOWN, n, c, rc, stdin_seen = 0;
@@ -110,8 +112,10 @@ int main(int argc, char **argv)
         if (fer_plot_slurp(paths[i], &bufs[i], &lens[i]))
             die(1, "%s", fer_error());
     fer_plot_names(paths, n, names);
+    for (int i = 0; i < n; i++)
+        shown[i] = strcmp(paths[i], "-") ? paths[i] : "stdin";
     if (kind == FER_PLOT_UNKNOWN) {
-        const char *name = strcmp(paths[0], "-") ? paths[0] : "stdin";
+        const char *name = shown[0];
         if (!lens[0])
             die(1, "%s:1: empty file", name);
         kind = fer_plot_detect(bufs[0], lens[0]);
@@ -130,26 +134,26 @@ int main(int argc, char **argv)
     if (kind == FER_PLOT_CURVES) {
         fer_plot_epochs logs[FILES_MAX];
         for (int i = 0; i < n; i++)
-            if (fer_plot_read_train(bufs[i], lens[i], strcmp(paths[i], "-") ? paths[i] : "stdin",
-                                    &logs[i]))
+            if (fer_plot_read_train(bufs[i], lens[i], shown[i], &logs[i])) {
+                while (i-- > 0)
+                    fer_plot_epochs_free(&logs[i]);
                 die(1, "%s", fer_error());
+            }
         rc = fer_plot_train_render(logs, names, n, title, &im);
         for (int i = 0; i < n; i++)
             fer_plot_epochs_free(&logs[i]);
     } else if (kind == FER_PLOT_ANNEAL) {
         fer_plot_trials g;
-        if (fer_plot_read_anneal(bufs[0], lens[0], strcmp(paths[0], "-") ? paths[0] : "stdin",
-                                 &g))
+        if (fer_plot_read_anneal(bufs[0], lens[0], shown[0], &g))
             die(1, "%s", fer_error());
         rc = fer_plot_anneal_render(&g, names[0], title, &im);
         fer_plot_trials_free(&g);
     } else {
-        fer_plot_report *r = malloc(sizeof *r);
+        static fer_plot_report report;
+        fer_plot_report *r = &report;
         const char *classes[FER_PLOT_MAXK];
         char deftitle[256];
-        if (!r)
-            die(1, "out of memory");
-        if (fer_plot_read_report(bufs[0], lens[0], strcmp(paths[0], "-") ? paths[0] : "stdin", r))
+        if (fer_plot_read_report(bufs[0], lens[0], shown[0], r))
             die(1, "%s", fer_error());
         for (int i = 0; i < r->k; i++)
             classes[i] = r->classes[i];
@@ -158,10 +162,9 @@ int main(int argc, char **argv)
             title = deftitle;
         }
         rc = fer_plot_confusion_render(classes, r->k, r->counts, r->accuracy, title, &im);
-        free(r);
     }
     if (rc)
-        die(1, "%s: %s", paths[0], fer_error());
+        die(1, "%s: %s", shown[0], fer_error());
     if (fer_image_write_png(out, &im))
         die(1, "%s", fer_error());
     fer_image_free(&im);

@@ -17,7 +17,7 @@ const fer_colour fer_plot_black = {0, 0, 0}, fer_plot_white = {255, 255, 255},
 
 void fer_plot_nice_ticks(double lo, double hi, int want, int integer, fer_plot_ticks *t)
 {
-    double raw, m, unit;
+    double raw, m;
     int e, s;
     if (!isfinite(lo) || !isfinite(hi) || hi < lo) {
         lo = 0;
@@ -32,16 +32,13 @@ void fer_plot_nice_ticks(double lo, double hi, int want, int integer, fer_plot_t
         lo -= d / 2;
         hi += d / 2;
     }
+    if (lo < 0 && hi > 0 && want < 2)
+        want = 2;       /* one interval from a multiple of step cannot hold 0 inside */
     raw = (hi - lo) / want;
     e = (int)floor(log10(raw));
     m = raw / pow(10, e);           /* 1 <= m < 10, up to rounding */
-    if (m <= 1 + 1e-9)
-        s = 1;
-    else if (m <= 2 + 1e-9)
-        s = 2;
-    else if (m <= 5 + 1e-9)
-        s = 5;
-    else {
+    s = m <= 1 + 1e-9 ? 1 : m <= 2 + 1e-9 ? 2 : m <= 5 + 1e-9 ? 5 : 10;
+    if (s == 10) {
         s = 1;
         e++;
     }
@@ -49,12 +46,24 @@ void fer_plot_nice_ticks(double lo, double hi, int want, int integer, fer_plot_t
         s = 1;
         e = 0;
     }
-    /* s / 10^-e rather than s * 10^e: 0.2, not 0.20000000000000001 */
-    unit = e < 0 ? 1 / pow(10, -e) : pow(10, e);
-    t->step = e < 0 ? s / pow(10, -e) : s * unit;
-    t->lo = floor(lo / t->step + 1e-9) * t->step;
-    t->hi = ceil(hi / t->step - 1e-9) * t->step;
-    t->n = (int)llround((t->hi - t->lo) / t->step) + 1;
+    /* No smaller step can do (it needs more than want intervals just to
+     * span the range); widening lo and hi to multiples of this one may
+     * still add one, and then the next round step is taken. */
+    for (int tries = 0; tries < 64; tries++) {
+        /* s / 10^-e rather than s * 10^e: 0.2, not 0.20000000000000001 */
+        t->step = e < 0 ? s / pow(10, -e) : s * pow(10, e);
+        t->lo = floor(lo / t->step + 1e-9) * t->step;
+        t->hi = ceil(hi / t->step - 1e-9) * t->step;
+        t->n = (int)llround((t->hi - t->lo) / t->step) + 1;
+        if (t->n - 1 <= want)
+            break;
+        if (s == 5) {
+            s = 1;
+            e++;
+        } else {
+            s = s == 1 ? 2 : 5;
+        }
+    }
     t->decimals = e < 0 ? -e : 0;
 }
 
@@ -254,11 +263,12 @@ void fer_plot_dashed(fer_image *im, int x0, int y0, int x1, int y1, int thick, i
     sx = x < x1 ? 1 : -1;
     sy = y < y1 ? 1 : -1;
     err = dx + dy;
-    for (;;) {
+    /* one pixel per step along the longer axis: the loop ends at (x1, y1) */
+    for (long long i = 0, steps = dx > -dy ? dx : -dy;; i++) {
         if (ph % period < dash)
             brush(im, x, y, thick, c);
         ph = (ph + 1) % period;
-        if (x == x1 && y == y1)
+        if (i == steps)
             break;
         e2 = 2 * err;
         if (e2 >= dy) {

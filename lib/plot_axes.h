@@ -18,10 +18,11 @@
 #define FER_PLOT_TEXT 2                     /* font scale of all text */
 #define FER_PLOT_PAD 8                      /* pixels between frame and data */
 
-/* Round ticks for data in [lo, hi]: step is 1, 2 or 5 times a power of
- * ten, the smallest such step that gives at most `want` intervals (want
- * >= 1); lo and hi are widened to multiples of step, so that the ticks
- * lo, lo + step, ..., hi (n of them) cover the data. decimals is the
+/* Round ticks for data in [lo, hi]: lo and hi are widened to multiples of
+ * step, so that the ticks lo, lo + step, ..., hi (n of them) cover the
+ * data, and step is the smallest of 1, 2 or 5 times a power of ten that
+ * needs at most `want` intervals for that (want 1..100; 2 at least for
+ * a range with 0 inside). decimals is the
  * number of digits after the point that labels need (0 for steps >= 1).
  * With integer set the step is at least 1 (epochs, trials). An empty
  * range (lo == hi) is widened by 10% of |lo| (1 for 0) first; non-finite

@@ -66,7 +66,8 @@ typedef struct fer_plot_report {
     int k;
     char classes[FER_PLOT_MAXK][FER_PLOT_NAME_MAX];
     long counts[FER_PLOT_MAXK * FER_PLOT_MAXK];     /* [true * k + predicted] */
-    double accuracy;        /* the report's, else the trace over the sum */
+    double accuracy;        /* the trace over the sum (the report's figure
+                               when the sum is 0) */
     long n;                 /* the sum of the counts */
 } fer_plot_report;
 

@@ -319,7 +319,9 @@ static void compact(fer_plot_report *r)
         memmove(r->counts + i * r->k, r->counts + i * FER_PLOT_MAXK, r->k * sizeof *r->counts);
 }
 
-/* Sum and accuracy from the counts; the report's accuracy (acc >= 0) wins. */
+/* Sum and accuracy from the counts: exact, where the report's figure is
+ * rounded (to 4 decimals in the text report), so that both layouts give
+ * the same picture. The report's accuracy stands for an empty matrix. */
 static int finish(const cur *c, fer_plot_report *r, double acc, long n)
 {
     long sum = 0, diag = 0;
@@ -335,7 +337,7 @@ static int finish(const cur *c, fer_plot_report *r, double acc, long n)
     if (n >= 0 && n != sum)
         return fer_seterr("%s: n is %ld, the confusion matrix counts %ld", c->name, n, sum);
     r->n = sum;
-    r->accuracy = acc >= 0 ? acc : sum ? (double)diag / sum : 0;
+    r->accuracy = sum ? (double)diag / sum : acc >= 0 ? acc : 0;
     return 0;
 }
 
@@ -461,7 +463,9 @@ static int read_text(cur *c, fer_plot_report *r)
         const char *rs;
         int nw;
         size_t len;
-        if (!text_line(c, &s, &e) || blank(s, e))
+        if (!text_line(c, &s, &e))
+            return err_at(c, c->p, "confusion matrix: %d rows, expected %d", i, k);
+        if (blank(s, e))
             return err_at(c, s, "confusion matrix: %d rows, expected %d", i, k);
         nw = words(s, e, wsv, wev, FER_PLOT_MAXK + 2);
         if (nw > FER_PLOT_MAXK + 1 || nw < k + 1)
