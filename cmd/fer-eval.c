@@ -12,6 +12,7 @@
 #include "model.h"
 #include "outfile.h"
 #include "parse.h"
+#include "plot.h"
 #include "predict.h"
 #include "record.h"
 #include "threads.h"
@@ -24,7 +25,7 @@ static void usage(int status)
                     "[--usage NAME]\n"
                     "                [--format text|csv|json] [--predictions FILE] "
                     "[--tta flip]\n"
-                    "                [--batch N] [--threads N]\n");
+                    "                [--plot FILE.png] [--batch N] [--threads N]\n");
     exit(status);
 }
 
@@ -95,6 +96,30 @@ static void print_json(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAM
             "\"support\": %ld}}\n", m->weighted_p, m->weighted_r, m->weighted_f1, m->n);
 }
 
+/* The confusion matrix as a picture (plot.h), titled with the models and
+ * the data it is of. */
+static int plot(const char *path, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX],
+                const char *const *models, int nmodels, const char *data, int flip)
+{
+    static long counts[FER_METRICS_MAXK * FER_METRICS_MAXK];
+    const char *classes[FER_METRICS_MAXK];
+    char title[256];
+    size_t len = 0;
+    for (int i = 0; i < m->k; i++) {
+        classes[i] = names[i];
+        for (int j = 0; j < m->k; j++)
+            counts[i * m->k + j] = m->cm[i][j];
+    }
+    title[0] = 0;
+    for (int i = 0; i < nmodels && len < sizeof title; i++)
+        len += (size_t)snprintf(title + len, sizeof title - len, "%s%s", i ? " + " : "",
+                                fer_plot_basename(models[i]));
+    if (len < sizeof title)
+        snprintf(title + len, sizeof title - len, " on %s%s", fer_plot_basename(data),
+                 flip ? " (flip TTA)" : "");
+    return fer_plot_confusion(classes, m->k, counts, m->accuracy, path, title);
+}
+
 /* Per-image probabilities: CSV (index,label,pred,p_<class>...) when the
  * name ends in .csv, else fer records "probs" f32 (n, k) and "labels". */
 static int write_predictions(const char *path, const float *probs, const int32_t *truth,
@@ -144,8 +169,8 @@ int main(int argc, char **argv)
         {"usage", required_argument, 0, 'u'}, {"format", required_argument, 0, 'f'},
         {"predictions", required_argument, 0, 'p'}, {"tta", required_argument, 0, 't'},
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *models[16], *in = "-", *format = "text", *predpath = NULL;
+        {"plot", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
     int nmodels = 0, c, flip = 0, k = 0;
     long batch = 256, threads = 0;
     unsigned usages = 0;
@@ -181,6 +206,7 @@ int main(int argc, char **argv)
             format = optarg;
             break;
         case 'p': predpath = optarg; break;
+        case 'P': plotpath = optarg; break;
         case 't':
             if (strcmp(optarg, "flip")) {
                 fprintf(stderr, "%s: --tta: '%s': only flip is known\n", argv0, optarg);
@@ -273,6 +299,8 @@ int main(int argc, char **argv)
         pred[i] = fer_argmax(acc + i * k, k);
     fer_metrics_compute(&met, k, d.labels, pred, d.n);
     if (predpath && write_predictions(predpath, acc, d.labels, pred, d.n, k, names))
+        die(fer_error());
+    if (plotpath && plot(plotpath, &met, names, models, nmodels, in, flip))
         die(fer_error());
     if (!strcmp(format, "json"))
         print_json(stdout, &met, names);
