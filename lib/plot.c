@@ -12,8 +12,9 @@
 #include "plot_axes.h"
 
 #define TH (FER_FONT_HEIGHT * FER_PLOT_TEXT)
-#define MARKS_MAX 40        /* epochs up to which each point gets a marker */
+#define MARKS_MAX 40        /* epochs (of all logs) up to which points get markers */
 #define LOGS_MAX 16
+#define LEGEND_CHARS 28     /* longer names are cut in the middle */
 
 /* Finite minimum and maximum of the panel's values over every log. */
 static void range(const fer_plot_epochs *logs, int n, int acc, double *lo, double *hi)
@@ -42,9 +43,10 @@ static int has_val(const fer_plot_epochs *log)
     return 0;
 }
 
-/* One panel: loss (acc 0) or accuracy (acc 1) per epoch. */
-static void panel(fer_image *im, const fer_plot_epochs *logs, int n, int acc, int x, int y, int w,
-                  int h, double e0, double e1)
+/* One panel: loss (acc 0) or accuracy (acc 1) per epoch; a marker at
+ * each point when marks is set. */
+static void panel(fer_image *im, const fer_plot_epochs *logs, int n, int acc, int marks, int x,
+                  int y, int w, int h, double e0, double e1)
 {
     fer_plot_axes a;
     fer_plot_ticks tx, ty;
@@ -58,7 +60,6 @@ static void panel(fer_image *im, const fer_plot_epochs *logs, int n, int acc, in
         const fer_plot_epochs *g = &logs[l];
         const double *tr = acc ? g->train_acc : g->train_loss, *va = acc ? g->val_acc : g->val_loss;
         fer_colour ct = fer_plot_colour(n == 1 ? 0 : l), cv = fer_plot_colour(n == 1 ? 1 : l);
-        int marks = g->n <= MARKS_MAX;
         fer_plot_series(im, &a, g->epoch, va, g->n, 2, n > 1, marks ? FER_PLOT_SQUARE : -1, cv);
         fer_plot_series(im, &a, g->epoch, tr, g->n, 2, 0, marks ? FER_PLOT_DISC : -1, ct);
     }
@@ -68,8 +69,8 @@ int fer_plot_train_render(const fer_plot_epochs *logs, const char *const *names,
                           const char *title, fer_image *im)
 {
     fer_plot_key keys[LOGS_MAX + 2];
-    char deftitle[256];
-    int nk = 0, y, marks = 0, val = 0, W = FER_PLOT_CURVES_W, H = FER_PLOT_CURVES_H;
+    char deftitle[256], cut[LOGS_MAX][LEGEND_CHARS + 1];
+    int nk = 0, y, total = 0, marks, val = 0, W = FER_PLOT_CURVES_W, H = FER_PLOT_CURVES_H;
     double e0 = INFINITY, e1 = -INFINITY;
     memset(im, 0, sizeof *im);
     if (n < 1 || n > LOGS_MAX)
@@ -79,9 +80,10 @@ int fer_plot_train_render(const fer_plot_epochs *logs, const char *const *names,
             return fer_seterr("%s: no epochs", names[l]);
         e0 = logs[l].epoch[0] < e0 ? logs[l].epoch[0] : e0;
         e1 = logs[l].epoch[logs[l].n - 1] > e1 ? logs[l].epoch[logs[l].n - 1] : e1;
-        marks |= logs[l].n <= MARKS_MAX;
+        total += logs[l].n;
         val |= has_val(&logs[l]);
     }
+    marks = total <= MARKS_MAX;
     if (fer_plot_canvas(im, W, H))
         return fer_seterr("out of memory");
     if (!title) {
@@ -98,16 +100,23 @@ int fer_plot_train_render(const fer_plot_epochs *logs, const char *const *names,
             keys[nk++] = (fer_plot_key){"validation", fer_plot_colour(1), 1,
                                         marks ? FER_PLOT_SQUARE : -1};
     } else {
-        for (int l = 0; l < n; l++)
-            keys[nk++] = (fer_plot_key){names[l], fer_plot_colour(l), 1, -1};
+        for (int l = 0; l < n; l++) {
+            size_t len = strlen(names[l]), head = (LEGEND_CHARS - 3) / 2;
+            if (len > LEGEND_CHARS)     /* keep both ends: runs differ in either */
+                snprintf(cut[l], sizeof cut[l], "%.*s...%s", (int)head, names[l],
+                         names[l] + len - (LEGEND_CHARS - 3 - head));
+            else
+                snprintf(cut[l], sizeof cut[l], "%s", names[l]);
+            keys[nk++] = (fer_plot_key){cut[l], fer_plot_colour(l), 1, -1};
+        }
         keys[nk++] = (fer_plot_key){"train", fer_plot_dim, 1, marks ? FER_PLOT_DISC : -1};
         if (val)
             keys[nk++] = (fer_plot_key){"validation", fer_plot_dim, 2,
                                         marks ? FER_PLOT_SQUARE : -1};
     }
     y = fer_plot_legend(im, y, keys, nk) + 10;
-    panel(im, logs, n, 0, 10, y, W / 2 - 20, H - y - 10, e0, e1);
-    panel(im, logs, n, 1, W / 2 + 10, y, W / 2 - 20, H - y - 10, e0, e1);
+    panel(im, logs, n, 0, marks, 10, y, W / 2 - 20, H - y - 10, e0, e1);
+    panel(im, logs, n, 1, marks, W / 2 + 10, y, W / 2 - 20, H - y - 10, e0, e1);
     return 0;
 }
 

@@ -24,7 +24,8 @@
  * each with the training and, where the log has it, the validation curve.
  * A log of one epoch draws points. Several logs are overlaid, one colour
  * per log (training solid, validation dashed) and the legend names each
- * file. 900 x 600 pixels. */
+ * file (names longer than 28 characters cut in the middle). Points get
+ * markers when the logs have 40 epochs or fewer in all. 900 x 600 pixels. */
 int fer_plot_train_log(const char *const *csv_paths, int n, const char *png_path,
                        const char *title);
 

@@ -460,7 +460,7 @@ char *fer_plot_fit(const char *s, int maxw, int scale, char *buf, size_t n)
 int fer_plot_title(fer_image *im, int y, const char *s, fer_colour c)
 {
     char buf[256];
-    fer_plot_fit(s, im->w - 20, S, buf, sizeof buf);
+    fer_plot_fit(s, im->w - 40, S, buf, sizeof buf);
     /* bold: drawn twice, a pixel apart */
     fer_plot_text_centre(im, im->w / 2, y, buf, S, c);
     fer_plot_text_centre(im, im->w / 2 + 1, y, buf, S, c);

@@ -11,7 +11,7 @@
 
 #define S FER_PLOT_TEXT
 #define TH (FER_FONT_HEIGHT * S)
-#define CAP (7 * S)
+#define CAP (7 * S)          /* height of digits and capitals */
 #define GRID_TOP 84
 #define NAME_CHARS 12       /* class names are cut to this many characters */
 
@@ -44,12 +44,55 @@ static void cell_text(fer_image *im, int x, int y, int cell, long count, double 
     fer_plot_text_centre(im, x + cell / 2, y + (cell - h) / 2 + 7 * sa + 6, b, sb, fg);
 }
 
+/* How the class names go under the grid: on one row, on two rows taking
+ * turns, or upright. */
+enum { FLAT, STAGGERED, UPRIGHT };
+
+typedef struct layout {
+    int ns;         /* font scale of the class names */
+    int mode;
+    int left;       /* the grid's left edge */
+    int cell, gs;   /* the side of a cell and of the grid */
+    int below;      /* rows under the grid that the names take */
+} layout;
+
+/* The largest grid whose names do not touch: names at scale 2, else 1;
+ * flat, else staggered, else upright. */
+static void plan(layout *L, char names[][NAME_CHARS + 4], int k, int W, int H)
+{
+    for (int ns = 2; ns >= 1; ns--)
+        for (int mode = FLAT; mode <= UPRIGHT; mode++) {
+            int namew = 0, ok, right = 30 + 24 + 10 + text_w("100%", S) + 14 + TH + 12;
+            for (int i = 0; i < k; i++)
+                if (text_w(names[i], ns) > namew)
+                    namew = text_w(names[i], ns);
+            L->ns = ns;
+            L->mode = mode;
+            L->left = 12 + TH + 12 + namew + 12;
+            L->below = 10 + (mode == FLAT        ? FER_FONT_HEIGHT * ns + 8
+                             : mode == STAGGERED ? 2 * (FER_FONT_HEIGHT * ns + 8)
+                                                 : namew + 8);
+            L->gs = W - L->left - right;
+            if (L->gs > H - GRID_TOP - L->below - 8 - TH - 12)
+                L->gs = H - GRID_TOP - L->below - 8 - TH - 12;
+            L->cell = L->gs / k;
+            L->gs = L->cell * k;
+            /* row names need the cell's height; column names 8 px apart */
+            ok = L->cell >= (ns == 2 ? 22 : 10);
+            for (int j = 0; ok && mode != UPRIGHT && j + 1 + mode < k; j++)
+                ok = (text_w(names[j], ns) + text_w(names[j + 1 + mode], ns)) / 2 + 8 <=
+                     (1 + mode) * L->cell;
+            if (ok)
+                return;
+        }
+}
+
 int fer_plot_confusion_render(const char *const *classes, int k, const long *counts,
                               double accuracy, const char *title, fer_image *im)
 {
     char names[FER_PLOT_MAXK][NAME_CHARS + 4], line[256];
-    int W = FER_PLOT_CONFUSION_W, H = FER_PLOT_CONFUSION_H, namew = 0, left, cell, gx, gy, gs;
-    int stagger = 0, bar_x, y;
+    int W = FER_PLOT_CONFUSION_W, H = FER_PLOT_CONFUSION_H, cell, gx, gy, gs, ns, bar_x, y;
+    layout L;
     long total = 0, diag = 0;
     fer_plot_ticks t;
     memset(im, 0, sizeof *im);
@@ -64,11 +107,8 @@ int fer_plot_confusion_render(const char *const *classes, int k, const long *cou
     }
     if (!(accuracy >= 0 && accuracy <= 1))
         return fer_seterr("accuracy %g: not in 0..1", accuracy);
-    for (int i = 0; i < k; i++) {
-        fer_plot_fit(classes[i], NAME_CHARS * FER_FONT_ADVANCE * S, S, names[i], sizeof names[i]);
-        if (text_w(names[i], S) > namew)
-            namew = text_w(names[i], S);
-    }
+    for (int i = 0; i < k; i++)
+        fer_plot_fit(classes[i], NAME_CHARS * FER_FONT_ADVANCE, 1, names[i], sizeof names[i]);
     if (fer_plot_canvas(im, W, H))
         return fer_seterr("out of memory");
     y = fer_plot_title(im, 12, title ? title : "confusion matrix", fer_plot_black) + 8;
@@ -78,22 +118,12 @@ int fer_plot_confusion_render(const char *const *classes, int k, const long *cou
 
     /* left: "true class" upright, the names; right: the colour scale, its
      * labels and its title upright; below: the names, "predicted class" */
-    left = 12 + TH + 12 + namew + 12;
-    for (int pass = 0; pass < 2; pass++) {
-        int rows = 1 + stagger;     /* of names under the grid */
-        gs = W - left - (30 + 24 + 10 + text_w("100%", S) + 14 + TH + 12);
-        if (gs > H - GRID_TOP - (10 + rows * (TH + 8) + 8 + TH + 12))
-            gs = H - GRID_TOP - (10 + rows * (TH + 8) + 8 + TH + 12);
-        cell = gs / k;
-        gs = cell * k;
-        /* names on two rows when two neighbours would come closer than 8 px */
-        for (int j = 0; j + 1 < k; j++)
-            stagger |= (text_w(names[j], S) + text_w(names[j + 1], S)) / 2 + 8 > cell;
-        if (rows == 1 + stagger)
-            break;
-    }
-    gx = left;
+    plan(&L, names, k, W, H);
+    gx = L.left;
     gy = GRID_TOP;
+    cell = L.cell;
+    gs = L.gs;
+    ns = L.ns;
 
     for (int i = 0; i < k; i++) {
         long row = 0;
@@ -114,15 +144,21 @@ int fer_plot_confusion_render(const char *const *classes, int k, const long *cou
     fer_draw_rect(im, gx - 1, gy - 1, gs + 2, gs + 2, 1, fer_plot_black);
     for (int i = 0; i < k; i++) {
         int c = gy + i * cell + cell / 2, x = gx + i * cell + cell / 2;
-        fer_plot_text_right(im, gx - 12, c - CAP / 2, names[i], S, fer_plot_black);
+        fer_plot_text_right(im, gx - 12, c - 7 * ns / 2, names[i], ns, fer_plot_black);
         fer_draw_fill(im, gx - 7, c, 6, 1, fer_plot_black);
         fer_draw_fill(im, x, gy + gs + 1, 1, 6, fer_plot_black);
-        fer_plot_text_centre(im, x, gy + gs + 10 + (stagger && i % 2) * (TH + 8), names[i], S,
-                             fer_plot_black);
+        if (L.mode == UPRIGHT)      /* read upwards, ending under the grid */
+            fer_plot_text_up(im, x - 7 * ns / 2, gy + gs + 10 + text_w(names[i], ns) / 2,
+                             names[i], ns, fer_plot_black);
+        else
+            fer_plot_text_centre(im, x,
+                                 gy + gs + 10 + (L.mode == STAGGERED && i % 2) *
+                                                    (FER_FONT_HEIGHT * ns + 8),
+                                 names[i], ns, fer_plot_black);
     }
     fer_plot_text_up(im, 12, gy + gs / 2, "true class", S, fer_plot_black);
-    fer_plot_text_centre(im, gx + gs / 2, gy + gs + 10 + (1 + stagger) * (TH + 8) + 8,
-                         "predicted class", S, fer_plot_black);
+    fer_plot_text_centre(im, gx + gs / 2, gy + gs + L.below + 8, "predicted class", S,
+                         fer_plot_black);
 
     /* the colour scale: 0 at the bottom, 1 at the top */
     bar_x = gx + gs + 30;
