@@ -151,8 +151,9 @@ bad bad_unknown_kind "^fer-plot: numbers\\.csv:1: not a training log, anneal log
     fer-plot -o x.png numbers.csv
 head -c 150 report.json >trunc.json
 bad bad_truncated_json "^fer-plot: trunc\\.json:[12]: " fer-plot -o x.png trunc.json
-awk -v r="$r" -F, -v OFS=, 'NR == r { $8 = 7 } { print }' anneal.csv >badanneal.csv
-bad bad_anneal_field "^fer-plot: badanneal\\.csv:$r: accepted: '7': not 0 or 1\$" \
+ra=$(awk -v s="$seed" 'BEGIN { srand(s + 9); print 2 + int(rand() * 30) }')
+awk -v r="$ra" -F, -v OFS=, 'NR == r { $8 = 7 } { print }' anneal.csv >badanneal.csv
+bad bad_anneal_field "^fer-plot: badanneal\\.csv:$ra: accepted: '7': not 0 or 1\$" \
     fer-plot -o x.png badanneal.csv
 bad bad_wrong_kind "^fer-plot: train\\.csv:1: not an anneal log" fer-plot --kind anneal -o x.png train.csv
 bad bad_second_log "^fer-plot: trunc\\.csv:$r: " fer-plot -o x.png train.csv trunc.csv
