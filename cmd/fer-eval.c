@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "plot.h"
 #include "predict.h"
+#include "progress.h"
 #include "record.h"
 #include "threads.h"
 
@@ -25,7 +26,8 @@ static void usage(int status)
                     "[--usage NAME]\n"
                     "                [--format text|csv|json] [--predictions FILE] "
                     "[--tta flip]\n"
-                    "                [--plot FILE.png] [--batch N] [--threads N]\n");
+                    "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
+                    "                [--quiet]\n");
     exit(status);
 }
 
@@ -169,9 +171,12 @@ int main(int argc, char **argv)
         {"usage", required_argument, 0, 'u'}, {"format", required_argument, 0, 'f'},
         {"predictions", required_argument, 0, 'p'}, {"tta", required_argument, 0, 't'},
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
-        {"plot", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"plot", required_argument, 0, 'P'}, {"progress", no_argument, 0, 'R'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
-    int nmodels = 0, c, flip = 0, k = 0;
+    int nmodels = 0, c, flip = 0, k = 0, force_progress = 0, quiet = 0;
+    fer_progress bar;
+    char what[32];
     long batch = 256, threads = 0;
     unsigned usages = 0;
     fer_dataset d;
@@ -180,7 +185,7 @@ int main(int argc, char **argv)
     fer_metrics met;
     char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
 
-    while ((c = getopt_long(argc, argv, "m:i:f:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:f:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
             if (nmodels == 16)
@@ -226,6 +231,8 @@ int main(int argc, char **argv)
                 exit(2);
             }
             break;
+        case 'R': force_progress = 1; break;
+        case 'q': quiet = 1; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -280,8 +287,19 @@ int main(int argc, char **argv)
                     models[0], k);
             exit(1);
         }
-        if (fer_predict(&m, d.pixels, d.n, (int)batch, flip, probs))
-            die(fer_error());
+        /* in chunks of whole batches (the same batches as one call, so
+         * the same bits), for the progress line */
+        snprintf(what, sizeof what, "model %d/%d", mi + 1, nmodels);
+        fer_progress_begin(&bar, stderr, fer_progress_mode(force_progress, quiet), what, d.n,
+                           "img/s");
+        for (size_t s0 = 0, step = 8 * (size_t)batch; s0 < d.n; s0 += step) {
+            size_t nn = d.n - s0 < step ? d.n - s0 : step;
+            if (fer_predict(&m, d.pixels + s0 * (size_t)d.c * d.h * d.w, nn, (int)batch, flip,
+                            probs + s0 * k))
+                die(fer_error());
+            fer_progress_update(&bar, s0 + nn, (size_t)(nmodels - mi - 1) * d.n, NULL);
+        }
+        fer_progress_end(&bar);
         for (size_t i = 0; i < d.n * k; i++)
             acc[i] += probs[i] / nmodels;
         fer_model_free(&m);

@@ -129,3 +129,13 @@ t threads_abc 2 '^fer-eval: --threads: ' -- fer-eval -m a.fer "$DATA" --threads 
 t no_model 2 '^usage: fer-eval' -- fer-eval "$DATA"
 t two_inputs 2 '^usage: fer-eval' -- fer-eval -m a.fer "$DATA" "$DATA"
 t full_stdout 1 '^fer-eval: .*write error' -- sh -c "fer-eval -m a.fer '$DATA' >/dev/full"
+
+# The progress line: only on a terminal unless --progress; --quiet wins;
+# the report is the same either way.
+fer-eval -m a.fer "$DATA" >plain.txt 2>plain.err
+fer-eval -m a.fer -m a.fer "$DATA" --progress --batch 4 >prog.txt 2>prog.err
+check progress_not_when_piped test ! -s plain.err
+check progress_forced sh -c "tr '\r' '\n' <prog.err | grep -Eq '^model 2/2  [0-9]+/[0-9]+ +[0-9]+%  .*img/s  ETA '"
+check progress_same_report cmp plain.txt prog.txt
+fer-eval -m a.fer "$DATA" --progress -q >/dev/null 2>quiet.err
+check progress_quiet_wins test ! -s quiet.err
