@@ -223,10 +223,14 @@ $(S)/cnn.fer: $(S)/train.fer $(S)/val.fer | $(B)/bin/fer-train
 $(S)/cnn-aug.fer: $(S)/train-x4.fer $(S)/val.fer | $(B)/bin/fer-train
 	$(STUDY_TRAIN) -m cnn --width $(STUDY_WIDTH) $(STUDY_CNN_AUG) -i $< -o $@ \
 	    --log $(S)/cnn-aug.csv
-# the search, then its best point trained on the whole x4 set
+# the search, then its best point trained on the whole x4 set; an
+# interrupted search (its log left as anneal.csv.tmp) is resumed, else
+# the trials of an older search are cleared away
 $(S)/anneal.csv: $(S)/anneal-train.fer $(S)/val.fer | $(B)/bin/fer-anneal $(B)/bin/fer-train
+	test -s $@.tmp || rm -rf $(S)/anneal
 	$(B)/bin/fer-anneal -i $< --val $(S)/val.fer $(STUDY_ANNEAL) --seed $(STUDY_SEED) \
-	    --workdir $(S)/anneal --log $@.tmp --plot $(S)/anneal.png --quiet \
+	    --workdir $(S)/anneal $$(test -s $@.tmp && echo --resume $@.tmp) --log $@.tmp \
+	    --plot $(S)/anneal.png --quiet \
 	    -- -m cnn --width $(STUDY_WIDTH) --schedule cosine > $(S)/anneal-best.txt
 	mv $@.tmp $@
 $(S)/cnn-anneal.fer: $(S)/anneal.csv $(S)/train-x4.fer $(S)/val.fer | $(B)/bin/fer-train

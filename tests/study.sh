@@ -12,6 +12,7 @@ if [ ! -r "$DATA" ]; then
 fi
 B=${FER_BUILD:-build}
 W=$TMP/study
+cd "$TMP" || exit 1
 mk() { make -s -C "$FER_ROOT" study B="$B" STUDY=quick FER2013="$DATA" STUDY_WORK="$W" \
     STUDY_RESNET="--epochs 1 --batch 16 --optim adam --lr 1e-3" "$@"; }
 t make_study 0 '^\| cnn, x4 \+ fer-anneal' -- mk
@@ -43,6 +44,14 @@ done
 # the best point's options were used for the annealed cnn
 best=$(sh "$FER_ROOT/scripts/study-best.sh" "$W/anneal.csv")
 check best_point_used sh -c "grep -aq -- '$best' '$W/cnn-anneal.fer'"
+# an interrupted search (two trials logged, the rest lost) is resumed by
+# the next make, and ends with the trials an uninterrupted one had
+cp "$W/anneal.csv" whole.csv
+head -n 3 "$W/anneal.csv" >"$W/anneal.csv.tmp"
+rm -f "$W/anneal.csv" "$W"/anneal/trial-003.* "$W"/anneal/trial-004.* "$W"/cnn-anneal* "$W/study.md"
+t make_study_resumed 0 '^\| cnn, x4 \+ fer-anneal' -- mk
+check anneal_resumed_same test "$(cut -d, -f1-11,13-14 "$W/anneal.csv")" = \
+    "$(cut -d, -f1-11,13-14 whole.csv)" -a "$(wc -l <whole.csv)" -eq 5
 # nothing is redone once made: make -q finds the table up to date
 check up_to_date make -q -C "$FER_ROOT" B="$B" STUDY=quick FER2013="$DATA" STUDY_WORK="$W" \
     STUDY_RESNET="--epochs 1 --batch 16 --optim adam --lr 1e-3" "$W/study.md"
