@@ -127,20 +127,41 @@ int fer_dataset_write(FILE *f, const fer_dataset *d)
     return rc;
 }
 
-/* Takes the class list from an images record's meta text. */
-static int read_classes(fer_dataset *d, const char *meta, const char *where)
+/* Takes the class list from an images record's meta text. The first
+ * chunk with a list sets it; a later chunk's list must be the same (files
+ * joined with cat): labels are indices into it, and the set is written
+ * back with one list. *seen says whether a list was taken. */
+static int read_classes(fer_dataset *d, const char *meta, const char *where, int *seen)
 {
-    char buf[FER_CLASSES_MAX * (FER_CLASS_NAME_MAX + 1)], *p, *save = NULL;
+    char buf[FER_CLASSES_MAX * (FER_CLASS_NAME_MAX + 1)], list[sizeof buf], *p, *save = NULL;
+    char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
     int n = 0;
     if (!meta || fer_meta_get(meta, "classes", buf, sizeof buf) < 0)
         return 0;
+    memcpy(list, buf, sizeof list);
     for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         if (n == FER_CLASSES_MAX || strlen(p) >= FER_CLASS_NAME_MAX)
             return fer_seterr("%s: class list too long", where);
-        strcpy(d->classes[n++], p);
+        strcpy(names[n++], p);
     }
-    if (n)
-        d->nclasses = n;
+    if (!n)
+        return 0;
+    if (*seen) {
+        int same = n == d->nclasses;
+        for (int i = 0; same && i < n; i++)
+            same = !strcmp(names[i], d->classes[i]);
+        if (!same) {
+            char before[sizeof buf];
+            size_t k = 0;
+            for (int i = 0; i < d->nclasses; i++)
+                k += snprintf(before + k, sizeof before - k, "%s%s", i ? "," : "", d->classes[i]);
+            return fer_seterr("%s: class list '%s' differs from '%s' before", where, list, before);
+        }
+        return 0;
+    }
+    memcpy(d->classes, names, sizeof names);
+    d->nclasses = n;
+    *seen = 1;
     return 0;
 }
 
@@ -163,7 +184,7 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
 {
     fer_record r;
     size_t chunk_start = 0, chunk_n = 0;   /* the last "images" chunk */
-    int have_shape = 0, k, rc = -1;
+    int have_shape = 0, have_classes = 0, k, rc = -1;
     char where[512];
 
     if (!rd)
@@ -195,7 +216,7 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
                            (unsigned long long)r.shape[o + 2], d->c, d->h, d->w);
                 goto out;
             }
-            if (!face && read_classes(d, r.meta, where)) {
+            if (!face && read_classes(d, r.meta, where, &have_classes)) {
                 fer_record_free(&r);
                 goto out;
             }
@@ -225,9 +246,10 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
                 const int32_t *l = r.data;
                 for (size_t i = 0; i < chunk_n; i++) {
                     if (l[i] < -1 || l[i] >= d->nclasses) {
-                        fer_record_free(&r);
-                        fer_seterr("%s: label %d of image %zu outside -1..%d", where, (int)l[i],
+                        /* the message before the free: l points into r */
+                        fer_seterr("%s: label %ld of image %zu outside -1..%d", where, (long)l[i],
                                    i, d->nclasses - 1);
+                        fer_record_free(&r);
                         goto out;
                     }
                     d->labels[chunk_start + i] = l[i];

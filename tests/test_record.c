@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "dataset.h"
 #include "error.h"
 #include "parse.h"
 #include "record.h"
@@ -199,6 +200,85 @@ static void test_parse(void)
     CHECK(fer_parse_double("nan", -1e9, 1e9, &d) == -1, "nan accepted");
 }
 
+/* One data-set chunk of n 1x1x1 images with the given labels and class
+ * list (NULL: no meta text), appended to f. */
+static void write_chunk(FILE *f, size_t n, const int32_t *labels, const char *classes)
+{
+    uint8_t *px = calloc(n, 1), *u = calloc(n, 1);
+    uint64_t s4[4] = {n, 1, 1, 1}, s1[1] = {n};
+    char meta[256];
+    fer_record r;
+    snprintf(meta, sizeof meta, "classes=%s\n", classes ? classes : "");
+    fer_record_init(&r, "images", FER_U8, 4, s4, px, classes ? meta : NULL);
+    fer_record_write(f, &r);
+    fer_record_init(&r, "labels", FER_I32, 1, s1, labels, NULL);
+    fer_record_write(f, &r);
+    fer_record_init(&r, "usage", FER_U8, 1, s1, u, NULL);
+    fer_record_write(f, &r);
+    free(px);
+    free(u);
+}
+
+static int read_dataset(const char *buf, size_t len, fer_dataset *d)
+{
+    FILE *f = fmemopen((void *)buf, len, "rb");
+    int rc = fer_dataset_read_file(f, "mem.fer", d);
+    fclose(f);
+    return rc;
+}
+
+/* A label outside -1..6 is named in the message; the labels record is
+ * large (160 KiB, its own mapping), so reading it after it is freed
+ * crashes even without a sanitizer. */
+static void test_dataset_bad_label(void)
+{
+    size_t n = 40000, len = 0;
+    int32_t *l = calloc(n, sizeof *l);
+    char *buf = NULL, want[64];
+    FILE *f = open_memstream(&buf, &len);
+    fer_dataset d;
+    l[n - 1] = 1234567;
+    write_chunk(f, n, l, "a,b,c,d,e,f,g");
+    fclose(f);
+    CHECK(read_dataset(buf, len, &d) == -1, "label 1234567 accepted");
+    snprintf(want, sizeof want, "label 1234567 of image %zu outside -1..6", n - 1);
+    CHECK(strstr(fer_error(), want) != NULL, "error '%s', want '%s'", fer_error(), want);
+    free(buf);
+    free(l);
+}
+
+/* Chunks with different class lists (files joined with cat) are refused
+ * with a message that says so, not read with the last list; chunks
+ * without one (fer-detect's faces) take the list before. */
+static void test_dataset_class_lists(void)
+{
+    int32_t l[3] = {0, 4, -1};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fer_dataset d;
+    write_chunk(f, 3, l, "a,b,c,d,e");
+    write_chunk(f, 3, l, NULL);
+    write_chunk(f, 3, l, "a,b,c,d,e");
+    fclose(f);
+    CHECK(read_dataset(buf, len, &d) == 0, "same lists: %s", fer_error());
+    CHECK(d.nclasses == 5 && d.n == 9 && !strcmp(d.classes[4], "e"), "nclasses %d n %zu",
+          d.nclasses, d.n);
+    fer_dataset_free(&d);
+    free(buf);
+
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    l[1] = 1;
+    write_chunk(f, 3, l, "a,b,c,d,e");
+    write_chunk(f, 3, l, "a,b");
+    fclose(f);
+    CHECK(read_dataset(buf, len, &d) == -1, "a shorter later class list accepted");
+    CHECK(strstr(fer_error(), "mem.fer: record 3: class list 'a,b' differs from 'a,b,c,d,e' before"),
+          "error '%s'", fer_error());
+    free(buf);
+}
+
 int main(void)
 {
     RUN(test_roundtrip);
@@ -206,5 +286,7 @@ int main(void)
     RUN(test_bad_records);
     RUN(test_garbage);
     RUN(test_parse);
+    RUN(test_dataset_bad_label);
+    RUN(test_dataset_class_lists);
     return check_done();
 }
