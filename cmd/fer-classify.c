@@ -412,6 +412,14 @@ static void read_image(ctx *cx, const void *buf, size_t n, const char *name, int
     uint8_t *px;
     face fc;
     int rc;
+    if (cx->c != 1 && cx->c != 3) {
+        /* a photo is read as gray or RGB; nothing says what a 2nd or 4th
+         * plane would hold */
+        fprintf(stderr, "%s: %s: the model takes %d-channel images; a photo gives 1 (gray) or 3 "
+                "(RGB)\n", argv0, name, cx->c);
+        cx->failed = 1;
+        return;
+    }
     if (fer_image_read_mem(buf, n, name, &im)) {
         error_line(cx, fer_error());
         return;

@@ -191,15 +191,19 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, int *epoch
     int k, found = 0;
     if (fer_model_load(&tmp, path))
         return -1;
+    /* each message is made before tmp is freed: it names tmp's parts */
     if (strcmp(tmp.arch, m->arch) || fer_net_nparams(tmp.net) != fer_net_nparams(m->net)) {
+        fer_seterr("%s: checkpoint is a %s model, training a %s", path, tmp.arch, m->arch);
         fer_model_free(&tmp);
-        return fer_seterr("%s: checkpoint is a %s model, training a %s", path, tmp.arch, m->arch);
+        return -1;
     }
     for (int i = 0; i < fer_net_nparams(m->net); i++) {
         fer_param *a = fer_net_param(m->net, i), *b = fer_net_param(tmp.net, i);
         if (a->n != b->n) {
+            fer_seterr("%s: checkpoint tensor %s has %zu weights, training %zu (another width "
+                       "or class count?)", path, b->name, b->n, a->n);
             fer_model_free(&tmp);
-            return fer_seterr("%s: checkpoint tensor %s differs in size", path, b->name);
+            return -1;
         }
         memcpy(a->w, b->w, a->n * sizeof(float));
     }

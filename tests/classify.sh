@@ -116,6 +116,12 @@ check images-printed test "$(csv_ok imgs.csv)" = 2
 check images-bad grep -q '^fer-classify: bad\.png: ' imgs.err
 check images-missing grep -q '^fer-classify: missing\.jpg: No such file' imgs.err
 t image-stdin 0 '^<stdin> +frame 0 +box 0,0,240,96 ' -- sh -c 'fer-classify -m m1.fer <sheet.png'
+# a model of 2-channel faces cannot take a photo (gray or RGB): one line, no
+# read past the photo's pixels
+"$MF" -d -n 40 -c 2 -r 5 >d2c.fer
+fer-train -m ff --width 0.25 -i d2c.fer -o m2c.fer --epochs 1 --threads 1 --quiet
+t image-2-channels 1 '^fer-classify: sheet\.png: the model takes 2-channel images; a photo gives 1 \(gray\) or 3 \(RGB\)$' -- \
+    fer-classify -m m2c.fer sheet.png
 
 # a cut-off stream: the faces before the cut, an error naming the place
 head -c 20000 faces.fer >cut.fer
