@@ -735,6 +735,14 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
 
 int fer_net_max_batch(const fer_net *net) { return net->max_n; }
 
+int fer_net_min_train_batch(const fer_net *net)
+{
+    for (int i = 0; i < net->nnodes; i++)
+        if (net->nodes[i].op == FER_OP_BN && net->nodes[i].h * net->nodes[i].w == 1)
+            return 2;
+    return 1;
+}
+
 int fer_net_outputs(const fer_net *net) { return (int)net->nodes[net->nnodes - 1].size; }
 
 void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w)

@@ -72,6 +72,11 @@ int fer_net_plan_infer(fer_net *net, int max_n);
 /* The largest batch the current plan takes, 0 when not planned. */
 int fer_net_max_batch(const fer_net *net);
 
+/* The smallest batch a training forward pass takes: 2 when a batch-norm
+ * layer sees one value per channel and image (after a dense layer, or a
+ * 1x1 map), as its variance needs two values; else 1. */
+int fer_net_min_train_batch(const fer_net *net);
+
 /* Size of the output per image (the number of classes). */
 int fer_net_outputs(const fer_net *net);
 void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w);

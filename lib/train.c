@@ -285,6 +285,9 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         return fer_seterr("batch size %d", B);
     if ((size_t)B > n)
         B = (int)n;
+    if (B < fer_net_min_train_batch(m->net))
+        return fer_seterr("%zu training image%s: batch norm needs at least 2 images per batch", n,
+                          n == 1 ? "" : "s");
     img = (size_t)c * h * w;
     fer_rng_seed(&rng, o->seed);
     /* the random transforms; with only mirror, shift and rotate on they

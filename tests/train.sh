@@ -169,6 +169,11 @@ t init_truncated 1 '^fer-train: t\.fer: ' -- sh -c "head -c 3000 f.fer >t.fer;
 (echo pixels; sed -n '2,21p' "$DATA" | cut -d, -f2) >nolabel.csv
 t no_labels 1 '^fer-train: nolabel\.csv: image 0 has no label' -- \
     fer-train $FF -i nolabel.csv -o s.fer --epochs 1
+# one training image left after the split: batch norm cannot train on it
+(head -n 1 "$DATA"; grep -m 2 '^3,' "$DATA") >two.csv
+t cnn_one_image 1 '^fer-train: 1 training image: batch norm needs at least 2 images per batch$' -- \
+    fer-train -m cnn --width 0.125 -i two.csv -o one.fer --epochs 1 --val-split 0.5 -q --threads 1
+check cnn_one_image_no_model test ! -e one.fer
 t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
 t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
 t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
