@@ -211,9 +211,11 @@ static entry *list_dir(const char *path, int *n, int *ndirs)
         (*n)++;
     }
     closedir(dir);
+    if (!e && !(e = calloc(1, sizeof *e))) {   /* an empty folder; qsort wants a pointer */
+        fer_seterr("out of memory");
+        return NULL;
+    }
     qsort(e, *n, sizeof *e, cmp_entry);
-    if (!e)
-        e = calloc(1, sizeof *e);
     return e;
 oom:
     fer_seterr("out of memory");
