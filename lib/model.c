@@ -1,4 +1,5 @@
 /* model.c: cnn, ff and resnet18 nets; model files. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +379,13 @@ int fer_model_load(fer_model *m, const char *path)
                 goto out;
             }
             memcpy(p->w, r.data, p->n * sizeof(float));
+            for (size_t j = 0; j < p->n; j++)
+                if (!isfinite(p->w[j])) {
+                    fer_seterr("%s: tensor '%s' holds a non-finite value (%g at %zu)", path,
+                               r.name, p->w[j], j);
+                    fer_record_free(&r);
+                    goto out;
+                }
             if (!seen[p - fer_net_param(m->net, 0)]++)
                 filled++;
         }

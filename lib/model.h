@@ -57,7 +57,8 @@ int fer_model_write(const fer_model *m, FILE *f);
 
 /* Reads a model file: builds the net its meta names, fills every parameter
  * (all must be present with their shapes). A truncated file, a newer
- * model_version, a missing or misshapen tensor: -1 with a message. */
+ * model_version, a missing or misshapen tensor, a NaN or infinity in a
+ * tensor: -1 with a message. */
 int fer_model_load(fer_model *m, const char *path);
 
 /* Copies from a model file every tensor whose name and shape match one of

@@ -142,6 +142,18 @@ static void restore(fer_net *net, const float *buf)
     }
 }
 
+/* The name of a parameter that holds a NaN or an infinity, or NULL. */
+static const char *nonfinite_param(fer_net *net)
+{
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        for (size_t j = 0; j < p->n; j++)
+            if (!isfinite(p->w[j]))
+                return p->name;
+    }
+    return NULL;
+}
+
 /* A checkpoint: the model with its current weights, then the optimiser
  * state, the best weights ("best.<name>") and where training stood. */
 static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float *best,
@@ -336,6 +348,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
 
     while (epoch < o->epochs) {
         double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc;
+        const char *bad;
         long right = 0;
         size_t done = 0;
         /* The checkpoint holds the state at an epoch's start, so that an
@@ -368,6 +381,13 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             fer_model_preprocess(m, bpx, b, x);
             loss = fer_xent_forward(b, k, fer_net_forward(m->net, x, b, 1, &rng), by,
                                     o->balanced ? cw : NULL, (float)o->label_smoothing, probs);
+            if (!isfinite(loss)) {
+                /* diverged: nothing after this is worth keeping */
+                fer_progress_end(&bar);
+                fer_seterr("epoch %d, batch %zu: the loss is %g; training diverged (a lower "
+                           "learning rate?)", epoch + 1, s / B + 1, loss);
+                goto out;
+            }
             fer_xent_backward(b, k, probs, by, o->balanced ? cw : NULL,
                               (float)o->label_smoothing, dlogits);
             fer_net_backward(m->net, dlogits, b);
@@ -394,6 +414,11 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             break;
         }
         epoch++;
+        if ((bad = nonfinite_param(m->net))) {
+            fer_seterr("epoch %d: %s holds a non-finite weight; training diverged (a lower "
+                       "learning rate?)", epoch, bad);
+            goto out;
+        }
         tacc = (double)right / done;
         if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
             goto out;

@@ -56,7 +56,9 @@ void fer_train_defaults(fer_train_opts *o);
 /* Trains m on train (images must match the model's input), validating on
  * val (may be NULL or empty) after each epoch; m ends with the best
  * weights by validation accuracy (the last without validation). Returns 0,
- * 1 when stopped by *stop (a checkpoint was written), -1 on error. */
+ * 1 when stopped by *stop (a checkpoint was written), -1 on error; a loss
+ * or weight that is NaN or infinite (divergence) is an error, and m's
+ * weights are then not to be saved. */
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
               const fer_train_opts *o, fer_train_result *res);
 

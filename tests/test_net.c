@@ -313,6 +313,31 @@ static void test_model_refused(void)
     unlink(cut);
 }
 
+
+/* A NaN or an infinity in any tensor (a diverged run) is refused on load,
+ * with the tensor's name. */
+static void test_model_nonfinite(void)
+{
+    char path[256];
+    fer_model m, l;
+    const float bad[2] = {NAN, -INFINITY};
+    tmpname(path, sizeof path, "nan.fer");
+    for (int i = 0; i < 2; i++) {
+        if (build(&m, "cnn", 0.125, 7, 3)) {
+            CHECK(0, "build: %s", fer_error());
+            return;
+        }
+        fer_net_find_param(m.net, i ? "bn7.running_var" : "fc1.weight")->w[5] = bad[i];
+        CHECK(fer_model_save(&m, path) == 0, "save: %s", fer_error());
+        CHECK(fer_model_load(&l, path) == -1, "a model with %g loaded", bad[i]);
+        CHECK(strstr(fer_error(), i ? "'bn7.running_var' holds a non-finite value"
+                                    : "'fc1.weight' holds a non-finite value"),
+              "message: %s", fer_error());
+        fer_model_free(&m);
+    }
+    unlink(path);
+}
+
 static void test_init_from(void)
 {
     char path[256];
@@ -436,6 +461,34 @@ static void test_train_repeats(void)
     fer_dataset_free(&d);
 }
 
+
+/* A learning rate that makes the loss overflow stops training with an
+ * error naming the epoch and batch, not a model of NaNs. */
+static void test_train_diverges(void)
+{
+    fer_dataset d;
+    fer_model m;
+    fer_train_opts o;
+    fer_train_result r;
+    synthetic(&d, 40);
+    if (small_model(&m, "ff", 3)) {
+        CHECK(0, "build: %s", fer_error());
+        fer_dataset_free(&d);
+        return;
+    }
+    fer_train_defaults(&o);
+    o.epochs = 3;
+    o.batch = 8;
+    o.quiet = 1;
+    o.optim.kind = FER_SGD;
+    o.optim.lr = 1e30;
+    CHECK(fer_train(&m, &d, NULL, &o, &r) == -1, "a diverging run returned success");
+    CHECK(strstr(fer_error(), "training diverged") && strstr(fer_error(), "epoch 1"),
+          "message: %s", fer_error());
+    fer_model_free(&m);
+    fer_dataset_free(&d);
+}
+
 int main(void)
 {
     check_seed(4242);
@@ -444,8 +497,10 @@ int main(void)
     RUN(test_shapes_refused);
     RUN(test_model_roundtrip);
     RUN(test_model_refused);
+    RUN(test_model_nonfinite);
     RUN(test_init_from);
     RUN(test_train_learns);
     RUN(test_train_repeats);
+    RUN(test_train_diverges);
     return check_done();
 }

@@ -174,6 +174,10 @@ t no_labels 1 '^fer-train: nolabel\.csv: image 0 has no label' -- \
 t cnn_one_image 1 '^fer-train: 1 training image: batch norm needs at least 2 images per batch$' -- \
     fer-train -m cnn --width 0.125 -i two.csv -o one.fer --epochs 1 --val-split 0.5 -q --threads 1
 check cnn_one_image_no_model test ! -e one.fer
+# a learning rate that makes the loss overflow: an error, and no model of NaNs
+t diverges 1 '^fer-train: epoch 1, batch [0-9]+: the loss is -?(nan|inf); training diverged' -- \
+    fer-train $FF -i "$DATA" -o nan.fer --epochs 2 --optim sgd --lr 100
+check diverges_no_model test ! -e nan.fer
 t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
 t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
 t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
