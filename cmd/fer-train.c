@@ -58,6 +58,18 @@ static double num(const char *opt, const char *s, double lo, double hi)
     return v;
 }
 
+/* A whole decimal number in [lo, hi], for the integer options: "2.999"
+ * and "0x10" are usage errors, not 2 and 16. */
+static long inum(const char *opt, const char *s, long lo, long hi)
+{
+    long v;
+    if (fer_parse_long(s, lo, hi, &v)) {
+        fprintf(stderr, "%s: --%s: %s\n", argv0, opt, fer_error());
+        exit(2);
+    }
+    return v;
+}
+
 /* "A:B" with lo <= A <= B <= hi, for --scale. */
 static void num_range(const char *opt, const char *s, double lo, double hi, double *a, double *b)
 {
@@ -143,8 +155,8 @@ int main(int argc, char **argv)
         case 'm': arch = optarg; break;
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
-        case O_EPOCHS: to.epochs = (int)num("epochs", optarg, 1, 100000); break;
-        case O_BATCH: to.batch = (int)num("batch", optarg, 2, 65536); break;
+        case O_EPOCHS: to.epochs = (int)inum("epochs", optarg, 1, 100000); break;
+        case O_BATCH: to.batch = (int)inum("batch", optarg, 2, 65536); break;
         case O_LR: to.optim.lr = num("lr", optarg, 0, 100); break;
         case O_OPTIM: {
             int k = fer_optim_parse(optarg);
@@ -169,25 +181,17 @@ int main(int argc, char **argv)
                 exit(2);
             }
             break;
-        case O_STEP: to.step_size = (int)num("step-size", optarg, 1, 100000); break;
+        case O_STEP: to.step_size = (int)inum("step-size", optarg, 1, 100000); break;
         case O_GAMMA: to.gamma = num("gamma", optarg, 0, 1); break;
-        case O_PATIENCE: to.patience = (int)num("patience", optarg, 0, 100000); break;
+        case O_PATIENCE: to.patience = (int)inum("patience", optarg, 0, 100000); break;
         case O_CLIP: to.optim.clip_norm = num("clip", optarg, 0, 1e9); break;
         case O_SMOOTH: to.label_smoothing = num("label-smoothing", optarg, 0, 0.999); break;
         case O_BALANCED: to.balanced = 1; break;
         case O_MIRROR: to.mirror = 1; break;
-        case O_SHIFT: to.shift = (int)num("shift", optarg, 0, 64); break;
+        case O_SHIFT: to.shift = (int)inum("shift", optarg, 0, 64); break;
         case O_ROTATE: to.rotate = num("rotate", optarg, 0, 180); break;
         case O_SCALE: num_range("scale", optarg, 0.05, 20, &to.scale_lo, &to.scale_hi); break;
-        case O_CROP: {
-            long v;
-            if (fer_parse_long(optarg, 0, 2047, &v)) {
-                fprintf(stderr, "%s: --crop: %s\n", argv0, fer_error());
-                exit(2);
-            }
-            to.crop = (int)v;
-            break;
-        }
+        case O_CROP: to.crop = (int)inum("crop", optarg, 0, 2047); break;
         case O_BRIGHT: to.brightness = num("brightness", optarg, 0, 10); break;
         case O_CONTRAST: to.contrast = num("contrast", optarg, 0, 10); break;
         case O_ERASE: to.erase = num("erase", optarg, 0, 1); break;
@@ -206,8 +210,9 @@ int main(int argc, char **argv)
             usages |= 1u << u;
             break;
         }
-        case O_SEED: to.seed = (unsigned long long)num("seed", optarg, 0, 9007199254740991.0); break;
-        case O_THREADS: threads = (long)num("threads", optarg, 1, 256); break;
+        case O_SEED: to.seed = (unsigned long long)inum("seed", optarg, 0, 9007199254740991L);
+            break;
+        case O_THREADS: threads = inum("threads", optarg, 1, 256); break;
         case O_LOG: logpath = optarg; break;
         case O_CKPT: ckpt = optarg; break;
         case O_RESUME: to.resume = optarg; break;

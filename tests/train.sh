@@ -185,6 +185,10 @@ t lr_abc 2 '^fer-train: --lr: ' -- fer-train $FF -i "$DATA" -o s.fer --lr abc
 t lr_negative 2 '^fer-train: --lr: ' -- fer-train $FF -i "$DATA" -o s.fer --lr -1
 t epochs_zero 2 '^fer-train: --epochs: ' -- fer-train $FF -i "$DATA" -o s.fer --epochs 0
 t batch_one 2 '^fer-train: --batch: ' -- fer-train $FF -i "$DATA" -o s.fer --batch 1
+t epochs_fraction 2 "^fer-train: --epochs: '2\.999': not an integer" -- fer-train $FF -i "$DATA" -o s.fer --epochs 2.999
+t batch_hex 2 "^fer-train: --batch: '0x10': not an integer" -- fer-train $FF -i "$DATA" -o s.fer --batch 0x10
+t seed_exponent 2 "^fer-train: --seed: '1e3': not an integer" -- fer-train $FF -i "$DATA" -o s.fer --seed 1e3
+t threads_fraction 2 "^fer-train: --threads: '1\.5': not an integer" -- fer-train $FF -i "$DATA" -o s.fer --threads 1.5
 t threads_big 2 '^fer-train: --threads: ' -- fer-train $FF -i "$DATA" -o s.fer --threads 1000
 t val_split_big 2 '^fer-train: --val-split: ' -- fer-train $FF -i "$DATA" -o s.fer --val-split 0.95
 t schedule_bogus 2 "^fer-train: --schedule: 'linear'" -- \
