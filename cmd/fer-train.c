@@ -307,6 +307,14 @@ int main(int argc, char **argv)
         train = all;
         if (fer_load_dataset(valpath, &val))
             die(fer_error());
+        /* an unlabelled image scores nothing: a set without labels would
+         * keep the first epoch's weights */
+        for (size_t i = 0; i < val.n; i++)
+            if (val.labels[i] < 0 || val.labels[i] >= m.nclasses) {
+                fprintf(stderr, "%s: %s: validation image %zu has %s\n", argv0, valpath, i,
+                        val.labels[i] < 0 ? "no label" : "a label outside the training classes");
+                exit(1);
+            }
     } else if (valsplit > 0) {
         if (fer_split_stratified(&all, valsplit, to.seed, &train, &val))
             die(fer_error());

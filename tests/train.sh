@@ -178,6 +178,8 @@ check cnn_one_image_no_model test ! -e one.fer
 t diverges 1 '^fer-train: epoch 1, batch [0-9]+: the loss is -?(nan|inf); training diverged' -- \
     fer-train $FF -i "$DATA" -o nan.fer --epochs 2 --optim sgd --lr 100
 check diverges_no_model test ! -e nan.fer
+t val_no_labels 1 '^fer-train: nolabel\.csv: validation image 0 has no label$' -- \
+    fer-train $FF -i "$DATA" -o s.fer --epochs 1 --val nolabel.csv
 t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
 t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
 t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
