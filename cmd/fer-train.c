@@ -348,6 +348,7 @@ int main(int argc, char **argv)
     }
     to.checkpoint = ckpt;
     to.log = log;
+    to.log_name = logpath;
     to.stop = &stop_flag;
     to.progress = fer_progress_mode(force_progress, to.quiet);
     signal(SIGINT, on_sigint);

@@ -1,5 +1,6 @@
 /* train.c: epochs of mini-batch training with validation, schedules,
  * best-weight keeping, checkpoints. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,11 @@ static void restore(fer_net *net, const float *buf)
         memcpy(p->w, buf + total, p->n * sizeof(float));
         total += p->n;
     }
+}
+
+static int log_error(const fer_train_opts *o)
+{
+    return fer_seterr("%s: write error: %s", o->log_name ? o->log_name : "log", strerror(errno));
 }
 
 /* The name of a parameter that holds a NaN or an infinity, or NULL. */
@@ -341,8 +347,12 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     if (o->resume && load_checkpoint(m, opt, best, &epoch, &best_epoch, &best_acc, &lr, &rng,
                                      o->resume))
         goto out;
-    if (o->log && epoch == 0)
-        fprintf(o->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
+    if (o->log && epoch == 0 &&
+        (fprintf(o->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n") < 0 ||
+         fflush(o->log))) {
+        log_error(o);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++)
         order[i] = i;
 
@@ -431,10 +441,12 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         res->last_train_acc = tacc;
         res->last_val_loss = vloss;
         res->last_val_acc = have_val ? vacc : -1;
-        if (o->log) {
-            fprintf(o->log, "%d,%.6f,%.6f,%s%.6f,%s%.6f,%.6g,%.2f\n", epoch, sum_loss / done, tacc,
-                    "", have_val ? vloss : NAN, "", have_val ? vacc : NAN, lr, now() - t0);
-            fflush(o->log);
+        if (o->log && (fprintf(o->log, "%d,%.6f,%.6f,%s%.6f,%s%.6f,%.6g,%.2f\n", epoch,
+                               sum_loss / done, tacc, "", have_val ? vloss : NAN, "",
+                               have_val ? vacc : NAN, lr, now() - t0) < 0 ||
+                       fflush(o->log))) {
+            log_error(o);
+            goto out;
         }
         if (!o->quiet && have_val)
             fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f  "

@@ -35,7 +35,9 @@ typedef struct fer_train_opts {
     double erase;               /* probability of random erasing */
     unsigned long long seed;
     int progress;               /* enum fer_progress_mode: status line on stderr */
-    FILE *log;                  /* per-epoch CSV, or NULL */
+    FILE *log;                  /* per-epoch CSV, or NULL; flushed each epoch, a
+                                 * failed write is an error */
+    const char *log_name;       /* the log's name in messages */
     volatile sig_atomic_t *stop; /* set (by SIGINT) to stop after this batch */
     const char *checkpoint;     /* written when stopped, and each epoch */
     const char *resume;         /* checkpoint to start from, or NULL */

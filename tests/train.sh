@@ -180,6 +180,9 @@ t diverges 1 '^fer-train: epoch 1, batch [0-9]+: the loss is -?(nan|inf); traini
 check diverges_no_model test ! -e nan.fer
 t val_no_labels 1 '^fer-train: nolabel\.csv: validation image 0 has no label$' -- \
     fer-train $FF -i "$DATA" -o s.fer --epochs 1 --val nolabel.csv
+t log_full 1 '^fer-train: /dev/full: write error: No space left on device$' -- \
+    fer-train $FF -i "$DATA" -o lf.fer --epochs 2 --log /dev/full
+check log_full_no_model test ! -e lf.fer
 t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
 t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
 t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
