@@ -11,6 +11,7 @@
 #include "error.h"
 #include "load.h"
 #include "model.h"
+#include "outfile.h"
 #include "parse.h"
 #include "progress.h"
 #include "threads.h"
@@ -117,6 +118,23 @@ static const struct option longopts[] = {
     {"brightness", required_argument, 0, O_BRIGHT}, {"contrast", required_argument, 0, O_CONTRAST},
     {"erase", required_argument, 0, O_ERASE},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* Refuses (exit 2) two of the files fer-train reads and writes that are
+ * one file: the checkpoint is removed at the end, the model and log
+ * replace what was there, so a collision would lose the model or the data. */
+static void refuse_collisions(const char *in, const char *out, const char *ckpt,
+                              const char *log, const char *val)
+{
+    const char *path[5] = {out, ckpt, log, in, val};
+    const char *role[5] = {"-o", "--checkpoint", "--log", "the input", "--val"};
+    for (int i = 0; i < 3; i++)   /* each written file against every later one */
+        for (int j = i + 1; j < 5; j++)
+            if (path[i] && path[j] && fer_same_file(path[i], path[j])) {
+                fprintf(stderr, "%s: %s %s and %s %s are the same file\n", argv0, role[i],
+                        path[i], role[j], path[j]);
+                exit(2);
+            }
+}
 
 /* The command line, quoted where needed, for the model's training record. */
 static void command_line(int argc, char **argv, char *buf, size_t n)
@@ -234,6 +252,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --val and --val-split exclude each other\n", argv0);
         exit(2);
     }
+    if (!ckpt) {
+        snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out);
+        ckpt = ckbuf;
+    }
+    refuse_collisions(in, out, ckpt, logpath, valpath);
     if (fer_model_defaults(arch, &mo)) {
         fprintf(stderr, "%s: %s\n", argv0, fer_error());
         exit(2);
@@ -342,10 +365,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: cannot open for writing\n", argv0, logpath);
         exit(1);
     }
-    if (!ckpt) {
-        snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out);
-        ckpt = ckbuf;
-    }
     to.checkpoint = ckpt;
     to.log = log;
     to.log_name = logpath;
@@ -362,6 +381,18 @@ int main(int argc, char **argv)
         die(fer_error());
         break;
     case 1:
+        if (res.epochs_run == 0) {
+            /* untrained weights would replace whatever -o holds */
+            fprintf(stderr, "%s: interrupted before the first epoch ended; %s not written; "
+                    "checkpoint in %s (continue with --resume %s)\n", argv0, out, ckpt, ckpt);
+            if (log)
+                fclose(log);
+            fer_model_free(&m);
+            if (train.pixels != val.pixels)
+                fer_dataset_free(&val);
+            fer_dataset_free(&train);
+            return 130;
+        }
         fprintf(stderr, "%s: interrupted; checkpoint in %s (continue with --resume %s)\n", argv0,
                 ckpt, ckpt);
         break;

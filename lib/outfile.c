@@ -114,3 +114,47 @@ void fer_outfile_abort(fer_outfile *o)
     free(o->path);
     memset(o, 0, sizeof *o);
 }
+
+/* path with its folder resolved, into a malloc'd string; NULL when the
+ * folder does not resolve. */
+static char *resolved(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir, *real, *out;
+    if (!slash)
+        dir = strdup(".");
+    else
+        dir = slash == path ? strdup("/") : strndup(path, slash - path);
+    if (!dir)
+        return NULL;
+    real = realpath(dir, NULL);
+    free(dir);
+    if (!real)
+        return NULL;
+    out = malloc(strlen(real) + strlen(path) + 2);
+    if (out)
+        sprintf(out, "%s/%s", real, slash ? slash + 1 : path);
+    free(real);
+    return out;
+}
+
+int fer_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea, eb, same;
+    char *ra, *rb;
+    if (!strcmp(a, "-") || !strcmp(b, "-"))
+        return 0;
+    ea = stat(a, &sa) == 0;
+    eb = stat(b, &sb) == 0;
+    if (ea && eb)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ea || eb)
+        return 0;
+    ra = resolved(a);
+    rb = resolved(b);
+    same = ra && rb ? !strcmp(ra, rb) : !strcmp(a, b);
+    free(ra);
+    free(rb);
+    return same;
+}

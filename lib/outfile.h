@@ -26,4 +26,11 @@ int fer_outfile_commit(fer_outfile *o);
 /* Closes and removes the temporary file. Safe on a zeroed struct. */
 void fer_outfile_abort(fer_outfile *o);
 
+/* Whether paths a and b name the same file: by device and inode when both
+ * exist, never when only one does, and by their text (the folder resolved
+ * with realpath where it exists) when neither does. "-" (a standard
+ * stream) is no file. For refusing an output that would overwrite an
+ * input or another output before any work. */
+int fer_same_file(const char *a, const char *b);
+
 #endif

@@ -143,6 +143,43 @@ t resume_other_arch 1 '^fer-train: c\.fer: checkpoint is a cnn model, training a
 t resume_other_width 1 '^fer-train: f\.fer: checkpoint tensor fc1\.weight has [0-9]+ weights, training [0-9]+' -- \
     fer-train -m ff --width 0.5 --batch 16 --threads 1 -q -i "$DATA" -o r.fer --resume f.fer
 
+# --- SIGINT before the first epoch ends: the old model stays ----------------
+MF="$FER_BIN/../tests/make_faces"
+if [ -x "$MF" ]; then
+    "$MF" -d -n 20000 -r 8 >big.fer
+    echo precious >keep.fer
+    fer-train -m ff --width 0.25 --batch 2 --threads 1 -i big.fer -o keep.fer --epochs 1 2>k.err &
+    pid=$!
+    n=0     # the start line comes after the SIGINT handler is set
+    while ! grep -q 'weights' k.err 2>/dev/null && [ $n -lt 3000 ]; do sleep 0.1; n=$((n + 1)); done
+    kill -INT $pid
+    wait $pid
+    st=$?
+    check sigint_early_exit_130 test $st -eq 130
+    check sigint_early_message grep -q '^fer-train: interrupted before the first epoch ended; keep\.fer not written; checkpoint in keep\.fer\.ckpt' k.err
+    check sigint_early_model_kept grep -qx precious keep.fer
+    check sigint_early_checkpoint test -s keep.fer.ckpt
+    rm -f big.fer
+else
+    skip sigint_early "no $MF (run make test)"
+fi
+
+# --- colliding paths: refused before any work, nothing lost -----------------
+cp "$DATA" own.csv
+t ckpt_is_output 2 '^fer-train: -o s\.fer and --checkpoint s\.fer are the same file$' -- \
+    fer-train $FF -i "$DATA" -o s.fer --checkpoint s.fer --epochs 1
+t ckpt_is_input 2 '^fer-train: --checkpoint \./own\.csv and the input own\.csv are the same file$' -- \
+    fer-train $FF -i own.csv -o s.fer --checkpoint ./own.csv --epochs 1
+check ckpt_is_input_kept cmp own.csv "$DATA"
+cp "$DATA" own.csv
+t log_is_input 2 '^fer-train: --log own\.csv and the input own\.csv are the same file$' -- \
+    fer-train $FF own.csv -o s.fer --log own.csv --epochs 1
+check log_is_input_kept cmp own.csv "$DATA"
+t output_is_val 2 '^fer-train: -o own\.csv and --val own\.csv are the same file$' -- \
+    fer-train $FF -i "$DATA" -o own.csv --val own.csv --epochs 1
+t ckpt_default_is_log 2 '^fer-train: --checkpoint s\.fer\.ckpt and --log s\.fer\.ckpt are the same file$' -- \
+    fer-train $FF -i "$DATA" -o s.fer --log s.fer.ckpt --epochs 1
+
 # --- transfer learning: --init, --freeze, --lr-backbone -------------------
 t init_same 0 '^fer-train: f\.fer: 10 tensors copied, 0 skipped' -- \
     fer-train -m ff --width 0.25 --batch 16 --threads 1 -i "$DATA" -o g.fer --epochs 2 \
