@@ -20,6 +20,7 @@
 #include "draw.h"
 #include "error.h"
 #include "image.h"
+#include "json.h"
 #include "metrics.h"
 #include "model.h"
 #include "parse.h"
@@ -116,24 +117,6 @@ static void put_csv_field(FILE *f, const char *s)
     putc('"', f);
 }
 
-static void put_json_string(FILE *f, const char *s)
-{
-    putc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            putc(*p, f);
-    }
-    putc('"', f);
-}
-
 static void print_header(const ctx *cx)
 {
     if (strcmp(cx->format, "csv"))
@@ -157,12 +140,16 @@ static void print_face(ctx *cx, const face *fc, const float *p)
         printf("\n");
     } else if (!strcmp(cx->format, "json")) {
         printf("{\"src\": ");
-        put_json_string(stdout, fc->src);
-        printf(", \"frame\": %ld, \"box\": [%d, %d, %d, %d], \"label\": \"%s\", "
-               "\"prob\": %.6f, \"probabilities\": {", fc->frame, fc->box[0], fc->box[1],
-               fc->box[2], fc->box[3], names[best], p[best]);
-        for (int j = 0; j < cx->k; j++)
-            printf("%s\"%s\": %.6f", j ? ", " : "", names[j], p[j]);
+        fer_json_string(stdout, fc->src);
+        printf(", \"frame\": %ld, \"box\": [%d, %d, %d, %d], \"label\": ", fc->frame,
+               fc->box[0], fc->box[1], fc->box[2], fc->box[3]);
+        fer_json_string(stdout, names[best]);
+        printf(", \"prob\": %.6f, \"probabilities\": {", p[best]);
+        for (int j = 0; j < cx->k; j++) {
+            printf("%s", j ? ", " : "");
+            fer_json_string(stdout, names[j]);
+            printf(": %.6f", p[j]);
+        }
         printf("}, \"softmax\": true}\n");
     } else {
         char box[64];
@@ -498,6 +485,7 @@ static void read_input(ctx *cx, const char *path)
     const char *name = is_stdin ? "<stdin>" : path;
     int fd = is_stdin ? 0 : open(path, O_RDONLY);
     prefixed pre = {0};
+    struct stat st;
     ssize_t got;
     char msg[4200];
     if (fd < 0) {
@@ -507,8 +495,15 @@ static void read_input(ctx *cx, const char *path)
     }
     pre.fd = fd;
     got = read_full(fd, pre.head, 4);
-    if (got <= 0) {
-        snprintf(msg, sizeof msg, "%s: %s", name, got < 0 ? strerror(errno) : "empty input");
+    if (got == 0 && !is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* a named file with nothing in it is a mistake (a failed download) */
+        snprintf(msg, sizeof msg, "%s: an empty file, neither a face stream nor an image", name);
+        error_line(cx, msg);
+    } else if (got == 0) {
+        /* an empty pipe is a face stream without faces (fer-detect on a
+         * photo of none): nothing to print */
+    } else if (got < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", name, strerror(errno));
         error_line(cx, msg);
     } else if (got == 4 && !memcmp(pre.head, "\x89" "FER", 4)) {
         cookie_io_functions_t io = {prefixed_read, NULL, NULL, NULL};

@@ -7,6 +7,7 @@
 
 #include "dataset.h"
 #include "error.h"
+#include "json.h"
 #include "load.h"
 #include "metrics.h"
 #include "model.h"
@@ -78,8 +79,10 @@ static void print_csv(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME
 static void print_json(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
 {
     fprintf(f, "{\"accuracy\": %.6f, \"n\": %ld, \"classes\": [", m->accuracy, m->n);
-    for (int i = 0; i < m->k; i++)
-        fprintf(f, "%s\"%s\"", i ? ", " : "", names[i]);
+    for (int i = 0; i < m->k; i++) {
+        fputs(i ? ", " : "", f);
+        fer_json_string(f, names[i]);
+    }
     fprintf(f, "],\n \"confusion\": [");
     for (int i = 0; i < m->k; i++) {
         fprintf(f, "%s[", i ? ", " : "");
@@ -88,10 +91,12 @@ static void print_json(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAM
         fprintf(f, "]");
     }
     fprintf(f, "],\n \"per_class\": {");
-    for (int i = 0; i < m->k; i++)
-        fprintf(f, "%s\n  \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
-                "\"support\": %ld}", i ? "," : "", names[i], m->precision[i], m->recall[i],
-                m->f1[i], m->support[i]);
+    for (int i = 0; i < m->k; i++) {
+        fprintf(f, "%s\n  ", i ? "," : "");
+        fer_json_string(f, names[i]);
+        fprintf(f, ": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
+                "\"support\": %ld}", m->precision[i], m->recall[i], m->f1[i], m->support[i]);
+    }
     fprintf(f, "},\n \"macro avg\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "
             "\"support\": %ld},\n", m->macro_p, m->macro_r, m->macro_f1, m->n);
     fprintf(f, " \"weighted avg\": {\"precision\": %.6f, \"recall\": %.6f, \"f1-score\": %.6f, "

@@ -116,6 +116,25 @@ check images-printed test "$(csv_ok imgs.csv)" = 2
 check images-bad grep -q '^fer-classify: bad\.png: ' imgs.err
 check images-missing grep -q '^fer-classify: missing\.jpg: No such file' imgs.err
 t image-stdin 0 '^<stdin> +frame 0 +box 0,0,240,96 ' -- sh -c 'fer-classify -m m1.fer <sheet.png'
+# no faces: an empty stream is a normal answer; an empty file is not
+t empty-stdin 0 '' -- sh -c ': | fer-classify -m m1.fer'
+check empty-stdin-nothing test -z "$(: | fer-classify -m m1.fer)"
+check empty-stdin-csv-header test "$(: | fer-classify -m m1.fer -f csv | wc -l)" -eq 1
+: >empty.jpg
+t empty-file 1 '^fer-classify: empty\.jpg: an empty file, neither a face stream nor an image$' -- \
+    fer-classify -m m1.fer empty.jpg
+# JSON: class names with " \ and a tab escaped
+"$MF" -d -n 60 -r 6 -k 'an"gry,dis\gust,fe	ar,happy,sad,surprise,neutral' >odd.fer
+fer-train -m ff --width 0.25 -i odd.fer -o odd-m.fer --epochs 1 --threads 1 --quiet
+fer-classify -m odd-m.fer -f json odd.fer >odd.json
+check json-escaped-names grep -qF '"an\"gry": ' odd.json
+if "$PY" -c 'import json' 2>/dev/null; then
+    check json-parses "$PY" -c 'import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 60 and "fe\tar" in rows[0]["probabilities"]' odd.json
+else
+    skip json-parses "$PY cannot run"
+fi
 # a model of 2-channel faces cannot take a photo (gray or RGB): one line, no
 # read past the photo's pixels
 "$MF" -d -n 40 -c 2 -r 5 >d2c.fer
@@ -144,7 +163,7 @@ t models-disagree 1 'm24\.fer takes 1x24x24 faces, m1\.fer takes 1x48x48' -- \
 # other bad input
 t not-a-face 1 "^fer-classify: m1\\.fer: record 0 at byte 0: 'model' is not a face record" -- \
     fer-classify -m m1.fer m1.fer
-t empty 1 '^fer-classify: <stdin>: empty input' -- sh -c 'fer-classify -m m1.fer </dev/null'
+t empty-devnull 0 '' -- sh -c 'fer-classify -m m1.fer </dev/null'
 t bad-box 1 "record 1 at byte [0-9]+: box '5,5,0,9'" -- sh -c \
     '{ "$0" -n 1; "$0" -n 1 -m "box=5,5,0,9\n"; } | fer-classify -m m1.fer' "$MF"
 t full-disk 1 'standard output: write error' -- sh -c 'fer-classify -m m1.fer faces.fer >/dev/full'

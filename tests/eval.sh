@@ -32,6 +32,22 @@ else
     skip sklearn "scikit-learn is not importable by $PY"
 fi
 
+# Class names with " \ and a tab: the JSON report escapes them.
+MF="$FER_BIN/../tests/make_faces"
+if [ -x "$MF" ]; then
+    "$MF" -d -n 60 -r 6 -k 'an"gry,dis\gust,fe	ar,happy,sad,surprise,neutral' >odd.fer
+    fer-train -m ff --width 0.25 -i odd.fer -o odd-m.fer --epochs 1 --threads 1 -q
+    fer-eval -m odd-m.fer --format json odd.fer >odd.json
+    check json_escaped_names grep -qF '"an\"gry", "dis\\gust", "fe\tar"' odd.json
+    if "$PY" -c 'import json' 2>/dev/null; then
+        check json_odd_names_parse "$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["classes"][0] == "an\"gry" and "fe\tar" in r["per_class"]' odd.json
+    fi
+else
+    skip json_escaped_names "no $MF (run make test)"
+fi
+
 # Data from a pipe, a fer data set, the same report.
 t stdin 0 "^accuracy,,,$acc_csv,84$" -- \
     sh -c "fer-convert '$DATA' -o - | fer-eval -m a.fer --format csv"

@@ -1,7 +1,7 @@
 /* make_faces: writes face records (as fer-detect does) for the shell tests.
  *
  *   make_faces [-n N] [-c C] [-s SIZE] [-r SEED] [-m META] [-x NAME]
- *              [-i data.fer] [-f] [-d]
+ *              [-i data.fer] [-f] [-d [-k CLASSES]]
  *
  * Writes N (default 5) u8 records of shape (C, SIZE, SIZE) named NAME
  * (default "face") to stdout. Pixels are smooth seeded random patterns, or
@@ -10,7 +10,8 @@
  * turned into a newline and every # into the face's index. -f mirrors
  * every face left-right (a reference for test-time augmentation). -d writes a
  * labelled data set of N random images instead (random labels 0..6), for
- * training a model of another input size. */
+ * training a model of another input size; -k gives its seven class names
+ * (comma-separated, as a data set's meta text holds them). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,10 +76,10 @@ static void fail(const char *what)
 int main(int argc, char **argv)
 {
     long n = 5, c = 1, s = 48, seed = 1;
-    const char *meta = NULL, *name = "face", *from = NULL;
+    const char *meta = NULL, *name = "face", *from = NULL, *classes = NULL;
     int opt, dataset = 0, have_n = 0, mirror = 0;
     fer_dataset src = {0};
-    while ((opt = getopt(argc, argv, "n:c:s:r:m:x:i:fd")) != -1) {
+    while ((opt = getopt(argc, argv, "n:c:s:r:m:x:i:fdk:")) != -1) {
         switch (opt) {
         case 'n':
             if (fer_parse_long(optarg, 0, 1000000, &n))
@@ -102,8 +103,9 @@ int main(int argc, char **argv)
         case 'i': from = optarg; break;
         case 'f': mirror = 1; break;
         case 'd': dataset = 1; break;
+        case 'k': classes = optarg; break;
         default: fail("usage: make_faces [-n N] [-c C] [-s SIZE] [-r SEED] [-m META] "
-                      "[-x NAME] [-i data.fer] [-f] [-d]");
+                      "[-x NAME] [-i data.fer] [-f] [-d [-k CLASSES]]");
         }
     }
     state ^= (uint64_t)seed * 0x2545F4914F6CDD1Dull;
@@ -123,6 +125,15 @@ int main(int argc, char **argv)
         fer_dataset_init(&d, (int)c, (int)s, (int)s);
         if (!px)
             fail("out of memory");
+        if (classes) {
+            char buf[FER_CLASSES_MAX * FER_CLASS_NAME_MAX], *save = NULL, *tok;
+            int k = 0;
+            snprintf(buf, sizeof buf, "%s", classes);
+            for (tok = strtok_r(buf, ",", &save); tok && k < 7; tok = strtok_r(NULL, ",", &save))
+                snprintf(d.classes[k++], FER_CLASS_NAME_MAX, "%s", tok);
+            if (k != 7 || tok)
+                fail("-k: want seven class names");
+        }
         for (long i = 0; i < n; i++) {
             pattern(px, (int)c, (int)s);
             if (fer_dataset_push(&d, px, (int)(uniform() * 7), FER_TRAINING))
