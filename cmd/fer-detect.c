@@ -179,6 +179,24 @@ static int do_file(conf *cf, const char *path)
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     fer_image im = {0};
 
+    if (strchr(path, '\n')) {
+        /* a face record's src is one meta line: a newline would start a
+         * key of its own (frame=, box=) */
+        char shown[4200];
+        size_t k = 0;
+        for (const char *p = path; *p && k + 3 < sizeof shown; p++) {
+            if (*p == '\n')
+                shown[k++] = '\\', shown[k++] = 'n';
+            else
+                shown[k++] = *p;
+        }
+        shown[k] = 0;
+        fprintf(stderr, "%s: %s: a newline in the file name (the face records name their photo "
+                "on one line)\n", prog, shown);
+        if (f && !is_stdin)
+            fclose(f);
+        return -1;
+    }
     if (!f) {
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -1;

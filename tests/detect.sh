@@ -89,6 +89,9 @@ t detect-empty 1 '^fer-detect: empty.jpg: .*empty' -- fer-detect --boxes empty.j
 t detect-junk 1 '^fer-detect: junk.png: ' -- fer-detect --boxes junk.png
 t detect-missing 1 '^fer-detect: nofile.png: No such file' -- fer-detect --boxes nofile.png
 t detect-cut-stream 1 '^fer-detect: cut.pgm: ' -- fer-detect --boxes cut.pgm
+nl=$(printf 'a\nsrc=evil.pgm')
+cp one.pgm "$nl"
+t detect-newline-name 1 '^fer-detect: a\\nsrc=evil\.pgm: a newline in the file name' -- fer-detect "$nl"
 t detect-usage 2 '^usage: fer-detect' -- fer-detect
 t detect-bad-option 2 'scale-factor' -- fer-detect --scale-factor 1 one.pgm
 t detect-bad-number 2 'min-neighbors' -- fer-detect --min-neighbors x one.pgm
