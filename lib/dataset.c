@@ -189,6 +189,7 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
 
     if (!rd)
         return -1;
+    fer_reader_expect(rd, "fer data set");
     while ((k = fer_reader_next(rd, &r)) == 1) {
         snprintf(where, sizeof where, "%s: record %ld", fer_reader_name(rd), fer_reader_index(rd));
         if (!strcmp(r.name, "images") || !strcmp(r.name, "face")) {

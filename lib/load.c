@@ -21,6 +21,12 @@ int fer_load_dataset(const char *path, fer_dataset *d)
         return fer_seterr("%s: empty input", name);
     }
     ungetc(ch, f);
+    if (ch == 0xff) {   /* never text: a JPEG (0xff 0xd8 0xff) */
+        if (!stdin_)
+            fclose(f);
+        fer_dataset_init(d, 1, 48, 48);
+        return fer_seterr("%s: a JPEG image, not a fer data set or CSV", name);
+    }
     if (ch == 0x89)
         rc = fer_dataset_read_file(f, name, d);
     else

@@ -347,6 +347,7 @@ int fer_model_load(fer_model *m, const char *path)
     memset(m, 0, sizeof *m);
     if (!rd)
         return -1;
+    fer_reader_expect(rd, "fer model");
     k = fer_reader_next(rd, &r);
     if (k <= 0) {
         if (k == 0)

@@ -20,6 +20,7 @@ struct fer_reader {
     uint64_t start;         /* offset of the current record */
     uLong crc;              /* running CRC of the current record */
     int pending;            /* a head was read, its payload not yet */
+    const char *kind;       /* what the stream should be, for messages */
 };
 
 size_t fer_dtype_size(int dtype)
@@ -164,7 +165,29 @@ fer_reader *fer_reader_from(FILE *f, const char *name)
     }
     rd->f = f;
     rd->index = -1;
+    rd->kind = "fer file";
     return rd;
+}
+
+void fer_reader_expect(fer_reader *rd, const char *kind)
+{
+    if (rd)
+        rd->kind = kind;
+}
+
+/* What a stream that starts with these 4 bytes is, when it is a kind of
+ * file often given by mistake; NULL otherwise. */
+static const char *sniff(const unsigned char *h)
+{
+    if (!memcmp(h, "\x89PNG", 4))
+        return "a PNG image";
+    if (h[0] == 0xff && h[1] == 0xd8 && h[2] == 0xff)
+        return "a JPEG image";
+    if (h[0] == 'P' && h[1] >= '1' && h[1] <= '6' && (h[2] == '\n' || h[2] == ' ' || h[2] == '#'))
+        return "a PNM image";
+    if (h[0] == 0x1f && h[1] == 0x8b)
+        return "gzip data";
+    return NULL;
 }
 
 fer_reader *fer_reader_open(const char *path)
@@ -244,8 +267,12 @@ int fer_reader_head(fer_reader *rd, fer_record *r)
     rd->crc = crc_update(rd->crc, head, got);
     if (got < 4)
         return bad(rd, "truncated magic");
-    if (memcmp(head, magic, 4))
+    if (memcmp(head, magic, 4)) {
+        const char *what = rd->index == 0 ? sniff(head) : NULL;
+        if (what)
+            return fer_seterr("%s: %s, not a %s", rd->name, what, rd->kind);
         return bad(rd, "bad magic (not a fer file)");
+    }
     if (readn(rd, head + 4, HEAD_FIXED - 4, "header"))
         return -1;
     version = get16(head + 4);

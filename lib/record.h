@@ -94,6 +94,12 @@ int fer_reader_skip(fer_reader *rd, fer_record *r);
  * skipped. Returns 1, 0 at the end, -1 on error. */
 int fer_reader_next(fer_reader *rd, fer_record *r);
 
+/* What the caller wants the stream to be ("fer data set", "fer model"),
+ * for the message when the stream starts as something else: "x.png: a PNG
+ * image, not a fer data set". The default is "fer file". kind is not
+ * copied: a string literal. */
+void fer_reader_expect(fer_reader *rd, const char *kind);
+
 /* Index (0-based) and starting byte offset of the record read last. */
 long fer_reader_index(const fer_reader *rd);
 uint64_t fer_reader_offset(const fer_reader *rd);

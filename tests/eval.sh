@@ -48,6 +48,14 @@ else
     skip json_escaped_names "no $MF (run make test)"
 fi
 
+# A picture given as a data set or a model is named for what it is.
+fer-convert -s 2 -n 4 -o sheet.png "$DATA" 2>/dev/null
+printf '\377\330\377\340 not really' >photo.jpg
+t png_as_data 1 '^fer-eval: sheet\.png: a PNG image, not a fer data set$' -- fer-eval -m a.fer sheet.png
+t jpeg_as_data 1 '^fer-eval: photo\.jpg: a JPEG image, not a fer data set or CSV$' -- \
+    fer-eval -m a.fer photo.jpg
+t png_as_model 1 '^fer-eval: sheet\.png: a PNG image, not a fer model$' -- fer-eval -m sheet.png "$DATA"
+
 # Data from a pipe, a fer data set, the same report.
 t stdin 0 "^accuracy,,,$acc_csv,84$" -- \
     sh -c "fer-convert '$DATA' -o - | fer-eval -m a.fer --format csv"

@@ -279,6 +279,37 @@ static void test_dataset_class_lists(void)
     free(buf);
 }
 
+/* A PNG, JPEG, PNM or gzip file where a fer stream was expected is named
+ * for what it is; other garbage is a bad magic. */
+static void test_not_fer(void)
+{
+    static const struct {
+        const char bytes[32], *want;   /* bytes: 24 read, zero-padded */
+    } cases[] = {
+        {"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "mem.fer: a PNG image, not a fer data set"},
+        {"\xff\xd8\xff\xe0\0\x10JFIF", "mem.fer: a JPEG image, not a fer data set"},
+        {"P5\n4 4\n255\n0123456789abcdef", "mem.fer: a PNM image, not a fer data set"},
+        {"\x1f\x8b\x08\0\0\0\0\0", "mem.fer: gzip data, not a fer data set"},
+        {"\x89GIF89a and more", "mem.fer: record 0 at byte 0: bad magic"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fer_dataset d;
+        CHECK(read_dataset(cases[i].bytes, 24, &d) == -1, "case %zu read", i);
+        CHECK(strstr(fer_error(), cases[i].want), "case %zu: '%s', want '%s'", i, fer_error(),
+              cases[i].want);
+    }
+    {   /* a plain reader says "fer file" */
+        FILE *f = fmemopen((void *)cases[0].bytes, 16, "rb");
+        fer_reader *rd = fer_reader_from(f, "mem.fer");
+        fer_record r;
+        CHECK(fer_reader_next(rd, &r) == -1, "a PNG read as a record");
+        CHECK(!strcmp(fer_error(), "mem.fer: a PNG image, not a fer file"), "'%s'",
+              fer_error());
+        fer_reader_close(rd);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     RUN(test_roundtrip);
@@ -288,5 +319,6 @@ int main(void)
     RUN(test_parse);
     RUN(test_dataset_bad_label);
     RUN(test_dataset_class_lists);
+    RUN(test_not_fer);
     return check_done();
 }
