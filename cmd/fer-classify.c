@@ -32,12 +32,14 @@
 
 static const char *argv0 = "fer-classify";
 
-static void usage(void)
+/* The synopsis: on stdout with status 0 for --help, on stderr with 2 for
+ * a usage error. */
+static void usage(int status)
 {
-    fprintf(stderr, "usage: fer-classify -m model.fer [-m model.fer ...] [--tta flip]\n"
+    fprintf(status ? stderr : stdout, "usage: fer-classify -m model.fer [-m model.fer ...] [--tta flip]\n"
                     "                    [--format text|csv|json] [--annotate DIR | -o image]\n"
                     "                    [--batch N] [--threads N] [input ...]\n");
-    exit(2);
+    exit(status);
 }
 
 static void die(const char *fmt, const char *a)
@@ -729,11 +731,12 @@ int main(int argc, char **argv)
                 exit(2);
             }
             break;
-        default: usage();
+        case 'h': usage(0); break;
+        default: usage(2);
         }
     }
     if (!cx.nmodels || (dir && out))
-        usage();
+        usage(2);
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
     load_models(&cx);

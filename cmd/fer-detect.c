@@ -22,15 +22,17 @@
 
 static const char *prog = "fer-detect";
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+/* The synopsis: on stdout with status 0 for --help, on stderr with 2 for
+ * a usage error. */
+static void usage(int status) __attribute__((noreturn));
+static void usage(int status)
 {
-    fprintf(stderr,
+    fprintf(status ? stderr : stdout,
             "usage: fer-detect [-c cascade] [--eyes] [--eye-cascade file] [--scale-factor f]\n"
             "                  [--min-neighbors n] [--min-size px] [--max-size px]\n"
             "                  [--margin frac] [--equalize] [--size px] [--boxes]\n"
             "                  [--draw out.png] [--threads n] [-o output] file...\n");
-    exit(2);
+    exit(status);
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -258,7 +260,7 @@ static void bad_arg(const char *opt) __attribute__((noreturn));
 static void bad_arg(const char *opt)
 {
     fprintf(stderr, "%s: %s: %s\n", prog, opt, fer_error());
-    usage();
+    usage(2);
 }
 
 static void load_cascade(const char *given, const char *base, fer_cascade *c)
@@ -286,7 +288,8 @@ int main(int argc, char **argv)
         {"margin", required_argument, 0, O_MARGIN}, {"equalize", no_argument, 0, O_EQ},
         {"size", required_argument, 0, O_SIZE},    {"boxes", no_argument, 0, O_BOXES},
         {"draw", required_argument, 0, O_DRAW},    {"threads", required_argument, 0, O_THREADS},
-        {"output", required_argument, 0, 'o'},     {0, 0, 0, 0},
+        {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     conf cf;
     const char *cascade = NULL, *eye_cascade = NULL, *output = "-";
@@ -302,7 +305,7 @@ int main(int argc, char **argv)
     fer_detect_defaults(&cf.eo);        /* the eye check: 1.1, 5, no size limits */
     cf.eo.min_neighbors = 5;
     cf.size = 48;
-    while ((opt = getopt_long(argc, argv, "c:o:", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:h", longs, NULL)) != -1) {
         switch (opt) {
         case 'c': cascade = optarg; break;
         case 'o': output = optarg; break;
@@ -347,14 +350,15 @@ int main(int argc, char **argv)
             if (fer_threads_set((int)v) < 0)
                 bad_arg("--threads");
             break;
-        default: usage();
+        case 'h': usage(0);
+        default: usage(2);
         }
     }
     if (optind >= argc)
-        usage();
+        usage(2);
     if (cf.draw && argc - optind != 1) {
         fprintf(stderr, "%s: --draw takes exactly one input\n", prog);
-        usage();
+        usage(2);
     }
     load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
     if (cf.eyes)
