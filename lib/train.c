@@ -160,27 +160,40 @@ static const char *nonfinite_param(fer_net *net)
     return NULL;
 }
 
+/* Where training stands at an epoch's start, beside the weights and the
+ * optimiser: all a resumed run needs to go on as if never stopped. */
+typedef struct train_state {
+    int epoch, best_epoch;
+    double best_acc, lr;
+    double plateau_best;        /* plateau schedule: best accuracy so far */
+    int plateau_wait;           /* and epochs since it improved */
+    fer_rng rng;
+    int64_t *order;             /* (n) the image order; each epoch shuffles it further */
+    size_t n;
+} train_state;
+
 /* A checkpoint: the model with its current weights, then the optimiser
- * state, the best weights ("best.<name>") and where training stood. */
+ * state, where training stood ("trainstate", with the image order as its
+ * i64 payload) and the best weights ("best.<name>"). */
 static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float *best,
-                           int epoch, int best_epoch, double best_acc, double lr,
-                           const fer_rng *rng, const char *path)
+                           const train_state *st, const char *path)
 {
     fer_outfile o;
     fer_record r;
-    char meta[512];
-    uint64_t zero = 0;
+    char meta[640];
+    uint64_t n = st->n;
     size_t off = 0;
     if (fer_outfile_open(&o, path))
         return -1;
     if (fer_model_write(m, o.f) || fer_optim_write(opt, o.f))
         goto fail;
     snprintf(meta, sizeof meta,
-             "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\nrng=%llu,%llu,%llu,%llu\n",
-             epoch, best_epoch, best_acc, lr, (unsigned long long)rng->s[0],
-             (unsigned long long)rng->s[1], (unsigned long long)rng->s[2],
-             (unsigned long long)rng->s[3]);
-    fer_record_init(&r, "trainstate", FER_U8, 1, &zero, NULL, meta);
+             "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\nrng=%llu,%llu,%llu,%llu\n"
+             "plateau_best=%.17g\nplateau_wait=%d\n",
+             st->epoch, st->best_epoch, st->best_acc, st->lr, (unsigned long long)st->rng.s[0],
+             (unsigned long long)st->rng.s[1], (unsigned long long)st->rng.s[2],
+             (unsigned long long)st->rng.s[3], st->plateau_best, st->plateau_wait);
+    fer_record_init(&r, "trainstate", FER_I64, 1, &n, st->order, meta);
     if (fer_record_write(o.f, &r))
         goto fail;
     for (int i = 0; best && i < fer_net_nparams(m->net); i++) {
@@ -199,8 +212,7 @@ fail:
     return fer_error_prefix("%s", path);
 }
 
-static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, int *epoch,
-                           int *best_epoch, double *best_acc, double *lr, fer_rng *rng,
+static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_state *st,
                            const char *path)
 {
     fer_model tmp;
@@ -236,18 +248,47 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, int *epoch
         if (!strcmp(r.name, "trainstate")) {
             char buf[128];
             unsigned long long s[4];
-            if (fer_meta_get(r.meta, "epoch", buf, sizeof buf) > 0)
-                *epoch = atoi(buf);
-            if (fer_meta_get(r.meta, "best_epoch", buf, sizeof buf) > 0)
-                *best_epoch = atoi(buf);
+            long v;
+            if (fer_meta_get(r.meta, "epoch", buf, sizeof buf) > 0 &&
+                !fer_parse_long(buf, 0, 1000000, &v))
+                st->epoch = (int)v;
+            if (fer_meta_get(r.meta, "best_epoch", buf, sizeof buf) > 0 &&
+                !fer_parse_long(buf, 0, 1000000, &v))
+                st->best_epoch = (int)v;
             if (fer_meta_get(r.meta, "best_val_acc", buf, sizeof buf) > 0)
-                *best_acc = strtod(buf, NULL);
+                st->best_acc = strtod(buf, NULL);
             if (fer_meta_get(r.meta, "lr", buf, sizeof buf) > 0)
-                *lr = strtod(buf, NULL);
+                st->lr = strtod(buf, NULL);
+            if (fer_meta_get(r.meta, "plateau_best", buf, sizeof buf) > 0)
+                st->plateau_best = strtod(buf, NULL);
+            if (fer_meta_get(r.meta, "plateau_wait", buf, sizeof buf) > 0 &&
+                !fer_parse_long(buf, 0, 1000000, &v))
+                st->plateau_wait = (int)v;
             if (fer_meta_get(r.meta, "rng", buf, sizeof buf) > 0 &&
                 sscanf(buf, "%llu,%llu,%llu,%llu", &s[0], &s[1], &s[2], &s[3]) == 4)
                 for (int i = 0; i < 4; i++)
-                    rng->s[i] = s[i];
+                    st->rng.s[i] = s[i];
+            /* the image order; an older checkpoint has none (an empty
+             * payload) and resumes from the first order */
+            if (r.dtype == FER_I64 && r.ndim == 1 && r.shape[0] > 0) {
+                const int64_t *o = r.data;
+                if (r.shape[0] != st->n) {
+                    fer_seterr("%s: checkpoint of %llu training images, training %zu (other "
+                               "data or options?)", path, (unsigned long long)r.shape[0], st->n);
+                    fer_record_free(&r);
+                    fer_reader_close(rd);
+                    return -1;
+                }
+                for (size_t i = 0; i < st->n; i++)
+                    if (o[i] < 0 || (uint64_t)o[i] >= st->n) {
+                        fer_seterr("%s: checkpoint image order holds %lld, outside 0..%zu", path,
+                                   (long long)o[i], st->n - 1);
+                        fer_record_free(&r);
+                        fer_reader_close(rd);
+                        return -1;
+                    }
+                memcpy(st->order, o, st->n * sizeof *o);
+            }
             found = 1;
         } else if (!strncmp(r.name, "best.", 5) && best) {
             size_t off = 0;
@@ -276,11 +317,12 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     float *x = NULL, *probs = NULL, *dlogits = NULL, *best = NULL, cw[FER_CLASSES_MAX];
     uint8_t *bpx = NULL, *scratch = NULL;
     int32_t *by = NULL;
-    size_t *order = NULL;
+    int64_t *order = NULL;
     fer_optim *opt = NULL;
     fer_rng rng;
     double lr = o->optim.lr, best_acc = -1, t_start = now(), plateau_best = -1;
     int plateau_wait = 0, have_val = val && val->n > 0;
+    train_state st;
     fer_progress bar;
     char what[48];
     fer_augment_opts aug;
@@ -344,17 +386,27 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         for (int j = 0; j < k; j++)
             cw[j] = count[j] ? (float)((double)n / ((double)k * count[j])) : 0;
     }
-    if (o->resume && load_checkpoint(m, opt, best, &epoch, &best_epoch, &best_acc, &lr, &rng,
-                                     o->resume))
-        goto out;
+    for (size_t i = 0; i < n; i++)
+        order[i] = (int64_t)i;
+    if (o->resume) {
+        st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
+                           order, n};
+        if (load_checkpoint(m, opt, best, &st, o->resume))
+            goto out;
+        epoch = st.epoch;
+        best_epoch = st.best_epoch;
+        best_acc = st.best_acc;
+        lr = st.lr;
+        plateau_best = st.plateau_best;
+        plateau_wait = st.plateau_wait;
+        rng = st.rng;
+    }
     if (o->log && epoch == 0 &&
         (fprintf(o->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n") < 0 ||
          fflush(o->log))) {
         log_error(o);
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
 
     while (epoch < o->epochs) {
         double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc;
@@ -363,13 +415,15 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         size_t done = 0;
         /* The checkpoint holds the state at an epoch's start, so that an
          * interrupted epoch is redone exactly on --resume. */
-        if (o->checkpoint &&
-            save_checkpoint(m, opt, best, epoch, best_epoch, best_acc, lr, &rng, o->checkpoint))
+        st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
+                           order, n};
+        if (o->checkpoint && save_checkpoint(m, opt, best, &st, o->checkpoint))
             goto out;
         if (o->schedule == FER_SCHED_COSINE)
             lr = o->optim.lr * 0.5 * (1 + cos(M_PI * epoch / o->epochs));
         for (size_t i = n; i > 1; i--) {   /* shuffle */
-            size_t j = fer_rng_below(&rng, i), t = order[i - 1];
+            size_t j = fer_rng_below(&rng, i);
+            int64_t t = order[i - 1];
             order[i - 1] = order[j];
             order[j] = t;
         }
@@ -383,7 +437,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
             double loss;
             for (int j = 0; j < b; j++) {
-                size_t id = order[s + j];
+                size_t id = (size_t)order[s + j];
                 by[j] = train->labels[id];
                 fer_augment_random(&aug, train->pixels + id * img, c, h, w, &rng, bpx + j * img,
                                    scratch);

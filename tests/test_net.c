@@ -489,6 +489,70 @@ static void test_train_diverges(void)
     fer_dataset_free(&d);
 }
 
+
+/* A run resumed from the checkpoint of a later epoch's start ends with the
+ * same weights, bit for bit, as the run that wrote it: the image order
+ * (shuffled further each epoch), the plateau counters, the generator and
+ * the best weights all come back. */
+static void test_train_resume_exact(void)
+{
+    fer_dataset d, v;
+    fer_model m[2];
+    fer_train_opts o;
+    fer_train_result r;
+    char ck[256], ck2[256];
+    int old = fer_threads_get();
+    synthetic(&d, 40);
+    synthetic(&v, 15);
+    tmpname(ck, sizeof ck, "resume.ckpt");
+    tmpname(ck2, sizeof ck2, "resume2.ckpt");
+    fer_train_defaults(&o);
+    o.epochs = 5;
+    o.batch = 6;            /* 40 = 6 * 6 + 4: a remainder left to later epochs */
+    o.mirror = 1;
+    o.quiet = 1;
+    o.schedule = FER_SCHED_PLATEAU;
+    o.patience = 0;
+    o.gamma = 0.5;
+    o.seed = 11;
+    o.optim.lr = 3e-3;
+    CHECK(fer_threads_set(1) == 0, "threads: %s", fer_error());
+    /* the whole run; its checkpoint is left holding the start of epoch 5 */
+    o.checkpoint = ck;
+    CHECK(small_model(&m[0], "cnn", 6) == 0, "build: %s", fer_error());
+    CHECK(fer_train(&m[0], &d, &v, &o, &r) == 0, "train: %s", fer_error());
+    /* a fresh model that goes on from there */
+    o.checkpoint = ck2;
+    o.resume = ck;
+    CHECK(small_model(&m[1], "cnn", 99) == 0, "build: %s", fer_error());
+    CHECK(fer_train(&m[1], &d, &v, &o, &r) == 0, "resume: %s", fer_error());
+    CHECK(r.epochs_run == 5, "epochs %d", r.epochs_run);
+    for (int i = 0; i < fer_net_nparams(m[0].net); i++) {
+        fer_param *a = fer_net_param(m[0].net, i), *b = fer_net_param(m[1].net, i);
+        CHECK(!memcmp(a->w, b->w, a->n * sizeof(float)), "%s differs after resuming", a->name);
+    }
+    /* a checkpoint of another data set is refused, not half used */
+    {
+        fer_dataset e;
+        fer_model m3;
+        synthetic(&e, 30);
+        o.checkpoint = NULL;
+        CHECK(small_model(&m3, "cnn", 6) == 0, "build: %s", fer_error());
+        CHECK(fer_train(&m3, &e, &v, &o, &r) == -1, "a checkpoint of 40 images used for 30");
+        CHECK(strstr(fer_error(), "checkpoint of 40 training images, training 30"), "'%s'",
+              fer_error());
+        fer_model_free(&m3);
+        fer_dataset_free(&e);
+    }
+    fer_threads_set(old);
+    fer_model_free(&m[0]);
+    fer_model_free(&m[1]);
+    fer_dataset_free(&d);
+    fer_dataset_free(&v);
+    unlink(ck);
+    unlink(ck2);
+}
+
 int main(void)
 {
     check_seed(4242);
@@ -502,5 +566,6 @@ int main(void)
     RUN(test_train_learns);
     RUN(test_train_repeats);
     RUN(test_train_diverges);
+    RUN(test_train_resume_exact);
     return check_done();
 }

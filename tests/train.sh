@@ -143,6 +143,30 @@ t resume_other_arch 1 '^fer-train: c\.fer: checkpoint is a cnn model, training a
 t resume_other_width 1 '^fer-train: f\.fer: checkpoint tensor fc1\.weight has [0-9]+ weights, training [0-9]+' -- \
     fer-train -m ff --width 0.5 --batch 16 --threads 1 -q -i "$DATA" -o r.fer --resume f.fer
 
+# --- exact resume: stopped in a later epoch, resumed, the same weights as a
+# run never stopped (the shuffle order and plateau state are in the checkpoint;
+# no validation: the last weights, not an early best, are compared)
+EX="$FF --seed 4 --mirror --dropout 0.3 --schedule plateau --patience 1 --gamma 0.5"
+fer-train $EX -i "$DATA" -o x.fer --epochs 2000 --log x.csv 2>/dev/null &
+pid=$!
+n=0     # wait for three logged epochs: the stop lands in a later one
+while [ "$(grep -c . x.csv 2>/dev/null || echo 0)" -lt 4 ] && [ $n -lt 3000 ]; do
+    sleep 0.1; n=$((n + 1))
+done
+kill -INT $pid
+wait $pid
+e=$(meta x.fer train.epochs)
+check exact_stopped_late test -n "$e" -a "${e:-0}" -ge 3
+t exact_resume 0 "" -- fer-train $EX -i "$DATA" -o x.fer --epochs $((e + 3)) --resume x.fer.ckpt
+t exact_whole 0 "" -- fer-train $EX -i "$DATA" -o y.fer --epochs $((e + 3))
+if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
+    check exact_resume_same_tensors tensors x.fer y.fer
+else
+    fer-eval -m x.fer "$DATA" --predictions x.pred >/dev/null
+    fer-eval -m y.fer "$DATA" --predictions y.pred >/dev/null
+    check exact_resume_same_predictions cmp x.pred y.pred
+fi
+
 # --- SIGINT before the first epoch ends: the old model stays ----------------
 MF="$FER_BIN/../tests/make_faces"
 if [ -x "$MF" ]; then
