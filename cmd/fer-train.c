@@ -1,4 +1,5 @@
 /* fer-train: trains a cnn, ff or resnet18 model on a fer data set. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -362,7 +363,7 @@ int main(int argc, char **argv)
     }
 
     if (logpath && !(log = fopen(logpath, to.resume ? "a" : "w"))) {
-        fprintf(stderr, "%s: %s: cannot open for writing\n", argv0, logpath);
+        fprintf(stderr, "%s: %s: %s\n", argv0, logpath, strerror(errno));
         exit(1);
     }
     to.checkpoint = ckpt;

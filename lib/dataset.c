@@ -192,6 +192,12 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
     fer_reader_expect(rd, "fer data set");
     while ((k = fer_reader_next(rd, &r)) == 1) {
         snprintf(where, sizeof where, "%s: record %ld", fer_reader_name(rd), fer_reader_index(rd));
+        if (fer_reader_index(rd) == 0 && !strcmp(r.name, "model")) {
+            /* not a set of no images: say what it is */
+            fer_seterr("%s: a fer model, not a data set", fer_reader_name(rd));
+            fer_record_free(&r);
+            goto out;
+        }
         if (!strcmp(r.name, "images") || !strcmp(r.name, "face")) {
             int face = r.name[0] == 'f';
             uint64_t n = face ? 1 : r.shape[0];

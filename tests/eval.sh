@@ -54,6 +54,7 @@ printf '\377\330\377\340 not really' >photo.jpg
 t png_as_data 1 '^fer-eval: sheet\.png: a PNG image, not a fer data set$' -- fer-eval -m a.fer sheet.png
 t jpeg_as_data 1 '^fer-eval: photo\.jpg: a JPEG image, not a fer data set or CSV$' -- \
     fer-eval -m a.fer photo.jpg
+t model_as_data 1 '^fer-eval: a\.fer: a fer model, not a data set$' -- fer-eval -m a.fer a.fer
 t png_as_model 1 '^fer-eval: sheet\.png: a PNG image, not a fer model$' -- fer-eval -m sheet.png "$DATA"
 
 # Data from a pipe, a fer data set, the same report.

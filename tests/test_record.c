@@ -298,6 +298,20 @@ static void test_not_fer(void)
         CHECK(strstr(fer_error(), cases[i].want), "case %zu: '%s', want '%s'", i, fer_error(),
               cases[i].want);
     }
+    {   /* a model (or a checkpoint) is not a data set of no images */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        fer_record r;
+        uint64_t zero = 0;
+        fer_dataset d;
+        fer_record_init(&r, "model", FER_U8, 1, &zero, NULL, "format=fer-model\n");
+        fer_record_write(f, &r);
+        fclose(f);
+        CHECK(read_dataset(buf, len, &d) == -1, "a model read as a data set");
+        CHECK(!strcmp(fer_error(), "mem.fer: a fer model, not a data set"), "'%s'", fer_error());
+        free(buf);
+    }
     {   /* a plain reader says "fer file" */
         FILE *f = fmemopen((void *)cases[0].bytes, 16, "rb");
         fer_reader *rd = fer_reader_from(f, "mem.fer");

@@ -244,6 +244,8 @@ t val_no_labels 1 '^fer-train: nolabel\.csv: validation image 0 has no label$' -
 t log_full 1 '^fer-train: /dev/full: write error: No space left on device$' -- \
     fer-train $FF -i "$DATA" -o lf.fer --epochs 2 --log /dev/full
 check log_full_no_model test ! -e lf.fer
+t log_no_folder 1 '^fer-train: nodir/l\.csv: No such file or directory$' -- \
+    fer-train $FF -i "$DATA" -o lf.fer --epochs 1 --log nodir/l.csv
 t missing_input 1 '^fer-train: nosuch\.csv: ' -- fer-train $FF -i nosuch.csv -o s.fer
 t no_output_written 1 "" -- sh -c "rm -f s.fer; fer-train $FF -i nosuch.csv -o s.fer; test -e s.fer"
 t optim_bogus 2 "^fer-train: --optim: 'bogus'" -- fer-train $FF -i "$DATA" -o s.fer --optim bogus
