@@ -134,6 +134,11 @@ int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer
         return fer_seterr("%d classes: need 2..%d", o->nclasses, FER_CLASSES_MAX);
     if (!(o->width > 0 && o->width <= 8))
         return fer_seterr("width %g outside (0, 8]", o->width);
+    /* what a model file's reader takes (model_from_meta), so that what is
+     * trained can be read back */
+    if (o->c < 1 || o->c > 4 || o->h < 8 || o->h > 1024 || o->w < 8 || o->w > 1024)
+        return fer_seterr("input %dx%dx%d: a model takes C 1..4, H and W 8..1024", o->c, o->h,
+                          o->w);
     m->net = fer_net_new(o->c, o->h, o->w);
     if (!m->net)
         return fer_seterr("out of memory");

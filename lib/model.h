@@ -46,7 +46,9 @@ typedef struct fer_model {
 int fer_model_defaults(const char *arch, fer_model_opts *o);
 
 /* Builds the net of arch with options o; weights initialised from rng (He
- * for cnn/resnet18, Xavier for ff). Class names are FER2013's. 0 or -1. */
+ * for cnn/resnet18, Xavier for ff). Class names are FER2013's. 0 or -1;
+ * an input outside C 1..4, H and W 8..1024 (what a model file may hold) is
+ * refused. */
 int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer_rng *rng);
 void fer_model_free(fer_model *m);
 

@@ -185,6 +185,25 @@ static void test_shapes_refused(void)
     fer_net_free(net);
 }
 
+
+/* A model file must load back: an input the loader refuses (H or W under
+ * 8, C over 4) is refused when the model is built, not after training. */
+static void test_model_input_limits(void)
+{
+    fer_model m;
+    fer_model_opts o;
+    fer_model_defaults("ff", &o);
+    o.h = o.w = 4;
+    CHECK(fer_model_build(&m, "ff", &o, NULL) == -1, "a model of 4x4 images built");
+    CHECK(strstr(fer_error(), "input 1x4x4"), "message: %s", fer_error());
+    o.h = o.w = 8;
+    o.c = 5;
+    CHECK(fer_model_build(&m, "ff", &o, NULL) == -1, "a model of 5 channels built");
+    o.c = 1;
+    CHECK(fer_model_build(&m, "ff", &o, NULL) == 0, "8x8: %s", fer_error());
+    fer_model_free(&m);
+}
+
 /* A temp file name under /tmp. */
 static char *tmpname(char *buf, size_t n, const char *tag)
 {
@@ -559,6 +578,7 @@ int main(void)
     RUN(test_grad_residual);
     RUN(test_grad_head);
     RUN(test_shapes_refused);
+    RUN(test_model_input_limits);
     RUN(test_model_roundtrip);
     RUN(test_model_refused);
     RUN(test_model_nonfinite);

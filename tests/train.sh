@@ -230,6 +230,13 @@ t init_truncated 1 '^fer-train: t\.fer: ' -- sh -c "head -c 3000 f.fer >t.fer;
 (echo pixels; sed -n '2,21p' "$DATA" | cut -d, -f2) >nolabel.csv
 t no_labels 1 '^fer-train: nolabel\.csv: image 0 has no label' -- \
     fer-train $FF -i nolabel.csv -o s.fer --epochs 1
+# images too small for a model file (H, W under 8): refused before training
+if [ -x "$FER_BIN/../tests/make_faces" ]; then
+    "$FER_BIN/../tests/make_faces" -d -n 20 -s 4 >s4.fer
+    t tiny_images 1 '^fer-train: input 1x4x4: a model takes C 1\.\.4, H and W 8\.\.1024$' -- \
+        fer-train $FF -i s4.fer -o s4m.fer --epochs 1
+    check tiny_images_no_model test ! -e s4m.fer
+fi
 # one training image left after the split: batch norm cannot train on it
 (head -n 1 "$DATA"; grep -m 2 '^3,' "$DATA") >two.csv
 t cnn_one_image 1 '^fer-train: 1 training image: batch norm needs at least 2 images per batch$' -- \
