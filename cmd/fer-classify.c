@@ -23,6 +23,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "model.h"
+#include "outfile.h"
 #include "parse.h"
 #include "predict.h"
 #include "record.h"
@@ -584,6 +585,14 @@ static void annotate_photo(ctx *cx, int pi, const char *out)
         fer_image_free(&im);
         return;
     }
+    if (fer_same_file(out, ph->src)) {
+        /* --annotate into the photo's own folder, or -o naming it */
+        fprintf(stderr, "%s: %s: not annotated: the labelled copy would replace the photo\n",
+                argv0, out);
+        cx->failed = 1;
+        fer_image_free(&im);
+        return;
+    }
     if (fer_draw_rgb(&im, &rgb))
         die("%s", "out of memory");
     fer_image_free(&im);
@@ -737,6 +746,15 @@ int main(int argc, char **argv)
     }
     if (!cx.nmodels || (dir && out))
         usage(2);
+    for (int i = 0; out && i < cx.nmodels + argc - optind; i++) {
+        /* -o over a model or an input would replace it */
+        const char *p = i < cx.nmodels ? cx.model_path[i] : argv[optind + i - cx.nmodels];
+        if (fer_same_file(out, p)) {
+            fprintf(stderr, "%s: -o %s is the %s %s\n", argv0, out,
+                    i < cx.nmodels ? "model" : "input", p);
+            exit(2);
+        }
+    }
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
     load_models(&cx);

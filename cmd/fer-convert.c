@@ -748,6 +748,10 @@ int main(int argc, char **argv)
         }
         o.out = "-";
     }
+    if (!o.info && fer_same_file(o.out, in)) {   /* the input would be replaced */
+        fprintf(stderr, "%s: -o %s is the input %s\n", prog, o.out, in);
+        exit(2);
+    }
     if (!o.info && !o.sheet && strcmp(o.out, "-") &&
         (o.out[strlen(o.out) - 1] == '/' || is_dir(o.out))) {
         char *dir = folder_target(o.out);

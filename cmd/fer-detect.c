@@ -360,6 +360,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --draw takes exactly one input\n", prog);
         usage(2);
     }
+    for (int i = optind; i < argc; i++) {
+        /* an output over an input would replace the photo */
+        const char *outs[2] = {output, cf.draw}, *oname[2] = {"-o", "--draw"};
+        for (int k = 0; k < 2; k++)
+            if (outs[k] && fer_same_file(outs[k], argv[i])) {
+                fprintf(stderr, "%s: %s %s is the input %s\n", prog, oname[k], outs[k], argv[i]);
+                exit(2);
+            }
+    }
     load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
     if (cf.eyes)
         load_cascade(eye_cascade, "haarcascade_eye.xml", &cf.eye);

@@ -246,6 +246,30 @@ int main(int argc, char **argv)
         in = argv[optind++];
     if (optind != argc || !nmodels)
         usage(2);
+    {
+        /* an output that is an input would replace it: refused before any
+         * work */
+        const char *outs[2] = {predpath, plotpath}, *oname[2] = {"--predictions", "--plot"};
+        for (int i = 0; i < 2; i++) {
+            if (!outs[i])
+                continue;
+            if (fer_same_file(outs[i], in)) {
+                fprintf(stderr, "%s: %s %s is the data set %s\n", argv0, oname[i], outs[i], in);
+                exit(2);
+            }
+            for (int j = 0; j < nmodels; j++)
+                if (fer_same_file(outs[i], models[j])) {
+                    fprintf(stderr, "%s: %s %s is the model %s\n", argv0, oname[i], outs[i],
+                            models[j]);
+                    exit(2);
+                }
+            if (i == 1 && predpath && fer_same_file(plotpath, predpath)) {
+                fprintf(stderr, "%s: --plot and --predictions are one file, %s\n", argv0,
+                        plotpath);
+                exit(2);
+            }
+        }
+    }
     if (threads)
         fer_threads_set((int)threads);
     if (fer_load_dataset(in, &d))

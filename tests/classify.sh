@@ -135,6 +135,15 @@ assert len(rows) == 60 and "fe\tar" in rows[0]["probabilities"]' odd.json
 else
     skip json-parses "$PY cannot run"
 fi
+# an output over an input, a model or the photo itself is refused
+cp sheet.png keep.png
+t classify-o-is-input 2 '^fer-classify: -o sheet\.png is the input sheet\.png$' -- \
+    fer-classify -m m1.fer -o sheet.png sheet.png
+t classify-o-is-model 2 '^fer-classify: -o m1\.fer is the model m1\.fer$' -- \
+    fer-classify -m m1.fer -o m1.fer sheet.png
+t classify-annotate-own-folder 1 '^fer-classify: \./sheet\.png: not annotated: the labelled copy would replace the photo$' -- \
+    fer-classify -m m1.fer --annotate . sheet.png
+check classify-photo-kept cmp sheet.png keep.png
 # a model of 2-channel faces cannot take a photo (gray or RGB): one line, no
 # read past the photo's pixels
 "$MF" -d -n 40 -c 2 -r 5 >d2c.fer

@@ -41,6 +41,9 @@ t usage-two-inputs 2 '^usage:' -- fer-convert gen.csv bad.csv -o x.fer
 t usage-info-with-o 2 'drop -o' -- fer-convert --info -o x.fer gen.csv
 t missing-input 1 '^fer-convert: nope.csv: No such file or directory$' -- fer-convert nope.csv -o x.fer
 t empty-stdin 1 '^fer-convert: <stdin>: empty input$' -- sh -c 'fer-convert -o x.fer </dev/null'
+cp gen.csv own.csv
+t convert-in-place 2 '^fer-convert: -o own\.csv is the input own\.csv$' -- fer-convert own.csv -o own.csv
+check convert-input-kept cmp own.csv gen.csv
 mkdir empty.d empty-classes.d empty-classes.d/happy
 t empty-folder 1 '^fer-convert: empty\.d: an empty folder$' -- fer-convert empty.d -o x.fer
 t empty-class-folder 0 '' -- fer-convert empty-classes.d -o x.fer

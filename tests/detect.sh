@@ -92,6 +92,11 @@ t detect-cut-stream 1 '^fer-detect: cut.pgm: ' -- fer-detect --boxes cut.pgm
 nl=$(printf 'a\nsrc=evil.pgm')
 cp one.pgm "$nl"
 t detect-newline-name 1 '^fer-detect: a\\nsrc=evil\.pgm: a newline in the file name' -- fer-detect "$nl"
+cp one.pgm keep.pgm
+t detect-o-is-input 2 '^fer-detect: -o one\.pgm is the input one\.pgm$' -- fer-detect -o one.pgm one.pgm
+t detect-draw-is-input 2 '^fer-detect: --draw \./one\.pgm is the input one\.pgm$' -- \
+    fer-detect --draw ./one.pgm one.pgm
+check detect-photo-kept cmp one.pgm keep.pgm
 t detect-usage 2 '^usage: fer-detect' -- fer-detect
 t detect-bad-option 2 'scale-factor' -- fer-detect --scale-factor 1 one.pgm
 t detect-bad-number 2 'min-neighbors' -- fer-detect --min-neighbors x one.pgm

@@ -57,6 +57,14 @@ t jpeg_as_data 1 '^fer-eval: photo\.jpg: a JPEG image, not a fer data set or CSV
 t model_as_data 1 '^fer-eval: a\.fer: a fer model, not a data set$' -- fer-eval -m a.fer a.fer
 t png_as_model 1 '^fer-eval: sheet\.png: a PNG image, not a fer model$' -- fer-eval -m sheet.png "$DATA"
 
+# An output over an input (the data set, a model) is refused before any work.
+cp "$DATA" own.csv
+t eval_pred_is_data 2 '^fer-eval: --predictions own\.csv is the data set own\.csv$' -- \
+    fer-eval -m a.fer own.csv --predictions own.csv
+t eval_plot_is_model 2 '^fer-eval: --plot \./a\.fer is the model a\.fer$' -- \
+    fer-eval -m a.fer own.csv --plot ./a.fer
+check eval_inputs_kept cmp own.csv "$DATA"
+
 # Data from a pipe, a fer data set, the same report.
 t stdin 0 "^accuracy,,,$acc_csv,84$" -- \
     sh -c "fer-convert '$DATA' -o - | fer-eval -m a.fer --format csv"
