@@ -1,4 +1,12 @@
-/* grouprect.c: OpenCV's groupRectangles (see detect.h). */
+/* grouprect.c: OpenCV's groupRectangles (see detect.h).
+ *
+ * OpenCV compares every pair of rectangles, which takes minutes on the
+ * hundreds of thousands of hits of a permissive cascade. The classes are
+ * the connected components of the similarity graph, and only those matter
+ * (each is numbered by its first member), so any way of finding the
+ * similar pairs gives the same result. Here each rectangle goes into a
+ * grid by its own bound on the distance to a similar one, and only nearby
+ * cells are searched. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -24,9 +32,99 @@ static int similar(const fer_rect *a, const fer_rect *b, double eps)
            abs(a->x + a->w - b->x - b->w) <= delta && abs(a->y + a->h - b->y - b->h) <= delta;
 }
 
+/* The grid. Two similar rectangles a, b have |a.x - b.x| and |a.y - b.y|
+ * at most delta <= bound(a) = eps * (a.w + a.h) / 2, and the same for b.
+ * A rectangle of bound D goes into level L, the least with D <= 2^L, in
+ * the cell (floor(x / 2^L), floor(y / 2^L)); a rectangle a then finds
+ * every similar b of level L in the cells within min(bound(a), 2^L) of its
+ * corner: at most 3 x 3 cells. Coordinates are ints, so no two corners are
+ * more than 2^32 apart: levels above MAXLEVEL are folded into it. */
+enum { MAXLEVEL = 40 };
+
+typedef struct cell { int level; long long cy, cx; int i; } cell;
+
+static int cmp_cell(const void *pa, const void *pb)
+{
+    const cell *a = pa, *b = pb;
+    if (a->level != b->level)
+        return a->level < b->level ? -1 : 1;
+    if (a->cy != b->cy)
+        return a->cy < b->cy ? -1 : 1;
+    if (a->cx != b->cx)
+        return a->cx < b->cx ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int level_of(const fer_rect *a, double eps)
+{
+    double d = eps * ((double)a->w + a->h) * 0.5;
+    int l = 0;
+    while (l < MAXLEVEL && !(d <= ldexp(1, l)))
+        l++;
+    return l;
+}
+
+/* first cell of c[0..n-1] not below (level, cy, cx) */
+static int lower_bound(const cell *c, int n, int level, long long cy, long long cx)
+{
+    cell key = {level, cy, cx, -1};
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (cmp_cell(&c[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Joins the classes of every similar pair in the union-find parent. */
+static int link_similar(const fer_rect *r, int n, double eps, int *parent)
+{
+    cell *c;
+    int used[MAXLEVEL + 1] = {0};
+
+    if (n < 2 || !(eps >= 0))    /* a negative or NaN eps makes nothing similar */
+        return 0;
+    if (!(c = malloc((size_t)n * sizeof *c)))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int l = level_of(&r[i], eps);
+        double g = ldexp(1, l);
+        c[i] = (cell){l, (long long)floor(r[i].y / g), (long long)floor(r[i].x / g), i};
+        used[l] = 1;
+    }
+    qsort(c, (size_t)n, sizeof *c, cmp_cell);
+    for (int i = 0; i < n; i++) {
+        double d = eps * ((double)r[i].w + r[i].h) * 0.5;
+        for (int l = 0; l <= MAXLEVEL; l++) {
+            double g = ldexp(1, l), rad = ceil(d < g ? d : g);
+            long long x0 = (long long)floor((r[i].x - rad) / g);
+            long long x1 = (long long)floor((r[i].x + rad) / g);
+            long long y0 = (long long)floor((r[i].y - rad) / g);
+            long long y1 = (long long)floor((r[i].y + rad) / g);
+            if (!used[l])
+                continue;
+            for (long long cy = y0; cy <= y1; cy++)
+                for (int k = lower_bound(c, n, l, cy, x0);
+                     k < n && c[k].level == l && c[k].cy == cy && c[k].cx <= x1; k++) {
+                    int j = c[k].i;
+                    if (j > i && similar(&r[i], &r[j], eps)) {
+                        int a = find(parent, i), b = find(parent, j);
+                        if (a != b)
+                            parent[a > b ? a : b] = a < b ? a : b;
+                    }
+                }
+        }
+    }
+    free(c);
+    return 0;
+}
+
 int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
 {
-    int *parent, *label, *count, nclasses = 0, k = 0;
+    int *parent, *label, *count, nclasses = 0, nkept = 0, k = 0;
     long long (*acc)[4];
     fer_rect *avg;
 
@@ -47,13 +145,10 @@ int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
     /* the classes: transitive closure of the similarity */
     for (int i = 0; i < n; i++)
         parent[i] = i;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++)
-            if (similar(&r[i], &r[j], eps)) {
-                int a = find(parent, i), b = find(parent, j);
-                if (a != b)
-                    parent[a > b ? a : b] = a < b ? a : b;
-            }
+    if (link_similar(r, n, eps, parent) < 0) {
+        free(parent), free(label), free(count), free(acc), free(avg);
+        return -1;
+    }
     /* numbered by their first member */
     for (int i = 0; i < n; i++) {
         int root = find(parent, i);
@@ -79,16 +174,18 @@ int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
         avg[c].w = (int)lrintf((float)acc[c][2] * s);
         avg[c].h = (int)lrintf((float)acc[c][3] * s);
     }
-    for (int i = 0; i < nclasses; i++) {
+    /* the classes above the threshold, in order (label reuses its room) */
+    for (int c = 0; c < nclasses; c++)
+        if (count[c] > threshold)
+            label[nkept++] = c;
+    for (int ii = 0; ii < nkept; ii++) {
+        int i = label[ii], n1 = count[i], jj;
         fer_rect a = avg[i];
-        int n1 = count[i], j;
-        if (n1 <= threshold)
-            continue;
         /* drop a class lying inside a stronger one */
-        for (j = 0; j < nclasses; j++) {
+        for (jj = 0; jj < nkept; jj++) {
+            int j = label[jj], n2 = count[j], dx, dy;
             fer_rect b = avg[j];
-            int n2 = count[j], dx, dy;
-            if (j == i || n2 <= threshold)
+            if (j == i)
                 continue;
             dx = (int)lrint(b.w * eps);
             dy = (int)lrint(b.h * eps);
@@ -96,7 +193,7 @@ int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
                 a.y + a.h <= b.y + b.h + dy && (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
                 break;
         }
-        if (j == nclasses) {
+        if (jj == nkept) {
             if (weights)
                 weights[k] = n1;
             r[k++] = a;

@@ -4,6 +4,7 @@
  * and the scan's window stepping. */
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "detect.h"
@@ -337,24 +338,26 @@ static int ref_similar(fer_rect a, fer_rect b, double eps)
 
 static int ref_group(const fer_rect *in, int n, int thr, double eps, fer_rect *out, int *wout)
 {
-    int *cls = malloc(n * sizeof *cls), changed = 1, k = 0, ncls = 0;
+    int *cls = malloc(n * sizeof *cls), k = 0, ncls = 0;
     int *map = malloc(n * sizeof *map), *cnt = calloc(n, sizeof *cnt);
     fer_rect *avg = malloc(n * sizeof *avg);
     double (*acc)[4] = calloc(n, sizeof *acc);
     for (int i = 0; i < n; i++)
         cls[i] = i;
-    while (changed) {           /* smallest index of the class, to a fixed point */
-        changed = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                if (cls[i] != cls[j] && ref_similar(in[i], in[j], eps)) {
-                    int lo = cls[i] < cls[j] ? cls[i] : cls[j], hi = cls[i] ^ cls[j] ^ lo;
-                    for (int m = 0; m < n; m++)
-                        if (cls[m] == hi)
-                            cls[m] = lo;
-                    changed = 1;
-                }
-    }
+    /* every pair: each class is a tree whose root is its smallest index */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (ref_similar(in[i], in[j], eps)) {
+                int a = i, b = j;
+                while (cls[a] != a)
+                    a = cls[a];
+                while (cls[b] != b)
+                    b = cls[b];
+                if (a != b)
+                    cls[a > b ? a : b] = a < b ? a : b;
+            }
+    for (int i = 0; i < n; i++)     /* roots come before their members */
+        cls[i] = cls[cls[i]];
     for (int i = 0; i < n; i++)
         map[i] = -1;
     for (int i = 0; i < n; i++) {
@@ -463,6 +466,80 @@ static void test_scan_grid(void)
     fer_haar_free(&c);
 }
 
+/* Many thousands of rectangles as a permissive cascade leaves them: every
+ * window of a few scales on a 2-pixel grid, clusters, and scattered ones;
+ * the result equals the all-pairs oracle's for several eps and thresholds. */
+static void test_group_many(void)
+{
+    int cap = 20000, n = 0;
+    fer_rect *r = malloc(cap * sizeof *r), *in = malloc(cap * sizeof *in);
+    fer_rect *want = malloc(cap * sizeof *want);
+    int *w = malloc(cap * sizeof *w), *ww = malloc(cap * sizeof *ww);
+    static const double eps[] = {0.2, 0, 0.05, 0.6, 1.7};
+    check_seed(12);
+    for (int s = 20; s < 40 && n < cap; s += 3)          /* scan grids */
+        for (int y = 0; y < 120 && n < cap; y += 2)
+            for (int x = 0; x < 100 && n < cap; x += 2)
+                if (check_uniform() < 0.3)
+                    in[n++] = (fer_rect){x + 200, y + 10, s, s};
+    while (n < cap * 3 / 4) {                            /* clusters */
+        int cx = (int)(check_uniform() * 500), cy = (int)(check_uniform() * 500);
+        int s = 10 + (int)(check_uniform() * 150), m = 1 + (int)(check_uniform() * 30);
+        for (int i = 0; i < m && n < cap; i++) {
+            int ds = (int)(check_uniform() * s * 0.2);
+            in[n++] = (fer_rect){cx + (int)(check_uniform() * s * 0.15),
+                                 cy + (int)(check_uniform() * s * 0.15), s + ds, s + ds + i % 3};
+        }
+    }
+    while (n < cap)                                      /* scattered, odd shapes */
+        in[n++] = (fer_rect){(int)(check_uniform() * 700) - 100, (int)(check_uniform() * 700) - 100,
+                             1 + (int)(check_uniform() * 300), 1 + (int)(check_uniform() * 60)};
+    for (int e = 0; e < (int)(sizeof eps / sizeof *eps); e++) {
+        int thr = e == 0 ? 3 : e, exp = ref_group(in, n, thr, eps[e], want, ww), got;
+        memcpy(r, in, n * sizeof *r);
+        got = fer_group_rects(r, n, thr, eps[e], w);
+        CHECK(got == exp, "eps %g: %d groups, want %d", eps[e], got, exp);
+        for (int i = 0; i < got && i < exp; i++)
+            CHECK(!memcmp(&r[i], &want[i], sizeof r[i]) && w[i] == ww[i],
+                  "eps %g group %d: %d %d %d %d (%d), want %d %d %d %d (%d)", eps[e], i, r[i].x,
+                  r[i].y, r[i].w, r[i].h, w[i], want[i].x, want[i].y, want[i].w, want[i].h, ww[i]);
+    }
+    free(r), free(in), free(want), free(w), free(ww);
+}
+
+/* A cascade that accepts every window on a 512x600 photo leaves about a
+ * million hits; grouping them took minutes when every pair was compared. */
+static void test_group_permissive(void)
+{
+    const char *xml =
+        "<opencv_storage><c><stageType>BOOST</stageType><featureType>HAAR</featureType>"
+        "<height>20</height><width>20</width><stages><_><stageThreshold>-100</stageThreshold>"
+        "<weakClassifiers><_><internalNodes>0 -1 0 0.</internalNodes><leafValues>1 1"
+        "</leafValues></_></weakClassifiers></_></stages><features><_><rects><_>0 0 20 20 1."
+        "</_><_>0 0 10 20 -2.</_></rects></_></features></c></opencv_storage>";
+    fer_cascade c;
+    fer_detect_opts o;
+    fer_rect *r = NULL;
+    int w = 512, h = 600, n;
+    uint8_t *px = malloc((size_t)w * h);
+    clock_t t0;
+    double sec;
+    CHECK(parse(xml, &c) == 0, "%s", fer_error());
+    check_seed(5);
+    random_image(px, w * h);
+    fer_detect_defaults(&o);
+    n = fer_detect_raw(&c, px, w, h, w, &o, &r);
+    CHECK(n > 500000, "%d raw hits", n);
+    t0 = clock();
+    n = fer_group_rects(r, n, 3, 0.2, NULL);
+    sec = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(n >= 1, "%d groups", n);
+    CHECK(sec < 20, "grouping took %.1f s", sec);
+    free(r);
+    free(px);
+    fer_haar_free(&c);
+}
+
 int main(void)
 {
     RUN(test_new_layout);
@@ -472,6 +549,8 @@ int main(void)
     RUN(test_integral);
     RUN(test_resize);
     RUN(test_group);
+    RUN(test_group_many);
+    RUN(test_group_permissive);
     RUN(test_scan_grid);
     return check_done();
 }
