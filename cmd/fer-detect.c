@@ -372,6 +372,16 @@ int main(int argc, char **argv)
     load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
     if (cf.eyes)
         load_cascade(eye_cascade, "haarcascade_eye.xml", &cf.eye);
+    /* each scale is a pass over the photo: bounded for the largest photo */
+    if (fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
+        > FER_DETECT_SCALES_MAX) {
+        fprintf(stderr, "%s: --scale-factor %g: more than %d scales on a %d-pixel photo"
+                " (a larger factor or --max-size)\n", prog, cf.fo.scale_factor,
+                FER_DETECT_SCALES_MAX, FER_IMAGE_DIM_MAX);
+        fer_haar_free(&cf.face);
+        fer_haar_free(&cf.eye);
+        exit(2);
+    }
     if (fer_outfile_open(&of, output) < 0)
         die("%s", fer_error());
     cf.out = of.f;

@@ -432,7 +432,8 @@ static void scan_scale(void *ctx, int si, int thread)
     }
 }
 
-/* The factors OpenCV scans for an image of w x h (see detect.h). */
+/* The factors OpenCV scans for an image of w x h (see detect.h); with
+ * out NULL only counts them, up to FER_DETECT_SCALES_MAX + 1. */
 static int make_scales(const fer_cascade *c, int w, int h, const fer_detect_opts *o, float **out)
 {
     int maxw = o->max_w > 0 ? o->max_w : w, maxh = o->max_h > 0 ? o->max_h : h, n = 0, cap = 0;
@@ -443,6 +444,17 @@ static int make_scales(const fer_cascade *c, int w, int h, const fer_detect_opts
             break;
         if (ww < o->min_w || wh < o->min_h)
             continue;
+        if (n == FER_DETECT_SCALES_MAX) {
+            free(s);
+            if (!out)
+                return n + 1;
+            return fer_seterr("detect: scale factor %g gives more than %d scales", o->scale_factor,
+                              FER_DETECT_SCALES_MAX);
+        }
+        if (!out) {
+            n++;
+            continue;
+        }
         if (n == cap) {
             float *p;
             cap = cap ? 2 * cap : 64;
@@ -454,8 +466,16 @@ static int make_scales(const fer_cascade *c, int w, int h, const fer_detect_opts
         }
         s[n++] = (float)f;
     }
-    *out = s;
+    if (out)
+        *out = s;
     return n;
+}
+
+int fer_detect_nscales(const fer_cascade *c, int w, int h, const fer_detect_opts *o)
+{
+    if (!(o->scale_factor > 1) || !isfinite(o->scale_factor) || w <= 0 || h <= 0)
+        return 0;
+    return make_scales(c, w, h, o, NULL);
 }
 
 int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int stride,

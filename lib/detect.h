@@ -45,10 +45,21 @@ typedef struct fer_detect_opts {
 /* scale 1.1, 3 neighbours, no size limits (OpenCV's defaults). */
 void fer_detect_defaults(fer_detect_opts *o);
 
+/* The most scales one image is scanned at: a scale factor of 1.0001
+ * would give thousands, each a pass over the photo. */
+#define FER_DETECT_SCALES_MAX 1000
+
+/* The number of scales o gives on a w x h image, counted up to
+ * FER_DETECT_SCALES_MAX + 1 (0 for a bad factor or size). */
+int fer_detect_nscales(const fer_cascade *c, int w, int h, const fer_detect_opts *o);
+
 /* Detects objects in the w x h gray image px (rows stride bytes apart, so a
  * sub-rectangle of a larger image can be passed as is). *out gets a
  * malloc'd array of boxes (NULL when none; free it); returns their count,
- * or -1 with fer_error() set (bad options, out of memory). */
+ * or -1 with fer_error() set (bad options, more than FER_DETECT_SCALES_MAX
+ * scales, out of memory). Memory: besides the boxes, each thread holds the
+ * largest scanned image and its integral images, 9 bytes a pixel of px
+ * (13 when the cascade has tilted features). */
 int fer_detect(const fer_cascade *c, const uint8_t *px, int w, int h, int stride,
                const fer_detect_opts *o, fer_rect **out);
 

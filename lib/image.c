@@ -9,6 +9,7 @@
 #include "image.h"
 #include "image_codec.h"
 #include "outfile.h"
+#include "parse.h"
 
 int fer_image_alloc(fer_image *im, int w, int h, int c)
 {
@@ -34,8 +35,23 @@ void fer_image_free(fer_image *im)
     memset(im, 0, sizeof *im);
 }
 
+int fer_image_max_pixels(long long *max)
+{
+    const char *e = getenv("FER_MAX_PIXELS");
+    long v;
+    *max = FER_IMAGE_PIXELS_MAX;
+    if (!e)
+        return 0;
+    if (fer_parse_long(e, 1, (long)FER_IMAGE_DIM_MAX * FER_IMAGE_DIM_MAX, &v) < 0)
+        return fer_seterr("FER_MAX_PIXELS: '%s' is not a pixel count in 1..%ld", e,
+                          (long)FER_IMAGE_DIM_MAX * FER_IMAGE_DIM_MAX);
+    *max = v;
+    return 0;
+}
+
 int fer_image_check_dims(const char *name, long long w, long long h)
 {
+    long long max;
     if (w <= 0)
         return fer_seterr("%s: width %lld", name, w);
     if (h <= 0)
@@ -43,6 +59,11 @@ int fer_image_check_dims(const char *name, long long w, long long h)
     if (w > FER_IMAGE_DIM_MAX || h > FER_IMAGE_DIM_MAX)
         return fer_seterr("%s: %lldx%lld is larger than %d pixels a side", name, w, h,
                           FER_IMAGE_DIM_MAX);
+    if (fer_image_max_pixels(&max) < 0)
+        return -1;
+    if (w * h > max)
+        return fer_seterr("%s: %lldx%lld is %lld pixels, over the limit of %lld"
+                          " (FER_MAX_PIXELS raises it)", name, w, h, w * h, max);
     return 0;
 }
 

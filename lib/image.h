@@ -26,6 +26,14 @@ typedef struct fer_image {
 
 /* Largest width or height accepted from a file, against absurd headers. */
 #define FER_IMAGE_DIM_MAX 32768
+/* Most pixels (w * h) a decoder accepts, checked on the header before
+ * anything is allocated: 100 megapixels, or $FER_MAX_PIXELS (1..2^30). A
+ * 1 MB PNG can declare 32768 x 32768. */
+#define FER_IMAGE_PIXELS_MAX 100000000LL
+
+/* The pixel limit in force: 0 with *max set, or -1 when FER_MAX_PIXELS is
+ * set but not a count in range (fer_error() says so). */
+int fer_image_max_pixels(long long *max);
 
 /* Allocates an image of the given size (pixels uninitialised); w, h > 0,
  * c 1 or 3. 0 or -1 (im zeroed). */
@@ -35,7 +43,8 @@ void fer_image_free(fer_image *im);
 
 /* Decodes a PNG, JPEG or PNM (P5/P6, also P2/P3) file chosen by its first
  * bytes, not its name; "-" reads stdin (whole, then decodes; messages say
- * "stdin"). Width and height must be 1..FER_IMAGE_DIM_MAX. Returns 0, or
+ * "stdin"). Width and height must be 1..FER_IMAGE_DIM_MAX, and their
+ * product at most the pixel limit (fer_image_max_pixels). Returns 0, or
  * -1 with fer_error() naming the file and what is wrong ("x.jpg: not a
  * PNG, JPEG or PNM image", "y.png: truncated PNG data", "z: empty file",
  * "c.jpg: CMYK JPEG not supported", "p.pgm: width 0"). Only the first

@@ -100,6 +100,17 @@ check detect-photo-kept cmp one.pgm keep.pgm
 t detect-usage 2 '^usage: fer-detect' -- fer-detect
 t detect-bad-option 2 'scale-factor' -- fer-detect --scale-factor 1 one.pgm
 t detect-bad-number 2 'min-neighbors' -- fer-detect --min-neighbors x one.pgm
+# bounds before work: scales per photo, pixels per photo (before allocating)
+t detect-scale-count 2 '^fer-detect: --scale-factor 1.0001: more than 1000 scales' -- \
+    fer-detect --scale-factor 1.0001 one.pgm
+t detect-scale-fine 0 '' -- fer-detect --scale-factor 1.01 one.pgm
+printf 'P5\n20000 20000\n255\n' >huge.pgm
+t detect-max-pixels 1 '^fer-detect: huge.pgm: 20000x20000 is 400000000 pixels, over the limit of 100000000 \(FER_MAX_PIXELS' -- \
+    fer-detect --boxes huge.pgm
+t detect-max-pixels-env 1 '^fer-detect: one.pgm: 4x4 is 16 pixels, over the limit of 15' -- \
+    env FER_MAX_PIXELS=15 fer-detect --boxes one.pgm
+t detect-max-pixels-bad 1 "^fer-detect: FER_MAX_PIXELS: 'lots' is not a pixel count" -- \
+    env FER_MAX_PIXELS=lots fer-detect --boxes one.pgm
 printf '<opencv_storage><c><stageType>BOOST</stageType><featureType>LBP</featureType></c></opencv_storage>' >lbp.xml
 t detect-bad-cascade 1 '^fer-detect: lbp.xml:1: <featureType>: LBP' -- fer-detect -c lbp.xml one.pgm
 t detect-draw-two 2 '' -- fer-detect --draw x.png one.pgm one.pgm

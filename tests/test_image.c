@@ -696,7 +696,19 @@ static void test_bad_inputs(void)
     ROW("truncp.jpg", "truncated JPEG data", b, n * 6 / 10);
     b = jpeg_encode(&smooth, 90, 0, JCS_CMYK, 4, &n);
     ROW("cmyk.jpg", "CMYK JPEG not supported", b, n);
+    b = jpeg_encode(&smooth, 90, 0, JCS_RGB, 3, &n);
+    for (size_t i = 2; i + 9 < n; i++)          /* SOF0: height, width at +5, +7 */
+        if (b[i] == 0xff && b[i + 1] == 0xc0) {
+            b[i + 5] = b[i + 7] = 20000 >> 8, b[i + 6] = b[i + 8] = 20000 & 255;
+            break;
+        }
+    ROW("big.jpg", "20000x20000 is 400000000 pixels, over the limit of 100000000", b, n);
     fer_image_free(&smooth);
+    /* refused on the header, before 1 GB is allocated (FER_MAX_PIXELS named) */
+    b = png_with_size(32768, 32768, &n);
+    ROW("big.png", "32768x32768 is 1073741824 pixels, over the limit of 100000000 "
+        "(FER_MAX_PIXELS", b, n);
+    TROW("big.pgm", "over the limit of 100000000", "P5\n20000 5001\n255\n");
     TROW("header.pgm", "not a number", "P5\nabc 3\n255\n");
     TROW("short.ppm", "truncated PNM data", "P6\n4 3\n255\n0123456789");
     TROW("zero.pgm", "width 0", "P5\n0 3\n255\n");
@@ -730,6 +742,21 @@ static void test_bad_inputs(void)
 
     CHECK(fer_image_read(tmp_path("absent.png"), &im) == -1 && strstr(fer_error(), "absent.png"),
           "absent file: %s", fer_error());
+
+    /* FER_MAX_PIXELS moves the limit; a bad value is named */
+    b = good_png(&n);
+    setenv("FER_MAX_PIXELS", "850", 1);         /* the PNG is 37x23 = 851 */
+    CHECK(fer_image_read_mem(b, n, "p.png", &im) == -1
+              && strstr(fer_error(), "p.png: 37x23 is 851 pixels, over the limit of 850"),
+          "limit 850: %s", fer_error());
+    setenv("FER_MAX_PIXELS", "851", 1);
+    CHECK(fer_image_read_mem(b, n, "p.png", &im) == 0, "limit 851: %s", fer_error());
+    fer_image_free(&im);
+    setenv("FER_MAX_PIXELS", "1e9", 1);
+    CHECK(fer_image_read_mem(b, n, "p.png", &im) == -1 && strstr(fer_error(), "FER_MAX_PIXELS: '1e9'"),
+          "limit 1e9: %s", fer_error());
+    unsetenv("FER_MAX_PIXELS");
+    free(b);
 
     /* writers: unknown extension, a missing directory; no file is left */
     rand_image(&smooth, 5, 4, 1);
