@@ -369,13 +369,40 @@ int fer_reader_data(fer_reader *rd, fer_record *r)
     if (!rd->pending)
         return fer_seterr("%s: no record header read", rd->name);
     free(r->data);
-    r->data = malloc(r->nbytes ? r->nbytes : 1);
-    if (!r->data) {
-        rd->pending = 0;
-        return bad(rd, "out of memory for payload");
+    r->data = NULL;
+    /* The buffer grows as the payload arrives (16 MiB, then doubling):
+     * a short stream whose header claims gigabytes fails as truncated
+     * having allocated about what it held, not what it claimed. */
+    for (uint64_t got = 0, cap = 0;;) {
+        size_t k;
+        if (got == cap) {
+            uint64_t want = cap ? cap * 2 : (uint64_t)1 << 24;
+            void *p = realloc(r->data, want < r->nbytes ? (size_t)want : (size_t)r->nbytes + 1);
+            if (!p) {
+                rd->pending = 0;
+                fer_record_free(r);
+                return bad(rd, "out of memory for payload");
+            }
+            r->data = p;
+            cap = want < r->nbytes ? want : r->nbytes;
+        }
+        k = fread((unsigned char *)r->data + got, 1, (size_t)(cap - got), rd->f);
+        rd->pos += k;
+        rd->crc = crc_update(rd->crc, (unsigned char *)r->data + got, k);
+        got += k;
+        if (got == r->nbytes)
+            break;
+        if (got < cap) {
+            char m[160];
+            snprintf(m, sizeof m, "truncated payload (%llu of %llu bytes)%s",
+                     (unsigned long long)got, (unsigned long long)r->nbytes,
+                     ferror(rd->f) ? ": read error" : "");
+            rd->pending = 0;
+            fer_record_free(r);
+            return bad(rd, m);
+        }
     }
-    if (readn(rd, r->data, r->nbytes, "payload") || check_crc(rd)) {
-        rd->pending = 0;
+    if (check_crc(rd)) {
         fer_record_free(r);
         return -1;
     }
