@@ -34,7 +34,6 @@ struct fer_csv {
     int text_eof;               /* no more text will come */
     char *buf;                  /* BUF_SIZE + 1 bytes of text */
     size_t beg, end;            /* buf[beg..end) is not parsed yet */
-    int skipping;               /* discarding an over-long line */
     long line;                  /* lines consumed, = number of the last one */
     int ncol;
     enum col cols[COLS_MAX];
@@ -118,41 +117,56 @@ static long more_text(fer_csv *r)
     }
 }
 
+/* Stops the reader on input that is no CSV text (a NUL byte, a line
+ * without end): the line being read is named, and nothing more is read,
+ * so /dev/zero ends at once. Returns -2. */
+static int text_err(fer_csv *r, int nul)
+{
+    r->line++;
+    if (nul)
+        row_err(r, "a NUL byte: binary data, not CSV text");
+    else
+        row_err(r, "line longer than %d bytes", FER_CSV_LINE_MAX);
+    r->beg = r->end = 0;
+    r->text_eof = 1;
+    return -2;
+}
+
 /* Cuts the next line into [*s, *e), *e being the '\n' or '\r' (or a '\n'
- * written after a last line without one). Returns 1, 0 at the end, -1 for a
- * line over FER_CSV_LINE_MAX (consumed), -2 when the input failed. */
+ * written after a last line without one). Returns 1, 0 at the end, -2 when
+ * the input failed or is no text (a NUL byte, a line over
+ * FER_CSV_LINE_MAX). */
 static int get_line(fer_csv *r, char **s, char **e)
 {
     for (;;) {
         char *b = r->buf + r->beg, *nl = memchr(b, '\n', r->end - r->beg);
         long k;
-        if (!nl && r->text_eof && (r->beg < r->end || r->skipping)) {
+        if (!nl && r->text_eof && r->beg < r->end) {
             nl = r->buf + r->end;   /* a last line without '\n' */
             *nl = '\n';
         }
         if (nl) {
+            if (memchr(b, 0, (size_t)(nl - b)))
+                return text_err(r, 1);
+            if (nl - b > FER_CSV_LINE_MAX)
+                return text_err(r, 0);
             r->beg = (size_t)(nl + 1 - r->buf);
             if (r->beg > r->end)
                 r->beg = r->end;
             r->line++;
             *s = b;
             *e = nl > b && nl[-1] == '\r' ? nl - 1 : nl;
-            if (r->skipping || nl - b > FER_CSV_LINE_MAX) {
-                r->skipping = 0;
-                return row_err(r, "line longer than %d bytes", FER_CSV_LINE_MAX);
-            }
             return 1;
         }
         if (r->text_eof)
             return 0;
-        if (r->end - r->beg >= FER_CSV_LINE_MAX) {
-            r->skipping = 1;       /* keep no more of it than the last byte */
-            r->beg = r->end = 0;
-        } else {
-            memmove(r->buf, b, r->end - r->beg);
-            r->end -= r->beg;
-            r->beg = 0;
-        }
+        if (memchr(b, 0, r->end - r->beg))
+            return text_err(r, 1);
+        if (r->end - r->beg >= FER_CSV_LINE_MAX)
+            return text_err(r, 0);
+        memmove(r->buf, b, r->end - r->beg);
+        r->end -= r->beg;
+        r->beg = 0;
         k = more_text(r);
         if (k < 0)
             return -2;
@@ -322,7 +336,7 @@ static int read_header(fer_csv *r)
     do {
         k = get_line(r, &s, &e);
         if (k < 0)
-            return -1;
+            return k;
         if (k == 0) {
             r->ncol = 0;    /* an empty file: no rows */
             return 0;

@@ -28,7 +28,8 @@
 
 #define FER_CSV_SIDE 48
 #define FER_CSV_PIXELS (FER_CSV_SIDE * FER_CSV_SIDE)
-/* A longer line (2304 values need at most 9216 bytes) is a bad row. */
+/* A longer line (2304 values need at most 9216 bytes) stops the reader
+ * with an error naming it, as does a NUL byte: /dev/zero is no CSV. */
 #define FER_CSV_LINE_MAX (1 << 16)
 
 typedef struct fer_csv fer_csv;
@@ -53,8 +54,10 @@ void fer_csv_close(fer_csv *r);
  *   -1  a bad row; fer_error() reads "name:LINE: what is wrong", e.g.
  *       "fer2013.csv:1043: 2303 pixels, expected 2304". The reader has
  *       moved past that line: the caller may go on with the next call.
- *   -2  the input itself failed (read error, corrupt or truncated gzip);
- *       fer_error() says so; do not call again.
+ *   -2  the input itself failed (read error, corrupt or truncated gzip)
+ *       or is no CSV text (a NUL byte, a line over FER_CSV_LINE_MAX:
+ *       "name:LINE: line longer than 65536 bytes"); fer_error() says so;
+ *       do not call again.
  * px, label and usage are written only when 1 is returned. */
 int fer_csv_next(fer_csv *r, uint8_t *px, int *label, int *usage);
 

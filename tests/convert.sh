@@ -44,6 +44,14 @@ t empty-stdin 1 '^fer-convert: <stdin>: empty input$' -- sh -c 'fer-convert -o x
 cp gen.csv own.csv
 t convert-in-place 2 '^fer-convert: -o own\.csv is the input own\.csv$' -- fer-convert own.csv -o own.csv
 check convert-input-kept cmp own.csv gen.csv
+# no CSV text: stops at once, even with --skip-bad (/dev/zero never ended)
+t convert-dev-zero 1 '^fer-convert: /dev/zero:1: a NUL byte: binary data, not CSV text$' -- \
+    timeout 60 fer-convert --skip-bad /dev/zero -o x.fer
+{ head -n 3 gen.csv; awk 'BEGIN { for (i = 0; i < 40000; i++) printf "1 "; print "" }'
+  tail -n 2 gen.csv; } >long.csv
+t convert-long-line 1 '^fer-convert: long.csv:4: line longer than 65536 bytes$' -- \
+    fer-convert --skip-bad long.csv -o x.fer
+check convert-no-text-no-output noout x.fer
 mkdir empty.d empty-classes.d empty-classes.d/happy
 t empty-folder 1 '^fer-convert: empty\.d: an empty folder$' -- fer-convert empty.d -o x.fer
 t empty-class-folder 0 '' -- fer-convert empty-classes.d -o x.fer

@@ -291,6 +291,46 @@ static void test_bad_rows(void)
     }
 }
 
+/* Input that is no CSV text stops the reader, even with skip_bad, naming
+ * the line: /dev/zero (it never ended), a NUL byte in a row, a line of
+ * megabytes without an end. */
+static void test_not_text(void)
+{
+    fer_csv_opts o = {0, 1};
+    fer_dataset d;
+    char *buf = NULL;
+    size_t len;
+    FILE *f;
+    alarm(60);                  /* a hang is a failure, not a stuck test run */
+    CHECK(fer_csv_read("/dev/zero", &d, &o, NULL) == -1
+              && !strcmp(fer_error(), "/dev/zero:1: a NUL byte: binary data, not CSV text"),
+          "/dev/zero: %s", fer_error());
+    for (int k = 0; k < 3; k++) {
+        const char *want[] = {"mem.csv:3: a NUL byte: binary data, not CSV text",
+                              "mem.csv:3: line longer than 65536 bytes",
+                              "mem.csv:3: line longer than 65536 bytes"};
+        f = open_memstream(&buf, &len);
+        fprintf(f, "emotion,pixels,Usage\n");
+        good_row(f, "Training");
+        if (k == 0) {
+            fputs("3,1 2", f);
+            fputc(0, f);
+            fputs(" 3,Training\n", f);
+        } else {
+            for (int i = 0; i < (k == 1 ? 40000 : 4000000); i++)
+                fputs("1 ", f);
+            if (k == 1)
+                fputc('\n', f);
+        }
+        good_row(f, "Training");
+        fclose(f);
+        CHECK(read_mem(buf, len, &d, &o, NULL) == -1 && !strcmp(fer_error(), want[k]),
+              "case %d: '%s', want '%s'", k, fer_error(), want[k]);
+        free(buf);
+    }
+    alarm(0);
+}
+
 /* skip_bad counts bad rows, keeps the rest in order, and names the first;
  * the usage mask selects splits. Blank lines and CRLF keep line numbers. */
 static void test_skip_bad_and_mask(void)
@@ -470,6 +510,7 @@ int main(void)
     RUN(test_gzip);
     RUN(test_bad_rows);
     RUN(test_skip_bad_and_mask);
+    RUN(test_not_text);
     RUN(test_next_api);
     RUN(test_headers);
     RUN(test_fuzz);
