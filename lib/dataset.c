@@ -108,7 +108,10 @@ int fer_dataset_write(FILE *f, const fer_dataset *d)
     if (!meta)
         return fer_seterr("out of memory");
     do {
-        size_t k = d->n - i < FER_DATASET_CHUNK ? d->n - i : FER_DATASET_CHUNK;
+        /* FER_DATASET_CHUNK images, fewer when they would pass FER_PAYLOAD_MAX */
+        size_t per = FER_PAYLOAD_MAX / (image_bytes(d) ? image_bytes(d) : 1);
+        size_t most = per < FER_DATASET_CHUNK ? (per ? per : 1) : FER_DATASET_CHUNK;
+        size_t k = d->n - i < most ? d->n - i : most;
         uint64_t s4[4] = {k, (uint64_t)d->c, (uint64_t)d->h, (uint64_t)d->w}, s1[1] = {k};
         fer_record r;
         fer_record_init(&r, "images", FER_U8, 4, s4,

@@ -120,6 +120,9 @@ int fer_record_write(FILE *f, const fer_record *r)
         return fer_seterr("record '%s': bad header", r->name);
     if (esz && fer_record_count(r) * esz != r->nbytes)
         return fer_seterr("record '%s': payload does not match shape", r->name);
+    if (r->nbytes > FER_PAYLOAD_MAX)
+        return fer_seterr("record '%s': payload of %llu bytes exceeds %llu", r->name,
+                          (unsigned long long)r->nbytes, (unsigned long long)FER_PAYLOAD_MAX);
     memcpy(head, magic, 4);
     put16(head + 4, FER_VERSION);
     head[6] = (unsigned char)r->dtype;

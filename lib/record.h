@@ -31,9 +31,10 @@
 #define FER_MAX_DIMS  8
 #define FER_NAME_MAX  255
 #define FER_META_MAX  (1u << 20)
-/* No record of ours comes near this; a larger length is taken as garbage
- * before anything is allocated. */
-#define FER_PAYLOAD_MAX ((uint64_t)1 << 36)
+/* No record of ours comes near this (a data set chunk of 8192 48x48
+ * faces is 18 MiB; the writers split larger ones); a larger length is
+ * refused on the header, before anything is allocated, and never written. */
+#define FER_PAYLOAD_MAX ((uint64_t)1 << 32)
 
 enum fer_dtype { FER_U8 = 1, FER_I32 = 2, FER_F32 = 3, FER_F64 = 4, FER_I64 = 5 };
 
