@@ -251,14 +251,55 @@ $(S)/%.json: $(S)/%.fer $(S)/test.fer | $(B)/bin/fer-eval $(B)/bin/fer-plot
 $(S)/study.md: $(STUDY_MODELS:%=$(S)/%.json) scripts/study-table.sh
 	sh scripts/study-table.sh $(S) $(STUDY) > $@.tmp && mv $@.tmp $@
 
+# Fuzzing (tests/fuzz/): one libFuzzer entry point per parser, built with
+# clang against the library compiled with coverage, ASan and UBSan in
+# $(FUZZ_B)/, each run FUZZ_SECONDS on a seed corpus that
+# tests/fuzz/seeds.sh makes with the tools ($(FUZZ_B)/corpus/<parser>/, which
+# keeps what the runs find). A crash, leak or timeout fails the target and
+# leaves its input as $(FUZZ_B)/crash-<parser>-*; rerun one with
+# $(FUZZ_B)/fuzz_<parser> FILE. Needs clang and its runtime (make deps).
+FUZZ_CC      ?= clang
+FUZZ_B       ?= build-fuzz
+FUZZ_SECONDS ?= 10
+FUZZ_ARGS    ?= -timeout=10 -rss_limit_mb=2048 -max_len=65536
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc's vectoriser flags mean nothing to clang; CUDA is not fuzzed
+FUZZ_CFLAGS   = $(filter-out -ftree-loop-if-convert -fvect-cost-model=dynamic -DFER_CUDA=1,$(FER_CFLAGS)) \
+                -O1 -g $(FUZZ_SAN)
+FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS       = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+FUZZ_LIB_OBJ  = $(LIB_SRC:%.c=$(FUZZ_B)/%.o)
+
+fuzz:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d[0] & n; }\n' | \
+	  $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 || \
+	  { echo "fuzz: needs $(FUZZ_CC) with libFuzzer (Debian: clang; make deps installs it)" >&2; exit 1; }
+	$(MAKE) all $(B)/tests/make_faces
+	$(MAKE) fuzz-build
+	FER_BUILD=$(B) sh tests/fuzz/seeds.sh $(FUZZ_B)/corpus
+	@FUZZ_B=$(FUZZ_B) sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_ARGS) -- $(FUZZERS)
+
+fuzz-build: $(FUZZERS)
+
+$(FUZZ_B)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_B)/libfer.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/libfer.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libfer.a $(LDLIBS)
+
 # Debian packages the build, tests, benchmarks and demo need (root or sudo).
 deps:
 	sh scripts/install-deps.sh all
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_B)
 
--include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
 
-.PHONY: all test check-asan bench install clean deps demo model study
+.PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study
 .SECONDARY:

@@ -5,7 +5,10 @@
 set -e
 what=${1:-all}
 build="make gcc pkg-config libpng-dev libjpeg-dev zlib1g-dev groff-base"
-test="python3 python3-numpy python3-torch python3-torchvision python3-sklearn opencv-data mandoc"
+# clang and libclang-rt-dev (its libFuzzer and sanitizer runtimes, only
+# recommended by clang) build make fuzz's fuzzers
+test="python3 python3-numpy python3-torch python3-torchvision python3-sklearn opencv-data mandoc
+      clang libclang-rt-dev"
 demo="opencv-data python-matplotlib-data python3-skimage"
 bench="libopenblas-dev python3-opencv"
 case $what in
