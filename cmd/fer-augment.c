@@ -306,7 +306,8 @@ int main(int argc, char **argv)
         j.n = d.n - j.first < block ? d.n - j.first : block;
         fer_parallel_for(fer_chunks(j.n, TASK_IMAGES), work, &j);
         blk.n = j.n * j.per;
-        if (fer_dataset_write(of.f, &blk)) {
+        if (fer_dataset_write_chunks(of.f, &blk) ||
+            (j.first + j.n >= d.n && fer_dataset_write_end(of.f, total))) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", fer_error());
             fer_progress_end(&pg);

@@ -330,8 +330,9 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
 {
     fer_reader *rd = fer_reader_from(f, name);
     fer_record r;
+    fer_dataset_end end = {0, 0};
     long faces = 0;
-    char src[4096];
+    char src[4096], where[4200];
     int rc;
     if (!rd) {
         error_line(cx, fer_error());
@@ -340,10 +341,17 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
     while ((rc = fer_reader_next(rd, &r)) == 1) {
         int is_face = !strcmp(r.name, "face"), is_images = !strcmp(r.name, "images");
         face fc;
+        snprintf(where, sizeof where, "%s: record %ld at byte %llu", name, fer_reader_index(rd),
+                 (unsigned long long)fer_reader_offset(rd));
+        if (fer_dataset_end_record(&end, &r, where)) {
+            error_line(cx, fer_error());
+            fer_record_free(&r);
+            break;
+        }
         if (!is_face && !is_images) {
-            if (!strcmp(r.name, "labels") || !strcmp(r.name, "usage")) {
+            if (!strcmp(r.name, "labels") || !strcmp(r.name, "usage") || !strcmp(r.name, "end")) {
                 fer_record_free(&r);
-                continue;       /* the rest of a data set's chunk */
+                continue;       /* the rest of a data set's chunk, a stream's end */
             }
             fprintf(stderr, "%s: %s: record %ld at byte %llu: '%s' is not a face record\n",
                     argv0, name, fer_reader_index(rd),
@@ -388,7 +396,7 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
         }
         fer_record_free(&r);
     }
-    if (rc < 0)
+    if (rc < 0 || (rc == 0 && fer_dataset_end_finish(&end, name)))
         error_line(cx, fer_error());
     fer_reader_close(rd);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "detect.h"
 #include "draw.h"
 #include "error.h"
@@ -54,6 +55,7 @@ typedef struct conf {
     fer_detect_opts fo, eo;
     double margin;
     int equalize, size, boxes;
+    uint64_t nfaces;            /* face records written, for the end record */
     const char *draw;
     FILE *out;
     fer_image drawn;            /* the last image read, boxes drawn, for --draw */
@@ -144,8 +146,9 @@ static int process(conf *cf, const char *name, long frame, fer_image *im)
             uint64_t shape[3] = {1, (uint64_t)cf->size, (uint64_t)cf->size};
             if (crop_face(cf, &gray, b, &face) < 0)
                 goto done;
-            snprintf(meta, sizeof meta, "src=%s\nframe=%ld\nbox=%d,%d,%d,%d\nimage=%dx%d\n", name,
-                     frame, b.x, b.y, b.w, b.h, im->w, im->h);
+            snprintf(meta, sizeof meta,
+                     "src=%s\nframe=%ld\nbox=%d,%d,%d,%d\nimage=%dx%d\nend=1\n", name, frame,
+                     b.x, b.y, b.w, b.h, im->w, im->h);
             fer_record_init(&r, "face", FER_U8, 3, shape, face.px, meta);
             if (fer_record_write(cf->out, &r) < 0) {
                 fer_image_free(&face);
@@ -153,6 +156,7 @@ static int process(conf *cf, const char *name, long frame, fer_image *im)
                 goto done;
             }
             fer_image_free(&face);
+            cf->nfaces++;
         }
     }
     if (cf->draw) {
@@ -388,7 +392,12 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (do_file(&cf, argv[i]) < 0)
             failed = 1;
-    if (fer_outfile_commit(&of) < 0) {
+    /* the face stream is whole: a reader tells a cut one from it */
+    if (!cf.boxes && fer_dataset_write_end(cf.out, cf.nfaces) < 0) {
+        fprintf(stderr, "%s: %s: write error\n", prog, strcmp(output, "-") ? output : "stdout");
+        fer_outfile_abort(&of);
+        failed = 1;
+    } else if (fer_outfile_commit(&of) < 0) {
         fprintf(stderr, "%s: %s\n", prog, fer_error());
         failed = 1;
     }

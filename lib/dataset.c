@@ -1,4 +1,5 @@
 /* dataset.c: data sets in memory and as fer records. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -96,11 +97,57 @@ static char *make_meta(const fer_dataset *d)
     p = m + sprintf(m, "classes=");
     for (int i = 0; i < d->nclasses; i++)
         p += sprintf(p, "%s%s", i ? "," : "", d->classes[i]);
-    sprintf(p, "\nusages=Training,PublicTest,PrivateTest\n");
+    sprintf(p, "\nusages=Training,PublicTest,PrivateTest\nend=1\n");
     return m;
 }
 
 int fer_dataset_write(FILE *f, const fer_dataset *d)
+{
+    if (fer_dataset_write_chunks(f, d))
+        return -1;
+    return fer_dataset_write_end(f, d->n);
+}
+
+int fer_dataset_write_end(FILE *f, uint64_t nimages)
+{
+    char meta[64];
+    uint64_t shape[1] = {0};
+    fer_record r;
+    snprintf(meta, sizeof meta, "images=%llu\n", (unsigned long long)nimages);
+    fer_record_init(&r, "end", FER_U8, 1, shape, NULL, meta);
+    return fer_record_write(f, &r);
+}
+
+int fer_dataset_end_record(fer_dataset_end *e, const fer_record *r, const char *where)
+{
+    char v[32];
+    long said;
+    if (!strcmp(r->name, "images") || !strcmp(r->name, "face")) {
+        e->n += r->name[0] == 'f' ? 1 : (r->ndim ? r->shape[0] : 0);
+        if (r->meta && fer_meta_get(r->meta, "end", v, sizeof v) >= 0 && !strcmp(v, "1"))
+            e->want = 1;
+    } else if (!strcmp(r->name, "end")) {
+        if (!r->meta || fer_meta_get(r->meta, "images", v, sizeof v) < 0 ||
+            fer_parse_long(v, 0, LONG_MAX, &said) < 0)
+            return fer_seterr("%s: end record without an image count", where);
+        if ((uint64_t)said != e->n)
+            return fer_seterr("%s: end record says %ld images, the stream held %llu", where,
+                              said, (unsigned long long)e->n);
+        e->n = 0;
+        e->want = 0;
+    }
+    return 0;
+}
+
+int fer_dataset_end_finish(const fer_dataset_end *e, const char *name)
+{
+    if (e->want)
+        return fer_seterr("%s: cut short: no end record after %llu images (the writer did not "
+                          "finish)", name, (unsigned long long)e->n);
+    return 0;
+}
+
+int fer_dataset_write_chunks(FILE *f, const fer_dataset *d)
 {
     char *meta = make_meta(d);
     size_t i = 0;
@@ -189,6 +236,7 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
     size_t chunk_start = 0, chunk_n = 0;   /* the last "images" chunk */
     int have_shape = 0, have_classes = 0, k, rc = -1;
     char where[512];
+    fer_dataset_end end = {0, 0};
 
     if (!rd)
         return -1;
@@ -269,9 +317,13 @@ static int read_stream(fer_reader *rd, fer_dataset *d)
                     memcpy(d->usage + chunk_start, r.data, chunk_n);
             }
         }
+        if (fer_dataset_end_record(&end, &r, where)) {
+            fer_record_free(&r);
+            goto out;
+        }
         fer_record_free(&r);
     }
-    if (k == 0)
+    if (k == 0 && !fer_dataset_end_finish(&end, fer_reader_name(rd)))
         rc = 0;
 out:
     fer_reader_close(rd);

@@ -6,7 +6,15 @@
  *   "usage"   u8  (n)           split index into usages, 255 when none
  * Chunks hold at most FER_DATASET_CHUNK images, so that a reader on a pipe
  * can start before the writer ends. A reader also takes single "face"
- * records, u8 (C, H, W), such as fer-detect writes (label -1). */
+ * records, u8 (C, H, W), such as fer-detect writes (label -1).
+ *
+ * A whole stream: writers put "end=1" in the meta of every images and face
+ * record and finish with
+ *   "end"     u8  (0)           meta: images=N, the images since the start
+ *                               or since the previous end record (cat)
+ * A reader that has seen end=1 and meets the end of the input before an end
+ * record says the stream was cut short; a stream without the key (older
+ * writers) is read as before. */
 #ifndef FER_DATASET_H
 #define FER_DATASET_H
 
@@ -41,8 +49,26 @@ void fer_dataset_free(fer_dataset *d);
 /* Appends one image (c*h*w bytes). Returns 0 or -1 (out of memory). */
 int fer_dataset_push(fer_dataset *d, const uint8_t *px, int label, int usage);
 
-/* Writes the whole set as chunks. Returns 0 or -1. */
+/* Writes the whole set as chunks, then the end record. Returns 0 or -1. */
 int fer_dataset_write(FILE *f, const fer_dataset *d);
+/* The chunks alone, for a writer that writes a set in parts, then ends the
+ * stream with fer_dataset_write_end(f, images written in all). */
+int fer_dataset_write_chunks(FILE *f, const fer_dataset *d);
+int fer_dataset_write_end(FILE *f, uint64_t nimages);
+
+/* The end check of a reader that reads records itself: zero it, feed it
+ * every record read (where names the record in messages, "x.fer: record
+ * 3"), then call fer_dataset_end_finish at the end of the input. Each
+ * returns 0, or -1 with fer_error() set ("x.fer: cut short: no end record
+ * after 8192 images", "x.fer: record 3: end record says 10 images, the
+ * stream held 9"). */
+typedef struct fer_dataset_end {
+    uint64_t n;             /* images since the start or the last end record */
+    int want;               /* end=1 seen since the last end record */
+} fer_dataset_end;
+struct fer_record;
+int fer_dataset_end_record(fer_dataset_end *e, const struct fer_record *r, const char *where);
+int fer_dataset_end_finish(const fer_dataset_end *e, const char *name);
 
 /* Reads a whole stream ("-" = stdin) into d, which it initialises. Unknown
  * records are skipped. Returns 0, or -1 with fer_error() naming file and

@@ -158,6 +158,13 @@ check cut-exit test $? -eq 1
 check cut-printed test "$(csv_ok cut.csv)" = 8
 check cut-place grep -Eq '^fer-classify: <stdin>: record 8 at byte [0-9]+: truncated' cut.err
 cat cut.fer faces.fer >cutmid.fer
+# a data set cut at a record boundary: its faces, then an error (the last
+# 49 bytes are the end record, images=10)
+"$MF" -d -n 10 >d10.fer
+head -c "$(($(wc -c <d10.fer) - 49))" d10.fer >d10cut.fer
+t cut-at-end 1 '^fer-classify: d10cut\.fer: cut short: no end record after 10 images' -- \
+    fer-classify -m m1.fer d10cut.fer
+t whole-set 0 '' -- fer-classify -m m1.fer d10.fer
 t cut-named 1 '^fer-classify: cut\.fer: record 8 ' -- fer-classify -m m1.fer cut.fer faces.fer
 
 # a model for other faces; the other inputs still classified

@@ -52,6 +52,15 @@ t convert-dev-zero 1 '^fer-convert: /dev/zero:1: a NUL byte: binary data, not CS
 t convert-long-line 1 '^fer-convert: long.csv:4: line longer than 65536 bytes$' -- \
     fer-convert --skip-bad long.csv -o x.fer
 check convert-no-text-no-output noout x.fer
+# a data set cut at a record boundary (here its last 49 bytes, the end
+# record "images=20") is refused, not read as a smaller set
+fer-convert gen.csv -o whole.fer 2>/dev/null
+head -c "$(($(wc -c <whole.fer) - 49))" whole.fer >cut-end.fer
+t convert-cut-at-end 1 '^fer-convert: cut-end\.fer: cut short: no end record after 20 images' -- \
+    fer-convert --info cut-end.fer
+t convert-whole-info 0 '' -- fer-convert --info whole.fer
+cat whole.fer whole.fer >twice.fer
+t convert-cat-sets 0 '' -- fer-convert twice.fer -o x2.fer
 mkdir empty.d empty-classes.d empty-classes.d/happy
 t empty-folder 1 '^fer-convert: empty\.d: an empty folder$' -- fer-convert empty.d -o x.fer
 t empty-class-folder 0 '' -- fer-convert empty-classes.d -o x.fer

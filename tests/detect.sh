@@ -114,12 +114,24 @@ t detect-max-pixels-bad 1 "^fer-detect: FER_MAX_PIXELS: 'lots' is not a pixel co
 printf '<opencv_storage><c><stageType>BOOST</stageType><featureType>LBP</featureType></c></opencv_storage>' >lbp.xml
 t detect-bad-cascade 1 '^fer-detect: lbp.xml:1: <featureType>: LBP' -- fer-detect -c lbp.xml one.pgm
 t detect-draw-two 2 '' -- fer-detect --draw x.png one.pgm one.pgm
+# no faces: the stream is only its end record; fer-classify prints nothing
+MODEL=$FER_ROOT/data/cnn.fer
+fer-detect one.pgm >noface.fer
+t detect-no-faces-classify 0 '' -- fer-classify -m "$MODEL" noface.fer
+check detect-no-faces-nothing test -z "$(fer-classify -m "$MODEL" noface.fer)"
 if [ -n "$IMG" ]; then
     n=$(fer-detect --boxes "$IMG" | wc -l)
     check detect-photo [ "$n" -ge 1 ]
     # the other files are still processed, and the exit status is 1
     out=$(fer-detect --boxes empty.jpg "$IMG" junk.png 2>/dev/null); st=$?
     check detect-bad-then-good [ "$st" -eq 1 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq "$n" ]
+    # the face stream ends with an end record: cut before it, the faces
+    # are classified and the cut is named
+    fer-detect "$IMG" >faces.fer
+    head -c "$(($(wc -c <faces.fer) - 47 - ${#n}))" faces.fer >faces-cut.fer
+    t detect-cut-at-end 1 "^fer-classify: faces-cut\\.fer: cut short: no end record after $n images" -- \
+        fer-classify -m "$MODEL" faces-cut.fer
+    check detect-pipe-classify test "$(fer-detect "$IMG" | fer-classify -m "$MODEL" | wc -l)" -eq "$n"
     # a stream of PNM frames on stdin: frames keep their numbers
     if "${FER_PYTHON:-/usr/bin/python3}" -c 'import sys, cv2
 cv2.imwrite(sys.argv[2], cv2.imread(sys.argv[1]))' "$IMG" photo.ppm 2>/dev/null; then

@@ -279,6 +279,80 @@ static int read_dataset(const char *buf, size_t len, fer_dataset *d)
     return rc;
 }
 
+/* A whole data set ends with an end record: cut at any record boundary
+ * (between chunks, before the end) it is refused instead of read as a
+ * smaller set; sets joined with cat, a lone end record (fer-detect on a
+ * photo without faces) and streams of older writers still read. */
+static void test_dataset_end(void)
+{
+    fer_dataset d, got;
+    char *buf = NULL, *two = NULL, *bad = NULL;
+    size_t len = 0, len2 = 0, lenb = 0, n = 2 * FER_DATASET_CHUNK + 5;
+    long cuts = 0, refused = 0;
+    uint64_t off[16];
+    int nrec = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fer_reader *rd;
+    fer_record r;
+    fer_dataset_init(&d, 1, 2, 2);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t px[4] = {(uint8_t)i, 1, 2, 3};
+        fer_dataset_push(&d, px, (int)(i % 7), FER_TRAINING);
+    }
+    fer_dataset_write(f, &d);
+    fclose(f);
+    CHECK(read_dataset(buf, len, &got) == 0 && got.n == n, "whole: %s", fer_error());
+    fer_dataset_free(&got);
+    /* the record boundaries */
+    f = fmemopen(buf, len, "rb");
+    rd = fer_reader_from(f, "mem.fer");
+    while (nrec < 16 && fer_reader_next(rd, &r) == 1) {
+        off[nrec++] = fer_reader_offset(rd);
+        fer_record_free(&r);
+    }
+    fer_reader_close(rd);
+    fclose(f);
+    CHECK(nrec == 10, "%d records, want 3 chunks of 3 and an end", nrec);
+    for (int i = 1; i < nrec; i++) {
+        cuts++;
+        if (read_dataset(buf, (size_t)off[i], &got) == -1 && strstr(fer_error(), "mem.fer: cut short"))
+            refused++;
+        else
+            CHECK(0, "cut at record %d (byte %llu): %s", i, (unsigned long long)off[i],
+                  fer_error());
+    }
+    CHECK(refused == cuts && cuts == 9, "%ld of %ld cuts refused", refused, cuts);
+    CHECK(read_dataset(buf, (size_t)off[nrec - 1], &got) == -1 &&
+              strstr(fer_error(), "no end record after 16389 images"),
+          "cut before the end: %s", fer_error());
+    /* two sets joined with cat */
+    f = open_memstream(&two, &len2);
+    fwrite(buf, 1, len, f);
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    CHECK(read_dataset(two, len2, &got) == 0 && got.n == 2 * n, "cat: %s", fer_error());
+    fer_dataset_free(&got);
+    /* an end record that miscounts; a lone end record */
+    f = open_memstream(&bad, &lenb);
+    fwrite(buf, 1, (size_t)off[nrec - 1], f);
+    fer_dataset_write_end(f, n - 1);
+    fclose(f);
+    CHECK(read_dataset(bad, lenb, &got) == -1 &&
+              strstr(fer_error(), "end record says 16388 images, the stream held 16389"),
+          "miscount: %s", fer_error());
+    free(bad);
+    bad = NULL;
+    f = open_memstream(&bad, &lenb);
+    fer_dataset_write_end(f, 0);
+    fclose(f);
+    CHECK(read_dataset(bad, lenb, &got) == 0 && got.n == 0, "lone end: %s", fer_error());
+    fer_dataset_free(&got);
+    free(bad);
+    free(two);
+    free(buf);
+    fer_dataset_free(&d);
+}
+
 /* A label outside -1..6 is named in the message; the labels record is
  * large (160 KiB, its own mapping), so reading it after it is freed
  * crashes even without a sanitizer. */
@@ -386,6 +460,7 @@ int main(void)
     RUN(test_parse);
     RUN(test_dataset_bad_label);
     RUN(test_dataset_class_lists);
+    RUN(test_dataset_end);
     RUN(test_not_fer);
     return check_done();
 }
