@@ -175,7 +175,7 @@ ifeq ($(STUDY),full)
               --schedule cosine --label-smoothing 0.1
   STUDY_CNN ?= --epochs 12 --batch 64 --optim adam --lr 1e-3 --schedule cosine
   STUDY_CNN_AUG ?= --epochs 3 --batch 64 --optim adam --lr 1e-3 --schedule cosine
-  STUDY_ANNEAL_LIMIT ?= 5742
+  STUDY_ANNEAL_LIMIT ?= 2871
   STUDY_ANNEAL ?= --iters 12 --lr 1e-4:1e-2 --epochs 1:3 --batch 32,64,128,256
   STUDY_RESNET ?= --epochs 1 --batch 64 --optim adam --lr 1e-3
   STUDY_RESNET_PTH ?= --epochs 1 --batch 64 --optim adam --lr 1e-3 --lr-backbone 1e-4
