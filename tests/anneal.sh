@@ -5,7 +5,7 @@
 # run, the --print-trials loop, early stopping, failures, bad usage and bad
 # logs; then a few seconds of the real fer-train on the tiny FER2013 sample.
 . "${FER_ROOT:-.}/tests/lib.sh"
-DATA=$FER_SHARED/data/fer2013-tiny.csv
+DATA=$(tiny_data)
 cd "$TMP" || exit 1
 
 # fake-train: takes fer-train's options and writes a --log whose val_acc

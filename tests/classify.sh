@@ -237,7 +237,21 @@ t annotate-moved 1 'sheet\.png: now 240x96, the faces were found on 640x480' -- 
     '"$0" -n 1 -m "src=sheet.png\nbox=1,1,9,9\nimage=640x480\n" | fer-classify -m m1.fer -o x.png' \
     "$MF"
 
-# the main job, when fer-detect and the photo are there
+# the main job on a picture of our own: a cascade that accepts every
+# window of a face sheet finds a face in it, whatever the pixels
+printf '%s' '<opencv_storage><c><stageType>BOOST</stageType><featureType>HAAR</featureType>
+<height>20</height><width>20</width><stages><_><stageThreshold>-100</stageThreshold>
+<weakClassifiers><_><internalNodes>0 -1 0 0.</internalNodes><leafValues>1 1</leafValues></_>
+</weakClassifiers></_></stages><features><_><rects><_>0 0 20 20 1.</_><_>0 0 10 20 -2.</_>
+</rects></_></features></c></opencv_storage>' >all.xml
+if [ -x "$FER_BIN/fer-detect" ]; then
+    t pipeline-synthetic 0 '^sheet\.png +frame 0 +box [0-9]+,[0-9]+,[0-9]+,[0-9]+ +[a-z]+ +[01]\.' -- \
+        sh -c 'fer-detect -c all.xml sheet.png | fer-classify -m m1.fer --annotate dets'
+    check pipeline-synthetic-annotated test -s dets/sheet.png
+else
+    skip pipeline-synthetic "fer-detect not built"
+fi
+# the main job on a real photo, when there is one
 photo="$FER_SHARED/faces/images/mpl_grace_hopper.jpg"
 if [ -x "$FER_BIN/fer-detect" ] && [ -r "$photo" ]; then
     t pipeline 0 'mpl_grace_hopper\.jpg +frame 0 +box [0-9]+,[0-9]+,[0-9]+,[0-9]+ +[a-z]+ +0\.' -- \

@@ -28,12 +28,8 @@ t converter_convert_center 0 "by center" -- "$PY" $CONV --stem center "$TMP/std.
 t converter_loads 0 "" -- "$PD" --forward "$TMP/std.fer" 3 2 "$TMP/std.dump"
 t converter_meta 0 "arch=resnet18" -- grep -a "arch=resnet18" "$TMP/std.fer"
 t converter_bad_input 1 "torchvision2fer: .*: " -- "$PY" $CONV "$TMP/std.fer" "$TMP/x.fer"
-if [ -r "$FER_SHARED/data/fer2013-tiny.csv" ]; then
-    head -9 "$FER_SHARED/data/fer2013-tiny.csv" >"$TMP/t.csv"
-    fer-convert "$TMP/t.csv" -o "$TMP/t.fer" &&
-        t converter_init_train 0 "std.fer: 102 tensors copied, 0 skipped" -- \
-            fer-train -m resnet18 -i "$TMP/t.fer" -o "$TMP/out.fer" --epochs 1 --batch 8 \
-            --init "$TMP/std.fer"
-else
-    skip converter_init_train "no $FER_SHARED/data/fer2013-tiny.csv"
-fi
+head -9 "$(tiny_data)" >"$TMP/t.csv"
+fer-convert "$TMP/t.csv" -o "$TMP/t.fer" &&
+    t converter_init_train 0 "std.fer: 102 tensors copied, 0 skipped" -- \
+        fer-train -m resnet18 -i "$TMP/t.fer" -o "$TMP/out.fer" --epochs 1 --batch 8 \
+        --init "$TMP/std.fer"

@@ -42,3 +42,23 @@ need_torch_and_parity_dump() {
         exit 1
     fi
 }
+
+# tiny_data: prints the path of the tiny FER2013 sample, $FER_SHARED's
+# fer2013-tiny.csv when there is one, else a synthetic CSV of its layout
+# written once into $TMP under the same name: 84 48x48 faces, 12 per
+# class, 70 Training (10 per class) then 14 PublicTest (2 per class), each
+# class a seeded pattern plus noise, so that a model can learn it.
+tiny_data() {
+    if [ -r "$FER_SHARED/data/fer2013-tiny.csv" ]; then
+        echo "$FER_SHARED/data/fer2013-tiny.csv"
+        return
+    fi
+    [ -s "$TMP/fer2013-tiny.csv" ] ||
+        awk 'BEGIN { srand(12); print "emotion,pixels,Usage"
+            for (i = 0; i < 84; i++) { c = i % 7; printf "%d,", c
+                for (j = 0; j < 2304; j++)
+                    printf "%s%d", (j ? " " : ""),
+                        int((c * 37 + (int(j / 48) * (c + 1) + j % 48) * 3) % 200 + rand() * 55)
+                print "," (i < 70 ? "Training" : "PublicTest") } }' >"$TMP/fer2013-tiny.csv"
+    echo "$TMP/fer2013-tiny.csv"
+}

@@ -4,12 +4,8 @@
 # Small models only (ff --width 0.25, cnn --width 0.125): resnet18 takes
 # about 40 s per epoch of 20 images on one core, too slow here.
 . "${FER_ROOT:-.}/tests/lib.sh"
-DATA=$FER_SHARED/data/fer2013-tiny.csv
+DATA=$(tiny_data)
 PY=${FER_PYTHON:-/usr/bin/python3}
-if [ ! -r "$DATA" ]; then
-    skip train "no $DATA"
-    exit 0
-fi
 cd "$TMP" || exit 1
 FF="-m ff --width 0.25 --batch 16 --threads 1 -q"
 
