@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "detect.h"
@@ -376,7 +377,9 @@ typedef struct job {
     size_t img_n, sum_n, sq_n;
     scratch *scr;               /* per thread */
     rectvec *out;               /* per scale */
-    int failed;
+    atomic_long hits;           /* raw hits so far, all scales */
+    long max_hits;
+    int failed, toomany;
 } job;
 
 static void scan_scale(void *ctx, int si, int thread)
@@ -421,6 +424,10 @@ static void scan_scale(void *ctx, int si, int thread)
             int r = run_window(p, rowp + x, rowq + x);
             if (r > 0) {
                 fer_rect b = {round_f((float)x * sc), round_f((float)y * sc), win_w, win_h};
+                if (atomic_fetch_add(&j->hits, 1) >= j->max_hits) {
+                    j->toomany = j->failed = 1;
+                    return;
+                }
                 if (rv_push(&j->out[si], b) < 0) {
                     j->failed = 1;
                     return;
@@ -508,6 +515,8 @@ int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int st
     j.stride = stride;
     j.nscales = nscales;
     j.scales = scales;
+    atomic_init(&j.hits, 0);
+    j.max_hits = o->max_hits > 0 ? o->max_hits : FER_DETECT_HITS_MAX;
     {
         int szw0 = dw0 + 1 - c->win_w;
         j.nstripes = (int)ceil((szw0 > 0 ? szw0 : 0) / 32.);
@@ -556,6 +565,9 @@ int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int st
     free(scales);
     if (j.failed) {
         free(res);
+        if (j.toomany)
+            return fer_seterr("detect: more than %ld windows accepted: a cascade this "
+                              "permissive finds no faces", j.max_hits);
         return fer_seterr("detect: out of memory");
     }
     *out = res;

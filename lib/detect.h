@@ -40,7 +40,13 @@ typedef struct fer_detect_opts {
     int min_neighbors;          /* groups of <= this many hits are dropped; 0 = no grouping */
     int min_w, min_h;           /* smallest window, 0 = any */
     int max_w, max_h;           /* largest window, 0 = the image size */
+    long max_hits;              /* most windows accepted, 0 = FER_DETECT_HITS_MAX */
 } fer_detect_opts;
+
+/* The most windows one call accepts before grouping (16 bytes each, so
+ * 256 MiB): a cascade accepting more (one that accepts everything, on a
+ * large photo) makes fer_detect fail instead of filling memory. */
+#define FER_DETECT_HITS_MAX (1L << 24)
 
 /* scale 1.1, 3 neighbours, no size limits (OpenCV's defaults). */
 void fer_detect_defaults(fer_detect_opts *o);
@@ -57,7 +63,7 @@ int fer_detect_nscales(const fer_cascade *c, int w, int h, const fer_detect_opts
  * sub-rectangle of a larger image can be passed as is). *out gets a
  * malloc'd array of boxes (NULL when none; free it); returns their count,
  * or -1 with fer_error() set (bad options, more than FER_DETECT_SCALES_MAX
- * scales, out of memory). Memory: besides the boxes, each thread holds the
+ * scales, more than max_hits windows accepted, out of memory). Memory: besides the boxes, each thread holds the
  * largest scanned image and its integral images, 9 bytes a pixel of px
  * (13 when the cascade has tilted features). */
 int fer_detect(const fer_cascade *c, const uint8_t *px, int w, int h, int stride,

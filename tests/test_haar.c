@@ -536,6 +536,12 @@ static void test_group_permissive(void)
     CHECK(n >= 1, "%d groups", n);
     CHECK(sec < 20, "grouping took %.1f s", sec);
     free(r);
+    /* past max_hits accepted windows the call fails, naming the bound */
+    o.max_hits = 100000;
+    n = fer_detect(&c, px, w, h, w, &o, &r);
+    CHECK(n == -1 && !r && strstr(fer_error(), "more than 100000 windows accepted"), "%d: %s",
+          n, fer_error());
+    free(r);
     free(px);
     fer_haar_free(&c);
 }
