@@ -7,7 +7,7 @@ dir=${1:?usage: seeds.sh DIR}
 B=${FER_BUILD:-build}
 bin=$B/bin
 mf=$B/tests/make_faces
-for p in csv record dataset model checkpoint haar image parse; do
+for p in csv record dataset model checkpoint haar image parse logs; do
     mkdir -p "$dir/$p"
 done
 tmp=$(mktemp -d)
@@ -48,11 +48,23 @@ for o in sgd adam adamw; do
     wait $pid || true
     cp "$tmp/m-$o.fer" "$dir/model/ff-$o.fer"
     cp "$tmp/c-$o.ckpt" "$dir/checkpoint/$o.ckpt"
+    cp "$tmp/$o.csv" "$dir/logs/train-$o.csv"
 done
 "$mf" -d -n 4 -s 16 >"$tmp/d16.fer"
 "$bin/fer-train" -m cnn --width 0.05 -i "$tmp/d16.fer" -o "$dir/model/cnn.fer" --epochs 1 \
     --batch 2 --seed 1 --quiet
 cp "$dir/model/ff-adam.fer" "$dir/record/"
+
+# logs and reports read back: fer-eval's reports, an anneal log (the
+# random-search row leaves accepted and temperature empty)
+"$bin/fer-eval" -m "$dir/model/ff-adam.fer" "$tmp/d8.fer" >"$dir/logs/report.txt"
+"$bin/fer-eval" -m "$dir/model/ff-adam.fer" --format json "$tmp/d8.fer" >"$dir/logs/report.json"
+{
+    echo "trial,chain,lr,epochs,batch,optim,score,accepted,current,best,temperature,seconds,stopped_early,epochs_run,status,start,val_acc"
+    echo "1,1,0.001,2,32,adam,0.500000,1,0.500000,0.500000,0.1,1.25,0,2,ok,1700000000.00,0.4 0.5"
+    echo "2,1,0.0005,3,64,sgd,,0,0.500000,0.500000,0.09,0.50,0,0,exit-1,,"
+    echo "3,2,0.002,1,16,adamw,0.250000,,,0.500000,,2.00,1,1,stopped,1700000003.50,0.25"
+} >"$dir/logs/anneal.csv"
 
 # cascades: a new-layout and an old-layout one, small enough to mutate
 h=$dir/haar
