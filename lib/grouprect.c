@@ -122,6 +122,78 @@ static int link_similar(const fer_rect *r, int n, double eps, int *parent)
     return 0;
 }
 
+/* Whether class a (n1 members) lies inside class b (n2) grown by eps,
+ * and b is the stronger. */
+static int inside(fer_rect a, int n1, fer_rect b, int n2, double eps)
+{
+    int dx = (int)lrint(b.w * eps), dy = (int)lrint(b.h * eps);
+    return a.x >= b.x - dx && a.y >= b.y - dy && a.x + a.w <= b.x + b.w + dx &&
+           a.y + a.h <= b.y + b.h + dy && (n2 > (n1 > 3 ? n1 : 3) || n1 < 3);
+}
+
+/* The same test for every kept class (avg[keep[0..m-1]]), through a grid:
+ * a grown box of extent E <= 2^L goes into the (at most 2 x 2) cells of
+ * side 2^L it overlaps, and a class is looked for only in the cell of its
+ * top-left corner at each level. dropped[ii] gets 1 when keep[ii] lies
+ * inside another. Returns -1, having done nothing, when out of memory or
+ * when the boxes are not all upright (eps < 0, an empty box): the caller
+ * then compares every pair. */
+static int mark_inside(const fer_rect *avg, const int *count, const int *keep, int m, double eps,
+                       int *dropped)
+{
+    cell *c;
+    int nc = 0, used[MAXLEVEL + 1] = {0};
+    if (m <= 0)
+        return 0;
+    if (!(eps >= 0 && eps <= 1e6))
+        return -1;
+    for (int jj = 0; jj < m; jj++) {
+        fer_rect b = avg[keep[jj]];
+        if (b.w < 0 || b.h < 0 || lrint(b.w * eps) < 0 || lrint(b.h * eps) < 0)
+            return -1;
+    }
+    if (!(c = malloc((size_t)m * 4 * sizeof *c)))
+        return -1;
+    for (int jj = 0; jj < m; jj++) {
+        fer_rect b = avg[keep[jj]];
+        long long dx = (int)lrint(b.w * eps), dy = (int)lrint(b.h * eps);
+        long long x0 = b.x - dx, x1 = (long long)b.x + b.w + dx;
+        long long y0 = b.y - dy, y1 = (long long)b.y + b.h + dy;
+        long long e = x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0;
+        int l = 0;
+        double g;
+        while (l < MAXLEVEL && e > (1LL << l))
+            l++;
+        g = ldexp(1, l);
+        used[l] = 1;
+        for (long long cy = (long long)floor(y0 / g); cy <= (long long)floor(y1 / g); cy++)
+            for (long long cx = (long long)floor(x0 / g); cx <= (long long)floor(x1 / g); cx++)
+                c[nc++] = (cell){l, cy, cx, jj};
+    }
+    qsort(c, (size_t)nc, sizeof *c, cmp_cell);
+    for (int ii = 0; ii < m; ii++) {
+        int i = keep[ii];
+        fer_rect a = avg[i];
+        dropped[ii] = 0;
+        for (int l = 0; l <= MAXLEVEL && !dropped[ii]; l++) {
+            double g = ldexp(1, l);
+            long long cy = (long long)floor(a.y / g), cx = (long long)floor(a.x / g);
+            if (!used[l])
+                continue;
+            for (int k = lower_bound(c, nc, l, cy, cx);
+                 k < nc && c[k].level == l && c[k].cy == cy && c[k].cx == cx; k++) {
+                int jj = c[k].i;
+                if (jj != ii && inside(a, count[i], avg[keep[jj]], count[keep[jj]], eps)) {
+                    dropped[ii] = 1;
+                    break;
+                }
+            }
+        }
+    }
+    free(c);
+    return 0;
+}
+
 int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
 {
     int *parent, *label, *count, nclasses = 0, nkept = 0, k = 0;
@@ -178,26 +250,23 @@ int fer_group_rects(fer_rect *r, int n, int threshold, double eps, int *weights)
     for (int c = 0; c < nclasses; c++)
         if (count[c] > threshold)
             label[nkept++] = c;
+    /* drop a class lying inside a stronger one (parent: 1 = dropped) */
+    if (mark_inside(avg, count, label, nkept, eps, parent) < 0) {
+        for (int ii = 0; ii < nkept; ii++) {
+            int i = label[ii], jj;
+            for (jj = 0; jj < nkept; jj++)
+                if (jj != ii && inside(avg[i], count[i], avg[label[jj]], count[label[jj]], eps))
+                    break;
+            parent[ii] = jj < nkept;
+        }
+    }
     for (int ii = 0; ii < nkept; ii++) {
-        int i = label[ii], n1 = count[i], jj;
-        fer_rect a = avg[i];
-        /* drop a class lying inside a stronger one */
-        for (jj = 0; jj < nkept; jj++) {
-            int j = label[jj], n2 = count[j], dx, dy;
-            fer_rect b = avg[j];
-            if (j == i)
-                continue;
-            dx = (int)lrint(b.w * eps);
-            dy = (int)lrint(b.h * eps);
-            if (a.x >= b.x - dx && a.y >= b.y - dy && a.x + a.w <= b.x + b.w + dx &&
-                a.y + a.h <= b.y + b.h + dy && (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
-                break;
-        }
-        if (jj == nkept) {
-            if (weights)
-                weights[k] = n1;
-            r[k++] = a;
-        }
+        int i = label[ii];
+        if (parent[ii])
+            continue;
+        if (weights)
+            weights[k] = count[i];
+        r[k++] = avg[i];
     }
     free(parent), free(label), free(count), free(acc), free(avg);
     return k;

@@ -507,6 +507,35 @@ static void test_group_many(void)
     free(r), free(in), free(want), free(w), free(ww);
 }
 
+/* Many classes above the threshold: 90000 places, each a class of 5
+ * boxes with a class of 4 smaller ones inside it, which is dropped.
+ * Comparing every pair of classes took minutes. */
+static void test_group_many_classes(void)
+{
+    int side = 300, n = 0, got, bad = 0;
+    fer_rect *r = malloc((size_t)side * side * 9 * sizeof *r);
+    int *w = malloc((size_t)side * side * 9 * sizeof *w);
+    clock_t t0;
+    double sec;
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            for (int i = 0; i < 5; i++)
+                r[n++] = (fer_rect){x * 100, y * 100, 60, 60};
+            for (int i = 0; i < 4; i++)
+                r[n++] = (fer_rect){x * 100 + 20, y * 100 + 20, 20, 20};
+        }
+    t0 = clock();
+    got = fer_group_rects(r, n, 3, 0.2, w);
+    sec = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(got == side * side, "%d groups, want %d", got, side * side);
+    for (int i = 0; i < got; i++)
+        bad += r[i].w != 60 || w[i] != 5 || r[i].x != i % side * 100 || r[i].y != i / side * 100;
+    CHECK(bad == 0, "%d groups not the outer boxes", bad);
+    CHECK(sec < 20, "grouping took %.1f s", sec);
+    free(r);
+    free(w);
+}
+
 /* A cascade that accepts every window on a 512x600 photo leaves about a
  * million hits; grouping them took minutes when every pair was compared. */
 static void test_group_permissive(void)
@@ -557,6 +586,7 @@ int main(void)
     RUN(test_group);
     RUN(test_group_many);
     RUN(test_group_permissive);
+    RUN(test_group_many_classes);
     RUN(test_scan_grid);
     return check_done();
 }
