@@ -1,7 +1,7 @@
 /* fuzz_logs: the CSV logs and reports the tools read back (plot_log.h:
  * fer-plot's training logs, anneal logs and fer-eval reports; anneal_log.h:
- * the rows fer-anneal --resume replays). A row that parses is formatted
- * and parsed again to the same row. */
+ * the rows fer-anneal --resume replays). A row that parses is formatted,
+ * parsed again and formatted to the same line. */
 #include "fuzz.h"   /* first: it asks for memfd_create */
 
 #include <math.h>
@@ -10,12 +10,6 @@
 
 #include "anneal_log.h"
 #include "plot_log.h"
-
-/* NaN-aware equality of two parsed numbers. */
-static int same(double a, double b)
-{
-    return (isnan(a) && isnan(b)) || a == b;
-}
 
 static void rows(const char *text)
 {
@@ -34,14 +28,21 @@ static void rows(const char *text)
             (void)fer_anneal_header_check(line);
         first = 0;
         if (fer_anneal_row_parse(line, &r) == 0) {
-            char *out = fer_anneal_row_format(&r);
+            /* the log rounds (scores to 6 decimals): a row written once
+             * reads back to one that writes the same line */
+            char *out = fer_anneal_row_format(&r), *again;
             if (out) {
                 if (fer_anneal_row_parse(out, &b))
                     abort();
-                if (!same(b.score, r.score) || b.accepted != r.accepted ||
-                    b.epochs_run != r.epochs_run || b.nacc != r.nacc ||
-                    b.stopped_early != r.stopped_early || strcmp(b.status, r.status))
+                if (b.accepted != r.accepted || b.epochs_run != r.epochs_run ||
+                    b.nacc != r.nacc || b.stopped_early != r.stopped_early ||
+                    isnan(b.score) != isnan(r.score) || strcmp(b.status, r.status))
                     abort();
+                if ((again = fer_anneal_row_format(&b))) {
+                    if (strcmp(again, out))
+                        abort();
+                    free(again);
+                }
                 fer_anneal_row_free(&b);
                 free(out);
             }
