@@ -531,7 +531,10 @@ static void test_group_many_classes(void)
     for (int i = 0; i < got; i++)
         bad += r[i].w != 60 || w[i] != 5 || r[i].x != i % side * 100 || r[i].y != i / side * 100;
     CHECK(bad == 0, "%d groups not the outer boxes", bad);
-    CHECK(sec < 20, "grouping took %.1f s", sec);
+    /* a hang guard, not a speed measurement (bench/ measures speed): the
+     * all-pairs grouping took minutes of CPU here, the grid takes seconds
+     * even under ASan */
+    CHECK(sec < 120, "grouping took %.1f s of CPU: quadratic again?", sec);
     free(r);
     free(w);
 }
@@ -563,7 +566,10 @@ static void test_group_permissive(void)
     n = fer_group_rects(r, n, 3, 0.2, NULL);
     sec = (double)(clock() - t0) / CLOCKS_PER_SEC;
     CHECK(n >= 1, "%d groups", n);
-    CHECK(sec < 20, "grouping took %.1f s", sec);
+    /* a hang guard, not a speed measurement (bench/ measures speed): the
+     * all-pairs grouping took minutes of CPU here, the grid takes seconds
+     * even under ASan */
+    CHECK(sec < 120, "grouping took %.1f s of CPU: quadratic again?", sec);
     free(r);
     /* past max_hits accepted windows the call fails, naming the bound */
     o.max_hits = 100000;
