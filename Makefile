@@ -73,9 +73,10 @@ $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(B)/bin/%: $(B)/cmd/%.o $(B)/libfer.a
+# every tool links cmd/util.o: its one-line failure exits (util.h)
+$(B)/bin/%: $(B)/cmd/%.o $(B)/cmd/util.o $(B)/libfer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/cmd/util.o $(B)/libfer.a $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)

@@ -25,6 +25,11 @@
 #include "plot.h"
 #include "progress.h"
 #include "trial.h"
+#include "util.h"
+
+/* one line and exit: 1 for errors, 2 for usage (util.h) */
+#define die(...) fer_cmd_fail(1, __VA_ARGS__)
+#define usage_error(...) fer_cmd_fail(2, __VA_ARGS__)
 
 static const char *argv0 = "fer-anneal";
 static volatile sig_atomic_t got_signal;   /* SIGINT/SIGTERM received so far */
@@ -40,46 +45,6 @@ static void usage(int status)
             "                  [--trainer CMD] [--no-early-stop] [--progress] [--quiet]\n"
             "                  [--help] [--version] [-- fer-train options...]\n");
     exit(status);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", argv0);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", argv0);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(2);
-}
-
-static double num(const char *opt, const char *s, double lo, double hi)
-{
-    double v;
-    if (fer_parse_double(s, lo, hi, &v))
-        usage_error("--%s: %s", opt, fer_error());
-    return v;
-}
-
-static long whole(const char *opt, const char *s, long lo, long hi)
-{
-    long v;
-    if (fer_parse_long(s, lo, hi, &v))
-        usage_error("--%s: %s", opt, fer_error());
-    return v;
 }
 
 static void on_signal(int sig)
@@ -632,6 +597,7 @@ static const struct option longopts[] = {
 
 int main(int argc, char **argv)
 {
+    fer_cmd = argv0;
     fer_anneal_opts o;
     const char *resume = NULL, *plot = NULL, *lr = NULL, *epochs = NULL, *batch = NULL;
     const char *optim = "adam";
@@ -653,11 +619,11 @@ int main(int argc, char **argv)
         case 'i': g.input = optarg; break;
         case O_VAL: g.val = optarg; break;
         case O_VALSPLIT:
-            if (!(num("val-split", optarg, 0, 0.9) > 0))
+            if (!(fer_cmd_num("val-split", optarg, 0, 0.9) > 0))
                 usage_error("--val-split: '%s': must be above 0", optarg);
             g.valsplit = optarg;
             break;
-        case O_ITERS: o.iters = (int)whole("iters", optarg, 1, FER_ANNEAL_ITERS_MAX); break;
+        case O_ITERS: o.iters = (int)fer_cmd_whole("iters", optarg, 1, FER_ANNEAL_ITERS_MAX); break;
         case O_METHOD:
             if (!strcmp(optarg, "anneal"))
                 o.method = FER_ANNEAL_SA;
@@ -671,15 +637,15 @@ int main(int argc, char **argv)
         case O_BATCH: batch = optarg; break;
         case O_OPTIM: optim = optarg; break;
         case O_T0:
-            if (!((o.t0 = num("t0", optarg, 0, 1e6)) > 0))
+            if (!((o.t0 = fer_cmd_num("t0", optarg, 0, 1e6)) > 0))
                 usage_error("--t0: '%s': must be above 0", optarg);
             break;
         case O_COOLING:
-            if (!((o.cooling = num("cooling", optarg, 0, 1)) > 0))
+            if (!((o.cooling = fer_cmd_num("cooling", optarg, 0, 1)) > 0))
                 usage_error("--cooling: '%s': must be above 0", optarg);
             break;
-        case O_SEED: g.seed = (unsigned long long)whole("seed", optarg, 0, 9007199254740991L); break;
-        case 'j': o.chains = (int)whole("jobs", optarg, 1, FER_ANNEAL_CHAINS_MAX); break;
+        case O_SEED: g.seed = (unsigned long long)fer_cmd_whole("seed", optarg, 0, 9007199254740991L); break;
+        case 'j': o.chains = (int)fer_cmd_whole("jobs", optarg, 1, FER_ANNEAL_CHAINS_MAX); break;
         case O_LAUNCHER:
             fer_trial_argv_free(g.launcher);
             g.launcher = NULL;

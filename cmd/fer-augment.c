@@ -20,6 +20,11 @@
 #include "predict.h"
 #include "progress.h"
 #include "threads.h"
+#include "util.h"
+
+/* one line and exit: 1 for errors, 2 for usage (util.h) */
+#define die(...) fer_cmd_fail(1, __VA_ARGS__)
+#define bad(...) fer_cmd_fail(2, __VA_ARGS__)
 
 #define MAX_ANGLES 64
 #define MAX_COPIES 1000
@@ -41,47 +46,6 @@ static void usage(int status)
     exit(status);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-/* A usage error: one line, status 2. */
-static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void bad(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-static double num(const char *opt, const char *s, double lo, double hi)
-{
-    double v;
-    if (fer_parse_double(s, lo, hi, &v))
-        bad("--%s: %s", opt, fer_error());
-    return v;
-}
-
-static long whole(const char *opt, const char *s, long lo, long hi)
-{
-    long v;
-    if (fer_parse_long(s, lo, hi, &v))
-        bad("--%s: %s", opt, fer_error());
-    return v;
-}
-
 /* "A:B" with lo <= A <= B <= hi. */
 static void range(const char *opt, const char *s, double lo, double hi, double *a, double *b)
 {
@@ -89,8 +53,8 @@ static void range(const char *opt, const char *s, double lo, double hi, double *
     if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf || !(colon = strchr(buf, ':')))
         bad("--%s: '%s': want A:B", opt, s);
     *colon = 0;
-    *a = num(opt, buf, lo, hi);
-    *b = num(opt, colon + 1, lo, hi);
+    *a = fer_cmd_num(opt, buf, lo, hi);
+    *b = fer_cmd_num(opt, colon + 1, lo, hi);
     if (*a > *b)
         bad("--%s: '%s': A is above B", opt, s);
 }
@@ -107,7 +71,7 @@ static int angle_list(const char *s, double *angles)
     for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         if (n == MAX_ANGLES)
             bad("--rotate: more than %d angles", MAX_ANGLES);
-        angles[n++] = num("rotate", p, -180, 180);
+        angles[n++] = fer_cmd_num("rotate", p, -180, 180);
     }
     return n;
 }
@@ -179,6 +143,7 @@ static const struct option longopts[] = {
 
 int main(int argc, char **argv)
 {
+    fer_cmd = prog;
     const char *in = NULL, *out = NULL, *name;
     double angles[MAX_ANGLES];
     int nangles = 0, study = 0, all = 0, force_progress = 0, quiet = 0, copies = -1, ch;
@@ -202,18 +167,18 @@ int main(int argc, char **argv)
         case O_FLIP: ro.flip = 1; break;
         case O_ROTATE: nangles = angle_list(optarg, angles); break;
         case O_RRANGE: range("rotate-range", optarg, -180, 180, &ro.rot_lo, &ro.rot_hi); break;
-        case O_SHIFT: ro.shift = (int)whole("shift", optarg, 0, 1024); break;
+        case O_SHIFT: ro.shift = (int)fer_cmd_whole("shift", optarg, 0, 1024); break;
         case O_SCALE: range("scale", optarg, 0.05, 20, &ro.scale_lo, &ro.scale_hi); break;
-        case O_CROP: ro.crop = (int)whole("crop", optarg, 0, 2047); break;
-        case O_BRIGHT: ro.brightness = num("brightness", optarg, 0, 10); break;
-        case O_CONTRAST: ro.contrast = num("contrast", optarg, 0, 10); break;
-        case O_ERASE: ro.erase = num("erase", optarg, 0, 1); break;
-        case O_COPIES: copies = (int)whole("copies", optarg, 1, MAX_COPIES); break;
-        case O_SEED: seed = (uint64_t)whole("seed", optarg, 0, 9007199254740991L); break;
+        case O_CROP: ro.crop = (int)fer_cmd_whole("crop", optarg, 0, 2047); break;
+        case O_BRIGHT: ro.brightness = fer_cmd_num("brightness", optarg, 0, 10); break;
+        case O_CONTRAST: ro.contrast = fer_cmd_num("contrast", optarg, 0, 10); break;
+        case O_ERASE: ro.erase = fer_cmd_num("erase", optarg, 0, 1); break;
+        case O_COPIES: copies = (int)fer_cmd_whole("copies", optarg, 1, MAX_COPIES); break;
+        case O_SEED: seed = (uint64_t)fer_cmd_whole("seed", optarg, 0, 9007199254740991L); break;
         case O_ALL: all = 1; break;
         case O_PROGRESS: force_progress = 1; break;
         case 'q': quiet = 1; break;
-        case O_THREADS: threads = whole("threads", optarg, 1, FER_THREADS_MAX); break;
+        case O_THREADS: threads = fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX); break;
         case 'h': usage(0);
         case O_VERSION:
             printf("fer-augment 0.1\n");

@@ -8,6 +8,10 @@
 
 #include "error.h"
 #include "plot.h"
+#include "util.h"
+
+/* one line and exit: 1 for errors, 2 for usage (util.h) */
+#define die fer_cmd_fail
 
 #define FILES_MAX 16
 
@@ -19,18 +23,6 @@ static void usage(int status)
     fprintf(status ? stderr : stdout,
             "usage: fer-plot [-o out.png] [--title text] [--kind curves|confusion|anneal] "
             "[file ...]\n");
-    exit(status);
-}
-
-static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void die(int status, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
     exit(status);
 }
 
@@ -62,6 +54,7 @@ static long first_line(const char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
+    fer_cmd = prog;
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"title", required_argument, 0, 't'},
         {"kind", required_argument, 0, 'k'},   {"help", no_argument, 0, 'h'},

@@ -1,0 +1,37 @@
+/* util.c: see util.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "parse.h"
+#include "util.h"
+
+const char *fer_cmd = "fer";
+
+void fer_cmd_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", fer_cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+double fer_cmd_num(const char *opt, const char *s, double lo, double hi)
+{
+    double v;
+    if (fer_parse_double(s, lo, hi, &v))
+        fer_cmd_fail(2, "--%s: %s", opt, fer_error());
+    return v;
+}
+
+long fer_cmd_whole(const char *opt, const char *s, long lo, long hi)
+{
+    long v;
+    if (fer_parse_long(s, lo, hi, &v))
+        fer_cmd_fail(2, "--%s: %s", opt, fer_error());
+    return v;
+}
