@@ -43,6 +43,8 @@ struct fer_net {
     float *scratch;             /* dx for inputs with several consumers */
     size_t scratch_size;
     int *seen;                  /* backward: consumers heard from, per node */
+    size_t weights;             /* parameter elements so far (FER_NET_MAX_WEIGHTS) */
+    size_t activations;         /* one image's node outputs so far (..._ACTIVATIONS) */
     int infer;                  /* planned for inference only: no backward */
 };
 
@@ -64,6 +66,7 @@ fer_net *fer_net_new(int c, int h, int w)
     net->nodes[0].w = w;
     net->nodes[0].size = (size_t)c * h * w;
     net->nodes[0].in = net->nodes[0].in2 = -1;
+    net->activations = net->nodes[0].size;
     return net;
 }
 
@@ -112,6 +115,17 @@ static int add_param(fer_net *net, const char *prefix, const char *suffix, int n
                      const int *shape, int learn, int decay)
 {
     fer_param *p;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {   /* in range before the product can wrap */
+        if (shape[i] < 1 || (size_t)shape[i] > FER_NET_MAX_WEIGHTS ||
+            n > FER_NET_MAX_WEIGHTS / (size_t)shape[i])
+            return fer_seterr("%s.%s: more weights than a net may have (%zu)", prefix, suffix,
+                              FER_NET_MAX_WEIGHTS);
+        n *= (size_t)shape[i];
+    }
+    if (n > FER_NET_MAX_WEIGHTS - net->weights)
+        return fer_seterr("%s.%s: the net would pass %zu weights, the limit", prefix, suffix,
+                          FER_NET_MAX_WEIGHTS);
     if (net->nparams == net->capparams) {
         int cap = net->capparams ? 2 * net->capparams : 64;
         fer_param *q = realloc(net->params, cap * sizeof *q);
@@ -138,6 +152,7 @@ static int add_param(fer_net *net, const char *prefix, const char *suffix, int n
     }
     p->trainable = learn;
     p->decay = decay;
+    net->weights += n;
     return net->nparams++;
 }
 
@@ -174,6 +189,10 @@ static node *new_node(fer_net *net, int op, int in)
 static int finish(fer_net *net, node *nd)
 {
     nd->size = (size_t)nd->c * nd->h * nd->w;
+    if (nd->size > FER_NET_MAX_ACTIVATIONS - net->activations)
+        return fer_seterr("node %d (%dx%dx%d): one image's activations would pass %zu floats, "
+                          "the limit", net->nnodes, nd->c, nd->h, nd->w, FER_NET_MAX_ACTIVATIONS);
+    net->activations += nd->size;
     net->nodes[nd->in].consumers++;
     if (nd->in2 >= 0)
         net->nodes[nd->in2].consumers++;

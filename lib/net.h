@@ -18,6 +18,15 @@ enum fer_op {
     FER_OP_MAXPOOL, FER_OP_DENSE, FER_OP_GAP, FER_OP_ADD
 };
 
+/* Limits checked while a net is built, before anything is allocated, so
+ * that a model file's header cannot ask for more memory than any sane net
+ * needs: all parameters together (2^27 floats, 512 MiB; resnet18 has
+ * 11.2 million) and all of one image's activations (2^26 floats, 256 MiB;
+ * resnet18 on 48x48 needs about 0.4 million). Appending a node past either
+ * fails with a message naming the limit. */
+#define FER_NET_MAX_WEIGHTS ((size_t)1 << 27)
+#define FER_NET_MAX_ACTIVATIONS ((size_t)1 << 26)
+
 /* A learnable tensor or a buffer (batch norm running statistics). */
 typedef struct fer_param {
     char name[96];          /* "layer1.0.conv1.weight" */

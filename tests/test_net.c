@@ -204,6 +204,41 @@ static void test_model_input_limits(void)
     fer_model_free(&m);
 }
 
+/* A model file's header can declare a net far too large (the fuzzers'
+ * finding: ff at width 8 on 4x1024x1024 images, 34 billion weights, which
+ * the loader once tried to allocate). The build refuses it before any
+ * large allocation, naming the limit; the largest real nets still build. */
+static void test_model_size_limits(void)
+{
+    fer_model m;
+    fer_model_opts o;
+    fer_model_defaults("ff", &o);
+    o.width = 8;
+    o.c = 4;
+    o.h = o.w = 1024;
+    CHECK(fer_model_build(&m, "ff", &o, NULL) == -1, "ff width 8 on 4x1024x1024 built");
+    CHECK(strstr(fer_error(), "fc1.weight") && strstr(fer_error(), "134217728"), "message: %s",
+          fer_error());
+    fer_model_defaults("resnet18", &o);
+    o.width = 8;   /* 716 million weights */
+    CHECK(fer_model_build(&m, "resnet18", &o, NULL) == -1, "resnet18 width 8 built");
+    CHECK(strstr(fer_error(), "limit"), "message: %s", fer_error());
+    fer_model_defaults("cnn", &o);
+    o.h = o.w = 1024;   /* conv1 alone: 64 x 1024 x 1024 floats per image */
+    CHECK(fer_model_build(&m, "cnn", &o, NULL) == -1, "cnn on 1024x1024 built");
+    CHECK(strstr(fer_error(), "activations"), "message: %s", fer_error());
+    fer_model_defaults("cnn", &o);
+    o.width = 4;   /* 47 million weights: allowed (width 8 passes the limit) */
+    CHECK(fer_model_build(&m, "cnn", &o, NULL) == 0, "cnn width 4: %s", fer_error());
+    fer_model_free(&m);
+    fer_model_defaults("resnet18", &o);
+    o.width = 2;
+    o.c = 3;
+    o.h = o.w = 96;   /* twice the width on colour images of twice the side */
+    CHECK(fer_model_build(&m, "resnet18", &o, NULL) == 0, "resnet18 3x96x96: %s", fer_error());
+    fer_model_free(&m);
+}
+
 /* A temp file name under /tmp. */
 static char *tmpname(char *buf, size_t n, const char *tag)
 {
@@ -579,6 +614,7 @@ int main(void)
     RUN(test_grad_head);
     RUN(test_shapes_refused);
     RUN(test_model_input_limits);
+    RUN(test_model_size_limits);
     RUN(test_model_roundtrip);
     RUN(test_model_refused);
     RUN(test_model_nonfinite);
