@@ -489,7 +489,7 @@ int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int st
                    const fer_detect_opts *o, fer_rect **out)
 {
     float *scales = NULL;
-    int nscales, nthreads, total = 0, dw0, dh0;
+    int nscales, nthreads, serial, total = 0, dw0, dh0;
     job j;
     plan p;
     fer_rect *res = NULL;
@@ -534,12 +534,20 @@ int fer_detect_raw(const fer_cascade *c, const uint8_t *px, int w, int h, int st
     }
     j.plan = &p;
     nthreads = fer_threads_get();
+    {
+        size_t copy = j.img_n + (j.sum_n + j.sq_n) * 4;
+        size_t cap = o->max_scratch ? o->max_scratch : FER_DETECT_SCRATCH_MAX;
+        serial = nthreads > 1 && copy > cap / (size_t)nthreads;
+    }
     j.scr = calloc((size_t)nthreads, sizeof *j.scr);
     j.out = calloc((size_t)nscales, sizeof *j.out);
-    if (j.scr && j.out)
-        fer_parallel_for(nscales, scan_scale, &j);
-    else
+    if (!j.scr || !j.out)
         j.failed = 1;
+    else if (serial)   /* one copy, on this thread (thread 0's slot) */
+        for (int si = 0; si < nscales && !j.failed; si++)
+            scan_scale(&j, si, 0);
+    else
+        fer_parallel_for(nscales, scan_scale, &j);
     if (!j.failed) {
         for (int i = 0; i < nscales; i++)
             total += j.out[i].n;

@@ -41,7 +41,16 @@ typedef struct fer_detect_opts {
     int min_w, min_h;           /* smallest window, 0 = any */
     int max_w, max_h;           /* largest window, 0 = the image size */
     long max_hits;              /* most windows accepted, 0 = FER_DETECT_HITS_MAX */
+    size_t max_scratch;         /* bytes of scan copies, 0 = FER_DETECT_SCRATCH_MAX */
 } fer_detect_opts;
+
+/* Each scanning thread keeps a resized copy of the photo and its integral
+ * images, about 9 bytes a pixel (13 with tilted features), as large as the
+ * photo. When every thread's copy would pass max_scratch bytes together,
+ * the scales are scanned one after another on the calling thread instead:
+ * memory stays at one copy, the boxes are the same, only slower. With the
+ * pixel limit (image.h, 100 MP) one copy is at most 1.3 GB. */
+#define FER_DETECT_SCRATCH_MAX ((size_t)1 << 30)
 
 /* The most windows one call accepts before grouping (16 bytes each, so
  * 256 MiB): a cascade accepting more (one that accepts everything, on a

@@ -10,6 +10,7 @@
 #include "detect.h"
 #include "error.h"
 #include "haar.h"
+#include "threads.h"
 
 /* A new-layout cascade: 24x20 window, 2 stages; stage 0 two stumps, stage
  * 1 one 2-node tree; feature 2 is tilted and has 3 rectangles. */
@@ -581,6 +582,41 @@ static void test_group_permissive(void)
     fer_haar_free(&c);
 }
 
+/* Past max_scratch bytes of per-thread copies the scales run on one
+ * thread, one copy at a time: the same hits in the same order as the
+ * parallel scan, on two threads. */
+static void test_scan_serial(void)
+{
+    const char *xml =
+        "<opencv_storage><c><stageType>BOOST</stageType><featureType>HAAR</featureType>"
+        "<height>20</height><width>20</width><stages><_><stageThreshold>-0.5</stageThreshold>"
+        "<weakClassifiers><_><internalNodes>0 -1 0 0.</internalNodes><leafValues>-1 1"
+        "</leafValues></_></weakClassifiers></_></stages><features><_><rects><_>0 0 20 20 1."
+        "</_><_>0 0 10 20 -2.</_></rects></_></features></c></opencv_storage>";
+    fer_cascade c;
+    fer_detect_opts o;
+    fer_rect *a = NULL, *b = NULL;
+    int w = 203, h = 157, na, nb, old = fer_threads_get();
+    uint8_t *px = malloc((size_t)w * h);
+    CHECK(parse(xml, &c) == 0, "%s", fer_error());
+    check_seed(13);
+    random_image(px, w * h);
+    fer_threads_set(2);
+    fer_detect_defaults(&o);
+    na = fer_detect_raw(&c, px, w, h, w, &o, &a);
+    o.max_scratch = 1;
+    nb = fer_detect_raw(&c, px, w, h, w, &o, &b);
+    CHECK(na > 1000 && na < w * h, "%d hits: the cascade should take some windows, not all", na);
+    CHECK(nb == na, "serial scan: %d hits, parallel %d", nb, na);
+    for (int i = 0; i < na && nb == na; i++)
+        CHECK(!memcmp(&a[i], &b[i], sizeof *a), "hit %d differs", i);
+    fer_threads_set(old);
+    free(a);
+    free(b);
+    free(px);
+    fer_haar_free(&c);
+}
+
 int main(void)
 {
     RUN(test_new_layout);
@@ -594,5 +630,6 @@ int main(void)
     RUN(test_group_permissive);
     RUN(test_group_many_classes);
     RUN(test_scan_grid);
+    RUN(test_scan_serial);
     return check_done();
 }
