@@ -12,6 +12,7 @@
  *              infer: preprocess and an inference forward per batch
  *     SECONDS  time budget of the measured steps (default 4)
  *     THREADS  fer_threads_set (default 2)
+ *     PRECISION fp32 (default) or bf16: fer_gemm_set_precision
  *
  * Steps run on one batch of seeded random pixels and labels, first as a
  * warm-up (at least one step, up to 0.5 s), then timed until SECONDS have
@@ -30,6 +31,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "gemm.h"
 #include "layers.h"
 #include "model.h"
 #include "net.h"
@@ -59,7 +61,7 @@ static double peak_mb(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS]]\n");
+    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS [fp32|bf16]]]\n");
     return 2;
 }
 
@@ -98,7 +100,7 @@ int main(int argc, char **argv)
     int steps, rc = 1;
 
     memset(&b, 0, sizeof b);
-    if (argc < 4 || argc > 6)
+    if (argc < 4 || argc > 7)
         return usage();
     if (fer_model_defaults(argv[1], &mo)) {
         fprintf(stderr, "bench_net: unknown network '%s'\n", argv[1]);
@@ -112,6 +114,10 @@ int main(int argc, char **argv)
     if (fer_parse_long(argv[3], b.train ? 2 : 1, 65536, &batch) ||
         (argc > 4 && fer_parse_double(argv[4], 0.01, 3600, &seconds)) ||
         (argc > 5 && fer_parse_long(argv[5], 1, FER_THREADS_MAX, &threads))) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        return usage();
+    }
+    if (argc > 6 && fer_gemm_set_precision(argv[6])) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         return usage();
     }
@@ -160,9 +166,9 @@ int main(int argc, char **argv)
         step(&b);
         steps++;
     } while ((t = now() - t0) < seconds || steps < 2);
-    printf("impl=fer net=%s mode=%s batch=%d threads=%d steps=%d seconds=%.3f img_s=%.2f "
-           "peak_mb=%.1f base_mb=%.1f\n", argv[1], argv[2], b.n, fer_threads_get(), steps, t,
-           steps * (double)b.n / t, peak_mb(), base);
+    printf("impl=fer net=%s mode=%s batch=%d threads=%d precision=%s steps=%d seconds=%.3f "
+           "img_s=%.2f peak_mb=%.1f base_mb=%.1f\n", argv[1], argv[2], b.n, fer_threads_get(),
+           fer_gemm_precision(), steps, t, steps * (double)b.n / t, peak_mb(), base);
     rc = fflush(stdout) || ferror(stdout) ? 1 : 0;
 out:
     free(b.px);

@@ -13,6 +13,7 @@
  * element is summed in the same order whatever the tile split. */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +60,37 @@ static void tile_portable(int kc, const float *a, const float *b, float *c, long
 }
 
 static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable,
-                                         NULL, NULL};
+                                         NULL, NULL, NULL, 0};
 
 /* ---- kernel choice ---- */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static const fer_gemm_kernel *kern;
+static const fer_gemm_kernel *kern;       /* what runs */
+static const fer_gemm_kernel *kern_fp32;  /* the kernel chosen by name */
+static int bf16;                          /* precision "bf16" */
+static fer_gemm_kernel emu;               /* kern_fp32 on rounded operands */
+static char emu_name[32];
+
+/* kern from the chosen kernel and the precision: AVX512_BF16's kernel in
+ * place of the AVX-512 one where the CPU has it, else the chosen kernel
+ * with its panels rounded to bf16. */
+static void select_kernel(void)
+{
+    const fer_gemm_kernel *native = fer_gemm_kernel_avx512bf16();
+    kern = kern_fp32;
+    if (!bf16)
+        return;
+    if (native && kern_fp32 == fer_gemm_kernel_avx512()) {
+        kern = native;
+        return;
+    }
+    emu = *kern_fp32;
+    snprintf(emu_name, sizeof emu_name, "%s-bf16round", kern_fp32->name);
+    emu.name = emu_name;
+    emu.prep = fer_gemm_bf16_round;
+    emu.pairs = 0;
+    kern = &emu;
+}
 
 static const fer_gemm_kernel *best(void)
 {
@@ -89,14 +115,16 @@ static int choose(const char *name)
         return fer_seterr("gemm: unknown kernel '%s' (auto, avx512, avx2, portable)", name);
     if (!k)
         return fer_seterr("gemm: kernel '%s' is not available on this CPU or build", name);
-    kern = k;
+    kern_fp32 = k;
+    select_kernel();
     return 0;
 }
 
 static void init_kernel(void)
 {
     const char *e = getenv("FER_SIMD");
-    kern = best();
+    kern_fp32 = best();
+    select_kernel();
     if (e && *e)
         choose(e);   /* an unknown or unavailable name keeps the best kernel */
 }
@@ -111,6 +139,26 @@ int fer_gemm_set_kernel(const char *name)
 {
     pthread_once(&once, init_kernel);
     return choose(name);
+}
+
+int fer_gemm_set_precision(const char *name)
+{
+    pthread_once(&once, init_kernel);
+    if (strcmp(name, "fp32") && strcmp(name, "bf16"))
+        return fer_seterr("precision '%s': fp32 or bf16", name);
+    bf16 = !strcmp(name, "bf16");
+    select_kernel();
+    return 0;
+}
+
+const char *fer_gemm_precision(void)
+{
+    return bf16 ? "bf16" : "fp32";
+}
+
+int fer_gemm_bf16_native(void)
+{
+    return fer_gemm_kernel_avx512bf16() != NULL;
 }
 
 /* ---- packing ---- */
@@ -230,9 +278,12 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                 size_t astride = (size_t)kc * mr;
                 if (g->a.packed) {
                     astride = (size_t)g->K * mr;
-                    ap = g->a.p + (size_t)(ic / mr) * astride + (size_t)pc * mr;
+                    ap = g->a.p + (size_t)(ic / mr) * astride +
+                         (size_t)(k->pairs ? pc / 2 : pc) * mr;
                 } else {
                     get_a(g, ic, mc, pc, kc, abuf);
+                    for (int q = 0; k->prep && q < mc; q += mr)
+                        k->prep(abuf + (size_t)(q / mr) * astride, kc, mr);
                 }
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = nc - jr < nr ? nc - jr : nr;
@@ -241,6 +292,8 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                     fer_gemm_pf pf = {NULL, g->b.ld, 0, 0};
                     int rows = 0;
                     get_b(g, pc, kc, jc + jr, n, bbuf);
+                    if (k->prep)
+                        k->prep(bbuf, kc, nr);
                     /* the next panel's source, shared out among this panel's
                      * tiles: rows of B (kc of them, nr floats each) or, when
                      * transposed, nn rows of kc floats */
@@ -383,6 +436,8 @@ void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *
 {
     pthread_once(&once, init_kernel);
     (kern->pack_a ? kern->pack_a : pack_a)(trans_a, A, lda, 0, M, 0, K, kern->mr, dst);
+    for (int p = 0; kern->prep && p < M; p += kern->mr)
+        kern->prep(dst + (size_t)(p / kern->mr) * K * kern->mr, K, kern->mr);
 }
 
 static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,

@@ -71,4 +71,25 @@ const char *fer_gemm_kernel_name(void);
  * fer_gemm. */
 int fer_gemm_set_kernel(const char *name);
 
+/* The operands' precision for every product from now on: "fp32" (the
+ * default) or "bf16": op(A) and op(B) are rounded to bfloat16 (8-bit
+ * mantissa, round to nearest even) as they are packed; products and sums
+ * stay fp32, and C is fp32. On CPUs with AVX512_BF16 (and the avx512
+ * kernel chosen) a bf16 kernel runs, twice the multiplies per instruction
+ * of fp32; elsewhere the fp32 kernel runs on the rounded operands: the
+ * same rounding, no faster (fer_gemm_bf16_native tells which). fer_gemm's
+ * products of at most 4 rows (or at most 4 columns, which it computes
+ * transposed) stay fp32: they are bound by memory, not by multiplies. Returns 0, or -1 with fer_error() set for another
+ * name. Not to be called while another thread is inside fer_gemm, nor
+ * between fer_gemm_pack_a and the products that use its panels. */
+int fer_gemm_set_precision(const char *name);
+/* "fp32" or "bf16" */
+const char *fer_gemm_precision(void);
+/* 1 when bf16 products run on AVX512_BF16, 0 when they are emulated. */
+int fer_gemm_bf16_native(void);
+
+/* f rounded to bf16 as fer_gemm's bf16 precision rounds operands (to
+ * nearest even, NaN kept), as a float: for tests and references. */
+float fer_bf16_round(float f);
+
 #endif

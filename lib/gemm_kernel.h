@@ -46,6 +46,13 @@ typedef struct fer_gemm_kernel {
                    float *dst);
     void (*pack_b)(int trans, const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
                    float *dst);
+    /* bf16 (gemm_bf16.c): when not NULL, the driver hands every packed
+     * panel (kc x w floats, w = mr or nr) to prep before the kernel reads
+     * it. pairs == 0: prep rounds the values in place (an fp32 kernel on
+     * bf16 operands). pairs == 1: prep folds rows 2p, 2p+1 into slot row
+     * p, so a panel's k offset pc (even) lies at slot row pc / 2. */
+    void (*prep)(float *panel, int kc, int w);
+    int pairs;
 } fer_gemm_kernel;
 
 /* C = alpha op(A) op(B) + beta C for M <= FER_GEMM_THIN_M rows, without
@@ -57,5 +64,11 @@ void fer_gemm_thin(int trans_a, int trans_b, int M, int N, int K, float alpha, c
 /* The SIMD kernels, or NULL where the build or the CPU cannot run them. */
 const fer_gemm_kernel *fer_gemm_kernel_avx512(void);
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void);
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void);
+
+/* gemm_bf16.c's preps: round a kc x w float panel's values to bf16 in
+ * place; fold it into bf16 pair slots in place (AVX512_BF16 builds). */
+void fer_gemm_bf16_round(float *panel, int kc, int w);
+void fer_gemm_bf16_pairs(float *panel, int kc, int w);
 
 #endif

@@ -1,0 +1,207 @@
+/* gemm_bf16.c: the pieces of fer_gemm's bf16 precision (gemm.h): operands
+ * rounded to bfloat16 (the top 16 bits of a float: 8 exponent bits, 7
+ * stored mantissa bits; round to nearest even), products summed in fp32.
+ *
+ * With AVX512_BF16 the micro-kernel is 8 x 48 on VDPBF16PS, which takes
+ * two k steps per instruction: acc[j] += a[2k] b[2k][j] + a[2k+1] b[2k+1][j]
+ * for 16 lanes j, twice the multiplies of an fp32 FMA at the same issue
+ * rate. Its panels hold bf16 pairs: the driver packs a panel as floats,
+ * then fer_gemm_bf16_pairs folds rows 2p and 2p+1 into row p, one 32-bit
+ * slot per (pair, column) with row 2p in the low half, in place.
+ *
+ * Without it, fer_gemm_bf16_round rounds a packed float panel in place, for
+ * an fp32 kernel: the same operands, summed in fp32 as well, at the fp32
+ * speed (sums may round differently from VDPBF16PS, which adds a pair's two
+ * products before the accumulator). */
+#include <stdint.h>
+#include <string.h>
+
+#include "gemm_kernel.h"
+
+/* f rounded to bf16, as the float it stands for: round to nearest even;
+ * NaN stays NaN (quiet); overflow goes to infinity as in IEEE rounding. */
+static inline float round_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        u |= 0x00400000u;   /* a NaN: keep it a NaN after truncation */
+    else
+        u += 0x7fffu + ((u >> 16) & 1u);
+    u &= 0xffff0000u;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+float fer_bf16_round(float f) { return round_bf16(f); }
+
+void fer_gemm_bf16_round(float *panel, int kc, int w)
+{
+    size_t n = (size_t)kc * w;
+    for (size_t i = 0; i < n; i++)
+        panel[i] = round_bf16(panel[i]);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+
+#define MR 8
+#define NR 48
+
+#define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
+
+/* Rows 2p and 2p+1 (kc x w floats, k-major; a missing row 2p+1 past an odd
+ * kc is zero) into row p of 32-bit pair slots, for p in order: slot row p
+ * overwrites float row p, which pair p/2 < p has read already (p = 0 reads
+ * its rows before writing). w is a multiple of 8. */
+TARGET void fer_gemm_bf16_pairs(float *panel, int kc, int w)
+{
+    for (int p = 0; 2 * p < kc; p++) {
+        const float *r0 = panel + (size_t)2 * p * w, *r1 = r0 + w;
+        uint32_t *dst = (uint32_t *)(void *)(panel + (size_t)p * w);
+        int has1 = 2 * p + 1 < kc;
+        for (int j = 0; j < w; j += 8) {
+            __m256 x0 = _mm256_loadu_ps(r0 + j);
+            __m256 x1 = has1 ? _mm256_loadu_ps(r1 + j) : _mm256_setzero_ps();
+            __m128i lo = (__m128i)_mm256_cvtneps_pbh(x0), hi = (__m128i)_mm256_cvtneps_pbh(x1);
+            __m256i s = _mm256_or_si256(_mm256_cvtepu16_epi32(lo),
+                                        _mm256_slli_epi32(_mm256_cvtepu16_epi32(hi), 16));
+            _mm256_storeu_si256((__m256i *)(void *)(dst + j), s);
+        }
+    }
+}
+
+#define ROW_FULL(r) do { \
+        float *cr = c + (r) * ldc; \
+        __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
+               v2 = _mm512_mul_ps(va, c##r##2); \
+        if (beta != 0) { \
+            v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), v0); \
+            v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), v1); \
+            v2 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 32), v2); \
+        } \
+        _mm512_storeu_ps(cr, v0); \
+        _mm512_storeu_ps(cr + 16, v1); \
+        _mm512_storeu_ps(cr + 32, v2); \
+    } while (0)
+
+#define ROW_MASK(r) do { \
+        if ((r) < m) { \
+            float *cr = c + (r) * ldc; \
+            __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
+                   v2 = _mm512_mul_ps(va, c##r##2); \
+            if (beta != 0) { \
+                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, cr), v0); \
+                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, cr + 16), v1); \
+                v2 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k2, cr + 32), v2); \
+            } \
+            _mm512_mask_storeu_ps(cr, k0, v0); \
+            _mm512_mask_storeu_ps(cr + 16, k1, v1); \
+            _mm512_mask_storeu_ps(cr + 32, k2, v2); \
+        } \
+    } while (0)
+
+/* one pair of k steps for row r: the pair (a[2k][r], a[2k+1][r]) in every
+ * lane against 48 columns' pairs */
+#define DOT_ROW(r) do { \
+        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[r]); \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0); \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1); \
+        c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2); \
+    } while (0)
+
+static __mmask16 mask_of(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* The tile of gemm_kernel.h with pair panels: (kc + 1) / 2 slot rows. */
+TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c, long ldc, int m,
+                        int n, float alpha, float beta, const fer_gemm_pf *pf)
+{
+    const uint32_t *a = (const uint32_t *)(const void *)af;
+    const uint32_t *b = (const uint32_t *)(const void *)bf;
+    const char *pp = pf ? (const char *)pf->p : NULL;
+    long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
+    int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00,
+           c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00,
+           c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+    __m512 va, vb;
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 47), _MM_HINT_T0);
+    }
+    for (int p = 0; p < (kc + 1) / 2; p++, a += MR, b += NR) {
+        /* the driver shares out one prefetch per k step: two per pair */
+        if (pleft > 0)
+            PREFETCH_NEXT();
+        if (pleft > 0)
+            PREFETCH_NEXT();
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16),
+                 b2 = (__m512bh)_mm512_loadu_si512(b + 32);
+        DOT_ROW(0);
+        DOT_ROW(1);
+        DOT_ROW(2);
+        DOT_ROW(3);
+        DOT_ROW(4);
+        DOT_ROW(5);
+        DOT_ROW(6);
+        DOT_ROW(7);
+    }
+    while (pleft > 0)
+        PREFETCH_NEXT();
+    va = _mm512_set1_ps(alpha);
+    vb = _mm512_set1_ps(beta);
+    if (m == MR && n == NR) {
+        ROW_FULL(0);
+        ROW_FULL(1);
+        ROW_FULL(2);
+        ROW_FULL(3);
+        ROW_FULL(4);
+        ROW_FULL(5);
+        ROW_FULL(6);
+        ROW_FULL(7);
+    } else {
+        __mmask16 k0 = mask_of(n), k1 = mask_of(n - 16), k2 = mask_of(n - 32);
+        ROW_MASK(0);
+        ROW_MASK(1);
+        ROW_MASK(2);
+        ROW_MASK(3);
+        ROW_MASK(4);
+        ROW_MASK(5);
+        ROW_MASK(6);
+        ROW_MASK(7);
+    }
+}
+
+/* Packing is the fp32 AVX-512 kernel's (same 8 x 48 panels), then pairs. */
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void)
+{
+    static fer_gemm_kernel k;
+    const fer_gemm_kernel *f = fer_gemm_kernel_avx512();
+    __builtin_cpu_init();
+    if (!f || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512bf16"))
+        return NULL;
+    k = *f;
+    k.name = "avx512bf16";
+    k.tile = tile_bf16;
+    k.prep = fer_gemm_bf16_pairs;
+    k.pairs = 1;
+    return &k;
+}
+
+#else
+
+void fer_gemm_bf16_pairs(float *panel, int kc, int w)
+{
+    (void)panel, (void)kc, (void)w;
+}
+
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void) { return NULL; }
+
+#endif
