@@ -28,6 +28,7 @@
 #include "predict.h"
 #include "record.h"
 #include "threads.h"
+#include "util.h"
 
 #define MAX_MODELS 16
 
@@ -39,7 +40,8 @@ static void usage(int status)
 {
     fprintf(status ? stderr : stdout, "usage: fer-classify -m model.fer [-m model.fer ...] [--tta flip]\n"
                     "                    [--format text|csv|json] [--annotate DIR | -o image]\n"
-                    "                    [--batch N] [--threads N] [input ...]\n");
+                    "                    [--batch N] [--threads N] [--precision fp32|bf16]\n"
+                    "                    [input ...]\n");
     exit(status);
 }
 
@@ -706,9 +708,9 @@ int main(int argc, char **argv)
         {"tta", required_argument, 0, 't'}, {"annotate", required_argument, 0, 'a'},
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"precision", required_argument, 0, 'F'}, {0, 0, 0, 0}};
     static ctx cx;
-    const char *dir = NULL, *out = NULL;
+    const char *dir = NULL, *out = NULL, *precision = "fp32";
     long batch = 64, threads = 0;
     int c;
 
@@ -748,6 +750,7 @@ int main(int argc, char **argv)
                 exit(2);
             }
             break;
+        case 'F': precision = optarg; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -765,6 +768,7 @@ int main(int argc, char **argv)
     }
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
+    fer_cmd_precision(argv0, precision, 0);
     load_models(&cx);
     cx.annotate = dir || out;
     cx.batch = (int)batch;

@@ -18,6 +18,7 @@
 #include "progress.h"
 #include "record.h"
 #include "threads.h"
+#include "util.h"
 
 static const char *argv0 = "fer-eval";
 
@@ -177,8 +178,10 @@ int main(int argc, char **argv)
         {"predictions", required_argument, 0, 'p'}, {"tta", required_argument, 0, 't'},
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
         {"plot", required_argument, 0, 'P'}, {"progress", no_argument, 0, 'R'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"precision", required_argument, 0, 'F'}, {0, 0, 0, 0}};
     const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
+    const char *precision = "fp32";
     int nmodels = 0, c, flip = 0, k = 0, force_progress = 0, quiet = 0;
     fer_progress bar;
     char what[32];
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
             break;
         case 'R': force_progress = 1; break;
         case 'q': quiet = 1; break;
+        case 'F': precision = optarg; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -272,6 +276,7 @@ int main(int argc, char **argv)
     }
     if (threads)
         fer_threads_set((int)threads);
+    fer_cmd_precision(argv0, precision, quiet);
     if (fer_load_dataset(in, &d))
         die(fer_error());
     if (usages)

@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "progress.h"
 #include "threads.h"
+#include "util.h"
 #include "train.h"
 
 static const char *argv0 = "fer-train";
@@ -34,7 +35,8 @@ static void usage(int status)
             "                 [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
-            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n");
+            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n"
+            "                 [--precision fp32|bf16]\n");
     exit(status);
 }
 
@@ -93,7 +95,8 @@ enum {
     O_EPOCHS = 256, O_BATCH, O_LR, O_OPTIM, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHED, O_STEP, O_GAMMA,
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
-    O_LRBB, O_HEAD, O_QUIET, O_PROGRESS, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST, O_ERASE
+    O_LRBB, O_HEAD, O_QUIET, O_PROGRESS, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST, O_ERASE,
+    O_PRECISION
 };
 
 static const struct option longopts[] = {
@@ -117,7 +120,7 @@ static const struct option longopts[] = {
     {"head", required_argument, 0, O_HEAD}, {"progress", no_argument, 0, O_PROGRESS},
     {"scale", required_argument, 0, O_SCALE}, {"crop", required_argument, 0, O_CROP},
     {"brightness", required_argument, 0, O_BRIGHT}, {"contrast", required_argument, 0, O_CONTRAST},
-    {"erase", required_argument, 0, O_ERASE},
+    {"erase", required_argument, 0, O_ERASE}, {"precision", required_argument, 0, O_PRECISION},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* Refuses (exit 2) two of the files fer-train reads and writes that are
@@ -156,6 +159,7 @@ int main(int argc, char **argv)
     char ckbuf[4096], cmd[4096];
     double valsplit = 0;
     long threads = 0;
+    const char *precision = "fp32";
     unsigned usages = 0;
     int c, head_given = 0, force_progress = 0;
     char headbuf[128];
@@ -214,6 +218,7 @@ int main(int argc, char **argv)
         case O_BRIGHT: to.brightness = num("brightness", optarg, 0, 10); break;
         case O_CONTRAST: to.contrast = num("contrast", optarg, 0, 10); break;
         case O_ERASE: to.erase = num("erase", optarg, 0, 1); break;
+        case O_PRECISION: precision = optarg; break;
         case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
         case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
         case O_DROPOUT2: dropout2 = num("dropout2", optarg, 0, 0.99); break;
@@ -270,6 +275,7 @@ int main(int argc, char **argv)
         mo.dropout2 = dropout2;
     if (threads)
         fer_threads_set((int)threads);
+    fer_cmd_precision(argv0, precision, to.quiet);
 
     if (fer_load_dataset(in, &all))
         die(fer_error());
@@ -409,6 +415,7 @@ int main(int argc, char **argv)
     fer_model_note(&m, "train.best_val_acc", "%.6f", res.best_val_acc);
     fer_model_note(&m, "train.seconds", "%.1f", res.seconds);
     fer_model_note(&m, "train.seed", "%llu", to.seed);
+    fer_model_note(&m, "train.precision", "%s", precision);
     if (fer_model_save(&m, out))
         die(fer_error());
     if (!res.stopped)

@@ -2,8 +2,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
+#include "gemm.h"
 #include "parse.h"
 #include "util.h"
 
@@ -34,4 +36,15 @@ long fer_cmd_whole(const char *opt, const char *s, long lo, long hi)
     if (fer_parse_long(s, lo, hi, &v))
         fer_cmd_fail(2, "--%s: %s", opt, fer_error());
     return v;
+}
+
+void fer_cmd_precision(const char *argv0, const char *name, int quiet)
+{
+    if (fer_gemm_set_precision(name)) {
+        fprintf(stderr, "%s: --precision: %s\n", argv0, fer_error());
+        exit(2);
+    }
+    if (!strcmp(name, "bf16") && !fer_gemm_bf16_native() && !quiet)
+        fprintf(stderr, "%s: bf16 without AVX512_BF16 (kernel %s): rounded operands on the "
+                "fp32 kernel, no faster than fp32\n", argv0, fer_gemm_kernel_name());
 }

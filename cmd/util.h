@@ -17,4 +17,11 @@ void fer_cmd_fail(int status, const char *fmt, ...)
 double fer_cmd_num(const char *opt, const char *s, double lo, double hi);
 long fer_cmd_whole(const char *opt, const char *s, long lo, long hi);
 
+/* --precision NAME for tool argv0: fp32 or bf16 for every product from
+ * now on (fer_gemm_set_precision); another name is a usage error (exit 2).
+ * bf16 without AVX512_BF16 (not on this CPU, or FER_SIMD chose another
+ * kernel) still runs, on rounded operands through the fp32 kernels, and
+ * unless quiet says so once on stderr. */
+void fer_cmd_precision(const char *argv0, const char *name, int quiet);
+
 #endif

@@ -158,7 +158,8 @@ const char *fer_gemm_precision(void)
 
 int fer_gemm_bf16_native(void)
 {
-    return fer_gemm_kernel_avx512bf16() != NULL;
+    pthread_once(&once, init_kernel);
+    return bf16 && kern->pairs;
 }
 
 /* ---- packing ---- */

@@ -85,7 +85,9 @@ int fer_gemm_set_kernel(const char *name);
 int fer_gemm_set_precision(const char *name);
 /* "fp32" or "bf16" */
 const char *fer_gemm_precision(void);
-/* 1 when bf16 products run on AVX512_BF16, 0 when they are emulated. */
+/* 1 when the precision is bf16 and its products run on AVX512_BF16, 0
+ * otherwise (fp32, or bf16 emulated: no AVX512_BF16 on this CPU, or
+ * another kernel chosen by FER_SIMD or fer_gemm_set_kernel). */
 int fer_gemm_bf16_native(void);
 
 /* f rounded to bf16 as fer_gemm's bf16 precision rounds operands (to
