@@ -2,13 +2,17 @@
 bench_net.c, on the same three networks (tests/fer_torch.py's definitions,
 imported by path).
 
-    torch_net.py ARCH MODE BATCH [SECONDS [THREADS]]
+    torch_net.py ARCH MODE BATCH [SECONDS [THREADS [PRECISION]]]
 
 ARCH cnn | ff | resnet18 with fer's defaults (width 1; dropouts cnn 0.25 and
 0.5, ff 0.2, as lib/model.c; 7 classes; 1x48x48). MODE train: one SGD step
 (momentum 0.9, lr 0.01) per batch: preprocess, forward in training mode,
 cross-entropy, backward, update. MODE infer: preprocess and a forward in
 eval mode under no_grad. torch.set_num_threads(THREADS), default 2.
+PRECISION fp32 (default) or bf16: the forward pass and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16), the way a PyTorch user turns
+bf16 on (oneDNN's bf16 convolutions and matrix products; the weights and
+the optimiser stay fp32).
 
 One batch of seeded random pixels and labels; a warm-up of at least one
 step (up to 0.5 s), then steps until SECONDS (default 4) have passed and at
@@ -31,13 +35,15 @@ def peak_mb():
 
 
 def usage():
-    sys.stderr.write("usage: torch_net.py cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS]]\n")
+    sys.stderr.write("usage: torch_net.py cnn|ff|resnet18 train|infer BATCH "
+                     "[SECONDS [THREADS [fp32|bf16]]]\n")
     sys.exit(2)
 
 
 def main(argv):
-    if not 4 <= len(argv) <= 6 or argv[1] not in ("cnn", "ff", "resnet18") \
-            or argv[2] not in ("train", "infer"):
+    if not 4 <= len(argv) <= 7 or argv[1] not in ("cnn", "ff", "resnet18") \
+            or argv[2] not in ("train", "infer") \
+            or (len(argv) > 6 and argv[6] not in ("fp32", "bf16")):
         usage()
     arch, mode = argv[1], argv[2]
     try:
@@ -48,6 +54,7 @@ def main(argv):
         sys.stderr.write("torch_net.py: %s\n" % e)
         usage()
     train = mode == "train"
+    precision = argv[6] if len(argv) > 6 else "fp32"
     if batch < (2 if train else 1) or not 0.01 <= seconds <= 3600 or threads < 1:
         usage()
 
@@ -71,14 +78,19 @@ def main(argv):
     y = torch.randint(0, 7, (batch,), generator=g)
     mean, std = 0.5, 0.25   # fer's model.h defaults: x = (pixel/255 - mean) / std
 
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
     def step():
         x = (px.float() / 255.0 - mean) / std
         if not train:
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 model(x)
             return
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with autocast():
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
 
     t0 = time.monotonic()
@@ -93,9 +105,10 @@ def main(argv):
         t = time.monotonic() - t0
         if t >= seconds and steps >= 2:
             break
-    print("impl=torch net=%s mode=%s batch=%d threads=%d steps=%d seconds=%.3f img_s=%.2f "
-          "peak_mb=%.1f base_mb=%.1f" % (arch, mode, batch, torch.get_num_threads(), steps, t,
-                                         steps * batch / t, peak_mb(), base))
+    print("impl=torch net=%s mode=%s batch=%d threads=%d precision=%s steps=%d seconds=%.3f "
+          "img_s=%.2f peak_mb=%.1f base_mb=%.1f" % (arch, mode, batch, torch.get_num_threads(),
+                                                    precision, steps, t, steps * batch / t,
+                                                    peak_mb(), base))
 
 
 if __name__ == "__main__":

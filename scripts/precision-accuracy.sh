@@ -1,0 +1,62 @@
+#!/bin/sh
+# precision-accuracy.sh: does bf16 training hold accuracy? The half-width
+# cnn trained twice with make model's first-stage recipe (same seed, same
+# 20% of Training held out for validation), once with --precision fp32 and
+# once with bf16, the two runs side by side on one thread each so that
+# both see the same machine. Writes into OUT (build/precision):
+#   fp32.csv, bf16.csv    the per-epoch logs (fer-train --log)
+#   curves.png            both runs' curves on one picture (fer-plot)
+#   summary.txt           best and last validation accuracy of each, their
+#                         differences and the wall time of each run
+# Each run checkpoints; rerunning the script resumes what was cut short
+# and skips what is done. PublicTest is not read.
+#
+#   sh scripts/precision-accuracy.sh [FER2013.csv.gz [OUT]]
+set -e
+FER2013=${1:-../shared/data/fer2013-trainval.csv.gz}
+OUT=${2:-build/precision}
+BIN=${FER_BUILD:-build}/bin
+EPOCHS=${PRECISION_EPOCHS:-10}
+RECIPE="-m cnn --width 0.5 --batch 128 --optim adamw --weight-decay 5e-4 --schedule cosine
+        --mirror --val-split 0.2 --seed 1 --epochs $EPOCHS --lr 2e-3 --threads 1 -q"
+mkdir -p "$OUT"
+[ -s "$OUT/train.fer" ] || "$BIN/fer-convert" --usage Training "$FER2013" -o "$OUT/train.fer"
+
+run() {   # run PRECISION: one training, resumed from its checkpoint if cut
+    p=$1
+    [ -s "$OUT/$p.fer" ] && return 0
+    start=$(date +%s)
+    if [ -s "$OUT/$p.ckpt" ]; then
+        # shellcheck disable=SC2086  # RECIPE is words
+        "$BIN/fer-train" $RECIPE --precision "$p" -i "$OUT/train.fer" -o "$OUT/$p.fer" \
+            --log "$OUT/$p.csv" --checkpoint "$OUT/$p.ckpt" --resume "$OUT/$p.ckpt"
+    else
+        # shellcheck disable=SC2086
+        "$BIN/fer-train" $RECIPE --precision "$p" -i "$OUT/train.fer" -o "$OUT/$p.fer" \
+            --log "$OUT/$p.csv" --checkpoint "$OUT/$p.ckpt"
+    fi
+    echo "$(($(date +%s) - start))" >"$OUT/$p.seconds"
+}
+run fp32 &
+a=$!
+run bf16 &
+b=$!
+wait $a
+wait $b
+
+"$BIN/fer-plot" "$OUT/fp32.csv" "$OUT/bf16.csv" -o "$OUT/curves.png" \
+    --title "half-width cnn, $EPOCHS epochs: fp32 and bf16 products (same seed)"
+# best and last val_acc of a log (the last row of an epoch counts)
+acc() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "val_acc") c = i; next }
+        $1 != "epoch" { v[$1] = $c; if ($1 > n) n = $1 }
+        END { for (e = 1; e <= n; e++) if (v[e] > b) b = v[e]; printf "%.4f %.4f\n", b, v[n] }' "$1"
+}
+{
+    set -- $(acc "$OUT/fp32.csv") $(acc "$OUT/bf16.csv")
+    echo "precision  best_val  last_val  seconds"
+    echo "fp32       $1    $2    $(cat "$OUT/fp32.seconds" 2>/dev/null || echo -)"
+    echo "bf16       $3    $4    $(cat "$OUT/bf16.seconds" 2>/dev/null || echo -)"
+    awk -v a="$1" -v b="$3" -v c="$2" -v d="$4" 'BEGIN {
+        printf "bf16 - fp32: best %+.2f points, last %+.2f points\n", 100 * (b - a), 100 * (d - c) }'
+} | tee "$OUT/summary.txt"
