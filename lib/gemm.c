@@ -60,7 +60,7 @@ static void tile_portable(int kc, const float *a, const float *b, float *c, long
 }
 
 static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, tile_portable,
-                                         NULL, NULL, NULL, 0};
+                                         NULL, NULL, NULL, 0, 0};
 
 /* ---- kernel choice ---- */
 
@@ -248,6 +248,13 @@ static void get_b(const job *g, int k0, int kc, int j0, int n, float *dst)
                                                  g->k->nr, dst);
 }
 
+/* Whether a panel packed by a generator (gen) or by k's packing must go
+ * through k->prep still. */
+static int needs_prep(const fer_gemm_kernel *k, const void *gen)
+{
+    return k->prep && (gen || !k->packs_prepped);
+}
+
 /* Fallback panels when a thread's buffer cannot grow: one micro-panel of
  * A at a time (every kernel has mr <= 16, nr <= 64, kc <= 256). */
 enum { SMALL_A = 16 * 256, SMALL_B = 256 * 64 };
@@ -283,7 +290,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                          (size_t)(k->pairs ? pc / 2 : pc) * mr;
                 } else {
                     get_a(g, ic, mc, pc, kc, abuf);
-                    for (int q = 0; k->prep && q < mc; q += mr)
+                    for (int q = 0; needs_prep(k, g->a.pack) && q < mc; q += mr)
                         k->prep(abuf + (size_t)(q / mr) * astride, kc, mr);
                 }
                 for (int jr = 0; jr < nc; jr += nr) {
@@ -293,7 +300,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                     fer_gemm_pf pf = {NULL, g->b.ld, 0, 0};
                     int rows = 0;
                     get_b(g, pc, kc, jc + jr, n, bbuf);
-                    if (k->prep)
+                    if (needs_prep(k, g->b.pack))
                         k->prep(bbuf, kc, nr);
                     /* the next panel's source, shared out among this panel's
                      * tiles: rows of B (kc of them, nr floats each) or, when
@@ -437,7 +444,7 @@ void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *
 {
     pthread_once(&once, init_kernel);
     (kern->pack_a ? kern->pack_a : pack_a)(trans_a, A, lda, 0, M, 0, K, kern->mr, dst);
-    for (int p = 0; kern->prep && p < M; p += kern->mr)
+    for (int p = 0; needs_prep(kern, NULL) && p < M; p += kern->mr)
         kern->prep(dst + (size_t)(p / kern->mr) * K * kern->mr, K, kern->mr);
 }
 

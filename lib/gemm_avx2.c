@@ -126,7 +126,7 @@ TARGET static void pack_b(int trans, const float *B, long ldb, int k0, int kc, i
     }
 }
 
-static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL, pack_b, NULL, 0};
+static const fer_gemm_kernel k256 = {"avx2", MR, NR, 256, 120, 4096, tile, NULL, pack_b, NULL, 0, 0};
 
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void)
 {

@@ -245,7 +245,7 @@ TARGET static void pack_a(int trans, const float *A, long lda, int i0, int m, in
 }
 
 static const fer_gemm_kernel k512 = {"avx512", MR, NR, 256, 256, 4800, tile, pack_a, pack_b,
-                                     NULL, 0};
+                                     NULL, 0, 0};
 
 const fer_gemm_kernel *fer_gemm_kernel_avx512(void)
 {

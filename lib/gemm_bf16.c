@@ -179,19 +179,61 @@ TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c,
     }
 }
 
-/* Packing is the fp32 AVX-512 kernel's (same 8 x 48 panels), then pairs. */
+static const fer_gemm_kernel *f32;   /* the AVX-512 fp32 kernel, for its packing */
+
+/* op(A) panels as the fp32 kernel packs them, then folded into pairs. */
+TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int m, int k0,
+                                int kc, int mr, float *dst)
+{
+    f32->pack_a(trans, A, lda, i0, m, k0, kc, mr, dst);
+    for (int p = 0; p < m; p += MR)
+        fer_gemm_bf16_pairs(dst + (size_t)(p / MR) * kc * MR, kc, MR);
+}
+
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= 48) as one pair panel. Stored K x N
+ * (trans 0): rows k0 + 2p and k0 + 2p + 1 are read, rounded and
+ * interleaved straight into slot row p, one pass instead of a copy and a
+ * fold. Transposed: the fp32 packing, then the fold. */
+TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int kc, int j0,
+                                int n, int nr, float *dst)
+{
+    __mmask16 m[3] = {mask_of(n), mask_of(n - 16), mask_of(n - 32)};
+    if (trans) {
+        f32->pack_b(trans, B, ldb, k0, kc, j0, n, nr, dst);
+        fer_gemm_bf16_pairs(dst, kc, NR);
+        return;
+    }
+    for (int p = 0; 2 * p < kc; p++) {
+        const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0, *r1 = r0 + ldb;
+        int has1 = 2 * p + 1 < kc;
+        uint32_t *d = (uint32_t *)(void *)(dst + (size_t)p * NR);
+        for (int v = 0; v < 3; v++) {
+            __m512 x0 = _mm512_maskz_loadu_ps(m[v], r0 + 16 * v);
+            __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m[v], r1 + 16 * v) : _mm512_setzero_ps();
+            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
+            __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
+            _mm512_storeu_si512(d + 16 * v, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
+/* The fp32 AVX-512 kernel's 8 x 48 panels, packed straight into pairs. */
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void)
 {
     static fer_gemm_kernel k;
-    const fer_gemm_kernel *f = fer_gemm_kernel_avx512();
+    f32 = fer_gemm_kernel_avx512();
     __builtin_cpu_init();
-    if (!f || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512bf16"))
+    if (!f32 || !f32->pack_a || !f32->pack_b || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512bf16"))
         return NULL;
-    k = *f;
+    k = *f32;
     k.name = "avx512bf16";
     k.tile = tile_bf16;
+    k.pack_a = pack_a_pairs;
+    k.pack_b = pack_b_pairs;
     k.prep = fer_gemm_bf16_pairs;
     k.pairs = 1;
+    k.packs_prepped = 1;
     return &k;
 }
 

@@ -53,6 +53,8 @@ typedef struct fer_gemm_kernel {
      * p, so a panel's k offset pc (even) lies at slot row pc / 2. */
     void (*prep)(float *panel, int kc, int w);
     int pairs;
+    int packs_prepped;  /* pack_a and pack_b give prepped panels already:
+                         * prep is for generators' panels only */
 } fer_gemm_kernel;
 
 /* C = alpha op(A) op(B) + beta C for M <= FER_GEMM_THIN_M rows, without
