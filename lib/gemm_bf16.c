@@ -46,6 +46,8 @@ void fer_gemm_bf16_round(float *panel, int kc, int w)
     (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 
+#include "transpose16.h"
+
 #define MR 8
 #define NR 48
 
@@ -190,17 +192,52 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
         fer_gemm_bf16_pairs(dst + (size_t)(p / MR) * kc * MR, kc, MR);
 }
 
-/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= 48) as one pair panel. Stored K x N
- * (trans 0): rows k0 + 2p and k0 + 2p + 1 are read, rounded and
- * interleaved straight into slot row p, one pass instead of a copy and a
- * fold. Transposed: the fp32 packing, then the fold. */
+/* The transposed case of pack_b_pairs: column j of op(B) is row j0 + j of
+ * B, whose 32 floats from k0 + kb round (VCVTNE2PS2BF16) to 16 pair slots
+ * in order, so 16 such rows are a 16 x 16 block of slots, transposed into
+ * 16 slot rows of 16 columns. */
+TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j0, int n,
+                                 float *dst)
+{
+    int rows = (kc + 1) / 2;
+    for (int jb = 0; jb < NR; jb += 16) {
+        if (jb >= n) {   /* padding only */
+            for (int p = 0; p < rows; p++)
+                _mm512_storeu_ps(dst + (size_t)p * NR + jb, _mm512_setzero_ps());
+            continue;
+        }
+        for (int kb = 0; kb < kc; kb += 32) {
+            int kk = kc - kb < 32 ? kc - kb : 32;
+            __mmask16 lo = mask_of(kk), hi = mask_of(kk - 16);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                if (jb + i < n) {
+                    const float *s = B + (size_t)(j0 + jb + i) * ldb + k0 + kb;
+                    __m512 a = _mm512_maskz_loadu_ps(lo, s), b = _mm512_maskz_loadu_ps(hi, s + 16);
+                    r[i] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(b, a));
+                } else {
+                    r[i] = _mm512_setzero_ps();
+                }
+            }
+            transpose16(r);
+            for (int p = 0; p < (kk + 1) / 2; p++)
+                _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * NR + jb, r[p]);
+        }
+    }
+}
+
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= 48) as one pair panel, in one pass
+ * instead of an fp32 packing and a fold. Stored K x N (trans 0): rows
+ * k0 + 2p and k0 + 2p + 1 are read, rounded and interleaved straight into
+ * slot row p. Transposed: pack_bt_pairs. */
 TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int kc, int j0,
                                 int n, int nr, float *dst)
 {
     __mmask16 m[3] = {mask_of(n), mask_of(n - 16), mask_of(n - 32)};
+    (void)nr;
     if (trans) {
-        f32->pack_b(trans, B, ldb, k0, kc, j0, n, nr, dst);
-        fer_gemm_bf16_pairs(dst, kc, NR);
+        pack_bt_pairs(B, ldb, k0, kc, j0, n, dst);
         return;
     }
     for (int p = 0; 2 * p < kc; p++) {
