@@ -38,8 +38,9 @@ static const char *argv0 = "fer-classify";
  * a usage error. */
 static void usage(int status)
 {
-    fprintf(status ? stderr : stdout, "usage: fer-classify -m model.fer [-m model.fer ...] [--tta flip]\n"
-                    "                    [--format text|csv|json] [--annotate DIR | -o image]\n"
+    fprintf(status ? stderr : stdout, "usage: fer-classify -m model.fer [-m model.fer ...]\n"
+                    "                    [--tta none|flip|crop10] [--format text|csv|json]\n"
+                    "                    [--annotate DIR | -o image]\n"
                     "                    [--batch N] [--threads N] [--precision fp32|bf16]\n"
                     "                    [input ...]\n");
     exit(status);
@@ -79,7 +80,7 @@ typedef struct photo {
 typedef struct ctx {
     fer_model models[MAX_MODELS];
     const char *model_path[MAX_MODELS];
-    int nmodels, flip, k;
+    int nmodels, tta, k;    /* tta: enum fer_tta */
     int c, h, w;            /* the models' input */
     const char *format;
     int annotate;           /* keep marks for --annotate or -o */
@@ -222,7 +223,7 @@ static void flush(ctx *cx)
         return;
     memset(cx->acc, 0, n * k * sizeof *cx->acc);
     for (int mi = 0; mi < cx->nmodels; mi++) {
-        if (fer_predict(&cx->models[mi], cx->px, n, (int)n, cx->flip, cx->probs))
+        if (fer_predict(&cx->models[mi], cx->px, n, (int)n, cx->tta, cx->probs))
             die("%s", fer_error());
         for (size_t i = 0; i < n * k; i++)
             cx->acc[i] += cx->probs[i];
@@ -730,11 +731,10 @@ int main(int argc, char **argv)
             cx.format = optarg;
             break;
         case 't':
-            if (strcmp(optarg, "flip")) {
-                fprintf(stderr, "%s: --tta: '%s': only flip is known\n", argv0, optarg);
+            if ((cx.tta = fer_tta_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --tta: '%s': use none, flip or crop10\n", argv0, optarg);
                 exit(2);
             }
-            cx.flip = 1;
             break;
         case 'a': dir = optarg; break;
         case 'o': out = optarg; break;

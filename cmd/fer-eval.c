@@ -27,9 +27,9 @@ static void usage(int status)
     fprintf(status ? stderr : stdout, "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] "
                     "[--usage NAME]\n"
                     "                [--format text|csv|json] [--predictions FILE] "
-                    "[--tta flip]\n"
+                    "[--tta none|flip|crop10]\n"
                     "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
-                    "                [--quiet]\n");
+                    "                [--quiet] [--precision fp32|bf16]\n");
     exit(status);
 }
 
@@ -107,7 +107,7 @@ static void print_json(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAM
 /* The confusion matrix as a picture (plot.h), titled with the models and
  * the data it is of. */
 static int plot(const char *path, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX],
-                const char *const *models, int nmodels, const char *data, int flip)
+                const char *const *models, int nmodels, const char *data, int tta)
 {
     static long counts[FER_METRICS_MAXK * FER_METRICS_MAXK];
     const char *classes[FER_METRICS_MAXK];
@@ -123,8 +123,8 @@ static int plot(const char *path, const fer_metrics *m, char names[][FER_CLASS_N
         len += (size_t)snprintf(title + len, sizeof title - len, "%s%s", i ? " + " : "",
                                 fer_plot_basename(models[i]));
     if (len < sizeof title)
-        snprintf(title + len, sizeof title - len, " on %s%s", fer_plot_basename(data),
-                 flip ? " (flip TTA)" : "");
+        snprintf(title + len, sizeof title - len, " on %s%s%s%s", fer_plot_basename(data),
+                 tta ? " (" : "", tta ? fer_tta_name(tta) : "", tta ? " TTA)" : "");
     return fer_plot_confusion(classes, m->k, counts, m->accuracy, path, title);
 }
 
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
         {"precision", required_argument, 0, 'F'}, {0, 0, 0, 0}};
     const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
     const char *precision = "fp32";
-    int nmodels = 0, c, flip = 0, k = 0, force_progress = 0, quiet = 0;
+    int nmodels = 0, c, tta = 0, k = 0, force_progress = 0, quiet = 0;
     fer_progress bar;
     char what[32];
     long batch = 256, threads = 0;
@@ -221,11 +221,10 @@ int main(int argc, char **argv)
         case 'p': predpath = optarg; break;
         case 'P': plotpath = optarg; break;
         case 't':
-            if (strcmp(optarg, "flip")) {
-                fprintf(stderr, "%s: --tta: '%s': only flip is known\n", argv0, optarg);
+            if ((tta = fer_tta_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --tta: '%s': use none, flip or crop10\n", argv0, optarg);
                 exit(2);
             }
-            flip = 1;
             break;
         case 'b':
             if (fer_parse_long(optarg, 1, 65536, &batch)) {
@@ -328,7 +327,7 @@ int main(int argc, char **argv)
                            "img/s");
         for (size_t s0 = 0, step = 8 * (size_t)batch; s0 < d.n; s0 += step) {
             size_t nn = d.n - s0 < step ? d.n - s0 : step;
-            if (fer_predict(&m, d.pixels + s0 * (size_t)d.c * d.h * d.w, nn, (int)batch, flip,
+            if (fer_predict(&m, d.pixels + s0 * (size_t)d.c * d.h * d.w, nn, (int)batch, tta,
                             probs + s0 * k))
                 die(fer_error());
             fer_progress_update(&bar, s0 + nn, (size_t)(nmodels - mi - 1) * d.n, NULL);
@@ -352,7 +351,7 @@ int main(int argc, char **argv)
     fer_metrics_compute(&met, k, d.labels, pred, d.n);
     if (predpath && write_predictions(predpath, acc, d.labels, pred, d.n, k, names))
         die(fer_error());
-    if (plotpath && plot(plotpath, &met, names, models, nmodels, in, flip))
+    if (plotpath && plot(plotpath, &met, names, models, nmodels, in, tta))
         die(fer_error());
     if (!strcmp(format, "json"))
         print_json(stdout, &met, names);

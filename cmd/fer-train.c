@@ -32,6 +32,7 @@ static void usage(int status)
             "                 [--label-smoothing X] [--balanced] [--mirror] [--shift N]\n"
             "                 [--rotate DEG] [--scale A:B] [--crop PX] [--brightness F]\n"
             "                 [--contrast F] [--erase P] [--width X] [--dropout X] [--dropout2 X]\n"
+            "                 [--stages N] [--warmup N] [--ema DECAY] [--stop-after N]\n"
             "                 [--val-split X | --val FILE]\n"
             "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
             "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
@@ -96,7 +97,7 @@ enum {
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
     O_LRBB, O_HEAD, O_QUIET, O_PROGRESS, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST, O_ERASE,
-    O_PRECISION
+    O_STAGES, O_WARMUP, O_EMA, O_STOPAFTER, O_PRECISION
 };
 
 static const struct option longopts[] = {
@@ -120,7 +121,9 @@ static const struct option longopts[] = {
     {"head", required_argument, 0, O_HEAD}, {"progress", no_argument, 0, O_PROGRESS},
     {"scale", required_argument, 0, O_SCALE}, {"crop", required_argument, 0, O_CROP},
     {"brightness", required_argument, 0, O_BRIGHT}, {"contrast", required_argument, 0, O_CONTRAST},
-    {"erase", required_argument, 0, O_ERASE}, {"precision", required_argument, 0, O_PRECISION},
+    {"erase", required_argument, 0, O_ERASE}, {"stages", required_argument, 0, O_STAGES},
+    {"warmup", required_argument, 0, O_WARMUP}, {"ema", required_argument, 0, O_EMA},
+    {"stop-after", required_argument, 0, O_STOPAFTER}, {"precision", required_argument, 0, O_PRECISION},
     {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* Refuses (exit 2) two of the files fer-train reads and writes that are
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
     char headbuf[128];
     fer_model_opts mo;
     double width = -1, dropout = -1, dropout2 = -1;
+    int stages = 0;
     fer_train_opts to;
     fer_train_result res;
     fer_model m;
@@ -218,6 +222,10 @@ int main(int argc, char **argv)
         case O_BRIGHT: to.brightness = num("brightness", optarg, 0, 10); break;
         case O_CONTRAST: to.contrast = num("contrast", optarg, 0, 10); break;
         case O_ERASE: to.erase = num("erase", optarg, 0, 1); break;
+        case O_STAGES: stages = (int)inum("stages", optarg, 1, FER_CNN_STAGES_MAX); break;
+        case O_WARMUP: to.warmup = (int)inum("warmup", optarg, 0, 100000); break;
+        case O_EMA: to.ema = num("ema", optarg, 0, 0.999999); break;
+        case O_STOPAFTER: to.stop_after = (int)inum("stop-after", optarg, 1, 100000); break;
         case O_PRECISION: precision = optarg; break;
         case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
         case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
@@ -273,6 +281,12 @@ int main(int argc, char **argv)
         mo.dropout = dropout;
     if (dropout2 >= 0)
         mo.dropout2 = dropout2;
+    if (stages && strcmp(arch, "cnn")) {
+        fprintf(stderr, "%s: --stages: a cnn option, not %s's\n", argv0, arch);
+        exit(2);
+    }
+    if (stages)
+        mo.stages = stages;
     if (threads)
         fer_threads_set((int)threads);
     fer_cmd_precision(argv0, precision, to.quiet);
@@ -416,14 +430,19 @@ int main(int argc, char **argv)
     fer_model_note(&m, "train.seconds", "%.1f", res.seconds);
     fer_model_note(&m, "train.seed", "%llu", to.seed);
     fer_model_note(&m, "train.precision", "%s", precision);
+    if (to.ema > 0)
+        fer_model_note(&m, "train.ema", "%g", to.ema);
     if (fer_model_save(&m, out))
         die(fer_error());
-    if (!res.stopped)
+    if (!res.stopped && !res.paused)
         unlink(ckpt);   /* the finished model replaces the checkpoint */
     if (log && fclose(log)) {
         fprintf(stderr, "%s: %s: write error\n", argv0, logpath);
         return 1;
     }
+    if (!to.quiet && res.paused)
+        fprintf(stderr, "%s: stopped after epoch %d of %d (--stop-after); checkpoint in %s "
+                "(continue with --resume %s)\n", argv0, res.epochs_run, to.epochs, ckpt, ckpt);
     if (!to.quiet && val.n)
         fprintf(stderr, "%s: wrote %s (%d epochs, best validation accuracy %.4f at epoch %d, "
                 "%.1fs)\n", argv0, out, res.epochs_run, res.best_val_acc, res.best_epoch,

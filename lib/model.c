@@ -18,6 +18,7 @@ int fer_model_defaults(const char *arch, fer_model_opts *o)
     o->c = 1;
     o->h = o->w = 48;
     if (!strcmp(arch, "cnn")) {
+        o->stages = 3;
         o->dropout = 0.25;
         o->dropout2 = 0.5;
     } else if (!strcmp(arch, "ff")) {
@@ -39,10 +40,16 @@ static int cnn_unit(fer_net *net, int x, int i, int k)
     return fer_net_bn(net, x, name);
 }
 
+/* stages pool blocks of two conv units each, 64 width 2^b channels in
+ * block b (conv1..conv<2 stages>), then fc1 (256 width) ReLU bn<2 stages + 1>
+ * dropout2 fc2: the study's cnn at 3 stages, a VGG-like net at 4. */
 static int build_cnn(fer_net *net, const fer_model_opts *o)
 {
     int x = 0, k;
-    for (int b = 0; b < 3; b++) {
+    char bn[16];
+    if (o->stages < 1 || o->stages > FER_CNN_STAGES_MAX)
+        return fer_seterr("cnn of %d stages: take 1..%d", o->stages, FER_CNN_STAGES_MAX);
+    for (int b = 0; b < o->stages; b++) {
         k = (int)(64 * o->width * (1 << b) + 0.5);
         if (k < 1)
             return fer_seterr("width %g leaves no channels", o->width);
@@ -51,8 +58,9 @@ static int build_cnn(fer_net *net, const fer_model_opts *o)
             return -1;
     }
     k = (int)(256 * o->width + 0.5);
+    snprintf(bn, sizeof bn, "bn%d", 2 * o->stages + 1);
     if ((x = fer_net_dense(net, x, "fc1", k, 1)) < 0 || (x = fer_net_relu(net, x)) < 0 ||
-        (x = fer_net_bn(net, x, "bn7")) < 0 || (x = fer_net_dropout(net, x, o->dropout2)) < 0 ||
+        (x = fer_net_bn(net, x, bn)) < 0 || (x = fer_net_dropout(net, x, o->dropout2)) < 0 ||
         (x = fer_net_dense(net, x, "fc2", o->nclasses, 1)) < 0)
         return -1;
     return 0;
@@ -196,18 +204,30 @@ int fer_model_note(fer_model *m, const char *key, const char *fmt, ...)
     return 0;
 }
 
+/* The version a reader needs: 1 unless the model uses what version 2
+ * added (a cnn of other than 3 stages), so that files older fers read are
+ * written as before, and a deeper cnn is refused by them as too new. */
+static int needed_version(const fer_model *m)
+{
+    return !strcmp(m->arch, "cnn") && m->opts.stages != 3 ? 2 : 1;
+}
+
 static char *model_meta(const fer_model *m)
 {
     size_t len = 1024 + (size_t)m->nclasses * FER_CLASS_NAME_MAX +
                  (m->train_meta ? strlen(m->train_meta) : 0);
     char *s = malloc(len), *p;
+    int version = needed_version(m);
     if (!s)
         return NULL;
     p = s + sprintf(s,
                     "format=fer-model\nmodel_version=%d\narch=%s\nwidth=%.17g\ndropout=%.17g\n"
-                    "dropout2=%.17g\ninput=%d,%d,%d\nmean=%.9g\nstd=%.9g\nclasses=",
-                    FER_MODEL_VERSION, m->arch, m->opts.width, m->opts.dropout, m->opts.dropout2,
-                    m->opts.c, m->opts.h, m->opts.w, m->mean, m->std);
+                    "dropout2=%.17g\n",
+                    version, m->arch, m->opts.width, m->opts.dropout, m->opts.dropout2);
+    if (version >= 2)
+        p += sprintf(p, "stages=%d\n", m->opts.stages);
+    p += sprintf(p, "input=%d,%d,%d\nmean=%.9g\nstd=%.9g\nclasses=", m->opts.c, m->opts.h,
+                 m->opts.w, m->mean, m->std);
     for (int i = 0; i < m->nclasses; i++)
         p += sprintf(p, "%s%s", i ? "," : "", m->classes[i]);
     p += sprintf(p, "\n");
@@ -284,6 +304,12 @@ static int model_from_meta(fer_model *m, const char *meta, const char *path)
         meta_double(meta, "dropout2", &o.dropout2, path) || meta_double(meta, "mean", &mean, path) ||
         meta_double(meta, "std", &std, path))
         return -1;
+    if (!strcmp(arch, "cnn") && fer_meta_get(meta, "stages", buf, sizeof buf) >= 0) {
+        long st;   /* absent in version 1 files: the study's 3 */
+        if (fer_parse_long(buf, 1, FER_CNN_STAGES_MAX, &st))
+            return fer_error_prefix("%s: model stages", path);
+        o.stages = (int)st;
+    }
     if (fer_meta_get(meta, "input", buf, sizeof buf) < 0 ||
         sscanf(buf, "%d,%d,%d", &c, &h, &w) != 3 || c < 1 || c > 4 || h < 8 || h > 1024 ||
         w < 8 || w > 1024)

@@ -1,12 +1,13 @@
-/* model.h: the study's three architectures, and model files.
+/* model.h: the study's three architectures (cnn also deeper), and model files.
  *
  * A model file is a fer stream: first a record named "model" (u8, shape
  * (0), no payload) whose meta text carries the architecture and everything
  * needed to use the model:
  *   format=fer-model
- *   model_version=1
+ *   model_version=1                        (2 with stages=, below)
  *   arch=cnn|ff|resnet18
  *   width=1  dropout=0.25  dropout2=0.5    (architecture options)
+ *   stages=4                               (cnn, only when not 3: version 2)
  *   input=1,48,48
  *   mean=0.5  std=0.25                     (x = (pixel/255 - mean) / std)
  *   classes=angry,disgust,...
@@ -21,12 +22,18 @@
 #include "dataset.h"
 #include "net.h"
 
-#define FER_MODEL_VERSION 1
+/* The newest version this fer reads. A file says the oldest version that
+ * reads it: 1, or 2 for a cnn of other than 3 stages (the stages key). */
+#define FER_MODEL_VERSION 2
+/* cnn: pool blocks; 48x48 faces are 3x3 after 4 */
+#define FER_CNN_STAGES_MAX 5
 
 typedef struct fer_model_opts {
     double width;           /* channel multiplier for cnn (1 = 64..256) */
     double dropout;         /* cnn: after each pool block (0.25); ff: between layers (0.2) */
     double dropout2;        /* cnn: before the last dense (0.5) */
+    int stages;             /* cnn: conv pairs each ending in a max pool: 3 (the
+                               study's), 4 adds 512 channels at width 1 */
     int nclasses;
     int c, h, w;            /* input */
 } fer_model_opts;

@@ -1,7 +1,8 @@
-/* predict.c: batched inference. */
+/* predict.c: batched inference, with test-time averaging over views. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "error.h"
 #include "layers.h"
 #include "predict.h"
@@ -19,9 +20,49 @@ void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
     }
 }
 
-int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int flip, float *probs)
+int fer_tta_parse(const char *name)
 {
-    int c, h, w, k = m->nclasses;
+    static const char *names[3] = {"none", "flip", "crop10"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i]))
+            return i;
+    return -1;
+}
+
+const char *fer_tta_name(int tta)
+{
+    return tta == FER_TTA_FLIP ? "flip" : tta == FER_TTA_CROP10 ? "crop10" : "none";
+}
+
+int fer_tta_views(int tta)
+{
+    return tta == FER_TTA_FLIP ? 2 : tta == FER_TTA_CROP10 ? 10 : 1;
+}
+
+void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, int w,
+                  uint8_t *dst)
+{
+    size_t img = (size_t)c * h * w;
+    if (tta == FER_TTA_CROP10) {
+        int cw = w - 2 * FER_TTA_CROP > 1 ? w - 2 * FER_TTA_CROP : 1;
+        int ch = h - 2 * FER_TTA_CROP > 1 ? h - 2 * FER_TTA_CROP : 1;
+        /* top left, top right, bottom left, bottom right, centre */
+        static const int fx[5] = {0, 2, 0, 2, 1}, fy[5] = {0, 0, 2, 2, 1};
+        int x0 = fx[v % 5] * (w - cw) / 2, y0 = fy[v % 5] * (h - ch) / 2;
+        for (size_t i = 0; i < n; i++)
+            fer_augment_crop(src + i * img, c, h, w, x0, y0, cw, ch, dst + i * img);
+        if (v >= 5)
+            fer_mirror(dst, n, c, h, w, dst);
+    } else if (tta == FER_TTA_FLIP && v == 1) {
+        fer_mirror(src, n, c, h, w, dst);
+    } else {
+        memcpy(dst, src, n * img);
+    }
+}
+
+int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs)
+{
+    int c, h, w, k = m->nclasses, views = fer_tta_views(tta);
     size_t img;
     float *x, *p2 = NULL;
     uint8_t *tmp = NULL;
@@ -36,11 +77,11 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int flip, 
     else if (fer_net_plan_infer(m->net, batch))
         return -1;
     x = malloc((size_t)batch * img * sizeof(float));
-    if (flip) {
+    if (views > 1) {
         tmp = malloc((size_t)batch * img);
         p2 = malloc((size_t)batch * k * sizeof(float));
     }
-    if (!x || (flip && (!tmp || !p2))) {
+    if (!x || (views > 1 && (!tmp || !p2))) {
         free(x);
         free(tmp);
         free(p2);
@@ -48,14 +89,28 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int flip, 
     }
     for (size_t i = 0; i < n; i += batch) {
         int b = (int)(n - i < (size_t)batch ? n - i : (size_t)batch);
+        float *out = probs + i * k;
+        if (tta == FER_TTA_CROP10) {
+            memset(out, 0, (size_t)b * k * sizeof *out);
+            for (int v = 0; v < views; v++) {
+                fer_tta_view(tta, v, px + i * img, b, c, h, w, tmp);
+                fer_model_preprocess(m, tmp, b, x);
+                fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), p2);
+                for (size_t j = 0; j < (size_t)b * k; j++)
+                    out[j] += p2[j];
+            }
+            for (size_t j = 0; j < (size_t)b * k; j++)
+                out[j] /= (float)views;
+            continue;
+        }
         fer_model_preprocess(m, px + i * img, b, x);
-        fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), probs + i * k);
-        if (flip) {
+        fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), out);
+        if (tta == FER_TTA_FLIP) {
             fer_mirror(px + i * img, b, c, h, w, tmp);
             fer_model_preprocess(m, tmp, b, x);
             fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), p2);
             for (size_t j = 0; j < (size_t)b * k; j++)
-                probs[i * k + j] = 0.5f * (probs[i * k + j] + p2[j]);
+                out[j] = 0.5f * (out[j] + p2[j]);
         }
     }
     free(x);

@@ -7,11 +7,37 @@
 
 #include "model.h"
 
+/* Test-time averaging: the probabilities of an image are the mean of its
+ * views' probabilities.
+ *   none    the image itself
+ *   flip    the image and its mirror image (left-right)
+ *   crop10  the windows of (w - 2 FER_TTA_CROP) x (h - 2 FER_TTA_CROP)
+ *           pixels (44x44 of 48x48) at the top left, top right, bottom
+ *           left, bottom right corners and the centre (at (2, 2)), each
+ *           resized back to w x h as fer-train --crop 2 resizes its random
+ *           windows (fer_augment_crop), then the mirror images of those
+ *           five, in this order. */
+enum fer_tta { FER_TTA_NONE, FER_TTA_FLIP, FER_TTA_CROP10 };
+#define FER_TTA_CROP 2
+
+/* "none", "flip", "crop10" -> enum fer_tta, or -1; and back. */
+int fer_tta_parse(const char *name);
+const char *fer_tta_name(int tta);
+/* How many views (forward passes) an image costs: 1, 2 or 10. */
+int fer_tta_views(int tta);
+
+/* View v (0 .. fer_tta_views(tta) - 1) of n images src (n, c, h, w) into
+ * dst (not src). */
+void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, int w,
+                  uint8_t *dst);
+
 /* Class probabilities (softmax of the logits), probs (n, classes), for n
  * images px (n, c, h, w) in the model's input shape, in inference mode,
- * batch images at a time. When flip is set, each image's probabilities are
- * averaged with its mirror image's. 0 or -1 (out of memory). */
-int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int flip, float *probs);
+ * batch images at a time, averaged over the views of tta (enum fer_tta;
+ * 1 is flip, as this argument's older meaning). flip is 0.5 (a + b) in
+ * float; crop10 sums the ten in view order in float and divides by 10.
+ * 0 or -1 (out of memory). */
+int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs);
 
 /* Mirrors n images (n, c, h, w) left-right into dst (may equal src). */
 void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst);

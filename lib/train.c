@@ -170,11 +170,52 @@ typedef struct train_state {
     fer_rng rng;
     int64_t *order;             /* (n) the image order; each epoch shuffles it further */
     size_t n;
+    float *ema;                 /* the weight average (as snapshot lays it out), or NULL */
+    long ema_t;                 /* updates it has had */
 } train_state;
+
+/* Writes the flat buffer buf (as snapshot lays it out) as one record per
+ * parameter, "<prefix>.<name>". */
+static int write_flat(fer_net *net, const char *prefix, const float *buf, FILE *f)
+{
+    size_t off = 0;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        fer_record r;
+        char name[128];
+        uint64_t n = p->n;
+        snprintf(name, sizeof name, "%s.%s", prefix, p->name);
+        fer_record_init(&r, name, FER_F32, 1, &n, buf + off, NULL);
+        if (fer_record_write(f, &r))
+            return -1;
+        off += p->n;
+    }
+    return 0;
+}
+
+/* Copies record r into buf when it is "<prefix>.<name>" of one of net's
+ * parameters with its size; returns whether it was. */
+static int read_flat(fer_net *net, const char *prefix, const fer_record *r, float *buf)
+{
+    size_t off = 0, len = strlen(prefix);
+    if (strncmp(r->name, prefix, len) || r->name[len] != '.')
+        return 0;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        if (!strcmp(p->name, r->name + len + 1) && r->dtype == FER_F32 &&
+            r->nbytes == p->n * sizeof(float)) {
+            memcpy(buf + off, r->data, r->nbytes);
+            return 1;
+        }
+        off += p->n;
+    }
+    return 0;
+}
 
 /* A checkpoint: the model with its current weights, then the optimiser
  * state, where training stood ("trainstate", with the image order as its
- * i64 payload) and the best weights ("best.<name>"). */
+ * i64 payload), the best weights ("best.<name>") and, with --ema, the
+ * weight average ("ema.<name>"). */
 static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float *best,
                            const train_state *st, const char *path)
 {
@@ -183,16 +224,20 @@ static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float
     char meta[640];
     uint64_t n = st->n;
     size_t off = 0;
+    int k;
     if (fer_outfile_open(&o, path))
         return -1;
     if (fer_model_write(m, o.f) || fer_optim_write(opt, o.f))
         goto fail;
-    snprintf(meta, sizeof meta,
-             "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\nrng=%llu,%llu,%llu,%llu\n"
-             "plateau_best=%.17g\nplateau_wait=%d\n",
-             st->epoch, st->best_epoch, st->best_acc, st->lr, (unsigned long long)st->rng.s[0],
-             (unsigned long long)st->rng.s[1], (unsigned long long)st->rng.s[2],
-             (unsigned long long)st->rng.s[3], st->plateau_best, st->plateau_wait);
+    k = snprintf(meta, sizeof meta,
+                 "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\n"
+                 "rng=%llu,%llu,%llu,%llu\nplateau_best=%.17g\nplateau_wait=%d\n",
+                 st->epoch, st->best_epoch, st->best_acc, st->lr,
+                 (unsigned long long)st->rng.s[0], (unsigned long long)st->rng.s[1],
+                 (unsigned long long)st->rng.s[2], (unsigned long long)st->rng.s[3],
+                 st->plateau_best, st->plateau_wait);
+    if (st->ema)
+        snprintf(meta + k, sizeof meta - k, "ema_steps=%ld\n", st->ema_t);
     fer_record_init(&r, "trainstate", FER_I64, 1, &n, st->order, meta);
     if (fer_record_write(o.f, &r))
         goto fail;
@@ -206,6 +251,8 @@ static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float
             goto fail;
         off += p->n;
     }
+    if (st->ema && write_flat(m->net, "ema", st->ema, o.f))
+        goto fail;
     return fer_outfile_commit(&o);
 fail:
     fer_outfile_abort(&o);
@@ -218,10 +265,16 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
     fer_model tmp;
     fer_reader *rd;
     fer_record r;
-    int k, found = 0;
+    int k, found = 0, ema_found = 0;
     if (fer_model_load(&tmp, path))
         return -1;
     /* each message is made before tmp is freed: it names tmp's parts */
+    if (!strcmp(tmp.arch, m->arch) && tmp.opts.stages != m->opts.stages) {
+        fer_seterr("%s: checkpoint is a %s of %d stages, training %d", path, tmp.arch,
+                   tmp.opts.stages, m->opts.stages);
+        fer_model_free(&tmp);
+        return -1;
+    }
     if (strcmp(tmp.arch, m->arch) || fer_net_nparams(tmp.net) != fer_net_nparams(m->net)) {
         fer_seterr("%s: checkpoint is a %s model, training a %s", path, tmp.arch, m->arch);
         fer_model_free(&tmp);
@@ -264,6 +317,9 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
             if (fer_meta_get(r.meta, "plateau_wait", buf, sizeof buf) > 0 &&
                 !fer_parse_long(buf, 0, 1000000, &v))
                 st->plateau_wait = (int)v;
+            if (fer_meta_get(r.meta, "ema_steps", buf, sizeof buf) > 0 &&
+                !fer_parse_long(buf, 0, 1L << 53, &v))
+                st->ema_t = v;
             if (fer_meta_get(r.meta, "rng", buf, sizeof buf) > 0 &&
                 sscanf(buf, "%llu,%llu,%llu,%llu", &s[0], &s[1], &s[2], &s[3]) == 4)
                 for (int i = 0; i < 4; i++)
@@ -290,14 +346,13 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
                 memcpy(st->order, o, st->n * sizeof *o);
             }
             found = 1;
-        } else if (!strncmp(r.name, "best.", 5) && best) {
-            size_t off = 0;
-            for (int i = 0; i < fer_net_nparams(m->net); i++) {
-                fer_param *p = fer_net_param(m->net, i);
-                if (!strcmp(p->name, r.name + 5) && r.nbytes == p->n * sizeof(float))
-                    memcpy(best + off, r.data, r.nbytes);
-                off += p->n;
-            }
+        } else if (!strncmp(r.name, "best.", 5)) {
+            if (best)
+                read_flat(m->net, "best", &r, best);
+        } else if (!strncmp(r.name, "ema.", 4)) {
+            ema_found = 1;
+            if (st->ema)
+                read_flat(m->net, "ema", &r, st->ema);
         }
         fer_record_free(&r);
     }
@@ -306,7 +361,29 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
         return -1;
     if (!found)
         return fer_seterr("%s: not a checkpoint (no trainstate record)", path);
+    if (st->ema && !ema_found)
+        return fer_seterr("%s: checkpoint of a run without --ema", path);
+    if (!st->ema && ema_found)
+        return fer_seterr("%s: checkpoint of a run with --ema", path);
     return 0;
+}
+
+/* One update of the weight average a (as snapshot lays it out) after
+ * update t: a += (1 - d)(w - a), d = min(decay, (1 + t) / (10 + t)); a
+ * weight that does not move (frozen) stays exactly what it was. */
+static void ema_update(fer_net *net, float *a, double decay, long t)
+{
+    double warm = (1.0 + t) / (10.0 + t);
+    const float k = (float)(1 - (decay < warm ? decay : warm));
+    size_t off = 0;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        fer_param *p = fer_net_param(net, i);
+        float *restrict e = a + off;
+        const float *restrict w = p->w;
+        for (size_t j = 0; j < p->n; j++)
+            e[j] += k * (w[j] - e[j]);
+        off += p->n;
+    }
 }
 
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
@@ -315,6 +392,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
     size_t img, n = train->n;
     float *x = NULL, *probs = NULL, *dlogits = NULL, *best = NULL, cw[FER_CLASSES_MAX];
+    float *ema = NULL, *live = NULL;   /* the weight average, the weights while it is in */
+    long ema_t = 0;
     uint8_t *bpx = NULL, *scratch = NULL;
     int32_t *by = NULL;
     int64_t *order = NULL;
@@ -371,6 +450,10 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     by = malloc((size_t)B * sizeof *by);
     order = malloc(n * sizeof *order);
     best = snapshot(m->net, NULL);
+    if (o->ema > 0 && (!(ema = snapshot(m->net, NULL)) || !(live = snapshot(m->net, NULL)))) {
+        fer_seterr("out of memory");
+        goto out;
+    }
     opt = fer_optim_new(m->net, &o->optim);
     if (!x || !probs || !dlogits || !bpx || !scratch || !by || !order || !best || !opt) {
         fer_seterr("out of memory");
@@ -390,9 +473,10 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         order[i] = (int64_t)i;
     if (o->resume) {
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
-                           order, n};
+                           order, n, ema, ema_t};
         if (load_checkpoint(m, opt, best, &st, o->resume))
             goto out;
+        ema_t = st.ema_t;
         epoch = st.epoch;
         best_epoch = st.best_epoch;
         best_acc = st.best_acc;
@@ -409,16 +493,21 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     }
 
     while (epoch < o->epochs) {
-        double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc;
+        double t0 = now(), sum_loss = 0, vloss = 0, vacc = 0, tacc, lr_step = lr;
+        const size_t steps = n / B;   /* full batches an epoch */
         const char *bad;
         long right = 0;
         size_t done = 0;
         /* The checkpoint holds the state at an epoch's start, so that an
          * interrupted epoch is redone exactly on --resume. */
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
-                           order, n};
+                           order, n, ema, ema_t};
         if (o->checkpoint && save_checkpoint(m, opt, best, &st, o->checkpoint))
             goto out;
+        if (o->stop_after > 0 && epoch >= o->stop_after) {
+            res->paused = 1;   /* the checkpoint just written goes on from here */
+            break;
+        }
         if (o->schedule == FER_SCHED_COSINE)
             lr = o->optim.lr * 0.5 * (1 + cos(M_PI * epoch / o->epochs));
         for (size_t i = n; i > 1; i--) {   /* shuffle */
@@ -455,7 +544,15 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             fer_xent_backward(b, k, probs, by, o->balanced ? cw : NULL,
                               (float)o->label_smoothing, dlogits);
             fer_net_backward(m->net, dlogits, b);
-            fer_optim_step(opt, lr);
+            lr_step = lr;
+            if (o->warmup > 0) {
+                double g = (double)epoch * steps + s / B + 1, span = (double)o->warmup * steps;
+                if (g < span)
+                    lr_step = lr * (g / span);
+            }
+            fer_optim_step(opt, lr_step);
+            if (ema)
+                ema_update(m->net, ema, o->ema, ema_t++);
             sum_loss += loss * b;
             for (int j = 0; j < b; j++) {
                 int best_j = 0;
@@ -484,6 +581,10 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             goto out;
         }
         tacc = (double)right / done;
+        if (ema) {   /* validation and the best weights are the average's */
+            snapshot(m->net, live);
+            restore(m->net, ema);
+        }
         if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
             goto out;
         if (!have_val || vacc > best_acc) {   /* without validation: the last */
@@ -491,24 +592,26 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             best_epoch = epoch;
             snapshot(m->net, best);
         }
+        if (ema)
+            restore(m->net, live);
         res->last_train_loss = sum_loss / done;
         res->last_train_acc = tacc;
         res->last_val_loss = vloss;
         res->last_val_acc = have_val ? vacc : -1;
         if (o->log && (fprintf(o->log, "%d,%.6f,%.6f,%s%.6f,%s%.6f,%.6g,%.2f\n", epoch,
                                sum_loss / done, tacc, "", have_val ? vloss : NAN, "",
-                               have_val ? vacc : NAN, lr, now() - t0) < 0 ||
+                               have_val ? vacc : NAN, lr_step, now() - t0) < 0 ||
                        fflush(o->log))) {
             log_error(o);
             goto out;
         }
         if (!o->quiet && have_val)
             fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f  "
-                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc, vloss, vacc, lr,
-                    now() - t0);
+                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc, vloss, vacc,
+                    lr_step, now() - t0);
         else if (!o->quiet)
             fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f  lr %.3g  %.1fs\n", epoch,
-                    o->epochs, sum_loss / done, tacc, lr, now() - t0);
+                    o->epochs, sum_loss / done, tacc, lr_step, now() - t0);
         if (o->schedule == FER_SCHED_STEP && o->step_size > 0 && epoch % o->step_size == 0)
             lr *= o->gamma;
         if (o->schedule == FER_SCHED_PLATEAU) {
@@ -536,6 +639,8 @@ out:
     free(by);
     free(order);
     free(best);
+    free(ema);
+    free(live);
     fer_optim_free(opt);
     return rc;
 }

@@ -33,6 +33,11 @@ typedef struct fer_train_opts {
     double brightness;          /* random brightness factor in [1-b, 1+b] (not below 0) */
     double contrast;            /* random contrast factor in [1-c, 1+c] (not below 0) */
     double erase;               /* probability of random erasing */
+    int warmup;                 /* epochs over which the learning rate ramps up
+                                 * linearly, step by step, to the schedule's */
+    double ema;                 /* > 0: decay of an average of the weights (below) */
+    int stop_after;             /* > 0: end after this many epochs of the schedule
+                                 * of `epochs`, leaving the checkpoint (res.paused) */
     unsigned long long seed;
     int progress;               /* enum fer_progress_mode: status line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL; flushed each epoch, a
@@ -51,6 +56,7 @@ typedef struct fer_train_result {
     double last_train_loss, last_train_acc, last_val_loss, last_val_acc;
     double seconds;
     int stopped;                /* interrupted */
+    int paused;                 /* ended by stop_after before the last epoch */
 } fer_train_result;
 
 void fer_train_defaults(fer_train_opts *o);
@@ -60,7 +66,20 @@ void fer_train_defaults(fer_train_opts *o);
  * weights by validation accuracy (the last without validation). Returns 0,
  * 1 when stopped by *stop (a checkpoint was written), -1 on error; a loss
  * or weight that is NaN or infinite (divergence) is an error, and m's
- * weights are then not to be saved. */
+ * weights are then not to be saved.
+ *
+ * Warmup: the rate of step g (counted from the first epoch, S full
+ * batches an epoch) is the schedule's times min(1, (g + 1) / (warmup S)).
+ *
+ * With ema > 0 an exponential moving average of every parameter and
+ * buffer (batch-norm running statistics too, as timm's ModelEmaV2) follows
+ * the weights: after update t (0 for the first), a += (1 - d)(w - a) with
+ * d = min(ema, (1 + t) / (10 + t)), a warmup that forgets the initial
+ * weights within the first epoch. Validation, the best weights and m's
+ * final weights are the average's; the loss and accuracy of training are
+ * the weights'. A checkpoint holds the average ("ema.<name>", and its
+ * update count) and is refused for a run whose ema is on and its off, or
+ * the other way. */
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
               const fer_train_opts *o, fer_train_result *res);
 

@@ -78,6 +78,13 @@ fer-classify -m m1.fer -f csv mirrored.fer >mirror.csv
 fer-classify -m m1.fer -f csv --tta flip faces.fer >tta.csv
 check tta-flip avg_probs tta.csv faces.csv mirror.csv
 check tta-rows test "$(csv_ok tta.csv)" = 150
+# --tta crop10 (its views against the mean by hand: test_predict); none
+# is no option
+fer-classify -m m1.fer -f csv --tta crop10 faces.fer >crop.csv
+check tta-crop10-rows test "$(csv_ok crop.csv)" = 150
+check tta-crop10-differs sh -c '! cmp -s crop.csv faces.csv && ! cmp -s crop.csv tta.csv'
+fer-classify -m m1.fer -f csv --tta none faces.fer >none.csv
+check tta-none cmp none.csv faces.csv
 
 # text: one aligned line per face; json: one object per face
 fer-classify -m m1.fer faces.fer >faces.txt

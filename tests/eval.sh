@@ -98,6 +98,14 @@ t tta_flip 0 '"n": 84,' -- \
 check tta_flip_sums awk -F, 'NR > 1 { s = 0; for (j = 4; j <= NF; j++) s += $j
                                       if (s < 0.9999 || s > 1.0001) exit 1 }' pt.csv
 check tta_flip_differs sh -c '! cmp -s pa.csv pt.csv'
+# --tta crop10: the same (its views: test_predict); --tta none is no option
+t tta_crop10 0 '"n": 84,' -- \
+    sh -c "fer-eval -m a.fer '$DATA' --tta crop10 --format json --predictions pc.csv"
+check tta_crop10_sums awk -F, 'NR > 1 { s = 0; for (j = 4; j <= NF; j++) s += $j
+                                        if (s < 0.9999 || s > 1.0001) exit 1 }' pc.csv
+check tta_crop10_differs sh -c '! cmp -s pa.csv pc.csv && ! cmp -s pt.csv pc.csv'
+t tta_none 0 "" -- sh -c "fer-eval -m a.fer '$DATA' --tta none --predictions pn.csv >/dev/null"
+check tta_none_plain cmp pa.csv pn.csv
 
 # Bad models: truncated (early and just before the end), a corrupted byte,
 # a data set, a CSV, a missing file.

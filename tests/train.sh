@@ -11,6 +11,9 @@ FF="-m ff --width 0.25 --batch 16 --threads 1 -q"
 
 # meta FILE KEY: the value of KEY= in a model file's meta text.
 meta() { grep -a "^$2=" "$1" | head -n 1 | sed "s/^$2=//"; }
+# rows FILE: its non-empty lines, 0 while it is missing or empty (grep -c
+# prints 0 and fails on an empty file: "|| echo 0" gave "0 0").
+rows() { r=$(grep -c . "$1" 2>/dev/null); echo "${r:-0}"; }
 # col FILE N: column N of a log, without the header.
 col() { awk -F, -v n="$2" 'NR > 1 { print $n }' "$1"; }
 
@@ -58,6 +61,12 @@ t sched_cosine 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 4 --schedule c
     --log cos.csv
 check sched_cosine_lr awk -F, 'NR > 1 { want = 0.002 * 0.5 * (1 + cos(3.14159265358979 * ($1 - 1) / 4))
     if ($6 < want * 0.9999 || $6 > want * 1.0001) exit 1 }' cos.csv
+# --warmup 2: the rate of an epoch's last step is the cosine's times e/2
+t sched_warmup 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 4 --schedule cosine --lr 0.002 \
+    --warmup 2 --log warm.csv
+check sched_warmup_lr awk -F, 'NR > 1 { want = 0.002 * 0.5 * (1 + cos(3.14159265358979 * ($1 - 1) / 4))
+    if ($1 < 2) want *= $1 / 2
+    if ($6 < want * 0.9999 || $6 > want * 1.0001) exit 1 }' warm.csv
 t options 0 "" -- fer-train $FF -i "$DATA" -o s.fer --epochs 2 --optim sgd --momentum 0.8 \
     --nesterov --weight-decay 1e-4 --clip 1 --label-smoothing 0.1 --balanced --mirror \
     --dropout 0.3 --schedule plateau --patience 0
@@ -113,7 +122,7 @@ fi
 fer-train $FF -i "$DATA" -o i.fer --epochs 2000 --seed 3 --log i.csv 2>i.err &
 pid=$!
 n=0     # wait (up to 300 s on a loaded machine) for two logged epochs
-while [ "$(grep -c . i.csv 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 3000 ]; do
+while [ "$(rows i.csv)" -lt 3 ] && [ $n -lt 3000 ]; do
     sleep 0.1; n=$((n + 1))
 done
 kill -INT $pid
@@ -142,26 +151,60 @@ t resume_other_width 1 '^fer-train: f\.fer: checkpoint tensor fc1\.weight has [0
 # --- exact resume: stopped in a later epoch, resumed, the same weights as a
 # run never stopped (the shuffle order and plateau state are in the checkpoint;
 # no validation: the last weights, not an early best, are compared)
+for v in plain ema; do
 EX="$FF --seed 4 --mirror --dropout 0.3 --schedule plateau --patience 1 --gamma 0.5"
+[ $v = ema ] && EX="$EX --ema 0.9 --warmup 1"
 fer-train $EX -i "$DATA" -o x.fer --epochs 2000 --log x.csv 2>/dev/null &
 pid=$!
 n=0     # wait for three logged epochs: the stop lands in a later one
-while [ "$(grep -c . x.csv 2>/dev/null || echo 0)" -lt 4 ] && [ $n -lt 3000 ]; do
+while [ "$(rows x.csv)" -lt 4 ] && [ $n -lt 3000 ]; do
     sleep 0.1; n=$((n + 1))
 done
 kill -INT $pid
 wait $pid
 e=$(meta x.fer train.epochs)
-check exact_stopped_late test -n "$e" -a "${e:-0}" -ge 3
-t exact_resume 0 "" -- fer-train $EX -i "$DATA" -o x.fer --epochs $((e + 3)) --resume x.fer.ckpt
-t exact_whole 0 "" -- fer-train $EX -i "$DATA" -o y.fer --epochs $((e + 3))
+check exact_${v}_stopped_late test -n "$e" -a "${e:-0}" -ge 3
+t exact_${v}_resume 0 "" -- fer-train $EX -i "$DATA" -o x.fer --epochs $((e + 3)) --resume x.fer.ckpt
+t exact_${v}_whole 0 "" -- fer-train $EX -i "$DATA" -o y.fer --epochs $((e + 3))
 if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
-    check exact_resume_same_tensors tensors x.fer y.fer
+    check exact_${v}_resume_same_tensors tensors x.fer y.fer
 else
     fer-eval -m x.fer "$DATA" --predictions x.pred >/dev/null
     fer-eval -m y.fer "$DATA" --predictions y.pred >/dev/null
-    check exact_resume_same_predictions cmp x.pred y.pred
+    check exact_${v}_resume_same_predictions cmp x.pred y.pred
 fi
+[ $v = ema ] && check exact_ema_recorded test "$(meta y.fer train.ema)" = 0.9
+rm -f x.fer x.csv x.fer.ckpt y.fer
+done
+
+# --- --stop-after: a staged run (exit 0, the checkpoint kept) resumed to
+# the end is the run never stopped; --ema's average goes through it
+ST="-m ff --width 0.25 --batch 16 --threads 1 --seed 9 --mirror --erase 0.5 --schedule cosine"
+ST="$ST --warmup 1 --ema 0.8"
+t stop_after 0 '^fer-train: stopped after epoch 2 of 5 \(--stop-after\); checkpoint in st\.fer\.ckpt' -- \
+    fer-train $ST -i "$DATA" -o st.fer --epochs 5 --stop-after 2 --log st.csv
+check stop_after_ckpt test -s st.fer.ckpt
+check stop_after_model test "$(meta st.fer train.epochs)" = 2
+check stop_after_ema test "$(meta st.fer train.ema)" = 0.8
+t stop_after_resume 0 "" -- fer-train $ST -q -i "$DATA" -o st.fer --epochs 5 --resume st.fer.ckpt \
+    --log st.csv
+check stop_after_done test ! -e st.fer.ckpt
+check stop_after_log_rows test "$(col st.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 "
+t stop_after_whole 0 "" -- fer-train $ST -q -i "$DATA" -o sw.fer --epochs 5
+if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
+    check stop_after_same_tensors tensors st.fer sw.fer
+else
+    skip stop_after_same_tensors "$PY cannot run"
+fi
+
+# --- --stages: a deeper cnn, its model file read back by fer-eval --------
+t stages_4 0 "" -- fer-train -m cnn --stages 4 --width 0.125 -i "$DATA" -o c4.fer --epochs 1 \
+    --batch 10 --threads 1 -q
+check stages_4_meta test "$(meta c4.fer stages),$(meta c4.fer model_version)" = 4,2
+check stages_3_meta test "$(meta c.fer stages),$(meta c.fer model_version)" = ,1
+t stages_4_eval 0 '^accuracy ' -- fer-eval -m c4.fer "$DATA"
+t stages_4_resume_3 1 '^fer-train: c4\.fer: checkpoint is a cnn of 4 stages, training 3$' -- \
+    fer-train -m cnn --width 0.125 -i "$DATA" -o r.fer --resume c4.fer -q
 
 # --- SIGINT before the first epoch ends: the old model stays ----------------
 MF="$FER_BIN/../tests/make_faces"
@@ -266,6 +309,13 @@ t schedule_bogus 2 "^fer-train: --schedule: 'linear'" -- \
     fer-train $FF -i "$DATA" -o s.fer --schedule linear
 t usage_bogus 2 "^fer-train: --usage: 'test'" -- fer-train $FF -i "$DATA" -o s.fer --usage test
 t model_bogus 2 "^fer-train: .*'vgg'" -- fer-train -m vgg -i "$DATA" -o s.fer
+t stages_ff 2 "^fer-train: --stages: a cnn option, not ff's$" -- \
+    fer-train $FF -i "$DATA" -o s.fer --stages 4
+t stages_6 2 '^fer-train: --stages: ' -- fer-train -m cnn -i "$DATA" -o s.fer --stages 6
+t ema_one 2 '^fer-train: --ema: ' -- fer-train $FF -i "$DATA" -o s.fer --ema 1
+t warmup_bad 2 "^fer-train: --warmup: '1.5': not an integer" -- \
+    fer-train $FF -i "$DATA" -o s.fer --warmup 1.5
+t stop_after_zero 2 '^fer-train: --stop-after: ' -- fer-train $FF -i "$DATA" -o s.fer --stop-after 0
 t no_output 2 '^usage: fer-train' -- fer-train -m ff -i "$DATA"
 t no_model 2 '^usage: fer-train' -- fer-train -i "$DATA" -o s.fer
 t unknown_option 2 '^usage: fer-train' -- fer-train $FF -i "$DATA" -o s.fer --bogus
