@@ -9,7 +9,9 @@
 #   summary.txt           best and last validation accuracy of each, their
 #                         differences and the wall time of each run
 # Each run checkpoints; rerunning the script resumes what was cut short
-# and skips what is done. PublicTest is not read.
+# and skips what is done. PublicTest is not read. PRECISION_SEED (1) seeds
+# both runs (the initial weights, the order, the augmentation and the
+# validation hold-out); PRECISION_EPOCHS (10).
 #
 #   sh scripts/precision-accuracy.sh [FER2013.csv.gz [OUT]]
 set -e
@@ -17,8 +19,9 @@ FER2013=${1:-../shared/data/fer2013-trainval.csv.gz}
 OUT=${2:-build/precision}
 BIN=${FER_BUILD:-build}/bin
 EPOCHS=${PRECISION_EPOCHS:-10}
+SEED=${PRECISION_SEED:-1}
 RECIPE="-m cnn --width 0.5 --batch 128 --optim adamw --weight-decay 5e-4 --schedule cosine
-        --mirror --val-split 0.2 --seed 1 --epochs $EPOCHS --lr 2e-3 --threads 1 -q"
+        --mirror --val-split 0.2 --seed $SEED --epochs $EPOCHS --lr 2e-3 --threads 1 -q"
 mkdir -p "$OUT"
 [ -s "$OUT/train.fer" ] || "$BIN/fer-convert" --usage Training "$FER2013" -o "$OUT/train.fer"
 
@@ -45,7 +48,7 @@ wait $a
 wait $b
 
 "$BIN/fer-plot" "$OUT/fp32.csv" "$OUT/bf16.csv" -o "$OUT/curves.png" \
-    --title "half-width cnn, $EPOCHS epochs: fp32 and bf16 products (same seed)"
+    --title "half-width cnn, $EPOCHS epochs, seed $SEED: fp32 and bf16 products"
 # best and last val_acc of a log (the last row of an epoch counts)
 acc() {
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "val_acc") c = i; next }
