@@ -357,35 +357,41 @@ oom:
 }
 
 /* The net's input from the region: padded square, TensorFlow's bilinear
- * resize (no corner alignment, no half-pixel centres), [-1, 1]. */
+ * resize (no corner alignment, no half-pixel centres: output index i
+ * samples at i * side / 512, between floor and ceil), [-1, 1]. */
 static void prepare(float *in, const fer_image *im, int x0, int y0, int w, int h)
 {
     int side = w > h ? w : h, S = FER_SSD_SIDE, nc = im->c;
-    double ratio = (double)side / S;
+    int cf[FER_SSD_SIDE], cc[FER_SSD_SIDE];
+    double ratio = (double)side / S, cl[FER_SSD_SIDE];
     size_t plane = (size_t)S * S;
+    for (int q = 0; q < S; q++) {
+        double fx = ratio * q;
+        cf[q] = (int)floor(fx), cc[q] = (int)ceil(fx), cl[q] = fx - cf[q];
+        if (cc[q] > side - 1)
+            cc[q] = side - 1;
+    }
     for (int r = 0; r < S; r++) {
-        double fy = side == S ? r : ratio * r;
+        double fy = ratio * r, ly;
         int yf = (int)floor(fy), yc = (int)ceil(fy);
-        double ly = fy - yf;
+        const uint8_t *rows[2];
+        ly = fy - yf;
         if (yc > side - 1)
             yc = side - 1;
+        /* a row below the region is padding: NULL */
+        rows[0] = yf < h ? im->px + ((size_t)(y0 + yf) * im->w + x0) * nc : NULL;
+        rows[1] = yc < h ? im->px + ((size_t)(y0 + yc) * im->w + x0) * nc : NULL;
         for (int q = 0; q < S; q++) {
-            double fx = side == S ? q : ratio * q;
-            int xf = (int)floor(fx), xc = (int)ceil(fx);
-            double lx = fx - xf;
-            if (xc > side - 1)
-                xc = side - 1;
+            int xs[2] = {cf[q], cc[q]};
             for (int c = 0; c < 3; c++) {
-                int ys[2] = {yf, yc}, xs[2] = {xf, xc};
                 double v[4];
+                int ch = nc == 3 ? c : 0;
                 for (int i = 0; i < 4; i++) {
-                    int yy = ys[i >> 1], xx = xs[i & 1];
-                    v[i] = yy < h && xx < w
-                               ? im->px[((size_t)(y0 + yy) * im->w + (x0 + xx)) * nc +
-                                        (nc == 3 ? c : 0)]
-                               : 0;
+                    const uint8_t *row = rows[i >> 1];
+                    int xx = xs[i & 1];
+                    v[i] = row && xx < w ? row[(size_t)xx * nc + ch] : 0;
                 }
-                double top = v[0] + (v[1] - v[0]) * lx, bot = v[2] + (v[3] - v[2]) * lx;
+                double top = v[0] + (v[1] - v[0]) * cl[q], bot = v[2] + (v[3] - v[2]) * cl[q];
                 float val = (float)(top + (bot - top) * ly);
                 in[c * plane + (size_t)r * S + q] = val / 127.5f - 1.f;
             }
