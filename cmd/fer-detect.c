@@ -347,7 +347,7 @@ int main(int argc, char **argv)
     };
     conf cf;
     const char *cascade = NULL, *eye_cascade = NULL, *output = "-", *weights = NULL;
-    int use_ssd = 0;
+    int use_ssd = 0, score_given = 0, tiles_given = 0;
     fer_outfile of = {0};
     long v;
     double d;
@@ -421,8 +421,10 @@ int main(int argc, char **argv)
             if (fer_parse_double(optarg, 0, 0.9999, &d) < 0)
                 bad_arg("--min-score");
             cf.so.min_score = (float)d;
+            score_given = 1;
             break;
         case O_TILES:
+            tiles_given = 1;
             if (!strcmp(optarg, "auto"))
                 cf.so.tile = FER_SSD_TILE_AUTO;
             else if (!strcmp(optarg, "off"))
@@ -451,6 +453,17 @@ int main(int argc, char **argv)
                 exit(2);
             }
     }
+    if (!use_ssd && (weights || score_given || tiles_given)) {
+        fprintf(stderr, "%s: --weights, --min-score and --tiles are for --detector ssd\n", prog);
+        usage(2);
+    }
+    if (use_ssd && cascade) {
+        /* -c names the face cascade, which the net replaces */
+        fprintf(stderr, "%s: -c is for --detector haar\n", prog);
+        usage(2);
+    }
+    if (use_ssd && !score_given)
+        cf.so.min_score = cf.so.tile ? FER_SSD_TILED_SCORE : 0.5f;
     if (use_ssd) {
         char buf[4096];
         if (!weights) {

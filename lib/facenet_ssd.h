@@ -64,13 +64,23 @@ typedef struct fer_ssd_opts {
     double overlap;     /* fraction of a tile shared with the next, 0 .. 0.75 */
 } fer_ssd_opts;
 
-/* min_score 0.5, tiles of FER_SSD_TILE_AUTO, overlap 0.25. */
+/* min_score 0.5, tiles from FER_SSD_TILE_AUTO, overlap 0.25. */
 void fer_ssd_defaults(fer_ssd_opts *o);
 
-/* The smallest tile side by default: the net's smallest anchor is a tenth
- * of its input (51 of 512 pixels), so a 20-pixel face in a 200-pixel tile
- * is as large, in the net, as the faces of that size it was trained on. */
-#define FER_SSD_TILE_AUTO 200
+/* The smallest tile side by default: a tile is resized to the net's 512
+ * pixels, so a 20-pixel face in a 320-pixel tile is 32 pixels in the net,
+ * the size from which the net finds every face on the shared photos when
+ * it sees them whole (between 8 and 32 it finds about half; its smallest
+ * anchors are 51 pixels). Measured against 200, 256 and 400 in
+ * bench/README.md. */
+#define FER_SSD_TILE_AUTO 320
+
+/* The default minimum score with tiles: they show the net each face
+ * several times and far more background than the whole photo does, so
+ * boxes scoring 0.5 to 0.9 there are mostly not faces (bench/README.md
+ * has the measurement). face-api's own default, 0.5, suits the whole
+ * photo alone. */
+#define FER_SSD_TILED_SCORE 0.9f
 
 /* The net on the whole photo and, when o->tile > 0, on overlapping
  * tiles (tiles.h: sides tile, 2 tile, 4 tile, ... below the photo's
