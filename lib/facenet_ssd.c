@@ -510,6 +510,10 @@ void fer_ssd_defaults(fer_ssd_opts *o)
 /* Appends the n boxes of b to *all (count *na, room *cap); frees b. */
 static int append(fer_box **all, int *na, int *cap, fer_box *b, int n)
 {
+    if (n <= 0) {
+        free(b);
+        return 0;
+    }
     if (*na + n > *cap) {
         int c = (*na + n) * 2;
         fer_box *g = realloc(*all, sizeof *g * (size_t)c);
@@ -554,11 +558,16 @@ int fer_ssd_detect(fer_ssd *m, const fer_image *im, const fer_ssd_opts *o, fer_b
         free(all);
         return 0;
     }
-    if (!(keep = malloc(sizeof *keep * (size_t)na)) ||
-        (n = fer_nms(all, na, o->min_score, 0.5, na, keep)) < 0)
+    if (!(keep = malloc(sizeof *keep * (size_t)na))) {
+        fer_seterr("out of memory (%d boxes)", na);
         goto fail;
-    if (n && !(res = malloc(sizeof *res * (size_t)n)))
+    }
+    if ((n = fer_nms(all, na, o->min_score, 0.5, na, keep)) < 0)
         goto fail;
+    if (n && !(res = malloc(sizeof *res * (size_t)n))) {
+        fer_seterr("out of memory (%d boxes)", n);
+        goto fail;
+    }
     for (int i = 0; i < n; i++)
         res[i] = all[keep[i]];
     free(keep);
@@ -567,8 +576,6 @@ int fer_ssd_detect(fer_ssd *m, const fer_image *im, const fer_ssd_opts *o, fer_b
     *out = res;
     return n;
 fail:
-    if (!keep && na && !*fer_error())
-        fer_seterr("out of memory");
     free(keep);
     free(all);
     free(t);
