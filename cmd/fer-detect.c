@@ -33,10 +33,9 @@ static void usage(int status)
     fprintf(status ? stderr : stdout,
             "usage: fer-detect [--detector haar|ssd] [--weights file] [--min-score f]\n"
             "                  [--tiles auto|off|px] [-c cascade] [--eyes] [--eye-cascade file]\n"
-            "                  [--scale-factor f]\n"
-            "                  [--min-neighbors n] [--min-size px] [--max-size px]\n"
-            "                  [--margin frac] [--equalize] [--size px] [--boxes]\n"
-            "                  [--draw out.png] [--threads n] [-o output] file...\n");
+            "                  [--scale-factor f] [--min-neighbors n] [--min-size px]\n"
+            "                  [--max-size px] [--margin frac] [--equalize] [--size px]\n"
+            "                  [--boxes] [--draw out.png] [--threads n] [-o output] file...\n");
     exit(status);
 }
 
@@ -347,7 +346,7 @@ int main(int argc, char **argv)
     };
     conf cf;
     const char *cascade = NULL, *eye_cascade = NULL, *output = "-", *weights = NULL;
-    int use_ssd = 0, score_given = 0, tiles_given = 0;
+    int use_ssd = 0, score_given = 0, tiles_given = 0, haar_given = 0;
     fer_outfile of = {0};
     long v;
     double d;
@@ -368,21 +367,25 @@ int main(int argc, char **argv)
         case O_EYES: cf.eyes = 1; break;
         case O_EYEC: eye_cascade = optarg; cf.eyes = 1; break;
         case O_SF:
+            haar_given = 1;
             if (fer_parse_double(optarg, 1.0001, 100, &d) < 0)
                 bad_arg("--scale-factor");
             cf.fo.scale_factor = d;
             break;
         case O_MN:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, 1000000, &v) < 0)
                 bad_arg("--min-neighbors");
             cf.fo.min_neighbors = (int)v;
             break;
         case O_MIN:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
                 bad_arg("--min-size");
             cf.fo.min_w = cf.fo.min_h = (int)v;
             break;
         case O_MAX:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
                 bad_arg("--max-size");
             cf.fo.max_w = cf.fo.max_h = (int)v;
@@ -457,9 +460,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --weights, --min-score and --tiles are for --detector ssd\n", prog);
         usage(2);
     }
-    if (use_ssd && cascade) {
-        /* -c names the face cascade, which the net replaces */
-        fprintf(stderr, "%s: -c is for --detector haar\n", prog);
+    if (use_ssd && (cascade || haar_given)) {
+        /* the net replaces the face cascade and its scan */
+        fprintf(stderr, "%s: -c, --scale-factor, --min-neighbors, --min-size and --max-size are "
+                "for --detector haar\n", prog);
         usage(2);
     }
     if (use_ssd && !score_given)

@@ -22,7 +22,8 @@ t ssd-bad-tiles-word 2 '^fer-detect: --tiles' -- fer-detect --detector ssd --til
 t ssd-bad-score 2 '^fer-detect: --min-score' -- fer-detect --detector ssd --min-score 1.5 "$P"
 t ssd-haar-score 2 'are for --detector ssd' -- fer-detect --min-score 0.5 "$P"
 t ssd-haar-weights 2 'are for --detector ssd' -- fer-detect --weights "$W" "$P"
-t ssd-cascade 2 '-c is for --detector haar' -- fer-detect --detector ssd -c x.xml "$P"
+t ssd-cascade 2 '-c, --scale-factor, --min-neighbors, --min-size and --max-size are for --detector haar' -- fer-detect --detector ssd -c x.xml "$P"
+t ssd-min-size 2 'are for --detector haar' -- fer-detect --detector ssd --min-size 20 "$P"
 
 # bad weights: one line naming the file, status 1, nothing written
 t ssd-missing 1 "^fer-detect: $TMP/none\\.fer: No such file or directory\$" -- \
