@@ -316,6 +316,9 @@ $(FACEAPI_TGZ):
 	  { echo "models: $@: sha256 differs from the pinned one; removed" >&2; rm -f $@; exit 1; }
 
 $(MODELS)/ssd_mobilenetv1.fer: $(FACEAPI_TGZ) scripts/tfjs2fer.py
+	@echo "$(FACEAPI_SHA256)  $(FACEAPI_TGZ)" | sha256sum -c --quiet || \
+	  { echo "models: $(FACEAPI_TGZ): sha256 differs from the pinned one; removed" >&2; \
+	    rm -f $(FACEAPI_TGZ); exit 1; }
 	rm -rf $(MODELS)/face-api && mkdir -p $(MODELS)/face-api
 	tar -xzf $(FACEAPI_TGZ) -C $(MODELS)/face-api --strip-components=2 \
 	    package/model/ssd_mobilenetv1_model-weights_manifest.json package/model/ssd_mobilenetv1_model.bin

@@ -52,8 +52,12 @@ void fer_ssd_decode(const float *anchors, const float *enc, int n, fer_box *out)
 /* The net once on the region (x, y, w, h) of im (1 or 3 channels; the
  * region inside the image): the faces scoring above min_score, at most
  * FER_SSD_MAX_OUT, best first, in pixels of im ((x0, y0) the top-left
- * corner, clipped to the region as face-api clips). *out is malloc'd (NULL
- * when none). Returns the count, or -1 with fer_error() set. */
+ * corner), clipped as face-api clips them, to the padded square (which
+ * reaches past the region's right or bottom edge when the region is not
+ * square), and scaled to pixels as face-api scales them: across by
+ * 512 / round(w * 512 / side) times w, down likewise with h. *out is
+ * malloc'd (NULL when none). Returns the count, or -1 with fer_error()
+ * set. */
 int fer_ssd_run(fer_ssd *m, const fer_image *im, int x, int y, int w, int h, float min_score,
                 fer_box **out);
 
