@@ -4,6 +4,8 @@
 # they are counted): Haar with and without --eyes, and the SSD MobileNetV1
 # whole photo at face-api's score 0.5 and at 0.9, and with tiles (the
 # default) at 0.9 and 0.5. Prints the Markdown table of bench/README.md.
+# DETECT_TILES="200 256 400" adds a row for each of those tile sides (at
+# the default score), as the choice of the default was measured.
 # Takes about 3 minutes on 2 cores (the tiled runs); BENCH_QUICK=1 leaves
 # the tiled runs out. Skips with one line without ../shared or the weights.
 FACES=${FER_SHARED:-../shared}/faces
@@ -26,6 +28,10 @@ if "$FD" --detector ssd --boxes "$1" > /dev/null 2> "$T/err"; then
         "$FD" --detector ssd --boxes "$@" > "$T/t09" || exit 1
         "$FD" --detector ssd --min-score 0.5 --boxes "$@" > "$T/t05" || exit 1
         rows="$rows ssd_(default:_tiles_auto,_score_0.9)=$T/t09 ssd_tiles_auto_--min-score_0.5=$T/t05"
+        for side in ${DETECT_TILES:-}; do
+            "$FD" --detector ssd --tiles "$side" --boxes "$@" > "$T/tiles$side" || exit 1
+            rows="$rows ssd_--tiles_$side=$T/tiles$side"
+        done
     fi
 else
     echo "detect_accuracy: no SSD rows: $(cat "$T/err")"
