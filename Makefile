@@ -328,6 +328,49 @@ $(FUZZ_B)/libfer.a: $(FUZZ_LIB_OBJ)
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/libfer.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libfer.a $(LDLIBS)
 
+# The neural face detector's weights (fer-detect --detector ssd), never
+# committed: the pinned npm package fetched with npm, its tarball checked
+# against the sha256 below, the weights converted by scripts/tfjs2fer.py
+# into $(MODELS)/ssd_mobilenetv1.fer (git ignores $(MODELS)/).
+# models-ref adds face-api's own runtime (tfjs with the wasm backend, no
+# native download) under $(MODELS)/node_modules for the tests that compare
+# boxes with it (tests/ssd_ref.sh). Both need npm; CI runs them.
+MODELS ?= models
+FACEAPI_VERSION = 1.7.15
+FACEAPI_SHA256 = 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
+FACEAPI_TGZ = $(MODELS)/vladmandic-face-api-$(FACEAPI_VERSION).tgz
+TFJS_VERSION = 4.22.0
+PYTHON ?= python3
+models: $(MODELS)/ssd_mobilenetv1.fer
+
+$(FACEAPI_TGZ):
+	@command -v npm >/dev/null || { echo "models: needs npm (Debian: nodejs)" >&2; exit 1; }
+	@mkdir -p $(MODELS)
+	cd $(MODELS) && npm pack --silent @vladmandic/face-api@$(FACEAPI_VERSION) >/dev/null
+	@echo "$(FACEAPI_SHA256)  $@" | sha256sum -c --quiet || \
+	  { echo "models: $@: sha256 differs from the pinned one; removed" >&2; rm -f $@; exit 1; }
+
+$(MODELS)/ssd_mobilenetv1.fer: $(FACEAPI_TGZ) scripts/tfjs2fer.py
+	@echo "$(FACEAPI_SHA256)  $(FACEAPI_TGZ)" | sha256sum -c --quiet || \
+	  { echo "models: $(FACEAPI_TGZ): sha256 differs from the pinned one; removed" >&2; \
+	    rm -f $(FACEAPI_TGZ); exit 1; }
+	rm -rf $(MODELS)/face-api && mkdir -p $(MODELS)/face-api
+	tar -xzf $(FACEAPI_TGZ) -C $(MODELS)/face-api --strip-components=2 \
+	    package/model/ssd_mobilenetv1_model-weights_manifest.json package/model/ssd_mobilenetv1_model.bin
+	$(PYTHON) scripts/tfjs2fer.py ssd_mobilenetv1 @vladmandic/face-api@$(FACEAPI_VERSION) \
+	    $(MODELS)/face-api/ssd_mobilenetv1_model-weights_manifest.json $@
+
+models-ref: $(MODELS)/node_modules/.fer-ref
+
+$(MODELS)/node_modules/.fer-ref:
+	@command -v npm >/dev/null || { echo "models-ref: needs npm (Debian: nodejs)" >&2; exit 1; }
+	@mkdir -p $(MODELS)
+	test -f $(MODELS)/package.json || echo '{"private": true}' > $(MODELS)/package.json
+	cd $(MODELS) && npm install --silent --no-audit --no-fund --ignore-scripts \
+	    @vladmandic/face-api@$(FACEAPI_VERSION) @tensorflow/tfjs@$(TFJS_VERSION) \
+	    @tensorflow/tfjs-backend-wasm@$(TFJS_VERSION)
+	touch $@
+
 # Debian packages the build, tests, benchmarks and demo need (root or sudo).
 deps:
 	sh scripts/install-deps.sh all
@@ -337,5 +380,6 @@ clean:
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
 
-.PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study model-next model-next-eval
+.PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
+        model-next model-next-eval models models-ref
 .SECONDARY:

