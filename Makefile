@@ -378,7 +378,8 @@ deps:
 clean:
 	rm -rf build build-asan $(FUZZ_B)
 
--include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) \
+         $(BENCH_SRC:%.c=$(B)/%.d)
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
         model-next model-next-eval models models-ref
