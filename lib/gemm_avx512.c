@@ -11,6 +11,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include "gemm_avx512_store.h"
 #include "transpose16.h"
 
 #define MR 8
@@ -18,48 +19,12 @@
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
-/* The update of one row r of C: v = alpha * acc, then c = fma(beta, c, v). */
-#define ROW_FULL(r) do { \
-        float *cr = c + (r) * ldc; \
-        __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
-               v2 = _mm512_mul_ps(va, c##r##2); \
-        if (beta != 0) { \
-            v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), v0); \
-            v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), v1); \
-            v2 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 32), v2); \
-        } \
-        _mm512_storeu_ps(cr, v0); \
-        _mm512_storeu_ps(cr + 16, v1); \
-        _mm512_storeu_ps(cr + 32, v2); \
-    } while (0)
-
-#define ROW_MASK(r) do { \
-        if ((r) < m) { \
-            float *cr = c + (r) * ldc; \
-            __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
-                   v2 = _mm512_mul_ps(va, c##r##2); \
-            if (beta != 0) { \
-                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, cr), v0); \
-                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, cr + 16), v1); \
-                v2 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k2, cr + 32), v2); \
-            } \
-            _mm512_mask_storeu_ps(cr, k0, v0); \
-            _mm512_mask_storeu_ps(cr + 16, k1, v1); \
-            _mm512_mask_storeu_ps(cr + 32, k2, v2); \
-        } \
-    } while (0)
-
 #define FMA_ROW(r) do { \
         __m512 ar = _mm512_set1_ps(a[r]); \
         c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0); \
         c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1); \
         c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2); \
     } while (0)
-
-static __mmask16 mask_of(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 TARGET static void tile(int kc, const float *a, const float *b, float *c, long ldc, int m, int n,
                         float alpha, float beta, const fer_gemm_pf *pf)
