@@ -32,17 +32,7 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
     const char *pp = pf ? (const char *)pf->p : NULL;
     long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
     int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00,
-           c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00,
-           c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
-    __m512 va, vb;
-    for (int r = 0; r < m; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 32), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 47), _MM_HINT_T0);
-    }
+    TILE_BEGIN();
     for (int k = 0; k < kc; k++, a += MR, b += NR) {
         if (pleft > 0) {
             PREFETCH_NEXT();
@@ -60,28 +50,7 @@ TARGET static void tile(int kc, const float *a, const float *b, float *c, long l
     }
     while (pleft > 0)
         PREFETCH_NEXT();
-    va = _mm512_set1_ps(alpha);
-    vb = _mm512_set1_ps(beta);
-    if (m == MR && n == NR) {
-        ROW_FULL(0);
-        ROW_FULL(1);
-        ROW_FULL(2);
-        ROW_FULL(3);
-        ROW_FULL(4);
-        ROW_FULL(5);
-        ROW_FULL(6);
-        ROW_FULL(7);
-    } else {
-        __mmask16 k0 = mask_of(n), k1 = mask_of(n - 16), k2 = mask_of(n - 32);
-        ROW_MASK(0);
-        ROW_MASK(1);
-        ROW_MASK(2);
-        ROW_MASK(3);
-        ROW_MASK(4);
-        ROW_MASK(5);
-        ROW_MASK(6);
-        ROW_MASK(7);
-    }
+    TILE_STORE();
 }
 
 /* op(B)[k0 .. k0+kc, j0 .. j0+n] into one kc x 48 panel, zero-padded. Not

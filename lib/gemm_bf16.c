@@ -46,6 +46,7 @@ void fer_gemm_bf16_round(float *panel, int kc, int w)
     (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 
+#include "gemm_avx512_store.h"
 #include "transpose16.h"
 
 #define MR 8
@@ -74,36 +75,6 @@ TARGET void fer_gemm_bf16_pairs(float *panel, int kc, int w)
     }
 }
 
-#define ROW_FULL(r) do { \
-        float *cr = c + (r) * ldc; \
-        __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
-               v2 = _mm512_mul_ps(va, c##r##2); \
-        if (beta != 0) { \
-            v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr), v0); \
-            v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 16), v1); \
-            v2 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cr + 32), v2); \
-        } \
-        _mm512_storeu_ps(cr, v0); \
-        _mm512_storeu_ps(cr + 16, v1); \
-        _mm512_storeu_ps(cr + 32, v2); \
-    } while (0)
-
-#define ROW_MASK(r) do { \
-        if ((r) < m) { \
-            float *cr = c + (r) * ldc; \
-            __m512 v0 = _mm512_mul_ps(va, c##r##0), v1 = _mm512_mul_ps(va, c##r##1), \
-                   v2 = _mm512_mul_ps(va, c##r##2); \
-            if (beta != 0) { \
-                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, cr), v0); \
-                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, cr + 16), v1); \
-                v2 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k2, cr + 32), v2); \
-            } \
-            _mm512_mask_storeu_ps(cr, k0, v0); \
-            _mm512_mask_storeu_ps(cr + 16, k1, v1); \
-            _mm512_mask_storeu_ps(cr + 32, k2, v2); \
-        } \
-    } while (0)
-
 /* one pair of k steps for row r: the pair (a[2k][r], a[2k+1][r]) in every
  * lane against 48 columns' pairs */
 #define DOT_ROW(r) do { \
@@ -112,11 +83,6 @@ TARGET void fer_gemm_bf16_pairs(float *panel, int kc, int w)
         c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1); \
         c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2); \
     } while (0)
-
-static __mmask16 mask_of(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 /* The tile of gemm_kernel.h with pair panels: (kc + 1) / 2 slot rows. */
 TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c, long ldc, int m,
@@ -127,17 +93,7 @@ TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c,
     const char *pp = pf ? (const char *)pf->p : NULL;
     long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
     int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00,
-           c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00,
-           c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
-    __m512 va, vb;
-    for (int r = 0; r < m; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 32), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 47), _MM_HINT_T0);
-    }
+    TILE_BEGIN();
     for (int p = 0; p < (kc + 1) / 2; p++, a += MR, b += NR) {
         /* the driver shares out one prefetch per k step: two per pair */
         if (pleft > 0)
@@ -157,28 +113,7 @@ TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c,
     }
     while (pleft > 0)
         PREFETCH_NEXT();
-    va = _mm512_set1_ps(alpha);
-    vb = _mm512_set1_ps(beta);
-    if (m == MR && n == NR) {
-        ROW_FULL(0);
-        ROW_FULL(1);
-        ROW_FULL(2);
-        ROW_FULL(3);
-        ROW_FULL(4);
-        ROW_FULL(5);
-        ROW_FULL(6);
-        ROW_FULL(7);
-    } else {
-        __mmask16 k0 = mask_of(n), k1 = mask_of(n - 16), k2 = mask_of(n - 32);
-        ROW_MASK(0);
-        ROW_MASK(1);
-        ROW_MASK(2);
-        ROW_MASK(3);
-        ROW_MASK(4);
-        ROW_MASK(5);
-        ROW_MASK(6);
-        ROW_MASK(7);
-    }
+    TILE_STORE();
 }
 
 static const fer_gemm_kernel *f32;   /* the AVX-512 fp32 kernel, for its packing */
