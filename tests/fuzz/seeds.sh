@@ -7,7 +7,7 @@ dir=${1:?usage: seeds.sh DIR}
 B=${FER_BUILD:-build}
 bin=$B/bin
 mf=$B/tests/make_faces
-for p in csv record dataset model checkpoint haar image parse logs; do
+for p in csv record dataset model checkpoint haar image parse logs ssd; do
     mkdir -p "$dir/$p"
 done
 tmp=$(mktemp -d)
@@ -145,3 +145,10 @@ printf 'adamw' >"$p/optim"
 printf 'PublicTest' >"$p/usage"
 printf 'format=fer-model\nclasses=angry,disgust\ntrain.command=fer-train -m ff\n\000classes' \
     >"$p/meta"
+
+# the face detector's weights (make models): the real file's first 64 KB
+# (its header and first tensors: the loader's checks meet a cut file), and
+# a model of another kind; without the weights, only the latter
+ssd=${FER_MODELS:-models}/ssd_mobilenetv1.fer
+[ -s "$ssd" ] && head -c 65536 "$ssd" >"$dir/ssd/head.fer"
+cp "$dir/model/ff-adam.fer" "$dir/ssd/other-model.fer"
