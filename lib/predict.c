@@ -90,28 +90,22 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
     for (size_t i = 0; i < n; i += batch) {
         int b = (int)(n - i < (size_t)batch ? n - i : (size_t)batch);
         float *out = probs + i * k;
-        if (tta == FER_TTA_CROP10) {
-            memset(out, 0, (size_t)b * k * sizeof *out);
-            for (int v = 0; v < views; v++) {
-                fer_tta_view(tta, v, px + i * img, b, c, h, w, tmp);
-                fer_model_preprocess(m, tmp, b, x);
-                fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), p2);
-                for (size_t j = 0; j < (size_t)b * k; j++)
-                    out[j] += p2[j];
+        /* every view's probabilities summed, then divided by the count
+         * (bit for bit the mean the flip path took before crop10); the
+         * plain image, view 0 of none and flip, is read in place */
+        for (int v = 0; v < views; v++) {
+            const uint8_t *src = px + i * img;
+            if (tta == FER_TTA_CROP10 || v > 0) {
+                fer_tta_view(tta, v, src, b, c, h, w, tmp);
+                src = tmp;
             }
-            for (size_t j = 0; j < (size_t)b * k; j++)
-                out[j] /= (float)views;
-            continue;
+            fer_model_preprocess(m, src, b, x);
+            fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), v ? p2 : out);
+            for (size_t j = 0; v && j < (size_t)b * k; j++)
+                out[j] += p2[j];
         }
-        fer_model_preprocess(m, px + i * img, b, x);
-        fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), out);
-        if (tta == FER_TTA_FLIP) {
-            fer_mirror(px + i * img, b, c, h, w, tmp);
-            fer_model_preprocess(m, tmp, b, x);
-            fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), p2);
-            for (size_t j = 0; j < (size_t)b * k; j++)
-                out[j] = 0.5f * (out[j] + p2[j]);
-        }
+        for (size_t j = 0; views > 1 && j < (size_t)b * k; j++)
+            out[j] /= (float)views;
     }
     free(x);
     free(tmp);
