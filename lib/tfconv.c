@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "scratch.h"
 #include "threads.h"
 
 int fer_tf_out_len(int n, int k, int s, int mode)
@@ -164,7 +165,9 @@ int fer_tf_conv(const float *x, int C, int H, int W, const float *w, int K, int 
     if (n == 0)
         return 0;
     if (k != 1 || s != 1 || Ho != H || Wo != W) {
-        if (!(col = malloc(sizeof *col * (size_t)rows * (size_t)n)))
+        /* the column matrix in this thread's grow-only scratch: a net run
+         * (and a tiled photo's many) allocates it once, not per call */
+        if (!(col = fer_scratch(FER_SCRATCH_CONV, (size_t)rows * (size_t)n)))
             return fer_seterr("out of memory (a %ldx%ld column matrix)", rows, n);
         for (int c = 0; c < C; c++)
             for (int ky = 0; ky < k; ky++)
@@ -189,7 +192,6 @@ int fer_tf_conv(const float *x, int C, int H, int W, const float *w, int K, int 
     fer_gemm(0, 0, K, (int)n, (int)rows, 1.f, w, (int)rows, B, (int)n, 0.f, y, (int)n);
     for (int o = 0; o < K; o++)
         bias_clip(y + (size_t)o * n, n, bias ? bias[o] : 0.f, lo, hi);
-    free(col);
     return 0;
 }
 
