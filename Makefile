@@ -14,7 +14,10 @@ B       ?= build
 # Neither changes a result.
 FER_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -ftree-loop-if-convert -fvect-cost-model=dynamic -fno-math-errno -fno-trapping-math \
-             -Wall -Wextra -Werror -pthread -Ilib
+             -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%)
+# lib/ by subsystem, lowest first (README, Architecture); every folder is
+# on the include path, so a header is named without its folder.
+LIB_DIRS = lib/base lib/data lib/image lib/cpu lib/nn lib/detect lib/plot lib/search
 PKGS    = libpng libjpeg zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpng -ljpeg -lz)
@@ -34,7 +37,7 @@ ifneq ($(CUDA_SRC),)
   LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
 endif
 
-LIB_SRC   = $(wildcard lib/*.c)
+LIB_SRC   = $(wildcard $(LIB_DIRS:%=%/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(CUDA_SRC:%.cu=$(B)/%.o)
 CMD_SRC   = $(wildcard cmd/fer-*.c)
 TOOLS     = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
@@ -67,7 +70,7 @@ $(B)/bench/%.o: bench/%.c
 
 $(B)/lib/cuda/%.o: lib/cuda/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -Ilib -c -o $@ $<
+	$(NVCC) -O2 $(LIB_DIRS:%=-I%) -c -o $@ $<
 
 $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
