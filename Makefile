@@ -17,7 +17,7 @@ FER_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%)
 # lib/ by subsystem, lowest first (README, Architecture); every folder is
 # on the include path, so a header is named without its folder.
-LIB_DIRS = lib/base lib/data lib/image lib/cpu lib/nn lib/detect lib/plot lib/search
+LIB_DIRS = lib/base lib/data lib/image lib/backend lib/cpu lib/nn lib/detect lib/plot lib/search
 PKGS    = libpng libjpeg zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpng -ljpeg -lz)

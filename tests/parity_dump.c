@@ -32,6 +32,7 @@
 #include "error.h"
 #include "layers.h"
 #include "model.h"
+#include "net_test.h"
 #include "optim.h"
 #include "parse.h"
 #include "record.h"
@@ -77,18 +78,19 @@ static int ends_with(const char *s, const char *tail)
 static void perturb(fer_net *net, fer_rng *rng)
 {
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
+        const fer_param *p = fer_net_param(net, i);
+        float *w = param_w(net, i);
         int bn = !!strstr(p->name, "bn") || !!strstr(p->name, "downsample.1");
         for (size_t j = 0; j < p->n; j++) {
             double u = fer_rng_double(rng);
             if (ends_with(p->name, ".running_var"))
-                p->w[j] = (float)(0.5 + u);
+                w[j] = (float)(0.5 + u);
             else if (ends_with(p->name, ".running_mean"))
-                p->w[j] = (float)(0.4 * u - 0.2);
+                w[j] = (float)(0.4 * u - 0.2);
             else if (bn && ends_with(p->name, ".weight"))
-                p->w[j] = (float)(0.6 + 0.8 * u);
+                w[j] = (float)(0.6 + 0.8 * u);
             else if (ends_with(p->name, ".bias"))
-                p->w[j] = (float)(0.2 * u - 0.1);
+                w[j] = (float)(0.2 * u - 0.1);
         }
     }
 }
@@ -118,7 +120,6 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
     int32_t *labels = NULL;
     int np, k, rc = -1;
     char meta[1024], name[256];
-    const float *logits;
     double loss;
 
     if (fer_model_defaults(arch, &o))
@@ -145,12 +146,12 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
     for (int i = 0; i < n; i++)
         labels[i] = (int32_t)fer_rng_below(&rng, (uint64_t)k);
     for (int i = 0; i < np; i++) {
-        fer_param *p = fer_net_param(m.net, i);
+        const fer_param *p = fer_net_param(m.net, i);
         if (!(w0[i] = malloc(p->n * sizeof(float)))) {
             fer_seterr("out of memory");
             goto out;
         }
-        memcpy(w0[i], p->w, p->n * sizeof(float));
+        memcpy(w0[i], param_w(m.net, i), p->n * sizeof(float));
     }
     if (!(f = fopen(dump_path, "wb"))) {
         fer_seterr("%s: cannot open", dump_path);
@@ -171,21 +172,23 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
             put(f, "labels", FER_I32, 1, &nn, labels, NULL))
             goto out;
 
-        logits = fer_net_forward(m.net, x, n, 1, &rng);
-        loss = fer_xent_forward(n, k, logits, labels, NULL, 0, probs);
-        fer_xent_backward(n, k, probs, labels, NULL, 0, dl);
-        if (put(f, "logits", FER_F32, 2, nk, logits, NULL) ||
+        if (fer_net_forward(m.net, x, n, 1, &rng, dl))
+            goto out;
+        loss = fer_xent_forward(n, k, dl, labels, NULL, 0, probs);
+        if (put(f, "logits", FER_F32, 2, nk, dl, NULL) ||
             put(f, "loss", FER_F64, 1, &one, &loss, NULL))
             goto out;
-        fer_net_backward(m.net, dl, n);
+        fer_xent_backward(n, k, probs, labels, NULL, 0, dl);
+        if (fer_net_backward(m.net, dl, n))
+            goto out;
         for (int i = 0; i < np; i++) {
-            fer_param *p = fer_net_param(m.net, i);
-            snprintf(name, sizeof name, "%s/%s", p->g ? "grad" : "train", p->name);
-            if (put_f32(f, name, p->n, p->g ? p->g : p->w))
+            const fer_param *p = fer_net_param(m.net, i);
+            snprintf(name, sizeof name, "%s/%s", p->learn ? "grad" : "train", p->name);
+            if (put_f32(f, name, p->n, p->learn ? param_g(m.net, i) : param_w(m.net, i)))
                 goto out;
         }
-        logits = fer_net_forward(m.net, x, n, 0, NULL);
-        if (put(f, "infer_logits", FER_F32, 2, nk, logits, NULL))
+        if (fer_net_forward(m.net, x, n, 0, NULL, dl) ||
+            put(f, "infer_logits", FER_F32, 2, nk, dl, NULL))
             goto out;
     }
     for (int j = 0; j < NOPT; j++) {
@@ -197,9 +200,9 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
         oo.nesterov = opt_cases[j].nesterov;
         oo.weight_decay = opt_cases[j].weight_decay;
         for (int i = 0; i < np; i++) {
-            fer_param *p = fer_net_param(m.net, i);
-            if (p->g)
-                memcpy(p->w, w0[i], p->n * sizeof(float));
+            const fer_param *p = fer_net_param(m.net, i);
+            if (p->learn)
+                memcpy(param_w(m.net, i), w0[i], p->n * sizeof(float));
         }
         if (!(opt = fer_optim_new(m.net, &oo)))
             goto out;
@@ -207,9 +210,9 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
         fer_optim_step(opt, oo.lr);
         fer_optim_free(opt);
         for (int i = 0; i < np; i++) {
-            fer_param *p = fer_net_param(m.net, i);
+            const fer_param *p = fer_net_param(m.net, i);
             snprintf(name, sizeof name, "%s/%s", opt_cases[j].name, p->name);
-            if (p->g && put_f32(f, name, p->n, p->w))
+            if (p->learn && put_f32(f, name, p->n, param_w(m.net, i)))
                 goto out;
         }
     }
@@ -252,8 +255,10 @@ static int forward_dump(const char *model_path, uint64_t seed, int n, const char
     }
     if ((f = fopen(dump_path, "wb"))) {
         uint64_t nk[2] = {(uint64_t)n, (uint64_t)m.nclasses};
-        const float *logits = fer_net_forward(m.net, x, n, 0, NULL);
-        rc = put_batch(f, x, n, c, h, w) || put(f, "infer_logits", FER_F32, 2, nk, logits, NULL);
+        float *logits = malloc((size_t)n * m.nclasses * sizeof *logits);
+        rc = !logits || fer_net_forward(m.net, x, n, 0, NULL, logits) ||
+             put_batch(f, x, n, c, h, w) || put(f, "infer_logits", FER_F32, 2, nk, logits, NULL);
+        free(logits);
         rc = (fclose(f) || rc) ? fer_seterr("%s: write error", dump_path) : 0;
     } else {
         fer_seterr("%s: cannot open", dump_path);

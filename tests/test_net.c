@@ -12,6 +12,7 @@
 #include "layers.h"
 #include "model.h"
 #include "net.h"
+#include "net_test.h"
 #include "record.h"
 #include "threads.h"
 #include "train.h"
@@ -29,14 +30,14 @@ static float *randv(size_t n, float lo, float hi)
 static void randomise(fer_net *net)
 {
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
-        float lo = -0.6f, hi = 0.6f;
+        const fer_param *p = fer_net_param(net, i);
+        float lo = -0.6f, hi = 0.6f, *w = param_w(net, i);
         if (strstr(p->name, "running_var"))
             lo = 0.5f, hi = 1.5f;
         else if (strstr(p->name, "bn") && strstr(p->name, ".weight"))
             lo = 0.5f, hi = 1.5f;
         for (size_t j = 0; j < p->n; j++)
-            p->w[j] = check_randf(lo, hi);
+            w[j] = check_randf(lo, hi);
     }
 }
 
@@ -44,7 +45,9 @@ static void randomise(fer_net *net)
  * batch statistics), in double from the float logits. */
 static double net_loss(fer_net *net, const float *x, const int32_t *y, float *probs)
 {
-    const float *z = fer_net_forward(net, x, NB, 1, NULL);
+    float z[NB * FER_CLASSES_MAX];
+    if (fer_net_forward(net, x, NB, 1, NULL, z))
+        abort();
     return fer_xent_forward(NB, fer_net_outputs(net), z, y, NULL, 0, probs);
 }
 
@@ -79,19 +82,20 @@ static void grad_check(fer_net *net, const float *x, const int32_t *y)
     fer_xent_backward(NB, K, probs, y, NULL, 0, dl);
     fer_net_backward(net, dl, NB);
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
-        if (!p->g)
+        const fer_param *p = fer_net_param(net, i);
+        float *w = param_w(net, i), *g = param_g(net, i);
+        if (!p->learn)
             continue;
         for (int s = 0; s < 7 && s < (int)p->n; s++) {
             size_t j = s == 0 ? 0 : s == 1 ? p->n - 1 : (size_t)(check_uniform() * p->n);
-            double num = numeric(net, x, y, probs, p->w, j, 3e-4);
-            double wide = numeric(net, x, y, probs, p->w, j, 1e-3);
+            double num = numeric(net, x, y, probs, w, j, 3e-4);
+            double wide = numeric(net, x, y, probs, w, j, 1e-3);
             if (fabs(num - wide) > 2e-3 + 2e-2 * fabs(num)) {
                 kinks++;
                 continue;
             }
-            CHECK(fabs(num - p->g[j]) <= 2e-3 + 2e-2 * fabs(num),
-                  "%s[%zu]: backward %.7g, numeric %.7g", p->name, j, p->g[j], num);
+            CHECK(fabs(num - g[j]) <= 2e-3 + 2e-2 * fabs(num),
+                  "%s[%zu]: backward %.7g, numeric %.7g", p->name, j, g[j], num);
             checked++;
         }
     }
@@ -287,10 +291,11 @@ static void test_model_roundtrip(void)
         CHECK(l.train_meta && strstr(l.train_meta, "train.epochs=3"), "training record lost");
         fer_net_plan(m.net, n);
         fer_net_plan(l.net, n);
-        z = malloc(n * 7 * sizeof *z);
-        memcpy(z, fer_net_forward(m.net, x, n, 0, NULL), n * 7 * sizeof *z);
-        CHECK(!memcmp(z, fer_net_forward(l.net, x, n, 0, NULL), n * 7 * sizeof *z),
-              "%s: logits differ after load", archs[a]);
+        z = malloc(2 * n * 7 * sizeof *z);
+        fer_net_forward(m.net, x, n, 0, NULL, z);
+        fer_net_forward(l.net, x, n, 0, NULL, z + n * 7);
+        CHECK(!memcmp(z, z + n * 7, n * 7 * sizeof *z), "%s: logits differ after load",
+              archs[a]);
         free(z);
         free(x);
         fer_model_free(&m);
@@ -381,7 +386,7 @@ static void test_model_nonfinite(void)
             CHECK(0, "build: %s", fer_error());
             return;
         }
-        fer_net_find_param(m.net, i ? "bn7.running_var" : "fc1.weight")->w[5] = bad[i];
+        named_w(m.net, i ? "bn7.running_var" : "fc1.weight")[5] = bad[i];
         CHECK(fer_model_save(&m, path) == 0, "save: %s", fer_error());
         CHECK(fer_model_load(&l, path) == -1, "a model with %g loaded", bad[i]);
         CHECK(strstr(fer_error(), i ? "'bn7.running_var' holds a non-finite value"
@@ -404,19 +409,18 @@ static void test_init_from(void)
     }
     CHECK(fer_model_save(&a, path) == 0, "save: %s", fer_error());
     n = fer_net_nparams(b.net);
-    float *fc2 = malloc(fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2);
-    memcpy(fc2, fer_net_find_param(b.net, "fc2.weight")->w,
-           fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2);
+    float *fc2 = malloc(named_n(b.net, "fc2.weight") * sizeof *fc2);
+    memcpy(fc2, named_w(b.net, "fc2.weight"), named_n(b.net, "fc2.weight") * sizeof *fc2);
     CHECK(fer_model_init_from(&b, path, &copied, &skipped) == 0, "init_from: %s", fer_error());
     CHECK(copied == n - 2 && skipped == 2, "copied %d skipped %d of %d", copied, skipped, n);
     for (int i = 0; i < n; i++) {
-        fer_param *p = fer_net_param(b.net, i), *q = fer_net_param(a.net, i);
+        const fer_param *p = fer_net_param(b.net, i);
         if (!strncmp(p->name, "fc2.", 4))
             continue;
-        CHECK(!memcmp(p->w, q->w, p->n * sizeof(float)), "%s not copied", p->name);
+        CHECK(!memcmp(param_w(b.net, i), param_w(a.net, i), p->n * sizeof(float)), "%s not copied",
+              p->name);
     }
-    CHECK(!memcmp(fc2, fer_net_find_param(b.net, "fc2.weight")->w,
-                  fer_net_find_param(b.net, "fc2.weight")->n * sizeof *fc2),
+    CHECK(!memcmp(fc2, named_w(b.net, "fc2.weight"), named_n(b.net, "fc2.weight") * sizeof *fc2),
           "fc2.weight (7 vs 5 classes) was overwritten");
     free(fc2);
     fer_model_free(&a);
@@ -506,8 +510,8 @@ static void test_train_repeats(void)
         CHECK(fer_train(&m[t], &d, NULL, &o, &r) == 0, "train: %s", fer_error());
     }
     for (int i = 0; i < fer_net_nparams(m[0].net); i++) {
-        fer_param *a = fer_net_param(m[0].net, i), *b = fer_net_param(m[1].net, i);
-        CHECK(!memcmp(a->w, b->w, a->n * sizeof(float)), "%s differs between runs", a->name);
+        const fer_param *a = fer_net_param(m[0].net, i);
+        CHECK(!memcmp(param_w(m[0].net, i), param_w(m[1].net, i), a->n * sizeof(float)), "%s differs between runs", a->name);
     }
     fer_threads_set(old);
     fer_model_free(&m[0]);
@@ -582,8 +586,8 @@ static void test_train_resume_exact(void)
     CHECK(fer_train(&m[1], &d, &v, &o, &r) == 0, "resume: %s", fer_error());
     CHECK(r.epochs_run == 5, "epochs %d", r.epochs_run);
     for (int i = 0; i < fer_net_nparams(m[0].net); i++) {
-        fer_param *a = fer_net_param(m[0].net, i), *b = fer_net_param(m[1].net, i);
-        CHECK(!memcmp(a->w, b->w, a->n * sizeof(float)), "%s differs after resuming", a->name);
+        const fer_param *a = fer_net_param(m[0].net, i);
+        CHECK(!memcmp(param_w(m[0].net, i), param_w(m[1].net, i), a->n * sizeof(float)), "%s differs after resuming", a->name);
     }
     /* a checkpoint of another data set is refused, not half used */
     {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "net_test.h"
 #include "error.h"
 #include "model.h"
 #include "predict.h"
@@ -26,13 +27,14 @@ static int small_cnn(fer_model *m, int stages)
     /* running statistics away from 0 and 1, so that the net is no
      * near-constant function */
     for (int i = 0; i < fer_net_nparams(m->net); i++) {
-        fer_param *p = fer_net_param(m->net, i);
+        const fer_param *p = fer_net_param(m->net, i);
+        float *w = param_w(m->net, i);
         if (strstr(p->name, "running_var"))
             for (size_t j = 0; j < p->n; j++)
-                p->w[j] = check_randf(0.3f, 2);
+                w[j] = check_randf(0.3f, 2);
         if (strstr(p->name, "running_mean"))
             for (size_t j = 0; j < p->n; j++)
-                p->w[j] = check_randf(-0.5f, 0.5f);
+                w[j] = check_randf(-0.5f, 0.5f);
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "net_test.h"
 #include "error.h"
 #include "model.h"
 #include "threads.h"
@@ -71,9 +72,9 @@ static double *weights(fer_model *m, size_t *n)
         total += fer_net_param(m->net, i)->n;
     w = malloc(total * sizeof *w);
     for (int i = 0; i < fer_net_nparams(m->net); i++) {
-        fer_param *p = fer_net_param(m->net, i);
+        const fer_param *p = fer_net_param(m->net, i);
         for (size_t j = 0; j < p->n; j++)
-            w[k++] = p->w[j];
+            w[k++] = param_w(m->net, i)[j];
     }
     *n = total;
     return w;
@@ -82,8 +83,8 @@ static double *weights(fer_model *m, size_t *n)
 static int same_weights(fer_model *a, fer_model *b)
 {
     for (int i = 0; i < fer_net_nparams(a->net); i++) {
-        fer_param *p = fer_net_param(a->net, i), *q = fer_net_param(b->net, i);
-        if (memcmp(p->w, q->w, p->n * sizeof(float)))
+        if (memcmp(param_w(a->net, i), param_w(b->net, i),
+                   fer_net_param(a->net, i)->n * sizeof(float)))
             return 0;
     }
     return 1;

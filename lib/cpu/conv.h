@@ -10,12 +10,9 @@
 
 #include <stddef.h>
 
-typedef struct fer_conv_shape {
-    int N, C, H, W;         /* input */
-    int K, R, S;            /* output channels, kernel height, width */
-    int stride, pad;
-    int P, Q;               /* output height, width (set by init) */
-} fer_conv_shape;
+#include "backend.h"
+
+/* fer_conv_shape is the backends' common vocabulary (backend.h). */
 
 /* Fills s and computes P, Q. Returns 0, or -1 (fer_error() says why) when
  * a size is below 1, stride < 1, pad < 0 or the kernel is larger than the

@@ -168,12 +168,12 @@ int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer
         rc = build_resnet18(m->net, o);
     else
         rc = fer_seterr("unknown model '%s' (cnn, ff, resnet18)", arch);
+    if (!rc && rng)
+        rc = fer_net_init_weights(m->net, rng, !strcmp(arch, "ff"));
     if (rc) {
         fer_model_free(m);
         return -1;
     }
-    if (rng)
-        fer_net_init_weights(m->net, rng, !strcmp(arch, "ff"));
     return 0;
 }
 
@@ -251,12 +251,21 @@ int fer_model_write(const fer_model *m, FILE *f)
     }
     free(meta);
     for (int i = 0; i < n; i++) {
-        fer_param *p = fer_net_param(m->net, i);
+        const fer_param *p = fer_net_param(m->net, i);
         uint64_t shape[4];
+        float *w = malloc(p->n * sizeof *w);
+        int rc;
+        if (!w)
+            return fer_seterr("out of memory");
         for (int d = 0; d < p->ndim; d++)
             shape[d] = (uint64_t)p->shape[d];
-        fer_record_init(&r, p->name, FER_F32, p->ndim, shape, p->w, NULL);
-        if (fer_record_write(f, &r))
+        rc = fer_net_param_read(m->net, i, w);
+        if (!rc) {
+            fer_record_init(&r, p->name, FER_F32, p->ndim, shape, w, NULL);
+            rc = fer_record_write(f, &r);
+        }
+        free(w);
+        if (rc)
             return -1;
     }
     return 0;
@@ -402,23 +411,28 @@ int fer_model_load(fer_model *m, const char *path)
         goto out;
     }
     while ((k = fer_reader_next(rd, &r)) == 1) {
-        fer_param *p = fer_net_find_param(m->net, r.name);
-        if (p) {
+        int i = fer_net_find_param(m->net, r.name);
+        if (i >= 0) {
+            const fer_param *p = fer_net_param(m->net, i);
+            const float *v = r.data;
             if (!shape_matches(p, &r)) {
                 fer_seterr("%s: tensor '%s' has the wrong dtype or shape for %s", path, r.name,
                            m->arch);
                 fer_record_free(&r);
                 goto out;
             }
-            memcpy(p->w, r.data, p->n * sizeof(float));
             for (size_t j = 0; j < p->n; j++)
-                if (!isfinite(p->w[j])) {
+                if (!isfinite(v[j])) {
                     fer_seterr("%s: tensor '%s' holds a non-finite value (%g at %zu)", path,
-                               r.name, p->w[j], j);
+                               r.name, v[j], j);
                     fer_record_free(&r);
                     goto out;
                 }
-            if (!seen[p - fer_net_param(m->net, 0)]++)
+            if (fer_net_param_write(m->net, i, v)) {
+                fer_record_free(&r);
+                goto out;
+            }
+            if (!seen[i]++)
                 filled++;
         }
         fer_record_free(&r);
@@ -452,9 +466,13 @@ int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skippe
     if (!rd)
         return -1;
     while ((k = fer_reader_next(rd, &r)) == 1) {
-        fer_param *p = fer_net_find_param(m->net, r.name);
-        if (p && shape_matches(p, &r)) {
-            memcpy(p->w, r.data, p->n * sizeof(float));
+        int i = fer_net_find_param(m->net, r.name);
+        if (i >= 0 && shape_matches(fer_net_param(m->net, i), &r)) {
+            if (fer_net_param_write(m->net, i, r.data)) {
+                fer_record_free(&r);
+                fer_reader_close(rd);
+                return -1;
+            }
             (*copied)++;
         } else if (strcmp(r.name, "model")) {
             (*skipped)++;

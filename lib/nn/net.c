@@ -3,14 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_cpu.h"
 #include "conv.h"
 #include "error.h"
-#include "layers.h"
 #include "net.h"
 #include "scratch.h"
 #include "threads.h"
 
 #define MAX_NODE_PARAMS 4
+#define ALIGN_FLOATS 16     /* tensors start on 64-byte boundaries */
 
 typedef struct node {
     int op;
@@ -23,36 +24,46 @@ typedef struct node {
     float a;                    /* leaky slope, dropout p */
     int param[MAX_NODE_PARAMS]; /* indices into net->params, -1 none */
     fer_conv_shape cs;
-    /* planned buffers, for max_n images */
+    /* planned tensors, for max_n images: offsets into the plan's block
+     * (SIZE_MAX: none), then their addresses once it is allocated */
+    size_t o_y, o_dy, o_argmax, o_mask, o_mean, o_invstd;
     float *y, *dy;
-    int owns_y;                 /* y is this node's own block (else shared) */
-    int owns_dy;                /* likewise dy */
     int32_t *argmax;            /* maxpool */
     uint8_t *mask;              /* dropout */
     float *save_mean, *save_invstd; /* bn, (c) */
 } node;
 
 struct fer_net {
+    const fer_backend *be;
     node *nodes;
     int nnodes, capnodes;
     fer_param *params;
     int nparams, capparams;
+    /* the flat parameter and gradient blocks: params[i] at params[i].off,
+     * flat floats in use, cap allocated */
+    float *w, *g;
+    size_t flat, cap;
+    /* the plan's block and the tensors in it beside the nodes' */
+    void *plan;
     int max_n;
     float *ws;                  /* conv workspace */
-    size_t ws_size;
     float *scratch;             /* dx for inputs with several consumers */
-    size_t scratch_size;
-    int *seen;                  /* backward: consumers heard from, per node */
+    int32_t *labels;            /* (max_n), the loss's */
+    float *class_w, *probs;     /* (classes), (max_n, classes) */
+    int *seen;                  /* backward: consumers heard from, per node (host) */
     size_t weights;             /* parameter elements so far (FER_NET_MAX_WEIGHTS) */
     size_t activations;         /* one image's node outputs so far (..._ACTIVATIONS) */
     int infer;                  /* planned for inference only: no backward */
 };
+
+static size_t align_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
 fer_net *fer_net_new(int c, int h, int w)
 {
     fer_net *net = calloc(1, sizeof *net);
     if (!net)
         return NULL;
+    net->be = &fer_backend_cpu;
     net->capnodes = 64;
     net->nodes = calloc(net->capnodes, sizeof *net->nodes);
     if (!net->nodes) {
@@ -70,28 +81,20 @@ fer_net *fer_net_new(int c, int h, int w)
     return net;
 }
 
-static void free_buffers(fer_net *net)
+static void free_plan(fer_net *net)
 {
+    if (net->plan)
+        net->be->free(net->plan);
+    net->plan = NULL;
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
-        if (i && nd->owns_y)
-            free(nd->y);
-        nd->owns_y = 0;
-        if (nd->owns_dy)
-            free(nd->dy);
-        nd->owns_dy = 0;
-        free(nd->argmax);
-        free(nd->mask);
-        free(nd->save_mean);
-        free(nd->save_invstd);
         nd->y = nd->dy = nd->save_mean = nd->save_invstd = NULL;
         nd->argmax = NULL;
         nd->mask = NULL;
     }
-    free(net->ws);
-    free(net->scratch);
     free(net->seen);
-    net->ws = net->scratch = NULL;
+    net->ws = net->scratch = net->class_w = net->probs = NULL;
+    net->labels = NULL;
     net->seen = NULL;
     net->max_n = 0;
     net->infer = 0;
@@ -101,14 +104,46 @@ void fer_net_free(fer_net *net)
 {
     if (!net)
         return;
-    free_buffers(net);
-    for (int i = 0; i < net->nparams; i++) {
-        free(net->params[i].w);
-        free(net->params[i].g);
-    }
+    free_plan(net);
+    if (net->w)
+        net->be->free(net->w);
+    if (net->g)
+        net->be->free(net->g);
     free(net->params);
     free(net->nodes);
     free(net);
+}
+
+/* Room in the flat blocks for need floats, the old values kept and the
+ * new ones zero. 0 or -1. */
+static int reserve_flat(fer_net *net, size_t need)
+{
+    const fer_backend *be = net->be;
+    size_t cap = net->cap ? 2 * net->cap : 4096;
+    float *w, *g;
+    if (need <= net->cap)
+        return 0;
+    if (cap < need)
+        cap = need;
+    w = be->alloc(cap * sizeof(float));
+    g = w ? be->alloc(cap * sizeof(float)) : NULL;
+    if (!g) {
+        if (w)
+            be->free(w);
+        return -1;
+    }
+    be->zero(w, cap * sizeof(float));
+    be->zero(g, cap * sizeof(float));
+    if (net->w) {
+        be->copy(w, net->w, net->flat * sizeof(float));
+        be->copy(g, net->g, net->flat * sizeof(float));
+        be->free(net->w);
+        be->free(net->g);
+    }
+    net->w = w;
+    net->g = g;
+    net->cap = cap;
+    return 0;
 }
 
 static int add_param(fer_net *net, const char *prefix, const char *suffix, int ndim,
@@ -134,26 +169,35 @@ static int add_param(fer_net *net, const char *prefix, const char *suffix, int n
         net->params = q;
         net->capparams = cap;
     }
+    if (reserve_flat(net, net->flat + align_floats(n)))
+        return fer_seterr("out of memory");
     p = &net->params[net->nparams];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", prefix, suffix);
     p->ndim = ndim;
-    p->n = 1;
-    for (int i = 0; i < ndim; i++) {
+    p->n = n;
+    for (int i = 0; i < ndim; i++)
         p->shape[i] = shape[i];
-        p->n *= shape[i];
-    }
-    p->w = calloc(p->n, sizeof *p->w);
-    p->g = learn ? calloc(p->n, sizeof *p->g) : NULL;
-    if (!p->w || (learn && !p->g)) {
-        free(p->w);
-        free(p->g);
-        return fer_seterr("out of memory");
-    }
-    p->trainable = learn;
+    p->off = net->flat;
+    net->flat += align_floats(n);
+    p->learn = p->trainable = learn;
     p->decay = decay;
     net->weights += n;
     return net->nparams++;
+}
+
+/* Sets every element of parameter i to v (batch norm's ones). */
+static int fill_param(fer_net *net, int i, float v)
+{
+    fer_param *p = &net->params[i];
+    float *one = malloc(p->n * sizeof *one);
+    if (!one)
+        return fer_seterr("out of memory");
+    for (size_t j = 0; j < p->n; j++)
+        one[j] = v;
+    net->be->upload(net->w + p->off, one, p->n * sizeof *one);
+    free(one);
+    return 0;
 }
 
 static node *new_node(fer_net *net, int op, int in)
@@ -172,7 +216,7 @@ static node *new_node(fer_net *net, int op, int in)
         net->nodes = q;
         net->capnodes *= 2;
     }
-    free_buffers(net);   /* the plan no longer fits */
+    free_plan(net);   /* the plan no longer fits */
     nd = &net->nodes[net->nnodes];
     memset(nd, 0, sizeof *nd);
     nd->op = op;
@@ -235,10 +279,8 @@ int fer_net_bn(fer_net *net, int in, const char *name)
         (nd->param[2] = add_param(net, name, "running_mean", 1, &nd->c, 0, 0)) < 0 ||
         (nd->param[3] = add_param(net, name, "running_var", 1, &nd->c, 0, 0)) < 0)
         return -1;
-    for (int i = 0; i < nd->c; i++) {
-        net->params[nd->param[0]].w[i] = 1;
-        net->params[nd->param[3]].w[i] = 1;
-    }
+    if (fill_param(net, nd->param[0], 1) || fill_param(net, nd->param[3], 1))
+        return -1;
     return finish(net, nd);
 }
 
@@ -325,10 +367,9 @@ int fer_net_add(fer_net *net, int a, int b)
 
 /* Blocks handed from node to node by both plans. Time runs forward over
  * the nodes; a block is free again once the time "busy" stored with it has
- * passed. A new block belongs to the node it is first given to (owns_y or
- * owns_dy), so a failure leaves nothing to free but the pool itself. */
+ * passed. Only sizes are decided here; each block gets its offset in the
+ * plan's one allocation afterwards (place_blocks). */
 typedef struct pool {
-    float **blk;
     size_t *size;
     int *busy;
     int n;
@@ -336,58 +377,76 @@ typedef struct pool {
 
 static int pool_init(pool *p, int cap)
 {
-    p->blk = calloc(cap, sizeof *p->blk);
     p->size = calloc(cap, sizeof *p->size);
     p->busy = calloc(cap, sizeof *p->busy);
     p->n = 0;
-    return p->blk && p->size && p->busy ? 0 : -1;
+    return p->size && p->busy ? 0 : -1;
 }
 
 static void pool_free(pool *p)
 {
-    free(p->blk);
     free(p->size);
     free(p->busy);
 }
 
 /* The smallest free block of at least need floats at time now, kept busy
- * until time busy; else a new one (*fresh = 1). NULL when out of memory. */
-static float *pool_take(pool *p, size_t need, int now, int busy, int *fresh)
+ * until time busy; else a new one. Its index. */
+static size_t pool_take(pool *p, size_t need, int now, int busy)
 {
     int best = -1;
     for (int b = 0; b < p->n; b++)
         if (p->busy[b] < now && p->size[b] >= need && (best < 0 || p->size[b] < p->size[best]))
             best = b;
-    *fresh = best < 0;
     if (best < 0) {
-        float *m = fer_big_alloc(need * sizeof(float));
-        if (!m)
-            return NULL;
         best = p->n++;
-        p->blk[best] = m;
         p->size[best] = need;
     }
     p->busy[best] = busy;
-    return p->blk[best];
+    return (size_t)best;
+}
+
+/* The offset of a new tensor of bytes at the end of a plan of *top bytes. */
+static size_t place(size_t *top, size_t bytes)
+{
+    size_t off = *top;
+    *top += (bytes + 63) / 64 * 64;
+    return off;
+}
+
+/* Turns the nodes' block indices (o_y, o_dy) into offsets in the plan. */
+static int place_blocks(fer_net *net, const pool *p, size_t *top)
+{
+    size_t *off = malloc((p->n ? p->n : 1) * sizeof *off);
+    if (!off)
+        return -1;
+    for (int b = 0; b < p->n; b++)
+        off[b] = place(top, p->size[b] * sizeof(float));
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        if (nd->o_y != SIZE_MAX)
+            nd->o_y = off[nd->o_y];
+        if (nd->o_dy != SIZE_MAX)
+            nd->o_dy = off[nd->o_dy];
+    }
+    free(off);
+    return 0;
 }
 
 /* The convolution workspace: the largest any conv node needs at max_n. */
-static int alloc_workspace(fer_net *net, int max_n)
+static size_t workspace_floats(const fer_net *net, int max_n)
 {
-    net->ws_size = 0;
+    size_t most = 0;
     for (int i = 1; i < net->nnodes; i++) {
         fer_conv_shape s = net->nodes[i].cs;
         size_t ws;
         if (net->nodes[i].op != FER_OP_CONV)
             continue;
         s.N = max_n;
-        ws = fer_conv2d_workspace(&s);
-        if (ws > net->ws_size)
-            net->ws_size = ws;
+        ws = net->be->conv_workspace(&s);
+        if (ws > most)
+            most = ws;
     }
-    if (net->ws_size && !(net->ws = malloc(net->ws_size * sizeof(float))))
-        return -1;
-    return 0;
+    return most;
 }
 
 /* For each node, the highest id of a node that reads its output (nn for
@@ -445,7 +504,7 @@ static int by_birth(const void *a, const void *b)
  * shares its input's block, which then lives as long as either. The
  * gradient dy of node i lives from the backward step of its highest
  * consumer (which writes it) to its own. */
-static int plan_blocks(fer_net *net, int max_n)
+static int plan_blocks(fer_net *net, int max_n, size_t *top)
 {
     int nn = net->nnodes, nreq = 0, rc = -1;
     int *death = calloc(nn, sizeof *death), *last = last_consumers(net);
@@ -473,17 +532,10 @@ static int plan_blocks(fer_net *net, int max_n)
     qsort(req, nreq, sizeof *req, by_birth);
     for (int r = 0; r < nreq; r++) {
         node *nd = &net->nodes[req[r].node];
-        size_t need = (size_t)max_n * nd->size;
-        float *b = pool_take(&p, need, req[r].birth, req[r].death,
-                             req[r].grad ? &nd->owns_dy : &nd->owns_y);
-        if (!b)
-            goto out;
-        *(req[r].grad ? &nd->dy : &nd->y) = b;
+        size_t b = pool_take(&p, (size_t)max_n * nd->size, req[r].birth, req[r].death);
+        *(req[r].grad ? &nd->o_dy : &nd->o_y) = b;
     }
-    for (int i = 1; i < nn; i++)   /* in order, so that chains resolve */
-        if (in_place(net, i))
-            net->nodes[i].y = net->nodes[net->nodes[i].in].y;
-    rc = 0;
+    rc = place_blocks(net, &p, top);
 out:
     free(death);
     free(last);
@@ -492,41 +544,95 @@ out:
     return rc;
 }
 
-int fer_net_plan(fer_net *net, int max_n)
+static void clear_offsets(fer_net *net)
 {
-    size_t scratch = 0;
-    if (net->max_n == max_n && !net->infer)
-        return 0;   /* planned already */
-    free_buffers(net);
-    if (plan_blocks(net, max_n))
-        goto oom;
+    for (int i = 0; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        nd->o_y = nd->o_dy = nd->o_argmax = nd->o_mask = nd->o_mean = nd->o_invstd = SIZE_MAX;
+    }
+}
+
+/* Offsets in the plan: the input images, and each node's argmax, mask
+ * and batch-norm saves (only maxpool's argmax when inference). */
+static void place_extras(fer_net *net, int max_n, int train, size_t *top)
+{
+    net->nodes[0].o_y = place(top, (size_t)max_n * net->nodes[0].size * sizeof(float));
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         size_t n = (size_t)max_n * nd->size;
-        if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(n * sizeof(int32_t))))
-            goto oom;
-        if (nd->op == FER_OP_DROPOUT && !(nd->mask = malloc(n)))
-            goto oom;
-        if (nd->op == FER_OP_BN && (!(nd->save_mean = malloc(nd->c * sizeof(float))) ||
-                                    !(nd->save_invstd = malloc(nd->c * sizeof(float)))))
-            goto oom;
+        if (nd->op == FER_OP_MAXPOOL)
+            nd->o_argmax = place(top, n * sizeof(int32_t));
+        if (train && nd->op == FER_OP_DROPOUT)
+            nd->o_mask = place(top, n);
+        if (train && nd->op == FER_OP_BN) {
+            nd->o_mean = place(top, nd->c * sizeof(float));
+            nd->o_invstd = place(top, nd->c * sizeof(float));
+        }
+    }
+}
+
+#define AT(base, off, type) ((off) == SIZE_MAX ? NULL : (type *)((char *)(base) + (off)))
+
+/* Allocates the plan's block of top bytes and points every tensor into it. */
+static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, size_t o_labels,
+                     size_t o_cw, size_t o_probs)
+{
+    char *base = net->be->alloc(top);
+    if (!base)
+        return -1;
+    net->plan = base;
+    for (int i = 0; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        nd->y = AT(base, nd->o_y, float);
+        nd->dy = AT(base, nd->o_dy, float);
+        nd->argmax = AT(base, nd->o_argmax, int32_t);
+        nd->mask = AT(base, nd->o_mask, uint8_t);
+        nd->save_mean = AT(base, nd->o_mean, float);
+        nd->save_invstd = AT(base, nd->o_invstd, float);
+    }
+    for (int i = 1; i < net->nnodes; i++)   /* in order, so that chains resolve */
+        if (!net->infer && in_place(net, i))
+            net->nodes[i].y = net->nodes[net->nodes[i].in].y;
+    net->ws = AT(base, o_ws, float);
+    net->scratch = AT(base, o_scratch, float);
+    net->labels = AT(base, o_labels, int32_t);
+    net->class_w = AT(base, o_cw, float);
+    net->probs = AT(base, o_probs, float);
+    return 0;
+}
+
+int fer_net_plan(fer_net *net, int max_n)
+{
+    size_t scratch = 0, top = 0, o_ws, o_scratch = SIZE_MAX, o_labels, o_cw, o_probs;
+    size_t k = net->nodes[net->nnodes - 1].size;
+    if (net->max_n == max_n && !net->infer)
+        return 0;   /* planned already */
+    free_plan(net);
+    clear_offsets(net);
+    if (plan_blocks(net, max_n, &top))
+        goto oom;
+    place_extras(net, max_n, 1, &top);
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
         /* scratch takes dx for inputs with several consumers, and the
          * unused dx of a batch norm on the input images */
         if ((net->nodes[nd->in].consumers > 1 || (nd->in == 0 && nd->op == FER_OP_BN)) &&
             (size_t)max_n * net->nodes[nd->in].size > scratch)
             scratch = (size_t)max_n * net->nodes[nd->in].size;
     }
-    if (alloc_workspace(net, max_n))
+    o_ws = place(&top, workspace_floats(net, max_n) * sizeof(float));
+    if (scratch)
+        o_scratch = place(&top, scratch * sizeof(float));
+    o_labels = place(&top, (size_t)max_n * sizeof(int32_t));
+    o_cw = place(&top, k * sizeof(float));
+    o_probs = place(&top, (size_t)max_n * k * sizeof(float));
+    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)) ||
+        bind_plan(net, top, o_ws, o_scratch, o_labels, o_cw, o_probs))
         goto oom;
-    if (scratch && !(net->scratch = malloc(scratch * sizeof(float))))
-        goto oom;
-    if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)))
-        goto oom;
-    net->scratch_size = scratch;
     net->max_n = max_n;
     return 0;
 oom:
-    free_buffers(net);
+    free_plan(net);
     return fer_seterr("out of memory planning for batches of %d", max_n);
 }
 
@@ -536,78 +642,51 @@ oom:
 int fer_net_plan_infer(fer_net *net, int max_n)
 {
     int nn = net->nnodes, *last;
+    size_t top = 0, o_ws;
     pool p;
     if (net->max_n == max_n && net->infer)
         return 0;
-    free_buffers(net);
+    free_plan(net);
+    clear_offsets(net);
     last = last_consumers(net);   /* the logits outlive the pass */
     if (pool_init(&p, nn) || !last)
         goto oom;
-    for (int i = 1; i < nn; i++) {
-        node *nd = &net->nodes[i];
-        size_t need = (size_t)max_n * nd->size;
-        if (!(nd->y = pool_take(&p, need, i, last[i], &nd->owns_y)))
-            goto oom;
-        if (nd->op == FER_OP_MAXPOOL && !(nd->argmax = malloc(need * sizeof(int32_t))))
-            goto oom;
-    }
-    if (alloc_workspace(net, max_n))
+    for (int i = 1; i < nn; i++)
+        net->nodes[i].o_y = pool_take(&p, (size_t)max_n * net->nodes[i].size, i, last[i]);
+    if (place_blocks(net, &p, &top))
+        goto oom;
+    place_extras(net, max_n, 0, &top);
+    o_ws = place(&top, workspace_floats(net, max_n) * sizeof(float));
+    net->infer = 1;
+    if (bind_plan(net, top, o_ws, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX))
         goto oom;
     net->max_n = max_n;
-    net->infer = 1;
     free(last);
     pool_free(&p);
     return 0;
 oom:
     free(last);
     pool_free(&p);
-    free_buffers(net);
+    free_plan(net);
     return fer_seterr("out of memory planning for batches of %d", max_n);
-}
-
-/* y = a + b (b may be NULL: a copy), or y += a when y == b; in chunks over
- * the thread pool (element-wise: the same bits for any thread count). */
-typedef struct sum_job {
-    size_t n;
-    const float *a, *b;
-    float *y;
-} sum_job;
-
-enum { SUM_CHUNK = 65536 };
-
-static void sum_task(void *ctx, int t, int thread)
-{
-    const sum_job *j = ctx;
-    size_t lo, hi;
-    fer_chunk(j->n, SUM_CHUNK, t, &lo, &hi);
-    (void)thread;
-    if (!j->b)
-        memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
-    else
-        for (size_t i = lo; i < hi; i++)
-            j->y[i] = j->a[i] + j->b[i];
-}
-
-static void sum(size_t n, const float *a, const float *b, float *y)
-{
-    sum_job j = {n, a, b, y};
-    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
 }
 
 static float *pw(fer_net *net, node *nd, int i)
 {
-    return nd->param[i] >= 0 ? net->params[nd->param[i]].w : NULL;
+    return nd->param[i] >= 0 ? net->w + net->params[nd->param[i]].off : NULL;
 }
 static float *pg(fer_net *net, node *nd, int i)
 {
-    return nd->param[i] >= 0 ? net->params[nd->param[i]].g : NULL;
+    return nd->param[i] >= 0 ? net->g + net->params[nd->param[i]].off : NULL;
 }
 
-const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng)
+int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng, float *logits)
 {
+    const fer_backend *be = net->be;
+    node *out = &net->nodes[net->nnodes - 1];
     FER_ASSERT(n >= 1 && n <= net->max_n);
     FER_ASSERT(!(train && net->infer));
-    net->nodes[0].y = (float *)x;
+    be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
@@ -617,50 +696,67 @@ const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer
         case FER_OP_CONV: {
             fer_conv_shape s = nd->cs;
             s.N = n;
-            fer_conv2d_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
+            be->conv_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
             break;
         }
         case FER_OP_BN:
             if (train)
-                fer_batchnorm_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0),
-                                            pw(net, nd, 1), 1e-5f, 0.1f, pw(net, nd, 2),
-                                            pw(net, nd, 3), nd->y, nd->save_mean,
-                                            nd->save_invstd);
+                be->bn_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
+                                     1e-5f, 0.1f, pw(net, nd, 2), pw(net, nd, 3), nd->y,
+                                     nd->save_mean, nd->save_invstd);
             else
-                fer_batchnorm_forward_infer(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0),
-                                            pw(net, nd, 1), 1e-5f, pw(net, nd, 2),
-                                            pw(net, nd, 3), nd->y);
+                be->bn_forward_infer(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
+                                     1e-5f, pw(net, nd, 2), pw(net, nd, 3), nd->y);
             break;
         case FER_OP_RELU:
-            fer_relu_forward(total, in, nd->y);
+            be->relu_forward(total, in, nd->y);
             break;
         case FER_OP_LRELU:
-            fer_leaky_relu_forward(total, nd->a, in, nd->y);
+            be->lrelu_forward(total, nd->a, in, nd->y);
             break;
         case FER_OP_DROPOUT:
             if (train && nd->a > 0)
-                fer_dropout_forward(total, nd->a, rng, in, nd->y, nd->mask);
-            else if (nd->y != in)
-                memcpy(nd->y, in, total * sizeof(float));
+                be->dropout_forward(total, nd->a, rng, in, nd->y, nd->mask);
+            else
+                be->add(total, in, NULL, nd->y);
             break;
         case FER_OP_MAXPOOL:
-            fer_maxpool_forward(n, src->c, src->h, src->w, nd->k, nd->stride, in, nd->y,
+            be->maxpool_forward(n, src->c, src->h, src->w, nd->k, nd->stride, in, nd->y,
                                 nd->argmax);
             break;
         case FER_OP_DENSE:
-            fer_dense_forward(n, (int)src->size, nd->c, in, pw(net, nd, 0), pw(net, nd, 1),
-                              nd->y);
+            be->dense_forward(n, (int)src->size, nd->c, in, pw(net, nd, 0), pw(net, nd, 1), nd->y);
             break;
         case FER_OP_GAP:
-            fer_avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
+            be->avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
             break;
-        case FER_OP_ADD: {
-            sum(total, in, net->nodes[nd->in2].y, nd->y);
+        case FER_OP_ADD:
+            be->add(total, in, net->nodes[nd->in2].y, nd->y);
             break;
-        }
         }
     }
-    return net->nodes[net->nnodes - 1].y;
+    if (logits)
+        be->download(logits, out->y, (size_t)n * out->size * sizeof(float));
+    return be->sync() ? fer_error_prefix("forward pass") : 0;
+}
+
+int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, float smoothing,
+                 int n, double *loss, float *probs)
+{
+    const fer_backend *be = net->be;
+    node *out = &net->nodes[net->nnodes - 1];
+    int k = (int)out->size;
+    FER_ASSERT(n >= 1 && n <= net->max_n && !net->infer);
+    be->upload(net->labels, labels, (size_t)n * sizeof *labels);
+    if (class_w)
+        be->upload(net->class_w, class_w, (size_t)k * sizeof *class_w);
+    *loss = be->xent_forward(n, k, out->y, net->labels, class_w ? net->class_w : NULL, smoothing,
+                             net->probs);
+    be->xent_backward(n, k, net->probs, net->labels, class_w ? net->class_w : NULL, smoothing,
+                      out->dy);
+    if (probs)
+        be->download(probs, net->probs, (size_t)n * k * sizeof *probs);
+    return be->sync() ? fer_error_prefix("loss") : 0;
 }
 
 /* Where node nd's backward writes the gradient of its input id: straight
@@ -680,18 +776,20 @@ static void accumulate(fer_net *net, int id, int n, int *seen)
     if (id == 0 || src->consumers <= 1)
         return;
     if (!seen[id]++)
-        sum(total, net->scratch, NULL, src->dy);
+        net->be->add(total, net->scratch, NULL, src->dy);
     else
-        sum(total, net->scratch, src->dy, src->dy);
+        net->be->add(total, net->scratch, src->dy, src->dy);
 }
 
-void fer_net_backward(fer_net *net, const float *dlogits, int n)
+int fer_net_backward(fer_net *net, const float *dlogits, int n)
 {
+    const fer_backend *be = net->be;
     node *last = &net->nodes[net->nnodes - 1];
     int *seen = net->seen;
     FER_ASSERT(!net->infer);   /* planned with fer_net_plan_infer: no gradients */
     memset(seen, 0, net->nnodes * sizeof *seen);
-    memcpy(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
+    if (dlogits)
+        be->upload(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
     for (int i = net->nnodes - 1; i >= 1; i--) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
@@ -701,55 +799,56 @@ void fer_net_backward(fer_net *net, const float *dlogits, int n)
         case FER_OP_CONV: {
             fer_conv_shape s = nd->cs;
             s.N = n;
-            fer_conv2d_backward(&s, src->y, pw(net, nd, 0), nd->dy, dx, pg(net, nd, 0),
-                                pg(net, nd, 1), net->ws);
+            be->conv_backward(&s, src->y, pw(net, nd, 0), nd->dy, dx, pg(net, nd, 0),
+                              pg(net, nd, 1), net->ws);
             break;
         }
         case FER_OP_BN:
-            fer_batchnorm_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
-                                   nd->save_mean, nd->save_invstd, dx ? dx : net->scratch,
-                                   pg(net, nd, 0), pg(net, nd, 1));
+            be->bn_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
+                            nd->save_mean, nd->save_invstd, dx ? dx : net->scratch,
+                            pg(net, nd, 0), pg(net, nd, 1));
             break;
         case FER_OP_RELU:
             if (dx)
-                fer_relu_backward(total, src->y, nd->dy, dx);
+                be->relu_backward(total, src->y, nd->dy, dx);
             break;
         case FER_OP_LRELU:
             if (dx)
-                fer_leaky_relu_backward(total, nd->a, src->y, nd->dy, dx);
+                be->lrelu_backward(total, nd->a, src->y, nd->dy, dx);
             break;
         case FER_OP_DROPOUT:
             if (dx) {
                 if (nd->a > 0)
-                    fer_dropout_backward(total, nd->a, nd->mask, nd->dy, dx);
+                    be->dropout_backward(total, nd->a, nd->mask, nd->dy, dx);
                 else
-                    memcpy(dx, nd->dy, total * sizeof(float));
+                    be->add(total, nd->dy, NULL, dx);
             }
             break;
         case FER_OP_MAXPOOL:
             if (dx)
-                fer_maxpool_backward(n, src->c, src->h, src->w, nd->k, nd->stride, nd->dy,
+                be->maxpool_backward(n, src->c, src->h, src->w, nd->k, nd->stride, nd->dy,
                                      nd->argmax, dx);
             break;
         case FER_OP_DENSE:
-            fer_dense_backward(n, (int)src->size, nd->c, src->y, pw(net, nd, 0), nd->dy, dx,
+            be->dense_backward(n, (int)src->size, nd->c, src->y, pw(net, nd, 0), nd->dy, dx,
                                pg(net, nd, 0), pg(net, nd, 1));
             break;
         case FER_OP_GAP:
             if (dx)
-                fer_avgpool_backward(n, src->c, src->h * src->w, nd->dy, dx);
+                be->avgpool_backward(n, src->c, src->h * src->w, nd->dy, dx);
             break;
         case FER_OP_ADD:
             if (dx)
-                sum(total, nd->dy, NULL, dx);
+                be->add(total, nd->dy, NULL, dx);
             accumulate(net, nd->in, n, seen);
             if ((dx = dx_target(net, nd->in2)))
-                sum(total, nd->dy, NULL, dx);
+                be->add(total, nd->dy, NULL, dx);
             accumulate(net, nd->in2, n, seen);
             continue;
         }
         accumulate(net, nd->in, n, seen);
     }
+    return be->sync() ? fer_error_prefix("backward pass") : 0;
 }
 
 int fer_net_max_batch(const fer_net *net) { return net->max_n; }
@@ -772,21 +871,108 @@ void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w)
 }
 
 int fer_net_nparams(const fer_net *net) { return net->nparams; }
-fer_param *fer_net_param(fer_net *net, int i) { return &net->params[i]; }
+const fer_param *fer_net_param(const fer_net *net, int i) { return &net->params[i]; }
 
-fer_param *fer_net_find_param(fer_net *net, const char *name)
+int fer_net_find_param(const fer_net *net, const char *name)
 {
     for (int i = 0; i < net->nparams; i++)
         if (!strcmp(net->params[i].name, name))
-            return &net->params[i];
-    return NULL;
+            return i;
+    return -1;
 }
+
+int fer_net_param_read(fer_net *net, int i, float *dst)
+{
+    const fer_param *p = &net->params[i];
+    net->be->download(dst, net->w + p->off, p->n * sizeof *dst);
+    return net->be->sync() ? fer_error_prefix("%s", p->name) : 0;
+}
+
+int fer_net_param_write(fer_net *net, int i, const float *src)
+{
+    const fer_param *p = &net->params[i];
+    net->be->upload(net->w + p->off, src, p->n * sizeof *src);
+    return net->be->sync() ? fer_error_prefix("%s", p->name) : 0;
+}
+
+int fer_net_grad_read(fer_net *net, int i, float *dst)
+{
+    const fer_param *p = &net->params[i];
+    FER_ASSERT(p->learn);
+    net->be->download(dst, net->g + p->off, p->n * sizeof *dst);
+    return net->be->sync() ? fer_error_prefix("%s", p->name) : 0;
+}
+
+size_t fer_net_param_floats(const fer_net *net)
+{
+    size_t n = 0;
+    for (int i = 0; i < net->nparams; i++)
+        n += net->params[i].n;
+    return n;
+}
+
+int fer_net_params_read(fer_net *net, float *dst)
+{
+    for (int i = 0; i < net->nparams; i++) {
+        net->be->download(dst, net->w + net->params[i].off, net->params[i].n * sizeof *dst);
+        dst += net->params[i].n;
+    }
+    return net->be->sync() ? fer_error_prefix("parameters") : 0;
+}
+
+int fer_net_params_write(fer_net *net, const float *src)
+{
+    for (int i = 0; i < net->nparams; i++) {
+        net->be->upload(net->w + net->params[i].off, src, net->params[i].n * sizeof *src);
+        src += net->params[i].n;
+    }
+    return net->be->sync() ? fer_error_prefix("parameters") : 0;
+}
+
+const fer_backend *fer_net_backend(const fer_net *net) { return net->be; }
+
+int fer_net_set_backend(fer_net *net, const fer_backend *be)
+{
+    const fer_backend *old = net->be;
+    float *host, *w, *g;
+    size_t bytes = net->cap * sizeof(float);
+    if (be == old)
+        return 0;
+    free_plan(net);
+    if (!net->cap) {
+        net->be = be;
+        return 0;
+    }
+    host = malloc(bytes);
+    w = be->alloc(bytes);
+    g = w ? be->alloc(bytes) : NULL;
+    if (!host || !g) {
+        free(host);
+        if (w)
+            be->free(w);
+        return fer_seterr("out of memory moving the net to the %s backend", be->name);
+    }
+    old->download(host, net->w, bytes);
+    be->upload(w, host, bytes);
+    old->download(host, net->g, bytes);
+    be->upload(g, host, bytes);
+    free(host);
+    old->free(net->w);
+    old->free(net->g);
+    net->w = w;
+    net->g = g;
+    net->be = be;
+    return be->sync() ? fer_error_prefix("%s backend", be->name) : 0;
+}
+float *fer_net_weight_block(fer_net *net) { return net->w; }
+float *fer_net_grad_block(fer_net *net) { return net->g; }
+size_t fer_net_block_floats(const fer_net *net) { return net->flat; }
 
 size_t fer_net_count_weights(const fer_net *net)
 {
     size_t n = 0;
     for (int i = 0; i < net->nparams; i++)
-        if (net->params[i].g)
+        if (net->params[i].learn)
             n += net->params[i].n;
     return n;
 }
@@ -804,8 +990,10 @@ double fer_net_flops(const fer_net *net)
     return f;
 }
 
-void fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier)
+int fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier)
 {
+    float *buf = NULL;
+    size_t cap = 0;
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         fer_param *w;
@@ -813,20 +1001,33 @@ void fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier)
         if (nd->op != FER_OP_CONV && nd->op != FER_OP_DENSE)
             continue;
         w = &net->params[nd->param[0]];
+        if (w->n > cap) {
+            float *q = realloc(buf, w->n * sizeof *q);
+            if (!q) {
+                free(buf);
+                return fer_seterr("out of memory");
+            }
+            buf = q;
+            cap = w->n;
+        }
         fan_in = (double)w->n / w->shape[0];
         fan_out = (double)w->n / (w->ndim > 1 ? w->shape[1] : 1);
         if (xavier) {
             double a = sqrt(6.0 / (fan_in + fan_out));
             for (size_t j = 0; j < w->n; j++)
-                w->w[j] = (float)(a * (2 * fer_rng_double(rng) - 1));
+                buf[j] = (float)(a * (2 * fer_rng_double(rng) - 1));
         } else {
             double sd = sqrt(2.0 / fan_in);
             for (size_t j = 0; j < w->n; j++)
-                w->w[j] = (float)(sd * fer_rng_normal(rng));
+                buf[j] = (float)(sd * fer_rng_normal(rng));
         }
+        net->be->upload(net->w + w->off, buf, w->n * sizeof *buf);
         if (nd->param[1] >= 0)
-            memset(net->params[nd->param[1]].w, 0, net->params[nd->param[1]].n * sizeof(float));
+            net->be->zero(net->w + net->params[nd->param[1]].off,
+                          net->params[nd->param[1]].n * sizeof(float));
     }
+    free(buf);
+    return 0;
 }
 
 int fer_net_freeze(fer_net *net, const char *prefix)
@@ -835,7 +1036,7 @@ int fer_net_freeze(fer_net *net, const char *prefix)
     int k = 0;
     for (int i = 0; i < net->nparams; i++) {
         fer_param *p = &net->params[i];
-        if (p->g && !strncmp(p->name, prefix, len) && p->name[len] == '.') {
+        if (p->learn && !strncmp(p->name, prefix, len) && p->name[len] == '.') {
             p->trainable = 0;
             k++;
         }

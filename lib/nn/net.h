@@ -4,13 +4,21 @@
  *
  * Activations are (N, C, H, W) float32. A net is built by appending nodes;
  * each append returns the node's id, which later nodes name as input. The
- * last node is the output (logits). */
+ * last node is the output (logits).
+ *
+ * A net runs on one backend (backend.h; the CPU's unless set), which holds
+ * its memory: the parameters, gradients and a plan's tensors are blocks of
+ * the backend's, reached from the host only through the functions below
+ * (the input is copied in, the logits, probabilities and parameters are
+ * copied out). Passes return 0, or -1 with fer_error() set when the
+ * backend failed. */
 #ifndef FER_NET_H
 #define FER_NET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "rng.h"
 
 enum fer_op {
@@ -27,16 +35,18 @@ enum fer_op {
 #define FER_NET_MAX_WEIGHTS ((size_t)1 << 27)
 #define FER_NET_MAX_ACTIVATIONS ((size_t)1 << 26)
 
-/* A learnable tensor or a buffer (batch norm running statistics). */
+/* A learnable tensor or a buffer (batch norm running statistics): its
+ * description; the values are read and written with fer_net_param_read
+ * and _write. */
 typedef struct fer_param {
     char name[96];          /* "layer1.0.conv1.weight" */
     int ndim;
     int shape[4];
     size_t n;               /* elements */
-    float *w;               /* values */
-    float *g;               /* gradient, NULL for buffers */
+    size_t off;             /* where it starts in the flat blocks (net_blocks.h) */
+    int learn;              /* has a gradient (0 for buffers) */
     int decay;              /* weight decay applies (weights, not biases/bn) */
-    int trainable;          /* 0 for buffers and frozen parameters */
+    int trainable;          /* learn, and not frozen */
 } fer_param;
 
 typedef struct fer_net fer_net;
@@ -64,14 +74,25 @@ int fer_net_add(fer_net *net, int a, int b);
  * called again with another size. 0 or -1. */
 int fer_net_plan(fer_net *net, int max_n);
 
-/* Forward pass of n <= max_n images x (n, c, h, w). train selects batch
- * statistics and dropout (drawn from rng); otherwise running statistics
- * and no dropout. Returns the logits (n, classes), owned by the net. */
-const float *fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng);
+/* Forward pass of n <= max_n images x (n, c, h, w), copied into the plan.
+ * train selects batch statistics and dropout (drawn from rng); otherwise
+ * running statistics and no dropout. The logits (n, classes) are copied
+ * to logits unless it is NULL. */
+int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng,
+                    float *logits);
 
-/* Backward pass after a training forward of n images: dlogits (n, classes)
- * in; every trainable parameter's g is overwritten with its gradient. */
-void fer_net_backward(fer_net *net, const float *dlogits, int n);
+/* After a training forward of n images: the softmax cross-entropy of the
+ * logits against labels (n) as layers.h's fer_xent_forward (class_w (k) or
+ * NULL, label smoothing) into *loss, the probabilities copied to probs
+ * (n, classes) unless NULL, and the loss's gradient left in place for
+ * fer_net_backward(net, NULL, n). */
+int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, float smoothing,
+                 int n, double *loss, float *probs);
+
+/* Backward pass after a training forward of n images, from dlogits (n,
+ * classes), or when it is NULL from fer_net_loss's gradient; every
+ * learnable parameter's gradient is overwritten. */
+int fer_net_backward(fer_net *net, const float *dlogits, int n);
 
 /* Plans for inference only (forward with train = 0, no backward): the
  * output blocks of layers are reused once read, so memory is a few layers'
@@ -90,10 +111,25 @@ int fer_net_min_train_batch(const fer_net *net);
 int fer_net_outputs(const fer_net *net);
 void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w);
 
-/* The parameters and buffers, in creation order. */
+/* Moves the net (its parameters; the plan is dropped) to backend be. */
+int fer_net_set_backend(fer_net *net, const fer_backend *be);
+const fer_backend *fer_net_backend(const fer_net *net);
+
+/* The parameters and buffers, in creation order; find gives the index of
+ * the one named, or -1. */
 int fer_net_nparams(const fer_net *net);
-fer_param *fer_net_param(fer_net *net, int i);
-fer_param *fer_net_find_param(fer_net *net, const char *name);
+const fer_param *fer_net_param(const fer_net *net, int i);
+int fer_net_find_param(const fer_net *net, const char *name);
+/* Parameter i's values (n floats) copied out or in; a learnable one's
+ * gradient copied out. */
+int fer_net_param_read(fer_net *net, int i, float *dst);
+int fer_net_param_write(fer_net *net, int i, const float *src);
+int fer_net_grad_read(fer_net *net, int i, float *dst);
+/* All parameters and buffers one after another in creation order (the
+ * packed layout snapshots and checkpoints use): the floats, and copies. */
+size_t fer_net_param_floats(const fer_net *net);
+int fer_net_params_read(fer_net *net, float *dst);
+int fer_net_params_write(fer_net *net, const float *src);
 /* Number of learnable scalars. */
 size_t fer_net_count_weights(const fer_net *net);
 /* Forward FLOPs per image (2 per multiply-add of conv and dense). */
@@ -102,7 +138,7 @@ double fer_net_flops(const fer_net *net);
 /* Initialises weights: He-normal (fan-in, ReLU gain) for convolutions and
  * dense layers when xavier is 0, Xavier-uniform otherwise; biases 0, batch
  * norm gamma 1, beta 0, running mean 0, var 1. */
-void fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier);
+int fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier);
 
 /* Freezes (trainable = 0) every parameter whose name starts with prefix
  * followed by '.'; returns how many were frozen. */

@@ -3,25 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clones.h"
 #include "error.h"
+#include "net_blocks.h"
 #include "optim.h"
 #include "parse.h"
 #include "record.h"
-#include "threads.h"
 
 struct fer_optim {
     fer_net *net;
+    const fer_backend *be;
     fer_optim_opts o;
-    float **m, **v;         /* per parameter, NULL where not trainable */
+    float *m, *v;           /* moments: flat blocks laid out as the net's (v: Adam) */
     float *lr_scale;        /* per parameter */
     long t;                 /* steps taken */
-    /* the update runs in chunks of one parameter over the thread pool */
-    struct chunk { int param; size_t lo, hi; } *chunks;
-    int nchunks;
+    fer_optim_segment *seg; /* the trainable parameters, rebuilt each step */
 };
-
-enum { CHUNK = 16384 };
 
 void fer_optim_defaults(fer_optim_opts *o, int kind)
 {
@@ -53,41 +49,23 @@ const char *fer_optim_name(int kind)
 fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o)
 {
     int n = fer_net_nparams(net);
+    size_t bytes = fer_net_block_floats(net) * sizeof(float);
     fer_optim *opt = calloc(1, sizeof *opt);
     if (!opt)
         return NULL;
     opt->net = net;
+    opt->be = fer_net_backend(net);
     opt->o = *o;
-    opt->m = calloc(n, sizeof *opt->m);
-    opt->v = calloc(n, sizeof *opt->v);
     opt->lr_scale = malloc(n * sizeof *opt->lr_scale);
-    if (!opt->m || !opt->v || !opt->lr_scale)
+    opt->seg = malloc((n ? n : 1) * sizeof *opt->seg);
+    if (!opt->lr_scale || !opt->seg || !(opt->m = opt->be->alloc(bytes)) ||
+        (o->kind != FER_SGD && !(opt->v = opt->be->alloc(bytes))))
         goto oom;
+    opt->be->zero(opt->m, bytes);
+    if (opt->v)
+        opt->be->zero(opt->v, bytes);
     for (int i = 0; i < n; i++)
         opt->lr_scale[i] = 1;
-    for (int pass = 0; pass < 2; pass++) {   /* count the chunks, then list them */
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            fer_param *p = fer_net_param(net, i);
-            if (!p->g)
-                continue;
-            for (size_t lo = 0; lo < p->n; lo += CHUNK, k++)
-                if (pass)
-                    opt->chunks[k] = (struct chunk){i, lo, lo + CHUNK < p->n ? lo + CHUNK : p->n};
-        }
-        if (!pass && !(opt->chunks = malloc((k ? k : 1) * sizeof *opt->chunks)))
-            goto oom;
-        opt->nchunks = k;
-    }
-    for (int i = 0; i < n; i++) {
-        fer_param *p = fer_net_param(net, i);
-        if (!p->g)
-            continue;
-        if (!(opt->m[i] = calloc(p->n, sizeof(float))))
-            goto oom;
-        if (o->kind != FER_SGD && !(opt->v[i] = calloc(p->n, sizeof(float))))
-            goto oom;
-    }
     return opt;
 oom:
     fer_optim_free(opt);
@@ -99,14 +77,12 @@ void fer_optim_free(fer_optim *opt)
 {
     if (!opt)
         return;
-    for (int i = 0; opt->m && i < fer_net_nparams(opt->net); i++) {
-        free(opt->m[i]);
-        free(opt->v[i]);
-    }
-    free(opt->m);
-    free(opt->v);
+    if (opt->m)
+        opt->be->free(opt->m);
+    if (opt->v)
+        opt->be->free(opt->v);
     free(opt->lr_scale);
-    free(opt->chunks);
+    free(opt->seg);
     free(opt);
 }
 
@@ -129,104 +105,56 @@ int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale)
     return k;
 }
 
-static double grad_norm(fer_optim *opt)
+/* The trainable parameters as segments of the flat blocks, with their
+ * learning-rate share and weight decay; how many. */
+static int segments(fer_optim *opt)
 {
-    double s = 0;
+    const fer_optim_opts *o = &opt->o;
+    int k = 0;
     for (int i = 0; i < fer_net_nparams(opt->net); i++) {
-        fer_param *p = fer_net_param(opt->net, i);
+        const fer_param *p = fer_net_param(opt->net, i);
         if (!p->trainable)
             continue;
-        for (size_t j = 0; j < p->n; j++)
-            s += (double)p->g[j] * p->g[j];
+        opt->seg[k++] = (fer_optim_segment){
+            p->off, p->n, opt->lr_scale[i],
+            (float)(o->decay_weights_only && !p->decay ? 0 : o->weight_decay)};
     }
-    return sqrt(s);
-}
-
-typedef struct step_job {
-    fer_optim *opt;
-    double lr, bc1, bc2;
-    float gs;
-} step_job;
-
-/* One chunk's update: element-wise, so the bits do not depend on the
- * thread count; the loops are branch-free so that they vectorise. */
-FER_CLONES static void step_task(void *ctx, int t, int thread)
-{
-    const step_job *j = ctx;
-    fer_optim *opt = j->opt;
-    const fer_optim_opts *o = &opt->o;
-    const struct chunk *ch = &opt->chunks[t];
-    fer_param *p = fer_net_param(opt->net, ch->param);
-    const size_t lo = ch->lo, hi = ch->hi;
-    float *restrict w = p->w;
-    const float *restrict g = p->g;
-    float *restrict m = opt->m[ch->param], *restrict v = opt->v[ch->param];
-    const float wd = (float)(o->decay_weights_only && !p->decay ? 0 : o->weight_decay);
-    const float gs = j->gs, flr = (float)j->lr * opt->lr_scale[ch->param];
-    (void)thread;
-    if (!p->trainable)   /* frozen after the optimiser was made */
-        return;
-    if (o->kind == FER_SGD) {
-        const float mu = (float)o->momentum;
-        if (mu == 0) {
-            for (size_t i = lo; i < hi; i++)
-                w[i] -= flr * (g[i] * gs + wd * w[i]);
-        } else if (opt->t == 1) {   /* the momentum buffer starts as the gradient */
-            for (size_t i = lo; i < hi; i++) {
-                float gi = g[i] * gs + wd * w[i];
-                m[i] = gi;
-                w[i] -= flr * (o->nesterov ? gi + mu * gi : gi);
-            }
-        } else if (o->nesterov) {
-            for (size_t i = lo; i < hi; i++) {
-                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
-                m[i] = mi;
-                w[i] -= flr * (gi + mu * mi);
-            }
-        } else {
-            for (size_t i = lo; i < hi; i++) {
-                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
-                m[i] = mi;
-                w[i] -= flr * mi;
-            }
-        }
-        return;
-    }
-    const float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-    const float step = (float)(j->lr * opt->lr_scale[ch->param] / j->bc1);
-    const float sq = (float)sqrt(j->bc2);
-    if (o->kind == FER_ADAMW) {
-        const float keep = 1 - flr * wd;
-        for (size_t i = lo; i < hi; i++) {
-            float gi = g[i] * gs, wi = w[i] * keep;
-            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            w[i] = wi - step * mi / (sqrtf(vi) / sq + eps);
-        }
-    } else {
-        for (size_t i = lo; i < hi; i++) {
-            float gi = g[i] * gs + wd * w[i];
-            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            w[i] -= step * mi / (sqrtf(vi) / sq + eps);
-        }
-    }
+    return k;
 }
 
 double fer_optim_step(fer_optim *opt, double lr)
 {
     const fer_optim_opts *o = &opt->o;
-    double norm = o->clip_norm > 0 ? grad_norm(opt) : 0, gscale = 1;
-    step_job j;
+    int nseg = segments(opt);
+    const float *g = fer_net_grad_block(opt->net);
+    double norm = o->clip_norm > 0 ? sqrt(opt->be->sum_squares(g, opt->seg, nseg)) : 0;
+    double gscale = 1;
+    fer_optim_step_args a;
     if (o->clip_norm > 0 && norm > o->clip_norm)
         gscale = o->clip_norm / (norm + 1e-6);
     opt->t++;
-    j = (step_job){opt, lr, 1 - pow(o->beta1, (double)opt->t), 1 - pow(o->beta2, (double)opt->t),
-                   (float)gscale};
-    fer_parallel_for(opt->nchunks, step_task, &j);
+    a = (fer_optim_step_args){
+        .kind = o->kind == FER_SGD ? FER_STEP_SGD : o->kind == FER_ADAM ? FER_STEP_ADAM
+                                                                      : FER_STEP_ADAMW,
+        .w = fer_net_weight_block(opt->net), .m = opt->m, .v = opt->v, .g = g,
+        .seg = opt->seg, .nseg = nseg, .lr = lr,
+        .bc1 = 1 - pow(o->beta1, (double)opt->t), .bc2 = 1 - pow(o->beta2, (double)opt->t),
+        .gs = (float)gscale, .momentum = (float)o->momentum, .beta1 = (float)o->beta1,
+        .beta2 = (float)o->beta2, .eps = (float)o->eps, .nesterov = o->nesterov, .t = opt->t};
+    opt->be->optim_step(&a);
     return norm;
+}
+
+/* Moment block b's stretch for parameter p, copied out to (or in from) a
+ * host buffer of p->n floats. */
+static void moment_read(const fer_optim *opt, const float *b, const fer_param *p, float *host)
+{
+    opt->be->download(host, b + p->off, p->n * sizeof *host);
+}
+
+static void moment_write(const fer_optim *opt, float *b, const fer_param *p, const float *host)
+{
+    opt->be->upload(b + p->off, host, p->n * sizeof *host);
 }
 
 int fer_optim_write(const fer_optim *opt, FILE *f)
@@ -239,21 +167,28 @@ int fer_optim_write(const fer_optim *opt, FILE *f)
     if (fer_record_write(f, &r))
         return -1;
     for (int i = 0; i < fer_net_nparams(opt->net); i++) {
-        fer_param *p = fer_net_param(opt->net, i);
+        const fer_param *p = fer_net_param(opt->net, i);
         char name[128];
         uint64_t n = p->n;
-        if (!opt->m[i])
+        float *host;
+        int rc = 0;
+        if (!p->learn)
             continue;
+        if (!(host = malloc(p->n * sizeof *host)))
+            return fer_seterr("out of memory");
+        moment_read(opt, opt->m, p, host);
         snprintf(name, sizeof name, "optim.%s.m", p->name);
-        fer_record_init(&r, name, FER_F32, 1, &n, opt->m[i], NULL);
-        if (fer_record_write(f, &r))
-            return -1;
-        if (opt->v[i]) {
+        fer_record_init(&r, name, FER_F32, 1, &n, host, NULL);
+        rc = fer_record_write(f, &r);
+        if (!rc && opt->v) {
+            moment_read(opt, opt->v, p, host);
             snprintf(name, sizeof name, "optim.%s.v", p->name);
-            fer_record_init(&r, name, FER_F32, 1, &n, opt->v[i], NULL);
-            if (fer_record_write(f, &r))
-                return -1;
+            fer_record_init(&r, name, FER_F32, 1, &n, host, NULL);
+            rc = fer_record_write(f, &r);
         }
+        free(host);
+        if (rc)
+            return -1;
     }
     return 0;
 }
@@ -274,14 +209,14 @@ int fer_optim_read(fer_optim *opt, const char *path)
             size_t len = strlen(r.name);
             int is_v = len > 2 && !strcmp(r.name + len - 2, ".v");
             char pname[128];
-            fer_param *p;
+            int i;
             snprintf(pname, sizeof pname, "%.*s", (int)(len - 8), r.name + 6);
-            p = fer_net_find_param(opt->net, pname);
-            if (p && r.dtype == FER_F32 && r.ndim == 1 && r.shape[0] == p->n) {
-                int i = (int)(p - fer_net_param(opt->net, 0));
-                float *dst = is_v ? opt->v[i] : opt->m[i];
-                if (dst)
-                    memcpy(dst, r.data, p->n * sizeof(float));
+            i = fer_net_find_param(opt->net, pname);
+            if (i >= 0) {
+                const fer_param *p = fer_net_param(opt->net, i);
+                float *dst = is_v ? opt->v : opt->m;
+                if (p->learn && dst && r.dtype == FER_F32 && r.ndim == 1 && r.shape[0] == p->n)
+                    moment_write(opt, dst, p, r.data);
             }
         }
         fer_record_free(&r);

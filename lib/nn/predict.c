@@ -62,9 +62,9 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
 
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs)
 {
-    int c, h, w, k = m->nclasses, views = fer_tta_views(tta);
+    int c, h, w, k = m->nclasses, views = fer_tta_views(tta), rc = -1;
     size_t img;
-    float *x, *p2 = NULL;
+    float *x, *p2 = NULL, *logits;
     uint8_t *tmp = NULL;
     fer_net_input_shape(m->net, &c, &h, &w);
     img = (size_t)c * h * w;
@@ -77,12 +77,14 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
     else if (fer_net_plan_infer(m->net, batch))
         return -1;
     x = malloc((size_t)batch * img * sizeof(float));
+    logits = malloc((size_t)batch * k * sizeof(float));
     if (views > 1) {
         tmp = malloc((size_t)batch * img);
         p2 = malloc((size_t)batch * k * sizeof(float));
     }
-    if (!x || (views > 1 && (!tmp || !p2))) {
+    if (!x || !logits || (views > 1 && (!tmp || !p2))) {
         free(x);
+        free(logits);
         free(tmp);
         free(p2);
         return fer_seterr("out of memory");
@@ -100,15 +102,20 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
                 src = tmp;
             }
             fer_model_preprocess(m, src, b, x);
-            fer_softmax(b, k, fer_net_forward(m->net, x, b, 0, NULL), v ? p2 : out);
+            if (fer_net_forward(m->net, x, b, 0, NULL, logits))
+                goto fail;
+            fer_softmax(b, k, logits, v ? p2 : out);
             for (size_t j = 0; v && j < (size_t)b * k; j++)
                 out[j] += p2[j];
         }
         for (size_t j = 0; views > 1 && j < (size_t)b * k; j++)
             out[j] /= (float)views;
     }
+    rc = 0;
+fail:
     free(x);
+    free(logits);
     free(tmp);
     free(p2);
-    return 0;
+    return rc;
 }

@@ -8,7 +8,7 @@
 
 #include "augment.h"
 #include "error.h"
-#include "layers.h"
+#include "net_blocks.h"
 #include "outfile.h"
 #include "parse.h"
 #include "predict.h"
@@ -116,30 +116,52 @@ int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, do
     return 0;
 }
 
-/* The parameters as a flat copy, for keeping the best weights. */
+/* The parameters as a flat copy (fer_net_params_read's layout), for
+ * keeping the best weights; into buf, or a new buffer when it is NULL. */
 static float *snapshot(fer_net *net, float *buf)
 {
-    size_t total = 0;
-    for (int i = 0; i < fer_net_nparams(net); i++)
-        total += fer_net_param(net, i)->n;
-    if (!buf && !(buf = malloc(total * sizeof(float))))
+    float *b = buf ? buf : malloc(fer_net_param_floats(net) * sizeof(float));
+    if (!b)
         return NULL;
-    total = 0;
-    for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
-        memcpy(buf + total, p->w, p->n * sizeof(float));
-        total += p->n;
+    if (fer_net_params_read(net, b)) {
+        if (!buf)
+            free(b);
+        return NULL;
     }
-    return buf;
+    return b;
 }
 
-static void restore(fer_net *net, const float *buf)
+/* A copy of the net's weight block on its backend (the weight average,
+ * the live weights while the average is in); NULL when out of memory. */
+static float *block_copy(fer_net *net)
 {
-    size_t total = 0;
+    const fer_backend *be = fer_net_backend(net);
+    size_t bytes = fer_net_block_floats(net) * sizeof(float);
+    float *b = be->alloc(bytes);
+    if (b)
+        be->copy(b, fer_net_weight_block(net), bytes);
+    return b;
+}
+
+/* Between a block laid out as the weights (gaps and all) and the packed
+ * layout of snapshots and checkpoints. */
+static void block_to_packed(fer_net *net, const float *block, float *packed)
+{
+    const fer_backend *be = fer_net_backend(net);
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
-        memcpy(p->w, buf + total, p->n * sizeof(float));
-        total += p->n;
+        const fer_param *p = fer_net_param(net, i);
+        be->download(packed, block + p->off, p->n * sizeof *packed);
+        packed += p->n;
+    }
+}
+
+static void packed_to_block(fer_net *net, const float *packed, float *block)
+{
+    const fer_backend *be = fer_net_backend(net);
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        const fer_param *p = fer_net_param(net, i);
+        be->upload(block + p->off, packed, p->n * sizeof *packed);
+        packed += p->n;
     }
 }
 
@@ -148,14 +170,16 @@ static int log_error(const fer_train_opts *o)
     return fer_seterr("%s: write error: %s", o->log_name ? o->log_name : "log", strerror(errno));
 }
 
-/* The name of a parameter that holds a NaN or an infinity, or NULL. */
-static const char *nonfinite_param(fer_net *net)
+/* The name of a parameter that holds a NaN or an infinity, or NULL; all
+ * the weights come to the host in flat (snapshot's layout). */
+static const char *nonfinite_param(fer_net *net, const float *flat)
 {
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
+        const fer_param *p = fer_net_param(net, i);
         for (size_t j = 0; j < p->n; j++)
-            if (!isfinite(p->w[j]))
+            if (!isfinite(flat[j]))
                 return p->name;
+        flat += p->n;
     }
     return NULL;
 }
@@ -180,7 +204,7 @@ static int write_flat(fer_net *net, const char *prefix, const float *buf, FILE *
 {
     size_t off = 0;
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
+        const fer_param *p = fer_net_param(net, i);
         fer_record r;
         char name[128];
         uint64_t n = p->n;
@@ -201,7 +225,7 @@ static int read_flat(fer_net *net, const char *prefix, const fer_record *r, floa
     if (strncmp(r->name, prefix, len) || r->name[len] != '.')
         return 0;
     for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
+        const fer_param *p = fer_net_param(net, i);
         if (!strcmp(p->name, r->name + len + 1) && r->dtype == FER_F32 &&
             r->nbytes == p->n * sizeof(float)) {
             memcpy(buf + off, r->data, r->nbytes);
@@ -242,7 +266,7 @@ static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float
     if (fer_record_write(o.f, &r))
         goto fail;
     for (int i = 0; best && i < fer_net_nparams(m->net); i++) {
-        fer_param *p = fer_net_param(m->net, i);
+        const fer_param *p = fer_net_param(m->net, i);
         char name[128];
         uint64_t n = p->n;
         snprintf(name, sizeof name, "best.%s", p->name);
@@ -281,14 +305,22 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
         return -1;
     }
     for (int i = 0; i < fer_net_nparams(m->net); i++) {
-        fer_param *a = fer_net_param(m->net, i), *b = fer_net_param(tmp.net, i);
+        const fer_param *a = fer_net_param(m->net, i), *b = fer_net_param(tmp.net, i);
         if (a->n != b->n) {
             fer_seterr("%s: checkpoint tensor %s has %zu weights, training %zu (another width "
                        "or class count?)", path, b->name, b->n, a->n);
             fer_model_free(&tmp);
             return -1;
         }
-        memcpy(a->w, b->w, a->n * sizeof(float));
+    }
+    {
+        float *w = snapshot(tmp.net, NULL);
+        int rc = !w || fer_net_params_write(m->net, w);
+        free(w);
+        if (rc) {
+            fer_model_free(&tmp);
+            return w ? -1 : fer_seterr("out of memory");
+        }
     }
     m->mean = tmp.mean;
     m->std = tmp.std;
@@ -368,22 +400,14 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
     return 0;
 }
 
-/* One update of the weight average a (as snapshot lays it out) after
- * update t: a += (1 - d)(w - a), d = min(decay, (1 + t) / (10 + t)); a
- * weight that does not move (frozen) stays exactly what it was. */
+/* One update of the weight average a (a block laid out as the weights)
+ * after update t: a += (1 - d)(w - a), d = min(decay, (1 + t) / (10 +
+ * t)); a weight that does not move (frozen) stays exactly what it was. */
 static void ema_update(fer_net *net, float *a, double decay, long t)
 {
     double warm = (1.0 + t) / (10.0 + t);
     const float k = (float)(1 - (decay < warm ? decay : warm));
-    size_t off = 0;
-    for (int i = 0; i < fer_net_nparams(net); i++) {
-        fer_param *p = fer_net_param(net, i);
-        float *restrict e = a + off;
-        const float *restrict w = p->w;
-        for (size_t j = 0; j < p->n; j++)
-            e[j] += k * (w[j] - e[j]);
-        off += p->n;
-    }
+    fer_net_backend(net)->ema(fer_net_block_floats(net), k, fer_net_weight_block(net), a);
 }
 
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
@@ -391,8 +415,10 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
 {
     int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
     size_t img, n = train->n;
-    float *x = NULL, *probs = NULL, *dlogits = NULL, *best = NULL, cw[FER_CLASSES_MAX];
-    float *ema = NULL, *live = NULL;   /* the weight average, the weights while it is in */
+    float *x = NULL, *probs = NULL, *best = NULL, cw[FER_CLASSES_MAX];
+    /* the weight average on the backend, the weights while it is in, and
+     * the average packed for checkpoints */
+    float *ema_dev = NULL, *live = NULL, *ema = NULL, *flat = NULL;
     long ema_t = 0;
     uint8_t *bpx = NULL, *scratch = NULL;
     int32_t *by = NULL;
@@ -444,18 +470,19 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     aug.erase = o->erase;
     x = malloc((size_t)B * img * sizeof *x);
     probs = malloc((size_t)B * k * sizeof *probs);
-    dlogits = malloc((size_t)B * k * sizeof *dlogits);
     bpx = malloc((size_t)B * img);
     scratch = malloc(img);
     by = malloc((size_t)B * sizeof *by);
     order = malloc(n * sizeof *order);
     best = snapshot(m->net, NULL);
-    if (o->ema > 0 && (!(ema = snapshot(m->net, NULL)) || !(live = snapshot(m->net, NULL)))) {
+    flat = malloc(fer_net_param_floats(m->net) * sizeof *flat);
+    if (o->ema > 0 && (!(ema = snapshot(m->net, NULL)) || !(ema_dev = block_copy(m->net)) ||
+                       !(live = block_copy(m->net)))) {
         fer_seterr("out of memory");
         goto out;
     }
     opt = fer_optim_new(m->net, &o->optim);
-    if (!x || !probs || !dlogits || !bpx || !scratch || !by || !order || !best || !opt) {
+    if (!x || !probs || !flat || !bpx || !scratch || !by || !order || !best || !opt) {
         fer_seterr("out of memory");
         goto out;
     }
@@ -476,6 +503,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                            order, n, ema, ema_t};
         if (load_checkpoint(m, opt, best, &st, o->resume))
             goto out;
+        if (ema)
+            packed_to_block(m->net, ema, ema_dev);
         ema_t = st.ema_t;
         epoch = st.epoch;
         best_epoch = st.best_epoch;
@@ -502,6 +531,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
          * interrupted epoch is redone exactly on --resume. */
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
                            order, n, ema, ema_t};
+        if (o->checkpoint && ema)
+            block_to_packed(m->net, ema_dev, ema);
         if (o->checkpoint && save_checkpoint(m, opt, best, &st, o->checkpoint))
             goto out;
         if (o->stop_after > 0 && epoch >= o->stop_after) {
@@ -532,8 +563,10 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                                    scratch);
             }
             fer_model_preprocess(m, bpx, b, x);
-            loss = fer_xent_forward(b, k, fer_net_forward(m->net, x, b, 1, &rng), by,
-                                    o->balanced ? cw : NULL, (float)o->label_smoothing, probs);
+            if (fer_net_forward(m->net, x, b, 1, &rng, NULL) ||
+                fer_net_loss(m->net, by, o->balanced ? cw : NULL, (float)o->label_smoothing, b,
+                             &loss, probs))
+                goto out;
             if (!isfinite(loss)) {
                 /* diverged: nothing after this is worth keeping */
                 fer_progress_end(&bar);
@@ -541,9 +574,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                            "learning rate?)", epoch + 1, s / B + 1, loss);
                 goto out;
             }
-            fer_xent_backward(b, k, probs, by, o->balanced ? cw : NULL,
-                              (float)o->label_smoothing, dlogits);
-            fer_net_backward(m->net, dlogits, b);
+            if (fer_net_backward(m->net, NULL, b))
+                goto out;
             lr_step = lr;
             if (o->warmup > 0) {
                 double g = (double)epoch * steps + s / B + 1, span = (double)o->warmup * steps;
@@ -552,7 +584,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             }
             fer_optim_step(opt, lr_step);
             if (ema)
-                ema_update(m->net, ema, o->ema, ema_t++);
+                ema_update(m->net, ema_dev, o->ema, ema_t++);
             sum_loss += loss * b;
             for (int j = 0; j < b; j++) {
                 int best_j = 0;
@@ -575,25 +607,31 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             break;
         }
         epoch++;
-        if ((bad = nonfinite_param(m->net))) {
+        if (fer_net_params_read(m->net, flat))
+            goto out;
+        if ((bad = nonfinite_param(m->net, flat))) {
             fer_seterr("epoch %d: %s holds a non-finite weight; training diverged (a lower "
                        "learning rate?)", epoch, bad);
             goto out;
         }
         tacc = (double)right / done;
         if (ema) {   /* validation and the best weights are the average's */
-            snapshot(m->net, live);
-            restore(m->net, ema);
+            const fer_backend *be = fer_net_backend(m->net);
+            size_t bytes = fer_net_block_floats(m->net) * sizeof(float);
+            be->copy(live, fer_net_weight_block(m->net), bytes);
+            be->copy(fer_net_weight_block(m->net), ema_dev, bytes);
         }
         if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
             goto out;
         if (!have_val || vacc > best_acc) {   /* without validation: the last */
             best_acc = vacc;
             best_epoch = epoch;
-            snapshot(m->net, best);
+            if (!snapshot(m->net, best))
+                goto out;
         }
         if (ema)
-            restore(m->net, live);
+            fer_net_backend(m->net)->copy(fer_net_weight_block(m->net), live,
+                                          fer_net_block_floats(m->net) * sizeof(float));
         res->last_train_loss = sum_loss / done;
         res->last_train_acc = tacc;
         res->last_val_loss = vloss;
@@ -624,7 +662,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             }
         }
     }
-    restore(m->net, best);
+    if (fer_net_params_write(m->net, best))
+        goto out;
     res->epochs_run = epoch;
     res->best_epoch = best_epoch;
     res->best_val_acc = have_val ? best_acc : -1;
@@ -633,14 +672,17 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
 out:
     free(x);
     free(probs);
-    free(dlogits);
+    free(flat);
     free(bpx);
     free(scratch);
     free(by);
     free(order);
     free(best);
     free(ema);
-    free(live);
+    if (ema_dev)
+        fer_net_backend(m->net)->free(ema_dev);
+    if (live)
+        fer_net_backend(m->net)->free(live);
     fer_optim_free(opt);
     return rc;
 }

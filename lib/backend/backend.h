@@ -1,0 +1,138 @@
+/* backend.h: what a net needs from the machine that runs it, as one table
+ * of functions. The CPU backend (cpu/backend_cpu.c) is the kernels of
+ * lib/cpu; a GPU backend fills the same table with its own.
+ *
+ * Memory is the backend's: alloc hands out blocks of device memory, which
+ * the host reaches only through upload and download (on the CPU they are
+ * plain memory and the copies are memcpy). A net asks for a few large
+ * blocks, one per lifetime class (parameters, gradients, optimiser
+ * moments, one plan's activations), and places tensors at offsets in them
+ * (ggml-backend's buffers; llm.c's flat parameter blocks). Pointers passed
+ * to the ops below are addresses inside such blocks.
+ *
+ * The ops have the semantics of the reference kernels in cpu/layers.h and
+ * cpu/conv.h, which tests/test_backend.c holds every backend to. They may
+ * run asynchronously: an error of a device shows at the next sync, which
+ * returns -1 with fer_error() set. */
+#ifndef FER_BACKEND_H
+#define FER_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+/* A convolution's shape: x (N, C, H, W), w (K, C, R, S), b (K), y (N, K, P,
+ * Q) with P = (H + 2 pad - R) / stride + 1, Q likewise; zero padding.
+ * fer_conv_shape_init (conv.h) fills P and Q. */
+typedef struct fer_conv_shape {
+    int N, C, H, W;         /* input */
+    int K, R, S;            /* output channels, kernel height, width */
+    int stride, pad;
+    int P, Q;               /* output height, width (set by init) */
+} fer_conv_shape;
+
+/* A stretch of a flat parameter block that the optimiser updates with one
+ * rule: elements [off, off + n) of the weights, gradients and moments. */
+typedef struct fer_optim_segment {
+    size_t off, n;
+    float lr_scale;         /* the parameter's share of the learning rate */
+    float weight_decay;     /* 0 where decay does not apply */
+} fer_optim_segment;
+
+enum { FER_STEP_SGD, FER_STEP_ADAM, FER_STEP_ADAMW };
+
+/* One optimiser step over flat blocks w, g, m, v (v unused by SGD), as
+ * nn/optim.h describes; gs scales every gradient (clipping), t counts
+ * steps from 1, bc1 and bc2 are Adam's bias corrections 1 - beta^t. */
+typedef struct fer_optim_step_args {
+    int kind;               /* FER_STEP_* */
+    float *w, *m, *v;
+    const float *g;
+    const fer_optim_segment *seg;
+    int nseg;
+    double lr, bc1, bc2;
+    float gs;
+    float momentum, beta1, beta2, eps;
+    int nesterov;
+    long t;
+} fer_optim_step_args;
+
+typedef struct fer_backend {
+    const char *name;
+
+    /* Memory. alloc gives at least bytes, aligned to 64, or NULL. Offsets
+     * and sizes in bytes. */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *block);
+    void (*upload)(void *dst, const void *host, size_t bytes);
+    void (*download)(void *host, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*zero)(void *dst, size_t bytes);
+    /* Waits for the work queued so far: 0, or -1 when any of it failed. */
+    int (*sync)(void);
+
+    /* Convolution: workspace floats for shape s; forward y = conv(x, w) +
+     * b (b may be NULL); backward overwrites dx (skipped when NULL), dw and
+     * db (skipped when NULL) from dy, both gradients in one pass. */
+    size_t (*conv_workspace)(const fer_conv_shape *s);
+    void (*conv_forward)(const fer_conv_shape *s, const float *x, const float *w,
+                         const float *b, float *y, float *ws);
+    void (*conv_backward)(const fer_conv_shape *s, const float *x, const float *w,
+                          const float *dy, float *dx, float *dw, float *db, float *ws);
+
+    /* Batch norm over (N, HW) per channel (layers.h). */
+    void (*bn_forward_train)(int N, int C, int HW, const float *x, const float *gamma,
+                             const float *beta, float eps, float momentum, float *run_mean,
+                             float *run_var, float *y, float *save_mean, float *save_invstd);
+    void (*bn_forward_infer)(int N, int C, int HW, const float *x, const float *gamma,
+                             const float *beta, float eps, const float *run_mean,
+                             const float *run_var, float *y);
+    void (*bn_backward)(int N, int C, int HW, const float *x, const float *dy,
+                        const float *gamma, const float *save_mean, const float *save_invstd,
+                        float *dx, float *dgamma, float *dbeta);
+
+    /* Element-wise (in place allowed, layers.h). */
+    void (*relu_forward)(size_t n, const float *x, float *y);
+    void (*relu_backward)(size_t n, const float *x, const float *dy, float *dx);
+    void (*lrelu_forward)(size_t n, float a, const float *x, float *y);
+    void (*lrelu_backward)(size_t n, float a, const float *x, const float *dy, float *dx);
+    /* Inverted dropout with keep mask (n bytes), drawn from rng. */
+    void (*dropout_forward)(size_t n, float p, fer_rng *rng, const float *x, float *y,
+                            uint8_t *mask);
+    void (*dropout_backward)(size_t n, float p, const uint8_t *mask, const float *dy,
+                             float *dx);
+
+    /* Pooling (layers.h). */
+    void (*maxpool_forward)(int N, int C, int H, int W, int k, int stride, const float *x,
+                            float *y, int32_t *argmax);
+    void (*maxpool_backward)(int N, int C, int H, int W, int k, int stride, const float *dy,
+                             const int32_t *argmax, float *dx);
+    void (*avgpool_forward)(int N, int C, int HW, const float *x, float *y);
+    void (*avgpool_backward)(int N, int C, int HW, const float *dy, float *dx);
+
+    /* Dense: y = x w^T + b; backward dx (skipped when NULL), dw, db. */
+    void (*dense_forward)(int N, int I, int O, const float *x, const float *w, const float *b,
+                          float *y);
+    void (*dense_backward)(int N, int I, int O, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *db);
+
+    /* y = a + b, or a copy of a when b is NULL; y may be a or b. */
+    void (*add)(size_t n, const float *a, const float *b, float *y);
+
+    /* Softmax cross-entropy (layers.h): probs and the mean loss, then
+     * dlogits from probs. The loss comes back to the host. */
+    double (*xent_forward)(int N, int K, const float *logits, const int32_t *labels,
+                           const float *class_w, float smoothing, float *probs);
+    void (*xent_backward)(int N, int K, const float *probs, const int32_t *labels,
+                          const float *class_w, float smoothing, float *dlogits);
+
+    /* The optimiser: the sum of squares of g over the segments (in double,
+     * in order), and one step. */
+    double (*sum_squares)(const float *g, const fer_optim_segment *seg, int nseg);
+    void (*optim_step)(const fer_optim_step_args *a);
+    /* The weight average: avg[i] += k (w[i] - avg[i]) for i < n. */
+    void (*ema)(size_t n, float k, const float *w, float *avg);
+} fer_backend;
+
+#endif

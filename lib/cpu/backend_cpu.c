@@ -1,0 +1,220 @@
+/* backend_cpu.c: the CPU backend (backend_cpu.h). The layer kernels are
+ * those of layers.h and conv.h; this file adds what the table needs
+ * beyond them: memory, the residual sum, and the optimiser's passes over
+ * flat blocks. Every pass split over the thread pool is element-wise, so
+ * its bits do not depend on the thread count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_cpu.h"
+#include "clones.h"
+#include "conv.h"
+#include "layers.h"
+#include "scratch.h"
+#include "threads.h"
+
+static void *cpu_alloc(size_t bytes) { return fer_big_alloc(bytes ? bytes : 64); }
+static void cpu_free(void *block) { free(block); }
+static void cpu_copy(void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src)
+        memcpy(dst, src, bytes);
+}
+static void cpu_download(void *host, const void *src, size_t bytes) { cpu_copy(host, src, bytes); }
+static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
+static int cpu_sync(void) { return 0; }
+
+/* y = a + b (b may be NULL: a copy), or y += a when y == b; in chunks over
+ * the thread pool. */
+typedef struct sum_job {
+    size_t n;
+    const float *a, *b;
+    float *y;
+} sum_job;
+
+enum { SUM_CHUNK = 65536, STEP_CHUNK = 16384 };
+
+static void sum_task(void *ctx, int t, int thread)
+{
+    const sum_job *j = ctx;
+    size_t lo, hi;
+    fer_chunk(j->n, SUM_CHUNK, t, &lo, &hi);
+    (void)thread;
+    if (!j->b)
+        memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
+    else
+        for (size_t i = lo; i < hi; i++)
+            j->y[i] = j->a[i] + j->b[i];
+}
+
+static void cpu_add(size_t n, const float *a, const float *b, float *y)
+{
+    sum_job j = {n, a, b, y};
+    if (!b && a == y)
+        return;
+    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
+}
+
+static double cpu_sum_squares(const float *g, const fer_optim_segment *seg, int nseg)
+{
+    double s = 0;
+    for (int i = 0; i < nseg; i++)
+        for (size_t j = seg[i].off; j < seg[i].off + seg[i].n; j++)
+            s += (double)g[j] * g[j];
+    return s;
+}
+
+/* The step runs in chunks of STEP_CHUNK elements of one segment; first[i]
+ * is segment i's first chunk. */
+typedef struct step_job {
+    const fer_optim_step_args *a;
+    const int *first;
+} step_job;
+
+/* One chunk's update; branch-free loops, so that they vectorise. */
+FER_CLONES static void step_task(void *ctx, int t, int thread)
+{
+    const step_job *j = ctx;
+    const fer_optim_step_args *a = j->a;
+    int s = 0;
+    (void)thread;
+    while (s + 1 < a->nseg && j->first[s + 1] <= t)
+        s++;
+    const fer_optim_segment *sg = &a->seg[s];
+    const size_t lo = sg->off + (size_t)(t - j->first[s]) * STEP_CHUNK;
+    const size_t hi = lo + STEP_CHUNK < sg->off + sg->n ? lo + STEP_CHUNK : sg->off + sg->n;
+    float *restrict w = a->w, *restrict m = a->m, *restrict v = a->v;
+    const float *restrict g = a->g;
+    const float wd = sg->weight_decay, gs = a->gs, flr = (float)a->lr * sg->lr_scale;
+    if (a->kind == FER_STEP_SGD) {
+        const float mu = a->momentum;
+        if (mu == 0) {
+            for (size_t i = lo; i < hi; i++)
+                w[i] -= flr * (g[i] * gs + wd * w[i]);
+        } else if (a->t == 1) {   /* the momentum buffer starts as the gradient */
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i];
+                m[i] = gi;
+                w[i] -= flr * (a->nesterov ? gi + mu * gi : gi);
+            }
+        } else if (a->nesterov) {
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
+                m[i] = mi;
+                w[i] -= flr * (gi + mu * mi);
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * gs + wd * w[i], mi = mu * m[i] + gi;
+                m[i] = mi;
+                w[i] -= flr * mi;
+            }
+        }
+        return;
+    }
+    const float b1 = a->beta1, b2 = a->beta2, eps = a->eps;
+    const float step = (float)(a->lr * sg->lr_scale / a->bc1);
+    const float sq = (float)sqrt(a->bc2);
+    if (a->kind == FER_STEP_ADAMW) {
+        const float keep = 1 - flr * wd;
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * gs, wi = w[i] * keep;
+            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = wi - step * mi / (sqrtf(vi) / sq + eps);
+        }
+    } else {
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * gs + wd * w[i];
+            float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= step * mi / (sqrtf(vi) / sq + eps);
+        }
+    }
+}
+
+static void cpu_optim_step(const fer_optim_step_args *a)
+{
+    int stack[256], *first = a->nseg <= 256 ? stack : malloc(a->nseg * sizeof *first), k = 0;
+    step_job j = {a, first};
+    if (!first) {   /* no memory for the index: one chunk list at a time */
+        for (int s = 0; s < a->nseg; s++) {
+            fer_optim_step_args one = *a;
+            one.seg = &a->seg[s];
+            one.nseg = 1;
+            cpu_optim_step(&one);
+        }
+        return;
+    }
+    for (int s = 0; s < a->nseg; s++) {
+        first[s] = k;
+        k += (int)((a->seg[s].n + STEP_CHUNK - 1) / STEP_CHUNK);
+    }
+    fer_parallel_for(k, step_task, &j);
+    if (first != stack)
+        free(first);
+}
+
+typedef struct ema_job {
+    size_t n;
+    float k;
+    const float *w;
+    float *avg;
+} ema_job;
+
+static void ema_task(void *ctx, int t, int thread)
+{
+    const ema_job *j = ctx;
+    size_t lo, hi;
+    float *restrict e = j->avg;
+    const float *restrict w = j->w;
+    const float k = j->k;
+    (void)thread;
+    fer_chunk(j->n, SUM_CHUNK, t, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        e[i] += k * (w[i] - e[i]);
+}
+
+static void cpu_ema(size_t n, float k, const float *w, float *avg)
+{
+    ema_job j = {n, k, w, avg};
+    fer_parallel_for(fer_chunks(n, SUM_CHUNK), ema_task, &j);
+}
+
+const fer_backend fer_backend_cpu = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .sync = cpu_sync,
+    .conv_workspace = fer_conv2d_workspace,
+    .conv_forward = fer_conv2d_forward,
+    .conv_backward = fer_conv2d_backward,
+    .bn_forward_train = fer_batchnorm_forward_train,
+    .bn_forward_infer = fer_batchnorm_forward_infer,
+    .bn_backward = fer_batchnorm_backward,
+    .relu_forward = fer_relu_forward,
+    .relu_backward = fer_relu_backward,
+    .lrelu_forward = fer_leaky_relu_forward,
+    .lrelu_backward = fer_leaky_relu_backward,
+    .dropout_forward = fer_dropout_forward,
+    .dropout_backward = fer_dropout_backward,
+    .maxpool_forward = fer_maxpool_forward,
+    .maxpool_backward = fer_maxpool_backward,
+    .avgpool_forward = fer_avgpool_forward,
+    .avgpool_backward = fer_avgpool_backward,
+    .dense_forward = fer_dense_forward,
+    .dense_backward = fer_dense_backward,
+    .add = cpu_add,
+    .xent_forward = fer_xent_forward,
+    .xent_backward = fer_xent_backward,
+    .sum_squares = cpu_sum_squares,
+    .optim_step = cpu_optim_step,
+    .ema = cpu_ema,
+};

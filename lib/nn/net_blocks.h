@@ -1,0 +1,16 @@
+/* net_blocks.h: a net's flat parameter and gradient blocks, as device
+ * addresses of its backend, for the optimiser and the trainer, which run
+ * backend ops over them (one pass for a whole step). Parameter i sits at
+ * fer_net_param(net, i)->off; the gaps between parameters are zero and
+ * stay zero under every op. Not for reading on the host. */
+#ifndef FER_NET_BLOCKS_H
+#define FER_NET_BLOCKS_H
+
+#include "net.h"
+
+float *fer_net_weight_block(fer_net *net);
+float *fer_net_grad_block(fer_net *net);
+/* Floats in each block, gaps included. */
+size_t fer_net_block_floats(const fer_net *net);
+
+#endif
