@@ -144,6 +144,47 @@ static void refuse_collisions(const char *in, const char *out, const char *ckpt,
 }
 
 /* The command line, quoted where needed, for the model's training record. */
+/* What fer_train reports, shown: a status line while an epoch runs (on a
+ * terminal, or with --progress), a line per epoch unless --quiet. */
+typedef struct shown {
+    int mode, quiet;            /* enum fer_progress_mode; --quiet */
+    int epoch;                  /* the epoch the status line is of, 0: none */
+    char what[48];
+    fer_progress bar;
+} shown;
+
+static void show_end(shown *s)
+{
+    if (s->epoch)
+        fer_progress_end(&s->bar);
+    s->epoch = 0;
+}
+
+static void show(void *ctx, const fer_train_report *r)
+{
+    shown *s = ctx;
+    if (!r->end) {
+        if (s->epoch != r->epoch) {
+            show_end(s);
+            snprintf(s->what, sizeof s->what, "epoch %d/%d", r->epoch, r->epochs);
+            fer_progress_begin(&s->bar, stderr, s->mode, s->what, r->total, "img/s");
+            s->epoch = r->epoch;
+        }
+        fer_progress_update(&s->bar, r->done, r->after, "loss %.4f  acc %.4f", r->loss, r->acc);
+        return;
+    }
+    show_end(s);
+    if (s->quiet)
+        return;
+    if (r->have_val)
+        fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f  "
+                "lr %.3g  %.1fs\n", r->epoch, r->epochs, r->loss, r->acc, r->val_loss,
+                r->val_acc, r->lr, r->seconds);
+    else
+        fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f  lr %.3g  %.1fs\n", r->epoch,
+                r->epochs, r->loss, r->acc, r->lr, r->seconds);
+}
+
 static void command_line(int argc, char **argv, char *buf, size_t n)
 {
     size_t k = 0;
@@ -164,7 +205,8 @@ int main(int argc, char **argv)
     long threads = 0;
     const char *precision = "fp32";
     unsigned usages = 0;
-    int c, head_given = 0, force_progress = 0;
+    int c, head_given = 0, force_progress = 0, quiet = 0, rc;
+    shown shown_line = {0};
     char headbuf[128];
     fer_model_opts mo;
     double width = -1, dropout = -1, dropout2 = -1;
@@ -252,7 +294,7 @@ int main(int argc, char **argv)
         case O_FREEZE: freeze = optarg; break;
         case O_LRBB: to.lr_backbone = num("lr-backbone", optarg, 0, 100); break;
         case O_HEAD: to.head = optarg; head_given = 1; break;
-        case 'q': to.quiet = 1; break;
+        case 'q': quiet = 1; break;
         case O_PROGRESS: force_progress = 1; break;
         case 'h': usage(0); break;
         default: usage(2);
@@ -289,7 +331,7 @@ int main(int argc, char **argv)
         mo.stages = stages;
     if (threads)
         fer_threads_set((int)threads);
-    fer_cmd_precision(argv0, precision, to.quiet);
+    fer_cmd_precision(argv0, precision, quiet);
 
     if (fer_load_dataset(in, &all))
         die(fer_error());
@@ -333,7 +375,7 @@ int main(int argc, char **argv)
         int copied, skipped;
         if (fer_model_init_from(&m, init, &copied, &skipped))
             die(fer_error());
-        if (!to.quiet)
+        if (!quiet)
             fprintf(stderr, "%s: %s: %d tensors copied, %d skipped\n", argv0, init, copied,
                     skipped);
     }
@@ -390,14 +432,19 @@ int main(int argc, char **argv)
     to.log = log;
     to.log_name = logpath;
     to.stop = &stop_flag;
-    to.progress = fer_progress_mode(force_progress, to.quiet);
+    shown_line.mode = fer_progress_mode(force_progress, quiet);
+    shown_line.quiet = quiet;
+    to.report = show;
+    to.report_ctx = &shown_line;
     signal(SIGINT, on_sigint);
-    if (!to.quiet)
+    if (!quiet)
         fprintf(stderr, "%s: %s, %zu weights, %.3f GFLOP/image; %zu training, %zu validation "
                 "images; %d threads\n", argv0, arch, fer_net_count_weights(m.net),
                 fer_net_flops(m.net) / 1e9, train.n, val.n, fer_threads_get());
 
-    switch (fer_train(&m, &train, &val, &to, &res)) {
+    rc = fer_train(&m, &train, &val, &to, &res);
+    show_end(&shown_line);   /* a status line left by an error or an interrupt */
+    switch (rc) {
     case -1:
         die(fer_error());
         break;
@@ -440,14 +487,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: write error\n", argv0, logpath);
         return 1;
     }
-    if (!to.quiet && res.paused)
+    if (!quiet && res.paused)
         fprintf(stderr, "%s: stopped after epoch %d of %d (--stop-after); checkpoint in %s "
                 "(continue with --resume %s)\n", argv0, res.epochs_run, to.epochs, ckpt, ckpt);
-    if (!to.quiet && val.n)
+    if (!quiet && val.n)
         fprintf(stderr, "%s: wrote %s (%d epochs, best validation accuracy %.4f at epoch %d, "
                 "%.1fs)\n", argv0, out, res.epochs_run, res.best_val_acc, res.best_epoch,
                 res.seconds);
-    else if (!to.quiet)
+    else if (!quiet)
         fprintf(stderr, "%s: wrote %s (%d epochs, no validation: last weights, %.1fs)\n", argv0,
                 out, res.epochs_run, res.seconds);
     fer_model_free(&m);

@@ -48,3 +48,14 @@ void fer_cmd_precision(const char *argv0, const char *name, int quiet)
         fprintf(stderr, "%s: bf16 without AVX512_BF16 (kernel %s): rounded operands on the "
                 "fp32 kernel, no faster than fp32\n", argv0, fer_gemm_kernel_name());
 }
+
+/* A broken invariant in the library names itself before the abort. */
+static void say_assert(const char *file, int line, const char *expr)
+{
+    fprintf(stderr, "%s: %s:%d: assertion failed: %s\n", fer_cmd, file, line, expr);
+}
+
+__attribute__((constructor)) static void install_assert_hook(void)
+{
+    fer_set_assert_hook(say_assert);
+}

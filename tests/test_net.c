@@ -475,7 +475,6 @@ static void test_train_learns(void)
     o.epochs = 25;
     o.batch = 16;
     o.optim.lr = 3e-3;
-    o.quiet = 1;
     CHECK(fer_evaluate(&m, &d, 32, &loss0, &acc0) == 0, "evaluate: %s", fer_error());
     CHECK(fer_train(&m, &d, NULL, &o, &r) == 0, "train: %s", fer_error());
     CHECK(fer_evaluate(&m, &d, 32, &loss1, &acc1) == 0, "evaluate: %s", fer_error());
@@ -500,7 +499,6 @@ static void test_train_repeats(void)
     o.epochs = 2;
     o.batch = 8;
     o.mirror = 1;
-    o.quiet = 1;
     o.optim.kind = FER_SGD;
     o.optim.lr = 0.01;
     o.seed = 77;
@@ -537,7 +535,6 @@ static void test_train_diverges(void)
     fer_train_defaults(&o);
     o.epochs = 3;
     o.batch = 8;
-    o.quiet = 1;
     o.optim.kind = FER_SGD;
     o.optim.lr = 1e30;
     CHECK(fer_train(&m, &d, NULL, &o, &r) == -1, "a diverging run returned success");
@@ -568,7 +565,6 @@ static void test_train_resume_exact(void)
     o.epochs = 5;
     o.batch = 6;            /* 40 = 6 * 6 + 4: a remainder left to later epochs */
     o.mirror = 1;
-    o.quiet = 1;
     o.schedule = FER_SCHED_PLATEAU;
     o.patience = 0;
     o.gamma = 0.5;

@@ -56,7 +56,6 @@ static void base_opts(fer_train_opts *o)
     fer_train_defaults(o);
     o->batch = 8;
     o->mirror = 1;
-    o->quiet = 1;
     o->seed = 5;
     o->optim.kind = FER_SGD;
     o->optim.lr = 0.05;

@@ -36,3 +36,17 @@ int fer_error_prefix(const char *fmt, ...)
     }
     return -1;
 }
+
+static void (*assert_hook)(const char *file, int line, const char *expr);
+
+void fer_set_assert_hook(void (*hook)(const char *file, int line, const char *expr))
+{
+    assert_hook = hook;
+}
+
+_Noreturn void fer_assert_fail(const char *file, int line, const char *expr)
+{
+    if (assert_hook)
+        assert_hook(file, line, expr);
+    abort();
+}

@@ -21,9 +21,10 @@ int fer_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * a caller that knows it. Returns -1. */
 int fer_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Broken internal invariants (never bad input) abort naming file:line. */
-#define FER_ASSERT(c) \
-    ((c) ? (void)0 : (fprintf(stderr, "fer: %s:%d: assertion failed: %s\n", \
-                              __FILE__, __LINE__, #c), abort()))
+/* Broken internal invariants (never bad input) abort. The hook, when a
+ * program has set one (the tools do: cmd/util.c), says where first. */
+#define FER_ASSERT(c) ((c) ? (void)0 : fer_assert_fail(__FILE__, __LINE__, #c))
+_Noreturn void fer_assert_fail(const char *file, int line, const char *expr);
+void fer_set_assert_hook(void (*hook)(const char *file, int line, const char *expr));
 
 #endif

@@ -12,7 +12,6 @@
 #include "outfile.h"
 #include "parse.h"
 #include "predict.h"
-#include "progress.h"
 #include "record.h"
 #include "rng.h"
 #include "train.h"
@@ -428,8 +427,6 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     double lr = o->optim.lr, best_acc = -1, t_start = now(), plateau_best = -1;
     int plateau_wait = 0, have_val = val && val->n > 0;
     train_state st;
-    fer_progress bar;
-    char what[48];
     fer_augment_opts aug;
 
     memset(res, 0, sizeof *res);
@@ -549,8 +546,6 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         }
         if (fer_net_plan(m->net, B))
             goto out;
-        snprintf(what, sizeof what, "epoch %d/%d", epoch + 1, o->epochs);
-        fer_progress_begin(&bar, stderr, o->progress, what, n - n % B, "img/s");
         for (size_t s = 0; s + B <= n; s += B) {
             /* full batches only (B <= n; batch norm wants more than one
              * image); the remainder is reshuffled into the next epoch */
@@ -569,7 +564,6 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 goto out;
             if (!isfinite(loss)) {
                 /* diverged: nothing after this is worth keeping */
-                fer_progress_end(&bar);
                 fer_seterr("epoch %d, batch %zu: the loss is %g; training diverged (a lower "
                            "learning rate?)", epoch + 1, s / B + 1, loss);
                 goto out;
@@ -594,12 +588,17 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 right += best_j == by[j];
             }
             done += b;
-            fer_progress_update(&bar, done, (size_t)(o->epochs - epoch - 1) * (n - n % B),
-                                "loss %.4f  acc %.4f", sum_loss / done, (double)right / done);
+            if (o->report) {
+                fer_train_report r = {.epoch = epoch + 1, .epochs = o->epochs, .done = done,
+                                      .total = n - n % B,
+                                      .after = (size_t)(o->epochs - epoch - 1) * (n - n % B),
+                                      .loss = sum_loss / done, .acc = (double)right / done,
+                                      .lr = lr_step};
+                o->report(o->report_ctx, &r);
+            }
             if (o->stop && *o->stop)
                 break;
         }
-        fer_progress_end(&bar);
         if (o->stop && *o->stop) {
             /* the interrupted epoch does not count; the checkpoint of its
              * start is on disk */
@@ -643,13 +642,15 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             log_error(o);
             goto out;
         }
-        if (!o->quiet && have_val)
-            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f  "
-                    "lr %.3g  %.1fs\n", epoch, o->epochs, sum_loss / done, tacc, vloss, vacc,
-                    lr_step, now() - t0);
-        else if (!o->quiet)
-            fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.4f  lr %.3g  %.1fs\n", epoch,
-                    o->epochs, sum_loss / done, tacc, lr_step, now() - t0);
+        if (o->report) {
+            fer_train_report r = {.epoch = epoch, .epochs = o->epochs, .end = 1, .done = done,
+                                  .total = n - n % B,
+                                  .after = (size_t)(o->epochs - epoch) * (n - n % B),
+                                  .loss = sum_loss / done, .acc = tacc, .have_val = have_val,
+                                  .val_loss = vloss, .val_acc = vacc, .lr = lr_step,
+                                  .seconds = now() - t0};
+            o->report(o->report_ctx, &r);
+        }
         if (o->schedule == FER_SCHED_STEP && o->step_size > 0 && epoch % o->step_size == 0)
             lr *= o->gamma;
         if (o->schedule == FER_SCHED_PLATEAU) {

@@ -11,6 +11,21 @@
 
 enum fer_schedule { FER_SCHED_NONE, FER_SCHED_STEP, FER_SCHED_COSINE, FER_SCHED_PLATEAU };
 
+/* Where training stands, handed to fer_train_opts.report after every
+ * batch and at every epoch's end: the library prints nothing, the tool's
+ * callback decides what to show. */
+typedef struct fer_train_report {
+    int epoch, epochs;          /* the epoch (from 1) and how many the run has */
+    int end;                    /* 0: after a batch; 1: the epoch has ended */
+    size_t done, total;         /* this epoch's images so far, and per epoch */
+    size_t after;               /* images of the epochs still to come after it */
+    double loss, acc;           /* training loss and accuracy over the epoch so far */
+    int have_val;               /* end: validation ran */
+    double val_loss, val_acc;   /* end, with validation */
+    double lr;                  /* the last step's learning rate */
+    double seconds;             /* end: the epoch's time */
+} fer_train_report;
+
 typedef struct fer_train_opts {
     int epochs;
     int batch;
@@ -39,14 +54,14 @@ typedef struct fer_train_opts {
     int stop_after;             /* > 0: end after this many epochs of the schedule
                                  * of `epochs`, leaving the checkpoint (res.paused) */
     unsigned long long seed;
-    int progress;               /* enum fer_progress_mode: status line on stderr */
     FILE *log;                  /* per-epoch CSV, or NULL; flushed each epoch, a
                                  * failed write is an error */
     const char *log_name;       /* the log's name in messages */
     volatile sig_atomic_t *stop; /* set (by SIGINT) to stop after this batch */
     const char *checkpoint;     /* written when stopped, and each epoch */
     const char *resume;         /* checkpoint to start from, or NULL */
-    int quiet;                  /* no per-epoch line on stderr */
+    void (*report)(void *ctx, const fer_train_report *r); /* or NULL */
+    void *report_ctx;
 } fer_train_opts;
 
 typedef struct fer_train_result {

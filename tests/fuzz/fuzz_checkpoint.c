@@ -9,7 +9,6 @@
 
 #include "dataset.h"
 #include "model.h"
-#include "progress.h"
 #include "train.h"
 
 #define NIMG 4
@@ -42,8 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     fer_train_defaults(&to);
     to.epochs = 1;
     to.batch = 2;
-    to.quiet = 1;
-    to.progress = FER_PROGRESS_OFF;
     to.resume = path;
     (void)fer_train(&m, &d, NULL, &to, &res);
     fer_dataset_free(&d);
