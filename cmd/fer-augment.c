@@ -17,7 +17,6 @@
 #include "load.h"
 #include "outfile.h"
 #include "parse.h"
-#include "predict.h"
 #include "progress.h"
 #include "threads.h"
 #include "util.h"
