@@ -54,7 +54,14 @@ BENCH_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null) \
                 $(if $(shell pkg-config --exists openblas 2>/dev/null && echo y),-DHAVE_OPENBLAS=1)
 MAN       = $(wildcard man/*.1 man/*.5)
 
-all: $(B)/.banner $(B)/libfer.a $(TOOLS)
+all: $(B)/.layers $(B)/.banner $(B)/libfer.a $(TOOLS)
+
+# lib/'s layers (scripts/check-layers.sh: which folder may include which),
+# checked again whenever a lib/ file changes; a violation fails the build.
+$(B)/.layers: $(wildcard lib/*/*.c lib/*/*.h lib/*/*.cu lib/*/*.cuh) scripts/check-layers.sh
+	@mkdir -p $(B)
+	@sh scripts/check-layers.sh
+	@touch $@
 
 $(B)/.banner: $(CMD_SRC) $(LIB_SRC) $(CUDA_SRC)
 	@mkdir -p $(B)
