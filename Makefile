@@ -31,6 +31,12 @@ ifeq ($(CUDA),0)
   override NVCC :=
 endif
 CUDA_SRC = $(if $(NVCC),$(wildcard lib/cuda/*.cu))
+# nvcc's settings: machine code for the H100 and H200 (sm_90) and the PTX
+# of compute_90, which the driver compiles for a newer GPU on first use;
+# every warning an error, the host compiler's too. Another GPU, e.g. an
+# A100: make NVCC_ARCH="-gencode arch=compute_80,code=sm_80".
+NVCC_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVCCFLAGS ?= -O2 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Werror
 ifneq ($(CUDA_SRC),)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   FER_CFLAGS += -DFER_CUDA=1
@@ -77,7 +83,7 @@ $(B)/bench/%.o: bench/%.c
 
 $(B)/lib/cuda/%.o: lib/cuda/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 $(LIB_DIRS:%=-I%) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) $(LIB_DIRS:%=-I%) -MMD -MP -MT $@ -c -o $@ $<
 
 $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
