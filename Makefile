@@ -46,6 +46,9 @@ endif
 LIB_SRC   = $(wildcard $(LIB_DIRS:%=%/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(CUDA_SRC:%.cu=$(B)/%.o)
 CMD_SRC   = $(wildcard cmd/fer-*.c)
+# the tools' shared helpers (cmd/util.h, cmd/opt.h), linked into each
+CMD_UTIL_SRC = $(filter-out $(CMD_SRC),$(wildcard cmd/*.c))
+CMD_UTIL  = $(CMD_UTIL_SRC:%.c=$(B)/%.o)
 TOOLS     = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
 TEST_SRC  = $(wildcard tests/test_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
@@ -89,10 +92,9 @@ $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-# every tool links cmd/util.o: its one-line failure exits (util.h)
-$(B)/bin/%: $(B)/cmd/%.o $(B)/cmd/util.o $(B)/libfer.a
+$(B)/bin/%: $(B)/cmd/%.o $(CMD_UTIL) $(B)/libfer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/cmd/util.o $(B)/libfer.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CMD_UTIL) $(B)/libfer.a $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)
@@ -394,8 +396,8 @@ deps:
 clean:
 	rm -rf build build-asan $(FUZZ_B)
 
--include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) \
-         $(BENCH_SRC:%.c=$(B)/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(CMD_UTIL:.o=.d) \
+         $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) $(BENCH_SRC:%.c=$(B)/%.d)
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
         model-next model-next-eval models models-ref
