@@ -31,6 +31,12 @@ ifeq ($(CUDA),0)
   override NVCC :=
 endif
 CUDA_SRC = $(if $(NVCC),$(wildcard lib/cuda/*.cu))
+# nvcc's settings: machine code for the H100 and H200 (sm_90) and the PTX
+# of compute_90, which the driver compiles for a newer GPU on first use;
+# every warning an error, the host compiler's too. Another GPU, e.g. an
+# A100: make NVCC_ARCH="-gencode arch=compute_80,code=sm_80".
+NVCC_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVCCFLAGS ?= -O2 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Werror
 ifneq ($(CUDA_SRC),)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   FER_CFLAGS += -DFER_CUDA=1
@@ -40,6 +46,9 @@ endif
 LIB_SRC   = $(wildcard $(LIB_DIRS:%=%/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(CUDA_SRC:%.cu=$(B)/%.o)
 CMD_SRC   = $(wildcard cmd/fer-*.c)
+# the tools' shared helpers (cmd/util.h, cmd/opt.h), linked into each
+CMD_UTIL_SRC = $(filter-out $(CMD_SRC),$(wildcard cmd/*.c))
+CMD_UTIL  = $(CMD_UTIL_SRC:%.c=$(B)/%.o)
 TOOLS     = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
 TEST_SRC  = $(wildcard tests/test_*.c)
 TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
@@ -54,7 +63,14 @@ BENCH_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null) \
                 $(if $(shell pkg-config --exists openblas 2>/dev/null && echo y),-DHAVE_OPENBLAS=1)
 MAN       = $(wildcard man/*.1 man/*.5)
 
-all: $(B)/.banner $(B)/libfer.a $(TOOLS)
+all: $(B)/.layers $(B)/.banner $(B)/libfer.a $(TOOLS)
+
+# lib/'s layers (scripts/check-layers.sh: which folder may include which),
+# checked again whenever a lib/ file changes; a violation fails the build.
+$(B)/.layers: $(wildcard lib/*/*.c lib/*/*.h lib/*/*.cu lib/*/*.cuh) scripts/check-layers.sh
+	@mkdir -p $(B)
+	@sh scripts/check-layers.sh
+	@touch $@
 
 $(B)/.banner: $(CMD_SRC) $(LIB_SRC) $(CUDA_SRC)
 	@mkdir -p $(B)
@@ -70,16 +86,15 @@ $(B)/bench/%.o: bench/%.c
 
 $(B)/lib/cuda/%.o: lib/cuda/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 $(LIB_DIRS:%=-I%) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) $(LIB_DIRS:%=-I%) -MMD -MP -MT $@ -c -o $@ $<
 
 $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-# every tool links cmd/util.o: its one-line failure exits (util.h)
-$(B)/bin/%: $(B)/cmd/%.o $(B)/cmd/util.o $(B)/libfer.a
+$(B)/bin/%: $(B)/cmd/%.o $(CMD_UTIL) $(B)/libfer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/cmd/util.o $(B)/libfer.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CMD_UTIL) $(B)/libfer.a $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS)
@@ -381,8 +396,8 @@ deps:
 clean:
 	rm -rf build build-asan $(FUZZ_B)
 
--include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) \
-         $(BENCH_SRC:%.c=$(B)/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(CMD_UTIL:.o=.d) \
+         $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) $(BENCH_SRC:%.c=$(B)/%.d)
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
         model-next model-next-eval models models-ref

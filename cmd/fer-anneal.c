@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,28 +23,20 @@
 #include "parse.h"
 #include "plot.h"
 #include "progress.h"
+#include "opt.h"
 #include "trial.h"
 #include "util.h"
 
-/* one line and exit: 1 for errors, 2 for usage (util.h) */
-#define die(...) fer_cmd_fail(1, __VA_ARGS__)
-#define usage_error(...) fer_cmd_fail(2, __VA_ARGS__)
-
-static const char *argv0 = "fer-anneal";
 static volatile sig_atomic_t got_signal;   /* SIGINT/SIGTERM received so far */
 
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout,
-            "usage: fer-anneal -i train.fer [--val FILE | --val-split X] [--iters N]\n"
-            "                  [--method anneal|random] --lr A:B --epochs A:B[:STEP]\n"
-            "                  --batch LIST [--optim LIST] [--t0 T] [--cooling C] [--seed S]\n"
-            "                  [-j N] [--launcher CMD] [--print-trials] [--log FILE]\n"
-            "                  [--resume FILE] [--plot FILE.png] [--workdir DIR]\n"
-            "                  [--trainer CMD] [--no-early-stop] [--progress] [--quiet]\n"
-            "                  [--help] [--version] [-- fer-train options...]\n");
-    exit(status);
-}
+static const char synopsis[] =
+    "usage: fer-anneal -i train.fer [--val FILE | --val-split X] [--iters N]\n"
+    "                  [--method anneal|random] --lr A:B --epochs A:B[:STEP]\n"
+    "                  --batch LIST [--optim LIST] [--t0 T] [--cooling C] [--seed S]\n"
+    "                  [-j N] [--launcher CMD] [--print-trials] [--log FILE]\n"
+    "                  [--resume FILE] [--plot FILE.png] [--workdir DIR]\n"
+    "                  [--trainer CMD] [--no-early-stop] [--progress] [--quiet]\n"
+    "                  [--help] [--version] [-- fer-train options...]\n";
 
 static void on_signal(int sig)
 {
@@ -254,7 +245,7 @@ static void record(const fer_anneal_trial *t, fer_trainlog *log, int epochs, con
             snprintf(why, sizeof why, "%s", log->err);
         else
             last_line(trial_path(err, t->trial, "err"), why, sizeof why);
-        fprintf(stderr, "%s: trial %d (%s) failed: %s%s%s\n", argv0, t->trial, pt, r.status,
+        fprintf(stderr, "%s: trial %d (%s) failed: %s%s%s\n", fer_cmd, t->trial, pt, r.status,
                 *why ? ": " : "", why);
     } else if (!g.quiet) {
         char dec[64] = "", stop[48] = "";
@@ -263,7 +254,7 @@ static void record(const fer_anneal_trial *t, fer_trainlog *log, int epochs, con
                      t->temperature);
         if (stopped)
             snprintf(stop, sizeof stop, " (stopped early after %d epochs)", epochs);
-        fprintf(stderr, "%s: trial %d/%d (%s): %.4f%s%s\n", argv0, t->trial, g.s.o.iters, pt,
+        fprintf(stderr, "%s: trial %d/%d (%s): %.4f%s%s\n", fer_cmd, t->trial, g.s.o.iters, pt,
                 r.score, stop, dec);
     }
 }
@@ -426,7 +417,7 @@ static int search(int slots)
                 last_line(trial_path(path, bad, "err"), why, sizeof why);
                 fer_progress_end(&g.bar);
                 fprintf(stderr, "%s: trial %d: the trainer exited with status %d%s%s; "
-                        "stopping the search\n", argv0, bad,
+                        "stopping the search\n", fer_cmd, bad,
                         WEXITSTATUS(st), *why ? ": " : "", why);
                 break;
             }
@@ -471,7 +462,7 @@ static int print_pending(int slots, FILE *out)
                 die("out of memory");
             if (!log.bad && log.n < t.p.epochs && !have_model) {
                 fprintf(stderr, "%s: trial %d has %d of %d epochs in %s and no %s yet: still "
-                        "running? (remove its log to run it again)\n", argv0, t.trial, log.n,
+                        "running? (remove its log to run it again)\n", fer_cmd, t.trial, log.n,
                         t.p.epochs, csv, model);
                 fer_trainlog_free(&log);
                 if (g.s.o.method == FER_ANNEAL_RANDOM)
@@ -560,7 +551,7 @@ static void summary(double seconds)
 {
     char pt[160], path[PATH_MAX];
     int s = (int)seconds;
-    fprintf(stderr, "%s: %d of %d trials (%d stopped early, %d failed)", argv0, g.s.done,
+    fprintf(stderr, "%s: %d of %d trials (%d stopped early, %d failed)", fer_cmd, g.s.done,
             g.s.o.iters, g.s.stopped, g.s.failed);
     if (s >= 3600)
         fprintf(stderr, ", %dh%02dm this run", s / 3600, s / 60 % 60);
@@ -577,7 +568,7 @@ static void summary(double seconds)
 enum {
     O_VAL = 256, O_VALSPLIT, O_ITERS, O_METHOD, O_LR, O_EPOCHS, O_BATCH, O_OPTIM, O_T0,
     O_COOLING, O_SEED, O_LAUNCHER, O_PRINT, O_LOG, O_RESUME, O_PLOT, O_WORKDIR, O_TRAINER,
-    O_NOSTOP, O_PROGRESS, O_VERSION
+    O_NOSTOP, O_PROGRESS
 };
 
 static const struct option longopts[] = {
@@ -592,12 +583,11 @@ static const struct option longopts[] = {
     {"resume", required_argument, 0, O_RESUME}, {"plot", required_argument, 0, O_PLOT},
     {"workdir", required_argument, 0, O_WORKDIR}, {"trainer", required_argument, 0, O_TRAINER},
     {"no-early-stop", no_argument, 0, O_NOSTOP}, {"progress", no_argument, 0, O_PROGRESS},
-    {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-    {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    {"quiet", no_argument, 0, 'q'}, FER_CMD_LONGOPTS, {0, 0, 0, 0}};
 
 int main(int argc, char **argv)
 {
-    fer_cmd = argv0;
+    static const char *const methods[] = {"anneal", "random", NULL};   /* enum fer_anneal_method */
     fer_anneal_opts o;
     const char *resume = NULL, *plot = NULL, *lr = NULL, *epochs = NULL, *batch = NULL;
     const char *optim = "adam";
@@ -609,42 +599,31 @@ int main(int argc, char **argv)
     struct sigaction sa;
     double t_start = mono();
 
+    fer_cmd_init("fer-anneal", synopsis);
     fer_anneal_defaults(&o);
     g.workdir = "anneal";
     g.valsplit = NULL;
     g.early_stop = 1;
     g.seed = 1;
-    while ((c = getopt_long(argc, argv, "+i:j:qh", longopts, NULL)) != -1) {
+    while ((c = fer_cmd_getopt(argc, argv, "+i:j:qh", longopts)) != -1) {
         switch (c) {
         case 'i': g.input = optarg; break;
         case O_VAL: g.val = optarg; break;
         case O_VALSPLIT:
-            if (!(fer_cmd_num("val-split", optarg, 0, 0.9) > 0))
-                usage_error("--val-split: '%s': must be above 0", optarg);
+            fer_cmd_positive("val-split", optarg, 0.9);
             g.valsplit = optarg;
             break;
         case O_ITERS: o.iters = (int)fer_cmd_whole("iters", optarg, 1, FER_ANNEAL_ITERS_MAX); break;
-        case O_METHOD:
-            if (!strcmp(optarg, "anneal"))
-                o.method = FER_ANNEAL_SA;
-            else if (!strcmp(optarg, "random"))
-                o.method = FER_ANNEAL_RANDOM;
-            else
-                usage_error("--method: '%s': use anneal or random", optarg);
-            break;
+        case O_METHOD: o.method = fer_cmd_pick("method", optarg, methods); break;
         case O_LR: lr = optarg; break;
         case O_EPOCHS: epochs = optarg; break;
         case O_BATCH: batch = optarg; break;
         case O_OPTIM: optim = optarg; break;
-        case O_T0:
-            if (!((o.t0 = fer_cmd_num("t0", optarg, 0, 1e6)) > 0))
-                usage_error("--t0: '%s': must be above 0", optarg);
+        case O_T0: o.t0 = fer_cmd_positive("t0", optarg, 1e6); break;
+        case O_COOLING: o.cooling = fer_cmd_positive("cooling", optarg, 1); break;
+        case O_SEED:
+            g.seed = (unsigned long long)fer_cmd_whole("seed", optarg, 0, 9007199254740991L);
             break;
-        case O_COOLING:
-            if (!((o.cooling = fer_cmd_num("cooling", optarg, 0, 1)) > 0))
-                usage_error("--cooling: '%s': must be above 0", optarg);
-            break;
-        case O_SEED: g.seed = (unsigned long long)fer_cmd_whole("seed", optarg, 0, 9007199254740991L); break;
         case 'j': o.chains = (int)fer_cmd_whole("jobs", optarg, 1, FER_ANNEAL_CHAINS_MAX); break;
         case O_LAUNCHER:
             fer_trial_argv_free(g.launcher);
@@ -669,8 +648,6 @@ int main(int argc, char **argv)
         case O_NOSTOP: g.early_stop = 0; break;
         case O_PROGRESS: force_progress = 1; break;
         case 'q': g.quiet = 1; break;
-        case 'h': usage(0); break;
-        case O_VERSION: printf("fer-anneal 0.1\n"); return 0;
         default: usage(2);
         }
     }
@@ -752,7 +729,7 @@ int main(int argc, char **argv)
         rc = search(o.chains);
         if (rc == 130) {
             fprintf(stderr, "%s: interrupted; %d trials in %s (continue with --resume %s)\n",
-                    argv0, g.s.done, g.logpath, g.logpath);
+                    fer_cmd, g.s.done, g.logpath, g.logpath);
             return 130;
         }
         if (rc)

@@ -4,7 +4,6 @@
  * image, copy), so the output is the same on any number of threads. See
  * man/fer-augment.1. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,47 +16,23 @@
 #include "load.h"
 #include "outfile.h"
 #include "parse.h"
-#include "predict.h"
 #include "progress.h"
+#include "opt.h"
 #include "threads.h"
 #include "util.h"
-
-/* one line and exit: 1 for errors, 2 for usage (util.h) */
-#define die(...) fer_cmd_fail(1, __VA_ARGS__)
-#define bad(...) fer_cmd_fail(2, __VA_ARGS__)
 
 #define MAX_ANGLES 64
 #define MAX_COPIES 1000
 #define TASK_IMAGES 16      /* input images per parallel task */
 
-static const char *prog = "fer-augment";
-
-/* The synopsis of man/fer-augment.1; exits with status (0 for --help). */
-static void usage(int status) __attribute__((noreturn));
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout,
-            "usage: fer-augment [-i in.fer] [-o out.fer] [--study] [--rotate DEG[,DEG...]]\n"
-            "                   [--copies N] [--flip] [--rotate-range A:B] [--shift PX]\n"
-            "                   [--scale A:B] [--crop PX] [--brightness F] [--contrast F]\n"
-            "                   [--erase P] [--seed S] [--all] [--threads N] [--progress]\n"
-            "                   [--quiet] [in.fer]\n"
-            "       fer-augment --help | --version\n");
-    exit(status);
-}
-
-/* "A:B" with lo <= A <= B <= hi. */
-static void range(const char *opt, const char *s, double lo, double hi, double *a, double *b)
-{
-    char buf[128], *colon;
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf || !(colon = strchr(buf, ':')))
-        bad("--%s: '%s': want A:B", opt, s);
-    *colon = 0;
-    *a = fer_cmd_num(opt, buf, lo, hi);
-    *b = fer_cmd_num(opt, colon + 1, lo, hi);
-    if (*a > *b)
-        bad("--%s: '%s': A is above B", opt, s);
-}
+/* The synopsis of man/fer-augment.1. */
+static const char synopsis[] =
+    "usage: fer-augment [-i in.fer] [-o out.fer] [--study] [--rotate DEG[,DEG...]]\n"
+    "                   [--copies N] [--flip] [--rotate-range A:B] [--shift PX]\n"
+    "                   [--scale A:B] [--crop PX] [--brightness F] [--contrast F]\n"
+    "                   [--erase P] [--seed S] [--all] [--threads N] [--progress]\n"
+    "                   [--quiet] [in.fer]\n"
+    "       fer-augment --help | --version\n";
 
 /* "DEG[,DEG...]" into angles; returns how many. */
 static int angle_list(const char *s, double *angles)
@@ -65,12 +40,12 @@ static int angle_list(const char *s, double *angles)
     char buf[1024], *p, *save = NULL;
     int n = 0;
     if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
-        bad("--rotate: list too long");
+        usage_error("--rotate: list too long");
     if (!*s || s[strlen(s) - 1] == ',' || strstr(s, ",,") || *s == ',')
-        bad("--rotate: '%s': want DEG[,DEG...]", s);
+        usage_error("--rotate: '%s': want DEG[,DEG...]", s);
     for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         if (n == MAX_ANGLES)
-            bad("--rotate: more than %d angles", MAX_ANGLES);
+            usage_error("--rotate: more than %d angles", MAX_ANGLES);
         angles[n++] = fer_cmd_num("rotate", p, -180, 180);
     }
     return n;
@@ -126,7 +101,7 @@ static void work(void *ctx, int task, int thread)
 
 enum {
     O_STUDY = 256, O_FLIP, O_ROTATE, O_RRANGE, O_SHIFT, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST,
-    O_ERASE, O_COPIES, O_SEED, O_ALL, O_PROGRESS, O_THREADS, O_VERSION
+    O_ERASE, O_COPIES, O_SEED, O_ALL, O_PROGRESS, O_THREADS
 };
 
 static const struct option longopts[] = {
@@ -139,11 +114,10 @@ static const struct option longopts[] = {
     {"copies", required_argument, 0, O_COPIES}, {"seed", required_argument, 0, O_SEED},
     {"all", no_argument, 0, O_ALL}, {"progress", no_argument, 0, O_PROGRESS},
     {"quiet", no_argument, 0, 'q'}, {"threads", required_argument, 0, O_THREADS},
-    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    FER_CMD_LONGOPTS, {0, 0, 0, 0}};
 
 int main(int argc, char **argv)
 {
-    fer_cmd = prog;
     const char *in = NULL, *out = NULL, *name;
     double angles[MAX_ANGLES];
     int nangles = 0, study = 0, all = 0, force_progress = 0, quiet = 0, copies = -1, ch;
@@ -158,17 +132,20 @@ int main(int argc, char **argv)
     uint8_t **scratch;
     int nthreads;
 
+    fer_cmd_init("fer-augment", synopsis);
     memset(&ro, 0, sizeof ro);
-    while ((ch = getopt_long(argc, argv, "i:o:qh", longopts, NULL)) != -1) {
+    while ((ch = fer_cmd_getopt(argc, argv, "i:o:qh", longopts)) != -1) {
         switch (ch) {
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
         case O_STUDY: study = 1; break;
         case O_FLIP: ro.flip = 1; break;
         case O_ROTATE: nangles = angle_list(optarg, angles); break;
-        case O_RRANGE: range("rotate-range", optarg, -180, 180, &ro.rot_lo, &ro.rot_hi); break;
+        case O_RRANGE:
+            fer_cmd_range("rotate-range", optarg, -180, 180, &ro.rot_lo, &ro.rot_hi);
+            break;
         case O_SHIFT: ro.shift = (int)fer_cmd_whole("shift", optarg, 0, 1024); break;
-        case O_SCALE: range("scale", optarg, 0.05, 20, &ro.scale_lo, &ro.scale_hi); break;
+        case O_SCALE: fer_cmd_range("scale", optarg, 0.05, 20, &ro.scale_lo, &ro.scale_hi); break;
         case O_CROP: ro.crop = (int)fer_cmd_whole("crop", optarg, 0, 2047); break;
         case O_BRIGHT: ro.brightness = fer_cmd_num("brightness", optarg, 0, 10); break;
         case O_CONTRAST: ro.contrast = fer_cmd_num("contrast", optarg, 0, 10); break;
@@ -179,10 +156,6 @@ int main(int argc, char **argv)
         case O_PROGRESS: force_progress = 1; break;
         case 'q': quiet = 1; break;
         case O_THREADS: threads = fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX); break;
-        case 'h': usage(0);
-        case O_VERSION:
-            printf("fer-augment 0.1\n");
-            return fflush(stdout) || ferror(stdout) ? 1 : 0;
         default: usage(2);
         }
     }
@@ -198,12 +171,12 @@ int main(int argc, char **argv)
     if (!*in || !*out)
         usage(2);
     if (!strcmp(in, "-") && isatty(STDIN_FILENO))
-        bad("standard input is a terminal; give a data set (-i FILE or an operand)");
+        usage_error("standard input is a terminal; give a data set (-i FILE or an operand)");
     if (!strcmp(out, "-") && isatty(STDOUT_FILENO))
-        bad("standard output is a terminal; give -o FILE (or redirect it)");
+        usage_error("standard output is a terminal; give -o FILE (or redirect it)");
     if (copies > 0 && !fer_augment_any(&ro))
-        bad("--copies needs a random transform (--flip, --shift, --rotate-range, --scale, "
-            "--crop, --brightness, --contrast or --erase)");
+        usage_error("--copies needs a random transform (--flip, --shift, --rotate-range, "
+                    "--scale, --crop, --brightness, --contrast or --erase)");
     if (copies < 0)
         copies = fer_augment_any(&ro) ? 1 : 0;
     if (study && !nangles) {
@@ -212,7 +185,7 @@ int main(int argc, char **argv)
         angles[nangles++] = 10;
     }
     if (!study && !nangles && !copies)
-        bad("nothing to do: give --study, --rotate or a random transform (see --help)");
+        usage_error("nothing to do: give --study, --rotate or a random transform (see --help)");
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
 
@@ -220,7 +193,7 @@ int main(int argc, char **argv)
     if (fer_load_dataset(in, &d))
         die("%s", fer_error());
     if (ro.crop > 0 && (2 * ro.crop >= d.w || 2 * ro.crop >= d.h))
-        bad("--crop %d: leaves no window of %dx%d images", ro.crop, d.w, d.h);
+        usage_error("--crop %d: leaves no window of %dx%d images", ro.crop, d.w, d.h);
     for (size_t i = 0; i < d.n; i++)
         tests += d.usage[i] == FER_PUBLICTEST || d.usage[i] == FER_PRIVATETEST;
     if (tests && !all)

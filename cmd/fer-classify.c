@@ -23,6 +23,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "model.h"
+#include "opt.h"
 #include "outfile.h"
 #include "parse.h"
 #include "predict.h"
@@ -32,27 +33,12 @@
 
 #define MAX_MODELS 16
 
-static const char *argv0 = "fer-classify";
-
-/* The synopsis: on stdout with status 0 for --help, on stderr with 2 for
- * a usage error. */
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout, "usage: fer-classify -m model.fer [-m model.fer ...]\n"
-                    "                    [--tta none|flip|crop10] [--format text|csv|json]\n"
-                    "                    [--annotate DIR | -o image]\n"
-                    "                    [--batch N] [--threads N] [--precision fp32|bf16]\n"
-                    "                    [input ...]\n");
-    exit(status);
-}
-
-static void die(const char *fmt, const char *a)
-{
-    fprintf(stderr, "%s: ", argv0);
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    exit(1);
-}
+static const char synopsis[] =
+    "usage: fer-classify -m model.fer [-m model.fer ...]\n"
+    "                    [--tta none|flip|crop10] [--format text|csv|json]\n"
+    "                    [--annotate DIR | -o image]\n"
+    "                    [--batch N] [--threads N] [--precision fp32|bf16]\n"
+    "                    [input ...]\n";
 
 /* One face waiting in the batch: where it came from. */
 typedef struct face {
@@ -102,7 +88,7 @@ typedef struct ctx {
 
 static void error_line(ctx *cx, const char *msg)
 {
-    fprintf(stderr, "%s: %s\n", argv0, msg);
+    fprintf(stderr, "%s: %s\n", fer_cmd, msg);
     cx->failed = 1;
 }
 
@@ -187,14 +173,14 @@ static int find_photo(ctx *cx, const face *fc)
         int cap = cx->capphotos ? 2 * cx->capphotos : 16;
         photo *p = realloc(cx->photos, cap * sizeof *p);
         if (!p)
-            die("%s", "out of memory");
+            die("out of memory");
         cx->photos = p;
         cx->capphotos = cap;
     }
     cx->photos[cx->nphotos] = (photo){strdup(fc->src), fc->photo_w, fc->photo_h,
                                       fc->rereadable};
     if (!cx->photos[cx->nphotos].src)
-        die("%s", "out of memory");
+        die("out of memory");
     return cx->nphotos++;
 }
 
@@ -204,7 +190,7 @@ static void add_mark(ctx *cx, const face *fc, int label, float prob)
         size_t cap = cx->capmarks ? 2 * cx->capmarks : 64;
         mark *m = realloc(cx->marks, cap * sizeof *m);
         if (!m)
-            die("%s", "out of memory");
+            die("out of memory");
         cx->marks = m;
         cx->capmarks = cap;
     }
@@ -249,7 +235,7 @@ static void push(ctx *cx, const uint8_t *px, const face *fc)
     memcpy(cx->px + cx->n * img, px, img);
     cx->faces[cx->n] = *fc;
     if (!(cx->faces[cx->n].src = strdup(fc->src)))
-        die("%s", "out of memory");
+        die("out of memory");
     if (++cx->n == (size_t)cx->batch)
         flush(cx);
 }
@@ -323,7 +309,7 @@ static int check_shape(ctx *cx, const char *stream, int c, int h, int w)
 {
     if (c == cx->c && h == cx->h && w == cx->w)
         return 0;
-    fprintf(stderr, "%s: %s: takes %dx%dx%d faces, %s has %dx%dx%d\n", argv0,
+    fprintf(stderr, "%s: %s: takes %dx%dx%d faces, %s has %dx%dx%d\n", fer_cmd,
             cx->model_path[0], cx->c, cx->h, cx->w, stream, c, h, w);
     cx->failed = 1;
     return -1;
@@ -357,7 +343,7 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
                 continue;       /* the rest of a data set's chunk, a stream's end */
             }
             fprintf(stderr, "%s: %s: record %ld at byte %llu: '%s' is not a face record\n",
-                    argv0, name, fer_reader_index(rd),
+                    fer_cmd, name, fer_reader_index(rd),
                     (unsigned long long)fer_reader_offset(rd), r.name);
             cx->failed = 1;
             fer_record_free(&r);
@@ -365,7 +351,7 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
         }
         if (r.dtype != FER_U8 || r.ndim != (is_face ? 3 : 4)) {
             fprintf(stderr, "%s: %s: record %ld at byte %llu: '%s' is %s with %d dimensions, "
-                    "want u8 %s\n", argv0, name, fer_reader_index(rd),
+                    "want u8 %s\n", fer_cmd, name, fer_reader_index(rd),
                     (unsigned long long)fer_reader_offset(rd), r.name, fer_dtype_name(r.dtype),
                     r.ndim, is_face ? "(C, H, W)" : "(N, C, H, W)");
             cx->failed = 1;
@@ -379,7 +365,7 @@ static void read_stream(ctx *cx, FILE *f, const char *name)
         }
         if (is_face) {
             if (face_meta(&r, name, faces, &fc, src, sizeof src)) {
-                fprintf(stderr, "%s: %s: record %ld at byte %llu: %s\n", argv0, name,
+                fprintf(stderr, "%s: %s: record %ld at byte %llu: %s\n", fer_cmd, name,
                         fer_reader_index(rd), (unsigned long long)fer_reader_offset(rd),
                         fer_error());
                 cx->failed = 1;
@@ -417,7 +403,7 @@ static void read_image(ctx *cx, const void *buf, size_t n, const char *name, int
         /* a photo is read as gray or RGB; nothing says what a 2nd or 4th
          * plane would hold */
         fprintf(stderr, "%s: %s: the model takes %d-channel images; a photo gives 1 (gray) or 3 "
-                "(RGB)\n", argv0, name, cx->c);
+                "(RGB)\n", fer_cmd, name, cx->c);
         cx->failed = 1;
         return;
     }
@@ -434,7 +420,7 @@ static void read_image(ctx *cx, const void *buf, size_t n, const char *name, int
         fer_image_free(&im);
         fer_image_free(&conv);
         fer_image_free(&sized);
-        die("%s", "out of memory");
+        die("out of memory");
     }
     /* (H, W, C) -> (C, H, W) */
     for (int y = 0; y < cx->h; y++)
@@ -524,7 +510,7 @@ static void read_input(ctx *cx, const char *path)
         FILE *g;
         pre.n = 4;
         if (!(g = fopencookie(&pre, "rb", io)))
-            die("%s", "out of memory");
+            die("out of memory");
         read_stream(cx, g, name);
         fclose(g);
     } else {
@@ -532,13 +518,13 @@ static void read_input(ctx *cx, const char *path)
         size_t n = (size_t)got, cap = 1 << 16;
         unsigned char *buf = malloc(cap);
         if (!buf)
-            die("%s", "out of memory");
+            die("out of memory");
         memcpy(buf, pre.head, n);
         for (;;) {
             if (n == cap) {
                 unsigned char *b = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
                 if (!b)
-                    die("%s", "out of memory");
+                    die("out of memory");
                 buf = b;
                 cap *= 2;
             }
@@ -574,7 +560,7 @@ static char *annotated_name(const char *dir, const char *src)
                    !strcasecmp(dot, ".jpeg"));
     n = strlen(dir) + strlen(base) + 8;
     if (!(out = malloc(n)))
-        die("%s", "out of memory");
+        die("out of memory");
     snprintf(out, n, "%s%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] != '/' ? "/" : "", base,
              keep ? "" : ".png");
     return out;
@@ -591,7 +577,7 @@ static void annotate_photo(ctx *cx, int pi, const char *out)
     }
     if (ph->w && (im.w != ph->w || im.h != ph->h)) {
         fprintf(stderr, "%s: %s: now %dx%d, the faces were found on %dx%d; not annotated\n",
-                argv0, ph->src, im.w, im.h, ph->w, ph->h);
+                fer_cmd, ph->src, im.w, im.h, ph->w, ph->h);
         cx->failed = 1;
         fer_image_free(&im);
         return;
@@ -599,13 +585,13 @@ static void annotate_photo(ctx *cx, int pi, const char *out)
     if (fer_same_file(out, ph->src)) {
         /* --annotate into the photo's own folder, or -o naming it */
         fprintf(stderr, "%s: %s: not annotated: the labelled copy would replace the photo\n",
-                argv0, out);
+                fer_cmd, out);
         cx->failed = 1;
         fer_image_free(&im);
         return;
     }
     if (fer_draw_rgb(&im, &rgb))
-        die("%s", "out of memory");
+        die("out of memory");
     fer_image_free(&im);
     for (size_t i = 0; i < cx->nmarks; i++) {
         const mark *m = &cx->marks[i];
@@ -630,14 +616,14 @@ static void annotate(ctx *cx, const char *dir, const char *out)
     for (int i = 0; i < cx->nphotos; i++) {
         if (!cx->photos[i].rereadable)
             fprintf(stderr, "%s: warning: %s: not annotated (a pipe, a frame of a video stream "
-                    "or a data set cannot be read again)\n", argv0, cx->photos[i].src);
+                    "or a data set cannot be read again)\n", fer_cmd, cx->photos[i].src);
         else
             nre++;
     }
     if (out) {
         if (nre > 1) {
             fprintf(stderr, "%s: -o: the faces come from %d photos; use --annotate DIR\n",
-                    argv0, nre);
+                    fer_cmd, nre);
             cx->failed = 1;
             return;
         }
@@ -647,7 +633,7 @@ static void annotate(ctx *cx, const char *dir, const char *out)
         return;
     }
     if (mkdir(dir, 0777) && errno != EEXIST) {
-        fprintf(stderr, "%s: %s: %s\n", argv0, dir, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", fer_cmd, dir, strerror(errno));
         cx->failed = 1;
         return;
     }
@@ -662,7 +648,7 @@ static void annotate(ctx *cx, const char *dir, const char *out)
                 continue;
             other = annotated_name(dir, cx->photos[j].src);
             if (!strcmp(other, name))
-                fprintf(stderr, "%s: warning: %s: written for %s, then for %s\n", argv0, name,
+                fprintf(stderr, "%s: warning: %s: written for %s, then for %s\n", fer_cmd, name,
                         cx->photos[j].src, cx->photos[i].src);
             free(other);
         }
@@ -688,17 +674,12 @@ static void load_models(ctx *cx)
             cx->k = m->nclasses;
             continue;
         }
-        if (c != cx->c || h != cx->h || w != cx->w) {
-            fprintf(stderr, "%s: %s takes %dx%dx%d faces, %s takes %dx%dx%d\n", argv0,
-                    cx->model_path[mi], c, h, w, cx->model_path[0], cx->c, cx->h, cx->w);
-            exit(1);
-        }
+        if (c != cx->c || h != cx->h || w != cx->w)
+            die("%s takes %dx%dx%d faces, %s takes %dx%dx%d", cx->model_path[mi], c, h, w,
+                cx->model_path[0], cx->c, cx->h, cx->w);
         if (m->nclasses != cx->k ||
-            memcmp(m->classes, cx->models[0].classes, sizeof m->classes)) {
-            fprintf(stderr, "%s: %s has other classes than %s\n", argv0, cx->model_path[mi],
-                    cx->model_path[0]);
-            exit(1);
-        }
+            memcmp(m->classes, cx->models[0].classes, sizeof m->classes))
+            die("%s has other classes than %s", cx->model_path[mi], cx->model_path[0]);
     }
 }
 
@@ -708,50 +689,33 @@ int main(int argc, char **argv)
         {"model", required_argument, 0, 'm'}, {"format", required_argument, 0, 'f'},
         {"tta", required_argument, 0, 't'}, {"annotate", required_argument, 0, 'a'},
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
-        {"precision", required_argument, 0, 'F'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 'T'}, {"precision", required_argument, 0, 'F'},
+        FER_CMD_LONGOPTS, {0, 0, 0, 0}};
+    static const char *const formats[] = {"text", "csv", "json", NULL};
     static ctx cx;
     const char *dir = NULL, *out = NULL, *precision = "fp32";
     long batch = 64, threads = 0;
     int c;
 
+    fer_cmd_init("fer-classify", synopsis);
     cx.format = "text";
-    while ((c = getopt_long(argc, argv, "m:f:o:h", longopts, NULL)) != -1) {
+    while ((c = fer_cmd_getopt(argc, argv, "m:f:o:h", longopts)) != -1) {
         switch (c) {
         case 'm':
             if (cx.nmodels == MAX_MODELS)
-                die("at most %s models", "16");
+                die("at most %d models", MAX_MODELS);
             cx.model_path[cx.nmodels++] = optarg;
             break;
-        case 'f':
-            if (strcmp(optarg, "text") && strcmp(optarg, "csv") && strcmp(optarg, "json")) {
-                fprintf(stderr, "%s: --format: '%s': use text, csv or json\n", argv0, optarg);
-                exit(2);
-            }
-            cx.format = optarg;
-            break;
+        case 'f': cx.format = formats[fer_cmd_pick("format", optarg, formats)]; break;
         case 't':
-            if ((cx.tta = fer_tta_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --tta: '%s': use none, flip or crop10\n", argv0, optarg);
-                exit(2);
-            }
+            if ((cx.tta = fer_tta_parse(optarg)) < 0)
+                usage_error("--tta: '%s': use none, flip or crop10", optarg);
             break;
         case 'a': dir = optarg; break;
         case 'o': out = optarg; break;
-        case 'b':
-            if (fer_parse_long(optarg, 1, 65536, &batch)) {
-                fprintf(stderr, "%s: --batch: %s\n", argv0, fer_error());
-                exit(2);
-            }
-            break;
-        case 'T':
-            if (fer_parse_long(optarg, 1, FER_THREADS_MAX, &threads)) {
-                fprintf(stderr, "%s: --threads: %s\n", argv0, fer_error());
-                exit(2);
-            }
-            break;
+        case 'b': batch = fer_cmd_whole("batch", optarg, 1, 65536); break;
+        case 'T': threads = fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX); break;
         case 'F': precision = optarg; break;
-        case 'h': usage(0); break;
         default: usage(2);
         }
     }
@@ -760,15 +724,12 @@ int main(int argc, char **argv)
     for (int i = 0; out && i < cx.nmodels + argc - optind; i++) {
         /* -o over a model or an input would replace it */
         const char *p = i < cx.nmodels ? cx.model_path[i] : argv[optind + i - cx.nmodels];
-        if (fer_same_file(out, p)) {
-            fprintf(stderr, "%s: -o %s is the %s %s\n", argv0, out,
-                    i < cx.nmodels ? "model" : "input", p);
-            exit(2);
-        }
+        if (fer_same_file(out, p))
+            usage_error("-o %s is the %s %s", out, i < cx.nmodels ? "model" : "input", p);
     }
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
-    fer_cmd_precision(argv0, precision, 0);
+    fer_cmd_precision(precision, 0);
     load_models(&cx);
     cx.annotate = dir || out;
     cx.batch = (int)batch;
@@ -777,7 +738,7 @@ int main(int argc, char **argv)
     cx.probs = malloc((size_t)cx.batch * cx.k * sizeof *cx.probs);
     cx.acc = malloc((size_t)cx.batch * cx.k * sizeof *cx.acc);
     if (!cx.px || !cx.faces || !cx.probs || !cx.acc)
-        die("%s", "out of memory");
+        die("out of memory");
     for (int j = 0; j < cx.k; j++) {
         int len = (int)strlen(cx.models[0].classes[j]);
         if (len > cx.namew)
@@ -790,8 +751,7 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         read_input(&cx, argv[i]);
     flush(&cx);
-    if (fflush(stdout) || ferror(stdout))
-        die("%s", "standard output: write error");
+    fer_cmd_flush();
     if (cx.annotate)
         annotate(&cx, dir, out);
 

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,41 +16,20 @@
 #include "dataset.h"
 #include "error.h"
 #include "image.h"
+#include "opt.h"
 #include "outfile.h"
-#include "parse.h"
 #include "record.h"
 #include "train.h"
+#include "util.h"
 
 #define SIDE 48
 
-static const char *prog = "fer-convert";
-
-/* The synopsis of man/fer-convert.1; exits with status (0 for --help). */
-static void usage_exit(int status) __attribute__((noreturn));
-static void usage_exit(int status)
-{
-    fprintf(status ? stderr : stdout,
-            "usage: fer-convert [-u usage]... [--skip-bad] [-n limit] [-o output] [input]\n"
-            "       fer-convert [-u usage]... [-n limit] -s columns [-o sheet.png] [input]\n"
-            "       fer-convert -i [-u usage]... [--skip-bad] [input]\n"
-            "       (any form) [--val-split X --part train|val [--seed N]]\n");
-    exit(status);
-}
-
-static void usage(void) __attribute__((noreturn));
-static void usage(void) { usage_exit(2); }
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
+/* The synopsis of man/fer-convert.1. */
+static const char synopsis[] =
+    "usage: fer-convert [-u usage]... [--skip-bad] [-n limit] [-o output] [input]\n"
+    "       fer-convert [-u usage]... [-n limit] -s columns [-o sheet.png] [input]\n"
+    "       fer-convert -i [-u usage]... [--skip-bad] [input]\n"
+    "       (any form) [--val-split X --part train|val [--seed N]]\n";
 
 /* What the input is, from its first bytes (or being a directory). */
 enum kind { K_CSV, K_FER, K_IMAGE, K_FOLDER, K_EMPTY };
@@ -385,7 +363,7 @@ static enum kind load(const char *in, fer_dataset *d, const struct opts *o)
         rc = is_stdin ? fer_csv_read_file(stdin, name, d, &co, &st)
                       : fer_csv_read(in, d, &co, &st);
         if (!rc && st.bad)
-            fprintf(stderr, "%s: skipped %ld bad row%s of %ld (first: %s)\n", prog, st.bad,
+            fprintf(stderr, "%s: skipped %ld bad row%s of %ld (first: %s)\n", fer_cmd, st.bad,
                     st.bad == 1 ? "" : "s", st.rows, st.first_bad);
     } else if (k == K_FER) {
         rc = fer_dataset_read(in, d);
@@ -659,99 +637,49 @@ int main(int argc, char **argv)
         {"limit", required_argument, NULL, 'n'},
         {"sheet", required_argument, NULL, 's'},
         {"info", no_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
         {"val-split", required_argument, NULL, 'V'},
         {"part", required_argument, NULL, 'P'},
         {"seed", required_argument, NULL, 'S'},
+        FER_CMD_LONGOPTS,
         {NULL, 0, NULL, 0}};
+    static const char *const parts[] = {"train", "val", NULL};
     struct opts o = {0, 0, -1, 0, 0, NULL, 0, -1, 1};
     fer_dataset d;
     const char *in;
     enum kind k;
-    int c, u;
+    int c;
 
-    while ((c = getopt_long(argc, argv, "o:u:n:s:ih", longopts, NULL)) != -1) {
+    fer_cmd_init("fer-convert", synopsis);
+    while ((c = fer_cmd_getopt(argc, argv, "o:u:n:s:ih", longopts)) != -1) {
         switch (c) {
-        case 'o':
-            o.out = optarg;
-            break;
-        case 'u':
-            if ((u = fer_usage_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --usage %s: not Training, PublicTest or PrivateTest\n",
-                        prog, optarg);
-                usage();
-            }
-            o.mask |= 1u << u;
-            break;
-        case 'B':
-            o.skip_bad = 1;
-            break;
-        case 'n':
-            if (fer_parse_long(optarg, 0, 1L << 40, &o.limit)) {
-                fprintf(stderr, "%s: --limit: %s\n", prog, fer_error());
-                usage();
-            }
-            break;
-        case 's':
-            if (fer_parse_long(optarg, 1, FER_IMAGE_DIM_MAX, &o.sheet)) {
-                fprintf(stderr, "%s: --sheet: %s\n", prog, fer_error());
-                usage();
-            }
-            break;
-        case 'i':
-            o.info = 1;
-            break;
-        case 'V':
-            if (fer_parse_double(optarg, 0, 0.9, &o.val_split) || o.val_split <= 0) {
-                fprintf(stderr, "%s: --val-split: %s\n", prog,
-                        o.val_split <= 0 ? "must be above 0" : fer_error());
-                usage();
-            }
-            break;
-        case 'P':
-            if (!strcmp(optarg, "train") || !strcmp(optarg, "val")) {
-                o.part = !strcmp(optarg, "val");
-                break;
-            }
-            fprintf(stderr, "%s: --part %s: not train or val\n", prog, optarg);
-            usage();
-        case 'S':
-            if (fer_parse_long(optarg, 0, 9007199254740991L, &o.seed)) {
-                fprintf(stderr, "%s: --seed: %s\n", prog, fer_error());
-                usage();
-            }
-            break;
-        case 'h':
-            usage_exit(0);
-        default:
-            usage();
+        case 'o': o.out = optarg; break;
+        case 'u': o.mask |= fer_cmd_usage_bit(optarg); break;
+        case 'B': o.skip_bad = 1; break;
+        case 'n': o.limit = fer_cmd_whole("limit", optarg, 0, 1L << 40); break;
+        case 's': o.sheet = fer_cmd_whole("sheet", optarg, 1, FER_IMAGE_DIM_MAX); break;
+        case 'i': o.info = 1; break;
+        case 'V': o.val_split = fer_cmd_positive("val-split", optarg, 0.9); break;
+        case 'P': o.part = fer_cmd_pick("part", optarg, parts); break;
+        case 'S': o.seed = fer_cmd_whole("seed", optarg, 0, 9007199254740991L); break;
+        default: usage(2);
         }
     }
     if (argc - optind > 1)
-        usage();
-    if ((o.val_split > 0) != (o.part >= 0)) {
-        fprintf(stderr, "%s: --val-split and --part go together\n", prog);
-        usage();
-    }
+        usage(2);
+    if ((o.val_split > 0) != (o.part >= 0))
+        usage_error("--val-split and --part go together");
     in = optind < argc ? argv[optind] : "-";
     if ((o.out && !*o.out) || !*in || (optind == argc && isatty(STDIN_FILENO)))
-        usage();
-    if (o.info && (o.out || o.sheet)) {
-        fprintf(stderr, "%s: --info writes no output; drop -o and --sheet\n", prog);
-        usage();
-    }
+        usage(2);
+    if (o.info && (o.out || o.sheet))
+        usage_error("--info writes no output; drop -o and --sheet");
     if (!o.info && !o.out) {
-        if (isatty(STDOUT_FILENO)) {
-            fprintf(stderr, "%s: standard output is a terminal; give -o FILE (or -o -)\n",
-                    prog);
-            usage();
-        }
+        if (isatty(STDOUT_FILENO))
+            usage_error("standard output is a terminal; give -o FILE (or -o -)");
         o.out = "-";
     }
-    if (!o.info && fer_same_file(o.out, in)) {   /* the input would be replaced */
-        fprintf(stderr, "%s: -o %s is the input %s\n", prog, o.out, in);
-        exit(2);
-    }
+    if (!o.info && fer_same_file(o.out, in))   /* the input would be replaced */
+        usage_error("-o %s is the input %s", o.out, in);
     if (!o.info && !o.sheet && strcmp(o.out, "-") &&
         (o.out[strlen(o.out) - 1] == '/' || is_dir(o.out))) {
         char *dir = folder_target(o.out);
@@ -769,7 +697,7 @@ int main(int argc, char **argv)
     else
         write_fer(&d, o.out);
     fer_dataset_free(&d);
-    if (o.info && (fflush(stdout) || ferror(stdout)))
-        die("standard output: write error");
+    if (o.info)
+        fer_cmd_flush();
     return 0;
 }

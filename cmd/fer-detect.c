@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,38 +17,19 @@
 #include "facenet_ssd.h"
 #include "haar.h"
 #include "image.h"
+#include "opt.h"
 #include "outfile.h"
 #include "parse.h"
 #include "record.h"
 #include "threads.h"
+#include "util.h"
 
-static const char *prog = "fer-detect";
-
-/* The synopsis: on stdout with status 0 for --help, on stderr with 2 for
- * a usage error. */
-static void usage(int status) __attribute__((noreturn));
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout,
-            "usage: fer-detect [--detector haar|ssd] [--weights file] [--min-score f]\n"
-            "                  [--tiles auto|off|px] [-c cascade] [--eyes] [--eye-cascade file]\n"
-            "                  [--scale-factor f] [--min-neighbors n] [--min-size px]\n"
-            "                  [--max-size px] [--margin frac] [--equalize] [--size px]\n"
-            "                  [--boxes] [--draw out.png] [--threads n] [-o output] file...\n");
-    exit(status);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
+static const char synopsis[] =
+    "usage: fer-detect [--detector haar|ssd] [--weights file] [--min-score f]\n"
+    "                  [--tiles auto|off|px] [-c cascade] [--eyes] [--eye-cascade file]\n"
+    "                  [--scale-factor f] [--min-neighbors n] [--min-size px]\n"
+    "                  [--max-size px] [--margin frac] [--equalize] [--size px]\n"
+    "                  [--boxes] [--draw out.png] [--threads n] [-o output] file...\n";
 
 /* The settings of one run. */
 typedef struct conf {
@@ -243,13 +223,13 @@ static int do_file(conf *cf, const char *path)
         }
         shown[k] = 0;
         fprintf(stderr, "%s: %s: a newline in the file name (the face records name their photo "
-                "on one line)\n", prog, shown);
+                "on one line)\n", fer_cmd, shown);
         if (f && !is_stdin)
             fclose(f);
         return -1;
     }
     if (!f) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", fer_cmd, path, strerror(errno));
         return -1;
     }
     c1 = getc(f);
@@ -261,19 +241,19 @@ static int do_file(conf *cf, const char *path)
         ungetc(c1, f);
         while ((k = fer_image_read_pnm_stream(f, name, &im)) == 1) {
             if (process(cf, name, frame, &im) < 0) {
-                fprintf(stderr, "%s: %s\n", prog, fer_error());
+                fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
                 st = -1;
             }
             fer_image_free(&im);
             frame++;
         }
         if (k < 0) {
-            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
             st = -1;
         }
     } else if (!is_stdin) {
         if (fer_image_read(path, &im) < 0 || process(cf, name, 0, &im) < 0) {
-            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
             st = -1;
         }
     } else {
@@ -293,7 +273,7 @@ static int do_file(conf *cf, const char *path)
             buf[n++] = (unsigned char)ch;
         }
         if (fer_image_read_mem(buf, n, name, &im) < 0 || process(cf, name, 0, &im) < 0) {
-            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
             st = -1;
         }
         free(buf);
@@ -302,14 +282,6 @@ static int do_file(conf *cf, const char *path)
     if (!is_stdin)
         fclose(f);
     return st;
-}
-
-/* A bad option argument: a usage error (exit 2). */
-static void bad_arg(const char *opt) __attribute__((noreturn));
-static void bad_arg(const char *opt)
-{
-    fprintf(stderr, "%s: %s: %s\n", prog, opt, fer_error());
-    usage(2);
 }
 
 static void load_cascade(const char *given, const char *base, fer_cascade *c)
@@ -337,19 +309,20 @@ int main(int argc, char **argv)
         {"margin", required_argument, 0, O_MARGIN}, {"equalize", no_argument, 0, O_EQ},
         {"size", required_argument, 0, O_SIZE},    {"boxes", no_argument, 0, O_BOXES},
         {"draw", required_argument, 0, O_DRAW},    {"threads", required_argument, 0, O_THREADS},
-        {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {"output", required_argument, 0, 'o'},
         {"detector", required_argument, 0, O_DETECTOR},
         {"weights", required_argument, 0, O_WEIGHTS},
         {"min-score", required_argument, 0, O_MINSCORE},
         {"tiles", required_argument, 0, O_TILES},
+        FER_CMD_LONGOPTS,
         {0, 0, 0, 0},
     };
+    static const char *const detectors[] = {"haar", "ssd", NULL};
     conf cf;
     const char *cascade = NULL, *eye_cascade = NULL, *output = "-", *weights = NULL;
     int use_ssd = 0, score_given = 0, tiles_given = 0, haar_given = 0;
     fer_outfile of = {0};
     long v;
-    double d;
     int opt, failed = 0;
 
     memset(&cf, 0, sizeof cf);
@@ -360,7 +333,8 @@ int main(int argc, char **argv)
     cf.eo.min_neighbors = 5;
     cf.size = 48;
     fer_ssd_defaults(&cf.so);
-    while ((opt = getopt_long(argc, argv, "c:o:h", longs, NULL)) != -1) {
+    fer_cmd_init("fer-detect", synopsis);
+    while ((opt = fer_cmd_getopt(argc, argv, "c:o:h", longs)) != -1) {
         switch (opt) {
         case 'c': cascade = optarg; break;
         case 'o': output = optarg; break;
@@ -368,62 +342,35 @@ int main(int argc, char **argv)
         case O_EYEC: eye_cascade = optarg; cf.eyes = 1; break;
         case O_SF:
             haar_given = 1;
-            if (fer_parse_double(optarg, 1.0001, 100, &d) < 0)
-                bad_arg("--scale-factor");
-            cf.fo.scale_factor = d;
+            cf.fo.scale_factor = fer_cmd_num("scale-factor", optarg, 1.0001, 100);
             break;
         case O_MN:
             haar_given = 1;
-            if (fer_parse_long(optarg, 0, 1000000, &v) < 0)
-                bad_arg("--min-neighbors");
-            cf.fo.min_neighbors = (int)v;
+            cf.fo.min_neighbors = (int)fer_cmd_whole("min-neighbors", optarg, 0, 1000000);
             break;
         case O_MIN:
             haar_given = 1;
-            if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
-                bad_arg("--min-size");
-            cf.fo.min_w = cf.fo.min_h = (int)v;
+            cf.fo.min_w = cf.fo.min_h = (int)fer_cmd_whole("min-size", optarg, 0,
+                                                           FER_IMAGE_DIM_MAX);
             break;
         case O_MAX:
             haar_given = 1;
-            if (fer_parse_long(optarg, 0, FER_IMAGE_DIM_MAX, &v) < 0)
-                bad_arg("--max-size");
-            cf.fo.max_w = cf.fo.max_h = (int)v;
+            cf.fo.max_w = cf.fo.max_h = (int)fer_cmd_whole("max-size", optarg, 0,
+                                                           FER_IMAGE_DIM_MAX);
             break;
-        case O_MARGIN:
-            if (fer_parse_double(optarg, 0, 2, &d) < 0)
-                bad_arg("--margin");
-            cf.margin = d;
-            break;
+        case O_MARGIN: cf.margin = fer_cmd_num("margin", optarg, 0, 2); break;
         case O_EQ: cf.equalize = 1; break;
-        case O_SIZE:
-            if (fer_parse_long(optarg, 1, 4096, &v) < 0)
-                bad_arg("--size");
-            cf.size = (int)v;
-            break;
+        case O_SIZE: cf.size = (int)fer_cmd_whole("size", optarg, 1, 4096); break;
         case O_BOXES: cf.boxes = 1; break;
         case O_DRAW: cf.draw = optarg; break;
         case O_THREADS:
-            if (fer_parse_long(optarg, 1, FER_THREADS_MAX, &v) < 0)
-                bad_arg("--threads");
-            if (fer_threads_set((int)v) < 0)
-                bad_arg("--threads");
+            if (fer_threads_set((int)fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX)) < 0)
+                usage_error("--threads: %s", fer_error());
             break;
-        case O_DETECTOR:
-            if (!strcmp(optarg, "ssd"))
-                use_ssd = 1;
-            else if (!strcmp(optarg, "haar"))
-                use_ssd = 0;
-            else {
-                fprintf(stderr, "%s: --detector %s: not haar or ssd\n", prog, optarg);
-                usage(2);
-            }
-            break;
+        case O_DETECTOR: use_ssd = fer_cmd_pick("detector", optarg, detectors); break;
         case O_WEIGHTS: weights = optarg; break;
         case O_MINSCORE:
-            if (fer_parse_double(optarg, 0, 0.9999, &d) < 0)
-                bad_arg("--min-score");
-            cf.so.min_score = (float)d;
+            cf.so.min_score = (float)fer_cmd_num("min-score", optarg, 0, 0.9999);
             score_given = 1;
             break;
         case O_TILES:
@@ -433,39 +380,30 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "off"))
                 cf.so.tile = 0;
             else if (fer_parse_long(optarg, 16, FER_IMAGE_DIM_MAX, &v) < 0)
-                bad_arg("--tiles (auto, off or a side of 16 or more pixels)");
+                usage_error("--tiles: %s (auto, off or a side of 16 or more pixels)",
+                            fer_error());
             else
                 cf.so.tile = (int)v;
             break;
-        case 'h': usage(0);
         default: usage(2);
         }
     }
     if (optind >= argc)
         usage(2);
-    if (cf.draw && argc - optind != 1) {
-        fprintf(stderr, "%s: --draw takes exactly one input\n", prog);
-        usage(2);
-    }
+    if (cf.draw && argc - optind != 1)
+        usage_error("--draw takes exactly one input");
     for (int i = optind; i < argc; i++) {
         /* an output over an input would replace the photo */
         const char *outs[2] = {output, cf.draw}, *oname[2] = {"-o", "--draw"};
         for (int k = 0; k < 2; k++)
-            if (outs[k] && fer_same_file(outs[k], argv[i])) {
-                fprintf(stderr, "%s: %s %s is the input %s\n", prog, oname[k], outs[k], argv[i]);
-                exit(2);
-            }
+            if (outs[k] && fer_same_file(outs[k], argv[i]))
+                usage_error("%s %s is the input %s", oname[k], outs[k], argv[i]);
     }
-    if (!use_ssd && (weights || score_given || tiles_given)) {
-        fprintf(stderr, "%s: --weights, --min-score and --tiles are for --detector ssd\n", prog);
-        usage(2);
-    }
-    if (use_ssd && (cascade || haar_given)) {
-        /* the net replaces the face cascade and its scan */
-        fprintf(stderr, "%s: -c, --scale-factor, --min-neighbors, --min-size and --max-size are "
-                "for --detector haar\n", prog);
-        usage(2);
-    }
+    if (!use_ssd && (weights || score_given || tiles_given))
+        usage_error("--weights, --min-score and --tiles are for --detector ssd");
+    if (use_ssd && (cascade || haar_given))   /* the net replaces the face cascade and its scan */
+        usage_error("-c, --scale-factor, --min-neighbors, --min-size and --max-size are for "
+                    "--detector haar");
     if (use_ssd && !score_given)
         cf.so.min_score = cf.so.tile ? FER_SSD_TILED_SCORE : 0.5f;
     if (use_ssd) {
@@ -484,12 +422,11 @@ int main(int argc, char **argv)
     /* each scale is a pass over the photo: bounded for the largest photo */
     if (!cf.ssd && fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
         > FER_DETECT_SCALES_MAX) {
-        fprintf(stderr, "%s: --scale-factor %g: more than %d scales on a %d-pixel photo"
-                " (a larger factor or --max-size)\n", prog, cf.fo.scale_factor,
-                FER_DETECT_SCALES_MAX, FER_IMAGE_DIM_MAX);
         fer_haar_free(&cf.face);
         fer_haar_free(&cf.eye);
-        exit(2);
+        usage_error("--scale-factor %g: more than %d scales on a %d-pixel photo (a larger "
+                    "factor or --max-size)", cf.fo.scale_factor, FER_DETECT_SCALES_MAX,
+                    FER_IMAGE_DIM_MAX);
     }
     if (fer_outfile_open(&of, output) < 0)
         die("%s", fer_error());
@@ -499,19 +436,19 @@ int main(int argc, char **argv)
             failed = 1;
     /* the face stream is whole: a reader tells a cut one from it */
     if (!cf.boxes && fer_dataset_write_end(cf.out, cf.nfaces) < 0) {
-        fprintf(stderr, "%s: %s: write error\n", prog, strcmp(output, "-") ? output : "stdout");
+        fprintf(stderr, "%s: %s: write error\n", fer_cmd, strcmp(output, "-") ? output : "stdout");
         fer_outfile_abort(&of);
         failed = 1;
     } else if (fer_outfile_commit(&of) < 0) {
-        fprintf(stderr, "%s: %s\n", prog, fer_error());
+        fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
         failed = 1;
     }
     if (cf.draw) {
         if (!cf.drawn.px) {
-            fprintf(stderr, "%s: %s: no image to draw on\n", prog, cf.draw);
+            fprintf(stderr, "%s: %s: no image to draw on\n", fer_cmd, cf.draw);
             failed = 1;
         } else if (fer_image_write(cf.draw, &cf.drawn) < 0) {
-            fprintf(stderr, "%s: %s\n", prog, fer_error());
+            fprintf(stderr, "%s: %s\n", fer_cmd, fer_error());
             failed = 1;
         }
     }

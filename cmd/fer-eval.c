@@ -11,8 +11,8 @@
 #include "load.h"
 #include "metrics.h"
 #include "model.h"
+#include "opt.h"
 #include "outfile.h"
-#include "parse.h"
 #include "plot.h"
 #include "predict.h"
 #include "progress.h"
@@ -20,24 +20,11 @@
 #include "threads.h"
 #include "util.h"
 
-static const char *argv0 = "fer-eval";
-
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout, "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] "
-                    "[--usage NAME]\n"
-                    "                [--format text|csv|json] [--predictions FILE] "
-                    "[--tta none|flip|crop10]\n"
-                    "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
-                    "                [--quiet] [--precision fp32|bf16]\n");
-    exit(status);
-}
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", argv0, msg);
-    exit(1);
-}
+static const char synopsis[] =
+    "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] [--usage NAME]\n"
+    "                [--format text|csv|json] [--predictions FILE] [--tta none|flip|crop10]\n"
+    "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
+    "                [--quiet] [--precision fp32|bf16]\n";
 
 static void print_text(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
 {
@@ -178,8 +165,9 @@ int main(int argc, char **argv)
         {"predictions", required_argument, 0, 'p'}, {"tta", required_argument, 0, 't'},
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
         {"plot", required_argument, 0, 'P'}, {"progress", no_argument, 0, 'R'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"precision", required_argument, 0, 'F'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'}, {"precision", required_argument, 0, 'F'},
+        FER_CMD_LONGOPTS, {0, 0, 0, 0}};
+    static const char *const formats[] = {"text", "csv", "json", NULL};
     const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
     const char *precision = "fp32";
     int nmodels = 0, c, tta = 0, k = 0, force_progress = 0, quiet = 0;
@@ -193,7 +181,8 @@ int main(int argc, char **argv)
     fer_metrics met;
     char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
 
-    while ((c = getopt_long(argc, argv, "m:i:f:qh", longopts, NULL)) != -1) {
+    fer_cmd_init("fer-eval", synopsis);
+    while ((c = fer_cmd_getopt(argc, argv, "m:i:f:qh", longopts)) != -1) {
         switch (c) {
         case 'm':
             if (nmodels == 16)
@@ -201,47 +190,19 @@ int main(int argc, char **argv)
             models[nmodels++] = optarg;
             break;
         case 'i': in = optarg; break;
-        case 'u': {
-            int u = fer_usage_parse(optarg);
-            if (u < 0) {
-                fprintf(stderr, "%s: --usage: '%s': use Training, PublicTest or PrivateTest\n",
-                        argv0, optarg);
-                exit(2);
-            }
-            usages |= 1u << u;
-            break;
-        }
-        case 'f':
-            if (strcmp(optarg, "text") && strcmp(optarg, "csv") && strcmp(optarg, "json")) {
-                fprintf(stderr, "%s: --format: '%s': use text, csv or json\n", argv0, optarg);
-                exit(2);
-            }
-            format = optarg;
-            break;
+        case 'u': usages |= fer_cmd_usage_bit(optarg); break;
+        case 'f': format = formats[fer_cmd_pick("format", optarg, formats)]; break;
         case 'p': predpath = optarg; break;
         case 'P': plotpath = optarg; break;
         case 't':
-            if ((tta = fer_tta_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --tta: '%s': use none, flip or crop10\n", argv0, optarg);
-                exit(2);
-            }
+            if ((tta = fer_tta_parse(optarg)) < 0)
+                usage_error("--tta: '%s': use none, flip or crop10", optarg);
             break;
-        case 'b':
-            if (fer_parse_long(optarg, 1, 65536, &batch)) {
-                fprintf(stderr, "%s: --batch: %s\n", argv0, fer_error());
-                exit(2);
-            }
-            break;
-        case 'T':
-            if (fer_parse_long(optarg, 1, 256, &threads)) {
-                fprintf(stderr, "%s: --threads: %s\n", argv0, fer_error());
-                exit(2);
-            }
-            break;
+        case 'b': batch = fer_cmd_whole("batch", optarg, 1, 65536); break;
+        case 'T': threads = fer_cmd_whole("threads", optarg, 1, 256); break;
         case 'R': force_progress = 1; break;
         case 'q': quiet = 1; break;
         case 'F': precision = optarg; break;
-        case 'h': usage(0); break;
         default: usage(2);
         }
     }
@@ -256,28 +217,20 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; i++) {
             if (!outs[i])
                 continue;
-            if (fer_same_file(outs[i], in)) {
-                fprintf(stderr, "%s: %s %s is the data set %s\n", argv0, oname[i], outs[i], in);
-                exit(2);
-            }
+            if (fer_same_file(outs[i], in))
+                usage_error("%s %s is the data set %s", oname[i], outs[i], in);
             for (int j = 0; j < nmodels; j++)
-                if (fer_same_file(outs[i], models[j])) {
-                    fprintf(stderr, "%s: %s %s is the model %s\n", argv0, oname[i], outs[i],
-                            models[j]);
-                    exit(2);
-                }
-            if (i == 1 && predpath && fer_same_file(plotpath, predpath)) {
-                fprintf(stderr, "%s: --plot and --predictions are one file, %s\n", argv0,
-                        plotpath);
-                exit(2);
-            }
+                if (fer_same_file(outs[i], models[j]))
+                    usage_error("%s %s is the model %s", oname[i], outs[i], models[j]);
+            if (i == 1 && predpath && fer_same_file(plotpath, predpath))
+                usage_error("--plot and --predictions are one file, %s", plotpath);
         }
     }
     if (threads)
         fer_threads_set((int)threads);
-    fer_cmd_precision(argv0, precision, quiet);
+    fer_cmd_precision(precision, quiet);
     if (fer_load_dataset(in, &d))
-        die(fer_error());
+        die("%s", fer_error());
     if (usages)
         fer_dataset_filter_usage(&d, usages);
     {
@@ -291,23 +244,19 @@ int main(int argc, char **argv)
             }
         d.n = j;
     }
-    if (!d.n) {
-        fprintf(stderr, "%s: %s: no labelled images to evaluate%s\n", argv0, in,
-                usages ? " in the chosen --usage splits" : "");
-        exit(1);
-    }
+    if (!d.n)
+        die("%s: no labelled images to evaluate%s", in,
+            usages ? " in the chosen --usage splits" : "");
     acc = NULL;
     for (int mi = 0; mi < nmodels; mi++) {
         fer_model m;
         int mc, mh, mw;
         if (fer_model_load(&m, models[mi]))
-            die(fer_error());
+            die("%s", fer_error());
         fer_net_input_shape(m.net, &mc, &mh, &mw);
-        if (mc != d.c || mh != d.h || mw != d.w) {
-            fprintf(stderr, "%s: %s takes %dx%dx%d images, %s has %dx%dx%d\n", argv0, models[mi],
-                    mc, mh, mw, in, d.c, d.h, d.w);
-            exit(1);
-        }
+        if (mc != d.c || mh != d.h || mw != d.w)
+            die("%s takes %dx%dx%d images, %s has %dx%dx%d", models[mi], mc, mh, mw, in, d.c,
+                d.h, d.w);
         if (mi == 0) {
             k = m.nclasses;
             memcpy(names, m.classes, sizeof names);
@@ -316,9 +265,7 @@ int main(int argc, char **argv)
             if (!acc || !probs)
                 die("out of memory");
         } else if (m.nclasses != k) {
-            fprintf(stderr, "%s: %s has %d classes, %s has %d\n", argv0, models[mi], m.nclasses,
-                    models[0], k);
-            exit(1);
+            die("%s has %d classes, %s has %d", models[mi], m.nclasses, models[0], k);
         }
         /* in chunks of whole batches (the same batches as one call, so
          * the same bits), for the progress line */
@@ -329,7 +276,7 @@ int main(int argc, char **argv)
             size_t nn = d.n - s0 < step ? d.n - s0 : step;
             if (fer_predict(&m, d.pixels + s0 * (size_t)d.c * d.h * d.w, nn, (int)batch, tta,
                             probs + s0 * k))
-                die(fer_error());
+                die("%s", fer_error());
             fer_progress_update(&bar, s0 + nn, (size_t)(nmodels - mi - 1) * d.n, NULL);
         }
         fer_progress_end(&bar);
@@ -338,11 +285,9 @@ int main(int argc, char **argv)
         fer_model_free(&m);
     }
     for (size_t i = 0; i < d.n; i++)
-        if (d.labels[i] >= k) {
-            fprintf(stderr, "%s: %s: image %zu has label %d, the model knows %d classes\n", argv0,
-                    in, i, (int)d.labels[i], k);
-            exit(1);
-        }
+        if (d.labels[i] >= k)
+            die("%s: image %zu has label %d, the model knows %d classes", in, i,
+                (int)d.labels[i], k);
     pred = malloc(d.n * sizeof *pred);
     if (!pred)
         die("out of memory");
@@ -350,17 +295,16 @@ int main(int argc, char **argv)
         pred[i] = fer_argmax(acc + i * k, k);
     fer_metrics_compute(&met, k, d.labels, pred, d.n);
     if (predpath && write_predictions(predpath, acc, d.labels, pred, d.n, k, names))
-        die(fer_error());
+        die("%s", fer_error());
     if (plotpath && plot(plotpath, &met, names, models, nmodels, in, tta))
-        die(fer_error());
+        die("%s", fer_error());
     if (!strcmp(format, "json"))
         print_json(stdout, &met, names);
     else if (!strcmp(format, "csv"))
         print_csv(stdout, &met, names);
     else
         print_text(stdout, &met, names);
-    if (fflush(stdout) || ferror(stdout))
-        die("standard output: write error");
+    fer_cmd_flush();
     free(pred);
     free(acc);
     free(probs);

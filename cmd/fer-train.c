@@ -12,84 +12,34 @@
 #include "error.h"
 #include "load.h"
 #include "model.h"
+#include "opt.h"
 #include "outfile.h"
-#include "parse.h"
 #include "progress.h"
 #include "threads.h"
-#include "util.h"
 #include "train.h"
+#include "util.h"
 
-static const char *argv0 = "fer-train";
 static volatile sig_atomic_t stop_flag;
 
-static void usage(int status)
-{
-    fprintf(status ? stderr : stdout,
-            "usage: fer-train -m cnn|ff|resnet18 [-i data.fer] -o model.fer [--epochs N]\n"
-            "                 [--batch N] [--lr X] [--optim sgd|adam|adamw] [--momentum X]\n"
-            "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
-            "                 [--step-size N] [--gamma X] [--patience N] [--clip X]\n"
-            "                 [--label-smoothing X] [--balanced] [--mirror] [--shift N]\n"
-            "                 [--rotate DEG] [--scale A:B] [--crop PX] [--brightness F]\n"
-            "                 [--contrast F] [--erase P] [--width X] [--dropout X] [--dropout2 X]\n"
-            "                 [--stages N] [--warmup N] [--ema DECAY] [--stop-after N]\n"
-            "                 [--val-split X | --val FILE]\n"
-            "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
-            "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
-            "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n"
-            "                 [--precision fp32|bf16]\n");
-    exit(status);
-}
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", argv0, msg);
-    exit(1);
-}
+static const char synopsis[] =
+    "usage: fer-train -m cnn|ff|resnet18 [-i data.fer] -o model.fer [--epochs N]\n"
+    "                 [--batch N] [--lr X] [--optim sgd|adam|adamw] [--momentum X]\n"
+    "                 [--nesterov] [--weight-decay X] [--schedule none|step|cosine|plateau]\n"
+    "                 [--step-size N] [--gamma X] [--patience N] [--clip X]\n"
+    "                 [--label-smoothing X] [--balanced] [--mirror] [--shift N]\n"
+    "                 [--rotate DEG] [--scale A:B] [--crop PX] [--brightness F]\n"
+    "                 [--contrast F] [--erase P] [--width X] [--dropout X] [--dropout2 X]\n"
+    "                 [--stages N] [--warmup N] [--ema DECAY] [--stop-after N]\n"
+    "                 [--val-split X | --val FILE]\n"
+    "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
+    "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
+    "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n"
+    "                 [--precision fp32|bf16]\n";
 
 static void on_sigint(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static double num(const char *opt, const char *s, double lo, double hi)
-{
-    double v;
-    if (fer_parse_double(s, lo, hi, &v)) {
-        fprintf(stderr, "%s: --%s: %s\n", argv0, opt, fer_error());
-        exit(2);
-    }
-    return v;
-}
-
-/* A whole decimal number in [lo, hi], for the integer options: "2.999"
- * and "0x10" are usage errors, not 2 and 16. */
-static long inum(const char *opt, const char *s, long lo, long hi)
-{
-    long v;
-    if (fer_parse_long(s, lo, hi, &v)) {
-        fprintf(stderr, "%s: --%s: %s\n", argv0, opt, fer_error());
-        exit(2);
-    }
-    return v;
-}
-
-/* "A:B" with lo <= A <= B <= hi, for --scale. */
-static void num_range(const char *opt, const char *s, double lo, double hi, double *a, double *b)
-{
-    char buf[128], *colon;
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf || !(colon = strchr(buf, ':'))) {
-        fprintf(stderr, "%s: --%s: '%s': want A:B\n", argv0, opt, s);
-        exit(2);
-    }
-    *colon = 0;
-    *a = num(opt, buf, lo, hi);
-    *b = num(opt, colon + 1, lo, hi);
-    if (*a > *b) {
-        fprintf(stderr, "%s: --%s: '%s': A is above B\n", argv0, opt, s);
-        exit(2);
-    }
 }
 
 enum {
@@ -124,7 +74,7 @@ static const struct option longopts[] = {
     {"erase", required_argument, 0, O_ERASE}, {"stages", required_argument, 0, O_STAGES},
     {"warmup", required_argument, 0, O_WARMUP}, {"ema", required_argument, 0, O_EMA},
     {"stop-after", required_argument, 0, O_STOPAFTER}, {"precision", required_argument, 0, O_PRECISION},
-    {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"quiet", no_argument, 0, 'q'}, FER_CMD_LONGOPTS, {0, 0, 0, 0}};
 
 /* Refuses (exit 2) two of the files fer-train reads and writes that are
  * one file: the checkpoint is removed at the end, the model and log
@@ -136,11 +86,9 @@ static void refuse_collisions(const char *in, const char *out, const char *ckpt,
     const char *role[5] = {"-o", "--checkpoint", "--log", "the input", "--val"};
     for (int i = 0; i < 3; i++)   /* each written file against every later one */
         for (int j = i + 1; j < 5; j++)
-            if (path[i] && path[j] && fer_same_file(path[i], path[j])) {
-                fprintf(stderr, "%s: %s %s and %s %s are the same file\n", argv0, role[i],
-                        path[i], role[j], path[j]);
-                exit(2);
-            }
+            if (path[i] && path[j] && fer_same_file(path[i], path[j]))
+                usage_error("%s %s and %s %s are the same file", role[i], path[i], role[j],
+                            path[j]);
 }
 
 /* The command line, quoted where needed, for the model's training record. */
@@ -198,6 +146,8 @@ static void command_line(int argc, char **argv, char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
+    /* enum fer_schedule's order */
+    static const char *const schedules[] = {"none", "step", "cosine", "plateau", NULL};
     const char *arch = NULL, *in = "-", *out = NULL, *valpath = NULL, *logpath = NULL;
     const char *init = NULL, *freeze = NULL, *ckpt = NULL;
     char ckbuf[4096], cmd[4096];
@@ -218,85 +168,64 @@ int main(int argc, char **argv)
     fer_rng rng;
     FILE *log = NULL;
 
+    fer_cmd_init("fer-train", synopsis);
     fer_train_defaults(&to);
-    while ((c = getopt_long(argc, argv, "m:i:o:qh", longopts, NULL)) != -1) {
+    while ((c = fer_cmd_getopt(argc, argv, "m:i:o:qh", longopts)) != -1) {
         switch (c) {
         case 'm': arch = optarg; break;
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
-        case O_EPOCHS: to.epochs = (int)inum("epochs", optarg, 1, 100000); break;
-        case O_BATCH: to.batch = (int)inum("batch", optarg, 2, 65536); break;
-        case O_LR: to.optim.lr = num("lr", optarg, 0, 100); break;
-        case O_OPTIM: {
-            int k = fer_optim_parse(optarg);
-            if (k < 0) {
-                fprintf(stderr, "%s: --optim: '%s': use sgd, adam or adamw\n", argv0, optarg);
-                exit(2);
-            }
-            to.optim.kind = k;
+        case O_EPOCHS: to.epochs = (int)fer_cmd_whole("epochs", optarg, 1, 100000); break;
+        case O_BATCH: to.batch = (int)fer_cmd_whole("batch", optarg, 2, 65536); break;
+        case O_LR: to.optim.lr = fer_cmd_num("lr", optarg, 0, 100); break;
+        case O_OPTIM:
+            if ((to.optim.kind = fer_optim_parse(optarg)) < 0)
+                usage_error("--optim: '%s': use sgd, adam or adamw", optarg);
             break;
-        }
-        case O_MOMENTUM: to.optim.momentum = num("momentum", optarg, 0, 1); break;
+        case O_MOMENTUM: to.optim.momentum = fer_cmd_num("momentum", optarg, 0, 1); break;
         case O_NESTEROV: to.optim.nesterov = 1; break;
-        case O_WD: to.optim.weight_decay = num("weight-decay", optarg, 0, 10); break;
-        case O_SCHED:
-            if (!strcmp(optarg, "none")) to.schedule = FER_SCHED_NONE;
-            else if (!strcmp(optarg, "step")) to.schedule = FER_SCHED_STEP;
-            else if (!strcmp(optarg, "cosine")) to.schedule = FER_SCHED_COSINE;
-            else if (!strcmp(optarg, "plateau")) to.schedule = FER_SCHED_PLATEAU;
-            else {
-                fprintf(stderr, "%s: --schedule: '%s': use none, step, cosine or plateau\n",
-                        argv0, optarg);
-                exit(2);
-            }
-            break;
-        case O_STEP: to.step_size = (int)inum("step-size", optarg, 1, 100000); break;
-        case O_GAMMA: to.gamma = num("gamma", optarg, 0, 1); break;
-        case O_PATIENCE: to.patience = (int)inum("patience", optarg, 0, 100000); break;
-        case O_CLIP: to.optim.clip_norm = num("clip", optarg, 0, 1e9); break;
-        case O_SMOOTH: to.label_smoothing = num("label-smoothing", optarg, 0, 0.999); break;
+        case O_WD: to.optim.weight_decay = fer_cmd_num("weight-decay", optarg, 0, 10); break;
+        case O_SCHED: to.schedule = fer_cmd_pick("schedule", optarg, schedules); break;
+        case O_STEP: to.step_size = (int)fer_cmd_whole("step-size", optarg, 1, 100000); break;
+        case O_GAMMA: to.gamma = fer_cmd_num("gamma", optarg, 0, 1); break;
+        case O_PATIENCE: to.patience = (int)fer_cmd_whole("patience", optarg, 0, 100000); break;
+        case O_CLIP: to.optim.clip_norm = fer_cmd_num("clip", optarg, 0, 1e9); break;
+        case O_SMOOTH: to.label_smoothing = fer_cmd_num("label-smoothing", optarg, 0, 0.999); break;
         case O_BALANCED: to.balanced = 1; break;
         case O_MIRROR: to.mirror = 1; break;
-        case O_SHIFT: to.shift = (int)inum("shift", optarg, 0, 64); break;
-        case O_ROTATE: to.rotate = num("rotate", optarg, 0, 180); break;
-        case O_SCALE: num_range("scale", optarg, 0.05, 20, &to.scale_lo, &to.scale_hi); break;
-        case O_CROP: to.crop = (int)inum("crop", optarg, 0, 2047); break;
-        case O_BRIGHT: to.brightness = num("brightness", optarg, 0, 10); break;
-        case O_CONTRAST: to.contrast = num("contrast", optarg, 0, 10); break;
-        case O_ERASE: to.erase = num("erase", optarg, 0, 1); break;
-        case O_STAGES: stages = (int)inum("stages", optarg, 1, FER_CNN_STAGES_MAX); break;
-        case O_WARMUP: to.warmup = (int)inum("warmup", optarg, 0, 100000); break;
-        case O_EMA: to.ema = num("ema", optarg, 0, 0.999999); break;
-        case O_STOPAFTER: to.stop_after = (int)inum("stop-after", optarg, 1, 100000); break;
+        case O_SHIFT: to.shift = (int)fer_cmd_whole("shift", optarg, 0, 64); break;
+        case O_ROTATE: to.rotate = fer_cmd_num("rotate", optarg, 0, 180); break;
+        case O_SCALE: fer_cmd_range("scale", optarg, 0.05, 20, &to.scale_lo, &to.scale_hi); break;
+        case O_CROP: to.crop = (int)fer_cmd_whole("crop", optarg, 0, 2047); break;
+        case O_BRIGHT: to.brightness = fer_cmd_num("brightness", optarg, 0, 10); break;
+        case O_CONTRAST: to.contrast = fer_cmd_num("contrast", optarg, 0, 10); break;
+        case O_ERASE: to.erase = fer_cmd_num("erase", optarg, 0, 1); break;
+        case O_STAGES: stages = (int)fer_cmd_whole("stages", optarg, 1, FER_CNN_STAGES_MAX); break;
+        case O_WARMUP: to.warmup = (int)fer_cmd_whole("warmup", optarg, 0, 100000); break;
+        case O_EMA: to.ema = fer_cmd_num("ema", optarg, 0, 0.999999); break;
+        case O_STOPAFTER:
+            to.stop_after = (int)fer_cmd_whole("stop-after", optarg, 1, 100000);
+            break;
         case O_PRECISION: precision = optarg; break;
-        case O_WIDTH: width = num("width", optarg, 0.01, 8); break;
-        case O_DROPOUT: dropout = num("dropout", optarg, 0, 0.99); break;
-        case O_DROPOUT2: dropout2 = num("dropout2", optarg, 0, 0.99); break;
-        case O_VALSPLIT: valsplit = num("val-split", optarg, 0, 0.9); break;
+        case O_WIDTH: width = fer_cmd_num("width", optarg, 0.01, 8); break;
+        case O_DROPOUT: dropout = fer_cmd_num("dropout", optarg, 0, 0.99); break;
+        case O_DROPOUT2: dropout2 = fer_cmd_num("dropout2", optarg, 0, 0.99); break;
+        case O_VALSPLIT: valsplit = fer_cmd_num("val-split", optarg, 0, 0.9); break;
         case O_VAL: valpath = optarg; break;
-        case O_USAGE: {
-            int u = fer_usage_parse(optarg);
-            if (u < 0) {
-                fprintf(stderr, "%s: --usage: '%s': use Training, PublicTest or PrivateTest\n",
-                        argv0, optarg);
-                exit(2);
-            }
-            usages |= 1u << u;
+        case O_USAGE: usages |= fer_cmd_usage_bit(optarg); break;
+        case O_SEED:
+            to.seed = (unsigned long long)fer_cmd_whole("seed", optarg, 0, 9007199254740991L);
             break;
-        }
-        case O_SEED: to.seed = (unsigned long long)inum("seed", optarg, 0, 9007199254740991L);
-            break;
-        case O_THREADS: threads = inum("threads", optarg, 1, 256); break;
+        case O_THREADS: threads = fer_cmd_whole("threads", optarg, 1, 256); break;
         case O_LOG: logpath = optarg; break;
         case O_CKPT: ckpt = optarg; break;
         case O_RESUME: to.resume = optarg; break;
         case O_INIT: init = optarg; break;
         case O_FREEZE: freeze = optarg; break;
-        case O_LRBB: to.lr_backbone = num("lr-backbone", optarg, 0, 100); break;
+        case O_LRBB: to.lr_backbone = fer_cmd_num("lr-backbone", optarg, 0, 100); break;
         case O_HEAD: to.head = optarg; head_given = 1; break;
         case 'q': quiet = 1; break;
         case O_PROGRESS: force_progress = 1; break;
-        case 'h': usage(0); break;
         default: usage(2);
         }
     }
@@ -304,37 +233,31 @@ int main(int argc, char **argv)
         in = argv[optind++];
     if (optind != argc || !arch || !out)
         usage(2);
-    if (valpath && valsplit > 0) {
-        fprintf(stderr, "%s: --val and --val-split exclude each other\n", argv0);
-        exit(2);
-    }
+    if (valpath && valsplit > 0)
+        usage_error("--val and --val-split exclude each other");
     if (!ckpt) {
         snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out);
         ckpt = ckbuf;
     }
     refuse_collisions(in, out, ckpt, logpath, valpath);
-    if (fer_model_defaults(arch, &mo)) {
-        fprintf(stderr, "%s: %s\n", argv0, fer_error());
-        exit(2);
-    }
+    if (fer_model_defaults(arch, &mo))
+        usage_error("%s", fer_error());
     if (width > 0)
         mo.width = width;
     if (dropout >= 0)
         mo.dropout = dropout;
     if (dropout2 >= 0)
         mo.dropout2 = dropout2;
-    if (stages && strcmp(arch, "cnn")) {
-        fprintf(stderr, "%s: --stages: a cnn option, not %s's\n", argv0, arch);
-        exit(2);
-    }
+    if (stages && strcmp(arch, "cnn"))
+        usage_error("--stages: a cnn option, not %s's", arch);
     if (stages)
         mo.stages = stages;
     if (threads)
         fer_threads_set((int)threads);
-    fer_cmd_precision(argv0, precision, quiet);
+    fer_cmd_precision(precision, quiet);
 
     if (fer_load_dataset(in, &all))
-        die(fer_error());
+        die("%s", fer_error());
     /* with splits present, train on Training unless told otherwise */
     if (!usages) {
         for (size_t i = 0; i < all.n; i++)
@@ -348,22 +271,17 @@ int main(int argc, char **argv)
     if (all.n < 2)
         die("fewer than 2 training images");
     for (size_t i = 0; i < all.n; i++)
-        if (all.labels[i] < 0) {
-            fprintf(stderr, "%s: %s: image %zu has no label\n", argv0, in, i);
-            exit(1);
-        }
+        if (all.labels[i] < 0)
+            die("%s: image %zu has no label", in, i);
     mo.c = all.c;
     mo.h = all.h;
     mo.w = all.w;
-    if (to.crop > 0 && (2 * to.crop >= all.w || 2 * to.crop >= all.h)) {
-        fprintf(stderr, "%s: --crop %d: leaves no window of %dx%d images\n", argv0, to.crop,
-                all.w, all.h);
-        exit(2);
-    }
+    if (to.crop > 0 && (2 * to.crop >= all.w || 2 * to.crop >= all.h))
+        usage_error("--crop %d: leaves no window of %dx%d images", to.crop, all.w, all.h);
     mo.nclasses = all.nclasses;
     fer_rng_seed(&rng, to.seed ^ 0x5eedULL);
     if (fer_model_build(&m, arch, &mo, &rng))
-        die(fer_error());
+        die("%s", fer_error());
     memcpy(m.classes, all.classes, sizeof m.classes);
     if (!head_given) {
         /* the head is the last layer: "fc" (resnet18), "fc2" (cnn), "fc5" (ff) */
@@ -374,36 +292,32 @@ int main(int argc, char **argv)
     if (init) {
         int copied, skipped;
         if (fer_model_init_from(&m, init, &copied, &skipped))
-            die(fer_error());
+            die("%s", fer_error());
         if (!quiet)
-            fprintf(stderr, "%s: %s: %d tensors copied, %d skipped\n", argv0, init, copied,
+            fprintf(stderr, "%s: %s: %d tensors copied, %d skipped\n", fer_cmd, init, copied,
                     skipped);
     }
     if (freeze) {
         char buf[1024], *save = NULL;
         snprintf(buf, sizeof buf, "%s", freeze);
         for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
-            if (fer_net_freeze(m.net, p) == 0) {
-                fprintf(stderr, "%s: --freeze: no parameters under '%s'\n", argv0, p);
-                exit(2);
-            }
+            if (fer_net_freeze(m.net, p) == 0)
+                usage_error("--freeze: no parameters under '%s'", p);
     }
 
     if (valpath) {
         train = all;
         if (fer_load_dataset(valpath, &val))
-            die(fer_error());
+            die("%s", fer_error());
         /* an unlabelled image scores nothing: a set without labels would
          * keep the first epoch's weights */
         for (size_t i = 0; i < val.n; i++)
-            if (val.labels[i] < 0 || val.labels[i] >= m.nclasses) {
-                fprintf(stderr, "%s: %s: validation image %zu has %s\n", argv0, valpath, i,
-                        val.labels[i] < 0 ? "no label" : "a label outside the training classes");
-                exit(1);
-            }
+            if (val.labels[i] < 0 || val.labels[i] >= m.nclasses)
+                die("%s: validation image %zu has %s", valpath, i,
+                    val.labels[i] < 0 ? "no label" : "a label outside the training classes");
     } else if (valsplit > 0) {
         if (fer_split_stratified(&all, valsplit, to.seed, &train, &val))
-            die(fer_error());
+            die("%s", fer_error());
         fer_dataset_free(&all);
     } else {
         train = all;
@@ -424,10 +338,8 @@ int main(int argc, char **argv)
             m.std = 1;
     }
 
-    if (logpath && !(log = fopen(logpath, to.resume ? "a" : "w"))) {
-        fprintf(stderr, "%s: %s: %s\n", argv0, logpath, strerror(errno));
-        exit(1);
-    }
+    if (logpath && !(log = fopen(logpath, to.resume ? "a" : "w")))
+        die("%s: %s", logpath, strerror(errno));
     to.checkpoint = ckpt;
     to.log = log;
     to.log_name = logpath;
@@ -439,20 +351,20 @@ int main(int argc, char **argv)
     signal(SIGINT, on_sigint);
     if (!quiet)
         fprintf(stderr, "%s: %s, %zu weights, %.3f GFLOP/image; %zu training, %zu validation "
-                "images; %d threads\n", argv0, arch, fer_net_count_weights(m.net),
+                "images; %d threads\n", fer_cmd, arch, fer_net_count_weights(m.net),
                 fer_net_flops(m.net) / 1e9, train.n, val.n, fer_threads_get());
 
     rc = fer_train(&m, &train, &val, &to, &res);
     show_end(&shown_line);   /* a status line left by an error or an interrupt */
     switch (rc) {
     case -1:
-        die(fer_error());
+        die("%s", fer_error());
         break;
     case 1:
         if (res.epochs_run == 0) {
             /* untrained weights would replace whatever -o holds */
             fprintf(stderr, "%s: interrupted before the first epoch ended; %s not written; "
-                    "checkpoint in %s (continue with --resume %s)\n", argv0, out, ckpt, ckpt);
+                    "checkpoint in %s (continue with --resume %s)\n", fer_cmd, out, ckpt, ckpt);
             if (log)
                 fclose(log);
             fer_model_free(&m);
@@ -461,7 +373,7 @@ int main(int argc, char **argv)
             fer_dataset_free(&train);
             return 130;
         }
-        fprintf(stderr, "%s: interrupted; checkpoint in %s (continue with --resume %s)\n", argv0,
+        fprintf(stderr, "%s: interrupted; checkpoint in %s (continue with --resume %s)\n", fer_cmd,
                 ckpt, ckpt);
         break;
     }
@@ -480,22 +392,20 @@ int main(int argc, char **argv)
     if (to.ema > 0)
         fer_model_note(&m, "train.ema", "%g", to.ema);
     if (fer_model_save(&m, out))
-        die(fer_error());
+        die("%s", fer_error());
     if (!res.stopped && !res.paused)
         unlink(ckpt);   /* the finished model replaces the checkpoint */
-    if (log && fclose(log)) {
-        fprintf(stderr, "%s: %s: write error\n", argv0, logpath);
-        return 1;
-    }
+    if (log && fclose(log))
+        die("%s: write error", logpath);
     if (!quiet && res.paused)
         fprintf(stderr, "%s: stopped after epoch %d of %d (--stop-after); checkpoint in %s "
-                "(continue with --resume %s)\n", argv0, res.epochs_run, to.epochs, ckpt, ckpt);
+                "(continue with --resume %s)\n", fer_cmd, res.epochs_run, to.epochs, ckpt, ckpt);
     if (!quiet && val.n)
         fprintf(stderr, "%s: wrote %s (%d epochs, best validation accuracy %.4f at epoch %d, "
-                "%.1fs)\n", argv0, out, res.epochs_run, res.best_val_acc, res.best_epoch,
+                "%.1fs)\n", fer_cmd, out, res.epochs_run, res.best_val_acc, res.best_epoch,
                 res.seconds);
     else if (!quiet)
-        fprintf(stderr, "%s: wrote %s (%d epochs, no validation: last weights, %.1fs)\n", argv0,
+        fprintf(stderr, "%s: wrote %s (%d epochs, no validation: last weights, %.1fs)\n", fer_cmd,
                 out, res.epochs_run, res.seconds);
     fer_model_free(&m);
     if (train.pixels != val.pixels)

@@ -1,27 +1,54 @@
-/* util.h: what the tools do alike when they give up: one line on stderr,
- * "fer-x: message", then exit (1 for errors, 2 for usage), and the checked
- * number options behind it. Linked into every tool, never into libfer.a
- * (the library neither prints nor exits). */
+/* util.h: what every tool does alike: its name in messages, one-line
+ * failures ("fer-x: message" on stderr, then exit 1 for an error, 2 for a
+ * usage error), the synopsis, --help and --version, and getopt_long with
+ * those built in. Checked option values are opt.h's. Linked into every
+ * tool, never into libfer.a (the library neither prints nor exits). */
 #ifndef FER_CMD_UTIL_H
 #define FER_CMD_UTIL_H
 
-/* The tool's name in messages; each tool sets it first thing in main. */
+#include <getopt.h>
+
+/* The version of every tool, as --version prints it. */
+#define FER_TOOLS_VERSION "0.1"
+
+/* The tool's name in messages, "fer-x" (fer_cmd_init). */
 extern const char *fer_cmd;
 
-/* Prints "fer_cmd: message" and exits with status. */
-void fer_cmd_fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
+/* First thing in main: the tool's name and its synopsis, the man page's
+ * SYNOPSIS as lines "usage: fer-x ...\n" (a static string, not copied).
+ * Also lets a broken library invariant (FER_ASSERT) say where it broke. */
+void fer_cmd_init(const char *name, const char *synopsis);
 
-/* Option --opt's number s in [lo, hi]; a usage error (status 2) naming the
- * option otherwise. fer_cmd_whole takes whole decimal numbers only. */
-double fer_cmd_num(const char *opt, const char *s, double lo, double hi);
-long fer_cmd_whole(const char *opt, const char *s, long lo, long hi);
+/* "fer-x: message" on stderr, then exit 1 (die) or 2 (usage_error). */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* --precision NAME for tool argv0: fp32 or bf16 for every product from
- * now on (fer_gemm_set_precision); another name is a usage error (exit 2).
- * bf16 without AVX512_BF16 (not on this CPU, or FER_SIMD chose another
- * kernel) still runs, on rounded operands through the fp32 kernels, and
- * unless quiet says so once on stderr. */
-void fer_cmd_precision(const char *argv0, const char *name, int quiet);
+/* The synopsis: with status 0 (--help) on stdout, then exit 0, or 1 if
+ * stdout could not take it; else on stderr, then exit status (a usage
+ * error with no more to say, such as a missing operand). */
+void usage(int status) __attribute__((noreturn));
+
+/* Returns when stdout took everything written to it, else dies with
+ * "standard output: write error" (a full disk or a closed pipe is not
+ * success). */
+void fer_cmd_flush(void);
+
+/* "fer-x FER_TOOLS_VERSION" on stdout, then exit as usage(0) does. */
+void fer_cmd_version(void) __attribute__((noreturn));
+
+/* --version's val in a tool's longopts; FER_CMD_LONGOPTS are the two
+ * entries every tool has, --help (as -h) and --version. */
+#define FER_CMD_VERSION 0x7f00
+#define FER_CMD_LONGOPTS \
+    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, FER_CMD_VERSION}
+
+/* getopt_long (shortopts must have h) that answers -h, --help and
+ * --version itself, and ends on an unknown option or a missing value
+ * with libc's one line ("fer-x: unrecognized option '--bogus'") and
+ * exit 2; argv[0] becomes fer_cmd, so the line names the tool however it
+ * was called. Returns the other options as getopt_long does, -1 after
+ * the last. */
+int fer_cmd_getopt(int argc, char **argv, const char *shortopts,
+                   const struct option *longopts);
 
 #endif

@@ -298,7 +298,7 @@ rm -rf bad/anneal.csv bad/trial-*
 one_nothing() { test ! -e nothing/anneal.csv; }
 $U $SPACE --workdir nothing --iters 0 2>/dev/null
 check usage_writes_nothing one_nothing
-t unknown_option 2 '^usage: fer-anneal' -- $U $SPACE --bogus
+one unknown_option "^fer-anneal: .*'--bogus'" $U $SPACE --bogus
 t missing_input 1 '^fer-anneal: nosuch\.fer: ' -- fer-anneal -i nosuch.fer $SPACE --workdir bad
 
 # --- a malformed --resume log: exit 1 naming file and line, log untouched ---

@@ -127,7 +127,7 @@ check progress_quiet_wins test ! -s q3.err
 t help 0 '^usage: fer-augment ' -- fer-augment --help
 check help_on_stdout sh -c 'fer-augment --help 2>/dev/null | grep -q "^usage: fer-augment"'
 t version 0 '^fer-augment [0-9]+\.[0-9]+$' -- fer-augment --version
-t unknown_option 2 '^usage: fer-augment' -- fer-augment --bogus train.csv
+t unknown_option 2 "^fer-augment: .*'--bogus'\$" -- fer-augment --bogus train.csv
 t two_operands 2 '^usage: fer-augment' -- fer-augment --study train.csv train.csv
 # bad values: status 2 and exactly one line, naming the option; rows are
 # NAME|PATTERN|OPTIONS

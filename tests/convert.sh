@@ -33,8 +33,8 @@ png_size() { od -A n -t u1 -j 16 -N 8 "$1" | awk '{ print $3 * 256 + $4 "x" $7 *
 noout() { ! ls "$@" >/dev/null 2>&1; }    # none of these paths (globs) exist
 
 # --- usage errors (exit 2) ---
-t usage-unknown-option 2 '^usage: fer-convert' -- fer-convert -x gen.csv
-t usage-bad-usage-name 2 'Foo: not Training, PublicTest or PrivateTest' -- fer-convert -u Foo gen.csv
+t usage-unknown-option 2 "^fer-convert: .* -- 'x'\$" -- fer-convert -x gen.csv
+t usage-bad-usage-name 2 "^fer-convert: --usage: 'Foo': use Training, PublicTest or PrivateTest\$" -- fer-convert -u Foo gen.csv
 t usage-sheet-zero 2 'sheet' -- fer-convert --sheet 0 gen.csv -o s.png
 t usage-limit-text 2 'not an integer' -- fer-convert --limit 5x gen.csv -o x.fer
 t usage-two-inputs 2 '^usage:' -- fer-convert gen.csv bad.csv -o x.fer
@@ -166,7 +166,7 @@ fi
 
 # --- --val-split/--part: a stratified hold-out, the parts disjoint and whole
 t split-usage-alone 2 'go together' -- fer-convert --val-split 0.3 gen.csv -o p.fer
-t split-usage-part 2 'not train or val' -- fer-convert --val-split 0.3 --part test gen.csv -o p.fer
+t split-usage-part 2 "^fer-convert: --part: 'test': use train or val\$" -- fer-convert --val-split 0.3 --part test gen.csv -o p.fer
 t split-usage-zero 2 'above 0' -- fer-convert --val-split 0 --part val gen.csv -o p.fer
 t split-usage-big 2 'val-split' -- fer-convert --val-split 0.95 --part val gen.csv -o p.fer
 t split-train 0 '' -- fer-convert -u Training --val-split 0.5 --part train --seed 3 gen.csv -o ptr.fer

@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "augment.h"
 #include "dataset.h"
 #include "error.h"
 #include "parse.h"
-#include "predict.h"
 #include "record.h"
 
 static uint64_t state = 0x9E3779B97F4A7C15ull;

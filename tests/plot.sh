@@ -162,9 +162,9 @@ bad bad_output_dir '^fer-plot: nodir/x\.png' fer-plot -o nodir/x.png train.csv
 
 # Usage errors: exit 2.
 t usage_kind 2 "^fer-plot: --kind: 'pie'" -- fer-plot --kind pie train.csv
-t usage_option 2 '^usage: fer-plot' -- fer-plot --bogus train.csv
+t usage_option 2 "^fer-plot: .*'--bogus'\$" -- fer-plot --bogus train.csv
 t usage_two_reports 2 '^fer-plot: only training logs' -- fer-plot report.json report.json
 t usage_stdin_twice 2 '^fer-plot: standard input named twice' -- fer-plot - - </dev/null
-t usage_no_output_arg 2 '^usage: fer-plot' -- fer-plot train.csv -o
+t usage_no_output_arg 2 "^fer-plot: .* -- 'o'\$" -- fer-plot train.csv -o
 t help 0 '^usage: fer-plot' -- fer-plot --help
 t version 0 '^fer-plot 0\.1$' -- fer-plot --version

@@ -9,7 +9,6 @@
 
 #include "augment.h"
 #include "check.h"
-#include "predict.h"
 #include "rng.h"
 
 static int clampi(int v, int lo, int hi)

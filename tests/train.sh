@@ -318,7 +318,7 @@ t warmup_bad 2 "^fer-train: --warmup: '1.5': not an integer" -- \
 t stop_after_zero 2 '^fer-train: --stop-after: ' -- fer-train $FF -i "$DATA" -o s.fer --stop-after 0
 t no_output 2 '^usage: fer-train' -- fer-train -m ff -i "$DATA"
 t no_model 2 '^usage: fer-train' -- fer-train -i "$DATA" -o s.fer
-t unknown_option 2 '^usage: fer-train' -- fer-train $FF -i "$DATA" -o s.fer --bogus
+t unknown_option 2 "^fer-train: .*'--bogus'\$" -- fer-train $FF -i "$DATA" -o s.fer --bogus
 t val_and_split 2 '^fer-train: --val and --val-split exclude each other' -- \
     fer-train $FF -i "$DATA" -o s.fer --val pub.fer --val-split 0.2
 

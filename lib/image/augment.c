@@ -1,10 +1,9 @@
-/* augment.c: the geometric transforms (shift, rotation, scale, crop) and
- * the random copy that strings all transforms together. */
+/* augment.c: the geometric transforms (mirror, shift, rotation, scale,
+ * crop) and the random copy that strings all transforms together. */
 #include <math.h>
 #include <string.h>
 
 #include "augment.h"
-#include "predict.h"
 
 static int clamp(int v, int lo, int hi)
 {
@@ -14,6 +13,19 @@ static int clamp(int v, int lo, int hi)
 static double clampd(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
+{
+    for (size_t r = 0; r < n * c * h; r++) {
+        const uint8_t *s = src + r * w;
+        uint8_t *d = dst + r * w;
+        for (int i = 0, j = w - 1; i <= j; i++, j--) {
+            uint8_t a = s[i], b = s[j];
+            d[i] = b;
+            d[j] = a;
+        }
+    }
 }
 
 void fer_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t *dst)

@@ -5,9 +5,8 @@
  * Geometry (augment.c) resamples bilinearly and clamps source coordinates
  * to the border, so the edge rows and columns are repeated into any space
  * a transform leaves behind (no black frame). Photometric changes and
- * erasing (augment_photo.c) work on the bytes in place. Mirroring is
- * fer_mirror in predict.h. Unless said otherwise src and dst must not
- * overlap. */
+ * erasing (augment_photo.c) work on the bytes in place. Unless said
+ * otherwise src and dst must not overlap. */
 #ifndef FER_AUGMENT_H
 #define FER_AUGMENT_H
 
@@ -15,6 +14,9 @@
 #include <stdint.h>
 
 #include "rng.h"
+
+/* Mirrors n images (n, c, h, w) left-right into dst (may equal src). */
+void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst);
 
 /* Translates by (dx, dy) pixels: dst(y, x) = src(y - dy, x - dx), with
  * source coordinates clamped to the image. */

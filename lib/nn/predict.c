@@ -7,19 +7,6 @@
 #include "layers.h"
 #include "predict.h"
 
-void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
-{
-    for (size_t r = 0; r < n * c * h; r++) {
-        const uint8_t *s = src + r * w;
-        uint8_t *d = dst + r * w;
-        for (int i = 0, j = w - 1; i <= j; i++, j--) {
-            uint8_t a = s[i], b = s[j];
-            d[i] = b;
-            d[j] = a;
-        }
-    }
-}
-
 int fer_tta_parse(const char *name)
 {
     static const char *names[3] = {"none", "flip", "crop10"};

@@ -39,7 +39,4 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
  * 0 or -1 (out of memory). */
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs);
 
-/* Mirrors n images (n, c, h, w) left-right into dst (may equal src). */
-void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst);
-
 #endif
