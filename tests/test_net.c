@@ -13,6 +13,7 @@
 #include "model.h"
 #include "net.h"
 #include "net_test.h"
+#include "predict.h"
 #include "record.h"
 #include "threads.h"
 #include "train.h"

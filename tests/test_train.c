@@ -11,6 +11,7 @@
 #include "net_test.h"
 #include "error.h"
 #include "model.h"
+#include "predict.h"
 #include "threads.h"
 #include "train.h"
 

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "parse.h"
 #include "record.h"
+#include "rng.h"
 
 const char *const fer_fer2013_classes[7] = {
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
@@ -361,4 +362,53 @@ uint32_t fer_dataset_checksum(const fer_dataset *d)
         crc = crc32(crc, b, 4);
     }
     return (uint32_t)crc;
+}
+
+int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+                         fer_dataset *train, fer_dataset *val)
+{
+    size_t img = (size_t)d->c * d->h * d->w;
+    size_t *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
+    char *to_val = calloc(d->n ? d->n : 1, 1);
+    fer_rng rng;
+    fer_rng_seed(&rng, seed);
+    fer_dataset_init(train, d->c, d->h, d->w);
+    fer_dataset_init(val, d->c, d->h, d->w);
+    if (!idx || !to_val) {
+        free(idx);
+        free(to_val);
+        return fer_seterr("out of memory");
+    }
+    /* per class (label -1 counts as its own class): shuffle, take frac */
+    for (int c = -1; c < d->nclasses; c++) {
+        size_t k = 0, take;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] == c)
+                idx[k++] = i;
+        for (size_t i = k; i > 1; i--) {
+            size_t j = fer_rng_below(&rng, i), t = idx[i - 1];
+            idx[i - 1] = idx[j];
+            idx[j] = t;
+        }
+        take = (size_t)(frac * k + 0.5);
+        for (size_t i = 0; i < take; i++)
+            to_val[idx[i]] = 1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        fer_dataset *dst = to_val[i] ? val : train;
+        if (fer_dataset_push(dst, d->pixels + i * img, d->labels[i], d->usage[i])) {
+            free(idx);
+            free(to_val);
+            fer_dataset_free(train);
+            fer_dataset_free(val);
+            return -1;
+        }
+    }
+    for (fer_dataset *o = train; o; o = o == train ? val : NULL) {
+        o->nclasses = d->nclasses;
+        memcpy(o->classes, d->classes, sizeof d->classes);
+    }
+    free(idx);
+    free(to_val);
+    return 0;
 }

@@ -89,4 +89,9 @@ uint32_t fer_dataset_checksum(const fer_dataset *d);
 const char *fer_usage_name(int usage);
 int fer_usage_parse(const char *s);
 
+/* Splits d into train and val, stratified by label, frac of each class to
+ * val, deterministic for a seed. The outputs are initialised here. 0/-1. */
+int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+                         fer_dataset *train, fer_dataset *val);
+
 #endif

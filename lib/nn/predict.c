@@ -1,4 +1,5 @@
 /* predict.c: batched inference, with test-time averaging over views. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,34 @@ fail:
     free(tmp);
     free(p2);
     return rc;
+}
+
+int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc)
+{
+    int k = m->nclasses;
+    float *probs = malloc((d->n ? d->n : 1) * k * sizeof(float));
+    double l = 0;
+    long right = 0, counted = 0;
+    if (!probs)
+        return fer_seterr("out of memory");
+    if (fer_predict(m, d->pixels, d->n, batch, 0, probs)) {
+        free(probs);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        const float *p = probs + i * k;
+        int y = d->labels[i], best = 0;
+        if (y < 0 || y >= k)
+            continue;
+        for (int j = 1; j < k; j++)
+            if (p[j] > p[best])
+                best = j;
+        right += best == y;
+        l -= log(p[y] > 1e-12f ? p[y] : 1e-12);
+        counted++;
+    }
+    *loss = counted ? l / counted : 0;
+    *acc = counted ? (double)right / counted : 0;
+    free(probs);
+    return 0;
 }

@@ -39,4 +39,7 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
  * 0 or -1 (out of memory). */
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs);
 
+/* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
+int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
+
 #endif

@@ -98,12 +98,4 @@ void fer_train_defaults(fer_train_opts *o);
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
               const fer_train_opts *o, fer_train_result *res);
 
-/* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
-int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
-
-/* Splits d into train and val, stratified by label, frac of each class to
- * val, deterministic for a seed. The outputs are initialised here. 0/-1. */
-int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
-                         fer_dataset *train, fer_dataset *val);
-
 #endif
