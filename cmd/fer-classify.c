@@ -211,11 +211,9 @@ static void flush(ctx *cx)
     for (int mi = 0; mi < cx->nmodels; mi++) {
         if (fer_predict(&cx->models[mi], cx->px, n, (int)n, cx->tta, cx->probs))
             die("%s", fer_error());
-        for (size_t i = 0; i < n * k; i++)
-            cx->acc[i] += cx->probs[i];
+        fer_probs_add(cx->acc, cx->probs, n * k);
     }
-    for (size_t i = 0; i < n * k; i++)
-        cx->acc[i] /= (float)cx->nmodels;
+    fer_probs_mean(cx->acc, n * k, cx->nmodels);
     for (size_t i = 0; i < n; i++) {
         const float *p = cx->acc + i * k;
         print_face(cx, &cx->faces[i], p);

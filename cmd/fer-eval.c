@@ -280,10 +280,10 @@ int main(int argc, char **argv)
             fer_progress_update(&bar, s0 + nn, (size_t)(nmodels - mi - 1) * d.n, NULL);
         }
         fer_progress_end(&bar);
-        for (size_t i = 0; i < d.n * k; i++)
-            acc[i] += probs[i] / nmodels;
+        fer_probs_add(acc, probs, d.n * k);
         fer_model_free(&m);
     }
+    fer_probs_mean(acc, d.n * k, nmodels);
     for (size_t i = 0; i < d.n; i++)
         if (d.labels[i] >= k)
             die("%s: image %zu has label %d, the model knows %d classes", in, i,

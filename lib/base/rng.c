@@ -1,5 +1,6 @@
 /* rng.c: xoshiro256** seeded by splitmix64. */
 #include <math.h>
+#include <string.h>
 
 #include "rng.h"
 
@@ -44,4 +45,18 @@ double fer_rng_normal(fer_rng *r)
 {
     double u = fer_rng_double(r), v = fer_rng_double(r);
     return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+void fer_rng_shuffle(fer_rng *r, void *base, size_t n, size_t size)
+{
+    unsigned char *a = base, t[16];
+    for (size_t i = n; i > 1; i--) {
+        unsigned char *x = a + (i - 1) * size, *y = a + fer_rng_below(r, i) * size;
+        for (size_t o = 0; o < size; o += sizeof t) {   /* in pieces: any size */
+            size_t k = size - o < sizeof t ? size - o : sizeof t;
+            memcpy(t, x + o, k);
+            memmove(x + o, y + o, k);
+            memcpy(y + o, t, k);
+        }
+    }
 }

@@ -3,6 +3,7 @@
 #ifndef FER_RNG_H
 #define FER_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct fer_rng { uint64_t s[4]; } fer_rng;
@@ -18,5 +19,9 @@ uint64_t fer_rng_below(fer_rng *r, uint64_t n);
 /* Standard normal (Box-Muller, both values used in turn is not kept:
  * one draw per call keeps the sequence simple to reason about). */
 double fer_rng_normal(fer_rng *r);
+
+/* Shuffles n elements of size bytes at base (Fisher-Yates: for i from n
+ * down to 2, element i - 1 swaps with element fer_rng_below(r, i)). */
+void fer_rng_shuffle(fer_rng *r, void *base, size_t n, size_t size);
 
 #endif

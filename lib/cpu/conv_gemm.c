@@ -17,6 +17,7 @@
 
 #include "clones.h"
 #include "conv_gemm.h"
+#include "cpu_has.h"
 #include "conv_winograd.h"
 #include "gemm.h"
 #include "threads.h"
@@ -132,17 +133,8 @@ __attribute__((target("avx512f"))) static void copy_run512(float *o, const float
     }
 }
 
-static int has_avx512(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return v;
-}
 #define COPY_RUN(o, xr, iw0, len, W) \
-    (has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
+    (fer_cpu_has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
 #else
 #define COPY_RUN copy_run
 #endif

@@ -13,21 +13,14 @@
  * two permutes per output row put the even and odd columns back in
  * order. */
 #include "conv_winograd512.h"
+#include "cpu_has.h"
 
 #if FER_WINO512
 #include <immintrin.h>
 
 enum { MAX_CHUNKS = 64 };   /* 1024 tiles per row */
 
-int fer_wino512_available(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return v;
-}
+int fer_wino512_available(void) { return fer_cpu_has_avx512(); }
 
 int fer_wino512_fits(int TX) { return TX <= 16 * MAX_CHUNKS; }
 

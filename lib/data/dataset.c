@@ -385,11 +385,7 @@ int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long s
         for (size_t i = 0; i < d->n; i++)
             if (d->labels[i] == c)
                 idx[k++] = i;
-        for (size_t i = k; i > 1; i--) {
-            size_t j = fer_rng_below(&rng, i), t = idx[i - 1];
-            idx[i - 1] = idx[j];
-            idx[j] = t;
-        }
+        fer_rng_shuffle(&rng, idx, k, sizeof *idx);
         take = (size_t)(frac * k + 0.5);
         for (size_t i = 0; i < take; i++)
             to_val[idx[i]] = 1;

@@ -5,6 +5,7 @@
 
 #include "augment.h"
 #include "error.h"
+#include "metrics.h"
 #include "layers.h"
 #include "predict.h"
 
@@ -122,13 +123,10 @@ int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, do
     }
     for (size_t i = 0; i < d->n; i++) {
         const float *p = probs + i * k;
-        int y = d->labels[i], best = 0;
+        int y = d->labels[i];
         if (y < 0 || y >= k)
             continue;
-        for (int j = 1; j < k; j++)
-            if (p[j] > p[best])
-                best = j;
-        right += best == y;
+        right += fer_argmax(p, k) == y;
         l -= log(p[y] > 1e-12f ? p[y] : 1e-12);
         counted++;
     }
@@ -136,4 +134,16 @@ int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, do
     *acc = counted ? (double)right / counted : 0;
     free(probs);
     return 0;
+}
+
+void fer_probs_add(float *sum, const float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sum[i] += p[i];
+}
+
+void fer_probs_mean(float *sum, size_t n, int models)
+{
+    for (size_t i = 0; models > 1 && i < n; i++)
+        sum[i] /= (float)models;
 }

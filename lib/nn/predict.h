@@ -42,4 +42,10 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
 /* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
 int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
 
+/* An ensemble's probabilities: each model's n values added into sum
+ * (zeroed first), then divided by the number of models; one model's come
+ * out unchanged. fer-eval and fer-classify average -m models this way. */
+void fer_probs_add(float *sum, const float *p, size_t n);
+void fer_probs_mean(float *sum, size_t n, int models);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "augment.h"
 #include "error.h"
+#include "metrics.h"
 #include "net_blocks.h"
 #include "outfile.h"
 #include "parse.h"
@@ -459,12 +460,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         }
         if (o->schedule == FER_SCHED_COSINE)
             lr = o->optim.lr * 0.5 * (1 + cos(M_PI * epoch / o->epochs));
-        for (size_t i = n; i > 1; i--) {   /* shuffle */
-            size_t j = fer_rng_below(&rng, i);
-            int64_t t = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = t;
-        }
+        fer_rng_shuffle(&rng, order, n, sizeof *order);
         if (fer_net_plan(m->net, B))
             goto out;
         for (size_t s = 0; s + B <= n; s += B) {
@@ -501,13 +497,8 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             if (ema)
                 ema_update(m->net, ema_dev, o->ema, ema_t++);
             sum_loss += loss * b;
-            for (int j = 0; j < b; j++) {
-                int best_j = 0;
-                for (int q = 1; q < k; q++)
-                    if (probs[j * k + q] > probs[j * k + best_j])
-                        best_j = q;
-                right += best_j == by[j];
-            }
+            for (int j = 0; j < b; j++)
+                right += fer_argmax(probs + j * k, k) == by[j];
             done += b;
             if (o->report) {
                 fer_train_report r = {.epoch = epoch + 1, .epochs = o->epochs, .done = done,
