@@ -82,11 +82,11 @@ static void work(void *ctx, int task, int thread)
         memcpy(d, src, img);
         d += img;
         if (j->mirror) {
-            fer_mirror(src, 1, c, h, w, d);
+            fer_augment_mirror(src, 1, c, h, w, d);
             d += img;
         }
         for (int a = 0; a < j->nangles; a++, d += img)
-            fer_rotate_shift(src, c, h, w, j->angles[a], 0, 0, d);
+            fer_augment_rotate_shift(src, c, h, w, j->angles[a], 0, 0, d);
         for (int k = 0; k < j->copies; k++, d += img) {
             fer_rng rng;
             fer_augment_rng(&rng, j->seed, gi, (uint64_t)k);

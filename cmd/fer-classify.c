@@ -122,7 +122,7 @@ static void print_header(const ctx *cx)
 static void print_face(ctx *cx, const face *fc, const float *p)
 {
     const char(*names)[FER_CLASS_NAME_MAX] = cx->models[0].classes;
-    int best = fer_argmax(p, cx->k);
+    int best = fer_metrics_argmax(p, cx->k);
     if (!strcmp(cx->format, "csv")) {
         put_csv_field(stdout, fc->src);
         printf(",%ld,%d,%d,%d,%d,%s,%.6f", fc->frame, fc->box[0], fc->box[1], fc->box[2],
@@ -211,14 +211,14 @@ static void flush(ctx *cx)
     for (int mi = 0; mi < cx->nmodels; mi++) {
         if (fer_predict(&cx->models[mi], cx->px, n, (int)n, cx->tta, cx->probs))
             die("%s", fer_error());
-        fer_probs_add(cx->acc, cx->probs, n * k);
+        fer_predict_sum(cx->acc, cx->probs, n * k);
     }
-    fer_probs_mean(cx->acc, n * k, cx->nmodels);
+    fer_predict_mean(cx->acc, n * k, cx->nmodels);
     for (size_t i = 0; i < n; i++) {
         const float *p = cx->acc + i * k;
         print_face(cx, &cx->faces[i], p);
         if (cx->annotate) {
-            int best = fer_argmax(p, cx->k);
+            int best = fer_metrics_argmax(p, cx->k);
             add_mark(cx, &cx->faces[i], best, p[best]);
         }
         free(cx->faces[i].src);
@@ -273,14 +273,14 @@ static int face_meta(const fer_record *r, const char *stream, long index, face *
     int h = (int)r->shape[r->ndim - 2], w = (int)r->shape[r->ndim - 1];
     const char *meta = r->meta ? r->meta : "";
     *fc = (face){src, index, {0, 0, w, h}, 0, 0, 0};
-    len = fer_meta_get(meta, "src", src, nsrc);
+    len = fer_parse_meta(meta, "src", src, nsrc);
     if (len >= nsrc)
         return fer_seterr("src name longer than %d bytes", nsrc - 1);
     if (len < 0)
         snprintf(src, nsrc, "%s", stream);
     else
         fc->rereadable = rereadable_src(src);
-    if (fer_meta_get(meta, "frame", buf, sizeof buf) >= 0) {
+    if (fer_parse_meta(meta, "frame", buf, sizeof buf) >= 0) {
         long v;
         if (fer_parse_long(buf, 0, 0x7fffffffL, &v))
             return fer_seterr("frame '%s': not a whole number", buf);
@@ -288,10 +288,10 @@ static int face_meta(const fer_record *r, const char *stream, long index, face *
         if (v)
             fc->rereadable = 0;     /* a frame of a video stream */
     }
-    if (fer_meta_get(meta, "box", buf, sizeof buf) >= 0 &&
+    if (fer_parse_meta(meta, "box", buf, sizeof buf) >= 0 &&
         (parse_ints(buf, ',', fc->box, 4) || fc->box[2] <= 0 || fc->box[3] <= 0))
         return fer_seterr("box '%s': want x,y,w,h with w, h > 0", buf);
-    if (fer_meta_get(meta, "image", buf, sizeof buf) >= 0) {
+    if (fer_parse_meta(meta, "image", buf, sizeof buf) >= 0) {
         int wh[2];
         if (parse_ints(buf, 'x', wh, 2) || wh[0] <= 0 || wh[1] <= 0)
             return fer_seterr("image '%s': want WxH", buf);
@@ -580,7 +580,7 @@ static void annotate_photo(ctx *cx, int pi, const char *out)
         fer_image_free(&im);
         return;
     }
-    if (fer_same_file(out, ph->src)) {
+    if (fer_outfile_same(out, ph->src)) {
         /* --annotate into the photo's own folder, or -o naming it */
         fprintf(stderr, "%s: %s: not annotated: the labelled copy would replace the photo\n",
                 fer_cmd, out);
@@ -722,7 +722,7 @@ int main(int argc, char **argv)
     for (int i = 0; out && i < cx.nmodels + argc - optind; i++) {
         /* -o over a model or an input would replace it */
         const char *p = i < cx.nmodels ? cx.model_path[i] : argv[optind + i - cx.nmodels];
-        if (fer_same_file(out, p))
+        if (fer_outfile_same(out, p))
             usage_error("-o %s is the %s %s", out, i < cx.nmodels ? "model" : "input", p);
     }
     if (threads && fer_threads_set((int)threads))

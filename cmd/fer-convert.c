@@ -397,7 +397,7 @@ static enum kind load(const char *in, fer_dataset *d, const struct opts *o)
         /* the same split as fer-train --val-split X --seed N on the same
          * images, so a held-out part can be kept apart before augmenting */
         fer_dataset tr, va;
-        if (fer_split_stratified(d, o->val_split, (unsigned long long)o->seed, &tr, &va))
+        if (fer_dataset_split(d, o->val_split, (unsigned long long)o->seed, &tr, &va))
             die("%s: %s", name, fer_error());
         fer_dataset_free(d);
         *d = o->part ? va : tr;
@@ -678,7 +678,7 @@ int main(int argc, char **argv)
             usage_error("standard output is a terminal; give -o FILE (or -o -)");
         o.out = "-";
     }
-    if (!o.info && fer_same_file(o.out, in))   /* the input would be replaced */
+    if (!o.info && fer_outfile_same(o.out, in))   /* the input would be replaced */
         usage_error("-o %s is the input %s", o.out, in);
     if (!o.info && !o.sheet && strcmp(o.out, "-") &&
         (o.out[strlen(o.out) - 1] == '/' || is_dir(o.out))) {

@@ -396,7 +396,7 @@ int main(int argc, char **argv)
         /* an output over an input would replace the photo */
         const char *outs[2] = {output, cf.draw}, *oname[2] = {"-o", "--draw"};
         for (int k = 0; k < 2; k++)
-            if (outs[k] && fer_same_file(outs[k], argv[i]))
+            if (outs[k] && fer_outfile_same(outs[k], argv[i]))
                 usage_error("%s %s is the input %s", oname[k], outs[k], argv[i]);
     }
     if (!use_ssd && (weights || score_given || tiles_given))

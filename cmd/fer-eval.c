@@ -217,12 +217,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; i++) {
             if (!outs[i])
                 continue;
-            if (fer_same_file(outs[i], in))
+            if (fer_outfile_same(outs[i], in))
                 usage_error("%s %s is the data set %s", oname[i], outs[i], in);
             for (int j = 0; j < nmodels; j++)
-                if (fer_same_file(outs[i], models[j]))
+                if (fer_outfile_same(outs[i], models[j]))
                     usage_error("%s %s is the model %s", oname[i], outs[i], models[j]);
-            if (i == 1 && predpath && fer_same_file(plotpath, predpath))
+            if (i == 1 && predpath && fer_outfile_same(plotpath, predpath))
                 usage_error("--plot and --predictions are one file, %s", plotpath);
         }
     }
@@ -280,10 +280,10 @@ int main(int argc, char **argv)
             fer_progress_update(&bar, s0 + nn, (size_t)(nmodels - mi - 1) * d.n, NULL);
         }
         fer_progress_end(&bar);
-        fer_probs_add(acc, probs, d.n * k);
+        fer_predict_sum(acc, probs, d.n * k);
         fer_model_free(&m);
     }
-    fer_probs_mean(acc, d.n * k, nmodels);
+    fer_predict_mean(acc, d.n * k, nmodels);
     for (size_t i = 0; i < d.n; i++)
         if (d.labels[i] >= k)
             die("%s: image %zu has label %d, the model knows %d classes", in, i,
@@ -292,7 +292,7 @@ int main(int argc, char **argv)
     if (!pred)
         die("out of memory");
     for (size_t i = 0; i < d.n; i++)
-        pred[i] = fer_argmax(acc + i * k, k);
+        pred[i] = fer_metrics_argmax(acc + i * k, k);
     fer_metrics_compute(&met, k, d.labels, pred, d.n);
     if (predpath && write_predictions(predpath, acc, d.labels, pred, d.n, k, names))
         die("%s", fer_error());

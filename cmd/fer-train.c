@@ -86,7 +86,7 @@ static void refuse_collisions(const char *in, const char *out, const char *ckpt,
     const char *role[5] = {"-o", "--checkpoint", "--log", "the input", "--val"};
     for (int i = 0; i < 3; i++)   /* each written file against every later one */
         for (int j = i + 1; j < 5; j++)
-            if (path[i] && path[j] && fer_same_file(path[i], path[j]))
+            if (path[i] && path[j] && fer_outfile_same(path[i], path[j]))
                 usage_error("%s %s and %s %s are the same file", role[i], path[i], role[j],
                             path[j]);
 }
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
                 die("%s: validation image %zu has %s", valpath, i,
                     val.labels[i] < 0 ? "no label" : "a label outside the training classes");
     } else if (valsplit > 0) {
-        if (fer_split_stratified(&all, valsplit, to.seed, &train, &val))
+        if (fer_dataset_split(&all, valsplit, to.seed, &train, &val))
             die("%s", fer_error());
         fer_dataset_free(&all);
     } else {

@@ -62,7 +62,7 @@ int fer_cmd_pick(const char *opt, const char *s, const char *const *names)
 
 unsigned fer_cmd_usage_bit(const char *s)
 {
-    int u = fer_usage_parse(s);
+    int u = fer_dataset_usage_parse(s);
     if (u < 0)
         usage_error("--usage: '%s': use Training, PublicTest or PrivateTest", s);
     return 1u << u;

@@ -121,7 +121,7 @@ def write(f, name, array, meta=""):
 
 
 def parse_meta(text):
-    """"k=v\\n" text -> dict (the first of repeated keys wins, as fer_meta_get)."""
+    """"k=v\\n" text -> dict (the first of repeated keys wins, as fer_parse_meta)."""
     d = collections.OrderedDict()
     for line in text.splitlines():
         if "=" in line:

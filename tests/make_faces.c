@@ -159,7 +159,7 @@ int main(int argc, char **argv)
             else
                 pattern(px, (int)c, (int)s);
             if (mirror)
-                fer_mirror(px, 1, (int)c, (int)s, (int)s, px);
+                fer_augment_mirror(px, 1, (int)c, (int)s, (int)s, px);
             fer_record_init(&r, name, FER_U8, 3, shape, px, m);
             if (fer_record_write(stdout, &r))
                 fail(fer_error());

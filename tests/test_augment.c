@@ -29,7 +29,7 @@ static void test_shift_definition(void)
             abort();
         for (size_t i = 0; i < n; i++)
             src[i] = (uint8_t)(check_uniform() * 256);
-        fer_shift(src, c, h, w, dx, dy, dst);
+        fer_augment_shift(src, c, h, w, dx, dy, dst);
         for (int p = 0; p < c; p++)
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) {
@@ -48,13 +48,13 @@ static void test_shift_definition(void)
 static void test_shift_simple(void)
 {
     uint8_t src[6] = {1, 2, 3, 4, 5, 6}, dst[6];
-    fer_shift(src, 1, 2, 3, 0, 0, dst);
+    fer_augment_shift(src, 1, 2, 3, 0, 0, dst);
     CHECK(!memcmp(src, dst, 6), "identity changed the image");
-    fer_shift(src, 1, 2, 3, 1, 0, dst);
+    fer_augment_shift(src, 1, 2, 3, 1, 0, dst);
     CHECK(dst[0] == 1 && dst[1] == 1 && dst[2] == 2 && dst[3] == 4 && dst[5] == 5,
           "right shift gave %d %d %d / %d %d %d", dst[0], dst[1], dst[2], dst[3], dst[4],
           dst[5]);
-    fer_shift(src, 1, 2, 3, 0, -1, dst);
+    fer_augment_shift(src, 1, 2, 3, 0, -1, dst);
     CHECK(dst[0] == 4 && dst[2] == 6 && dst[3] == 4, "up shift gave %d %d %d", dst[0], dst[2],
           dst[3]);
 }
@@ -69,7 +69,7 @@ static uint8_t *noise(size_t n)
     return p;
 }
 
-/* No rotation and whole-pixel shifts: exactly fer_shift. */
+/* No rotation and whole-pixel shifts: exactly fer_augment_shift. */
 static void test_rotate_shift_whole(void)
 {
     for (int t = 0; t < 50; t++) {
@@ -78,9 +78,9 @@ static void test_rotate_shift_whole(void)
         int dx = (int)(check_uniform() * 9) - 4, dy = (int)(check_uniform() * 9) - 4;
         size_t n = (size_t)c * h * w;
         uint8_t *src = noise(n), *a = malloc(n), *b = malloc(n);
-        fer_shift(src, c, h, w, dx, dy, a);
-        fer_rotate_shift(src, c, h, w, 0, dx, dy, b);
-        CHECK(!memcmp(a, b, n), "%dx%dx%d shift (%d,%d): differs from fer_shift", c, h, w, dx,
+        fer_augment_shift(src, c, h, w, dx, dy, a);
+        fer_augment_rotate_shift(src, c, h, w, 0, dx, dy, b);
+        CHECK(!memcmp(a, b, n), "%dx%dx%d shift (%d,%d): differs from fer_augment_shift", c, h, w, dx,
               dy);
         free(src), free(a), free(b);
     }
@@ -92,7 +92,7 @@ static void test_rotate_quarter(void)
 {
     const int n = 17;
     uint8_t *src = noise((size_t)n * n), *dst = malloc((size_t)n * n);
-    fer_rotate_shift(src, 1, n, n, 90, 0, 0, dst);
+    fer_augment_rotate_shift(src, 1, n, n, 90, 0, 0, dst);
     for (int y = 0; y < n; y++)
         for (int x = 0; x < n; x++)
             CHECK(dst[y * n + x] == src[x * n + (n - 1 - y)], "(%d,%d): %d, want %d", x, y,
@@ -107,7 +107,7 @@ static void test_rotate_dot(void)
     uint8_t src[21 * 21] = {0}, dst[21 * 21];
     int best = 0;
     src[10 * 21 + 20] = 255;   /* right of the centre (10, 10) by 10 */
-    fer_rotate_shift(src, 1, 21, 21, 30, 0, 0, dst);
+    fer_augment_rotate_shift(src, 1, 21, 21, 30, 0, 0, dst);
     for (int i = 1; i < 21 * 21; i++)
         if (dst[i] > dst[best])
             best = i;
@@ -352,11 +352,11 @@ static void test_random_train_order(void)
             dy = (int)fer_rng_below(&q, 2 * o.shift + 1) - o.shift;
         }
         if (r_deg > 0)
-            fer_rotate_shift(src, c, h, w, r_deg * (2 * fer_rng_float(&q) - 1), dx, dy, want);
+            fer_augment_rotate_shift(src, c, h, w, r_deg * (2 * fer_rng_float(&q) - 1), dx, dy, want);
         else
-            fer_shift(src, c, h, w, dx, dy, want);
+            fer_augment_shift(src, c, h, w, dx, dy, want);
         if (o.flip && fer_rng_u64(&q) >> 63)
-            fer_mirror(want, 1, c, h, w, want);
+            fer_augment_mirror(want, 1, c, h, w, want);
         CHECK(!memcmp(got, want, n), "shift %d rotate %g flip %d: other pixels", o.shift, r_deg,
               o.flip);
         CHECK(!memcmp(&r, &q, sizeof r), "shift %d rotate %g flip %d: other draws", o.shift,

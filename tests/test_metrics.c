@@ -1,6 +1,6 @@
 /* test_metrics: fer_metrics_compute against a plain recount done here, on
  * seeded random label pairs over awkward class counts, and the edge cases
- * (a class never predicted, never present, ignored pairs); fer_argmax. */
+ * (a class never predicted, never present, ignored pairs); fer_metrics_argmax. */
 #include <stdint.h>
 
 #include "check.h"
@@ -188,10 +188,10 @@ static void test_argmax(void)
     static const float a[] = {0.1f, 0.7f, 0.2f}, tie[] = {0.3f, 0.1f, 0.3f, 0.3f};
     static const float neg[] = {-5, -2, -3}, one[] = {42};
     static float r[37];
-    CHECK(fer_argmax(a, 3) == 1, "argmax a");
-    CHECK(fer_argmax(tie, 4) == 0, "the first of equal values wins");
-    CHECK(fer_argmax(neg, 3) == 1, "argmax of negatives");
-    CHECK(fer_argmax(one, 1) == 0, "argmax of one");
+    CHECK(fer_metrics_argmax(a, 3) == 1, "argmax a");
+    CHECK(fer_metrics_argmax(tie, 4) == 0, "the first of equal values wins");
+    CHECK(fer_metrics_argmax(neg, 3) == 1, "argmax of negatives");
+    CHECK(fer_metrics_argmax(one, 1) == 0, "argmax of one");
     check_seed(5);
     for (int rep = 0; rep < 50; rep++) {
         int want = 0;
@@ -200,7 +200,7 @@ static void test_argmax(void)
             if (r[i] > r[want])
                 want = i;
         }
-        CHECK(fer_argmax(r, 37) == want, "random rep %d", rep);
+        CHECK(fer_metrics_argmax(r, 37) == want, "random rep %d", rep);
     }
 }
 

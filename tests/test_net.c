@@ -476,9 +476,9 @@ static void test_train_learns(void)
     o.epochs = 25;
     o.batch = 16;
     o.optim.lr = 3e-3;
-    CHECK(fer_evaluate(&m, &d, 32, &loss0, &acc0) == 0, "evaluate: %s", fer_error());
+    CHECK(fer_predict_evaluate(&m, &d, 32, &loss0, &acc0) == 0, "evaluate: %s", fer_error());
     CHECK(fer_train(&m, &d, NULL, &o, &r) == 0, "train: %s", fer_error());
-    CHECK(fer_evaluate(&m, &d, 32, &loss1, &acc1) == 0, "evaluate: %s", fer_error());
+    CHECK(fer_predict_evaluate(&m, &d, 32, &loss1, &acc1) == 0, "evaluate: %s", fer_error());
     CHECK(loss1 < 0.5 * loss0, "loss %.4f -> %.4f", loss0, loss1);
     CHECK(acc1 >= 0.9, "accuracy %.3f -> %.3f", acc0, acc1);
     CHECK(r.epochs_run == 25, "epochs %d", r.epochs_run);

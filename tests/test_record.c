@@ -67,8 +67,8 @@ static void test_roundtrip(void)
     CHECK(!strcmp(r.name, "bytes") && r.dtype == FER_U8 && r.ndim == 3 && r.shape[2] == 7,
           "header of first record");
     CHECK(r.data && !memcmp(r.data, bd, 105), "u8 payload differs");
-    CHECK(fer_meta_get(r.meta, "src", v, sizeof v) == 5 && !strcmp(v, "x.csv"), "meta src");
-    CHECK(fer_meta_get(r.meta, "nokey", v, sizeof v) == -1, "absent key found");
+    CHECK(fer_parse_meta(r.meta, "src", v, sizeof v) == 5 && !strcmp(v, "x.csv"), "meta src");
+    CHECK(fer_parse_meta(r.meta, "nokey", v, sizeof v) == -1, "absent key found");
     fer_record_free(&r);
     /* the unknown-dtype record is skipped by fer_reader_next */
     CHECK(fer_reader_next(rd, &r) == 1, "second: %s", fer_error());

@@ -174,7 +174,7 @@ static void test_ema_validates_average(void)
     o.ema = 0.9;
     CHECK(small_cnn(&m, 3, 2) == 0, "build: %s", fer_error());
     CHECK(fer_train(&m, &d, &v, &o, &r) == 0, "train: %s", fer_error());
-    CHECK(fer_evaluate(&m, &v, o.batch, &loss, &acc) == 0, "evaluate: %s", fer_error());
+    CHECK(fer_predict_evaluate(&m, &v, o.batch, &loss, &acc) == 0, "evaluate: %s", fer_error());
     CHECK_CLOSE(acc, r.best_val_acc, 1e-12, 0);
     if (r.best_epoch == r.epochs_run)
         CHECK_CLOSE(loss, r.last_val_loss, 1e-9, 1e-9);

@@ -138,7 +138,7 @@ static char *resolved(const char *path)
     return out;
 }
 
-int fer_same_file(const char *a, const char *b)
+int fer_outfile_same(const char *a, const char *b)
 {
     struct stat sa, sb;
     int ea, eb, same;

@@ -31,6 +31,6 @@ void fer_outfile_abort(fer_outfile *o);
  * with realpath where it exists) when neither does. "-" (a standard
  * stream) is no file. For refusing an output that would overwrite an
  * input or another output before any work. */
-int fer_same_file(const char *a, const char *b);
+int fer_outfile_same(const char *a, const char *b);
 
 #endif

@@ -39,7 +39,7 @@ int fer_parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-int fer_meta_get(const char *meta, const char *key, char *buf, int n)
+int fer_parse_meta(const char *meta, const char *key, char *buf, int n)
 {
     size_t klen = strlen(key);
     const char *p = meta;

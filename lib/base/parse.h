@@ -13,6 +13,6 @@ int fer_parse_double(const char *s, double min, double max, double *out);
 /* Looks up key in a "key=value\n" text (a record's meta text) and copies the
  * value, NUL-terminated and cut to n-1 bytes, into buf. Returns the value's
  * full length, or -1 when the key is absent (fer_error() not set). */
-int fer_meta_get(const char *meta, const char *key, char *buf, int n);
+int fer_parse_meta(const char *meta, const char *key, char *buf, int n);
 
 #endif

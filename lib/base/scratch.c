@@ -25,7 +25,7 @@ static void bufs_free(void *v)
 
 static void make_key(void) { pthread_key_create(&buf_key, bufs_free); }
 
-void *fer_big_alloc(size_t bytes)
+void *fer_scratch_alloc(size_t bytes)
 {
     void *p;
     if (bytes < HUGE)
@@ -50,7 +50,7 @@ float *fer_scratch(int slot, size_t n)
         pthread_setspecific(buf_key, b);
     }
     if (b->cap[slot] < n) {
-        float *p = fer_big_alloc(n * sizeof(float));
+        float *p = fer_scratch_alloc(n * sizeof(float));
         if (!p)
             return NULL;
         free(b->p[slot]);

@@ -19,6 +19,6 @@ float *fer_scratch(int slot, size_t n);
  * activations): 2 MB aligned and marked for huge pages where it is 2 MB or
  * more, so that its cache footprint does not depend on which physical
  * pages the process gets. free() releases it. */
-void *fer_big_alloc(size_t bytes);
+void *fer_scratch_alloc(size_t bytes);
 
 #endif

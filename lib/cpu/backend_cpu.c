@@ -14,7 +14,7 @@
 #include "scratch.h"
 #include "threads.h"
 
-static void *cpu_alloc(size_t bytes) { return fer_big_alloc(bytes ? bytes : 64); }
+static void *cpu_alloc(size_t bytes) { return fer_scratch_alloc(bytes ? bytes : 64); }
 static void cpu_free(void *block) { free(block); }
 static void cpu_copy(void *dst, const void *src, size_t bytes)
 {

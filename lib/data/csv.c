@@ -24,7 +24,6 @@ enum col { COL_OTHER, COL_EMOTION, COL_PIXELS, COL_USAGE };
 
 struct fer_csv {
     FILE *f;
-    int own;
     char *name;
     unsigned char *in;          /* raw input, gzip only */
     z_stream z;
@@ -429,32 +428,12 @@ fail:
     return NULL;
 }
 
-fer_csv *fer_csv_open(const char *path)
-{
-    FILE *f;
-    fer_csv *r;
-    if (!strcmp(path, "-"))
-        return fer_csv_from(stdin, "<stdin>");
-    if (!(f = fopen(path, "rb"))) {
-        fer_seterr("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (!(r = fer_csv_from(f, path))) {
-        fclose(f);
-        return NULL;
-    }
-    r->own = 1;
-    return r;
-}
-
 void fer_csv_close(fer_csv *r)
 {
     if (!r)
         return;
     if (r->z_live)
         inflateEnd(&r->z);
-    if (r->own)
-        fclose(r->f);
     free(r->in);
     free(r->buf);
     free(r->name);

@@ -34,17 +34,14 @@
 
 typedef struct fer_csv fer_csv;
 
-/* Opens path ("-" = stdin) and reads the header line, if any. Returns NULL
- * with fer_error() set ("x.csv: No such file or directory", "x.csv:1:
- * no 'pixels' column in the header"). */
-fer_csv *fer_csv_open(const char *path);
-
-/* The same over a stream the caller opened (and closes after
- * fer_csv_close); name is used in messages. Only fread is used, so bytes
- * pushed back with ungetc are seen. */
+/* A reader over a stream the caller opened (and closes after
+ * fer_csv_close), its header line read if there is one; name is used in
+ * messages ("x.csv:1: no 'pixels' column in the header"). NULL with
+ * fer_error() set. Only fread is used, so bytes pushed back with ungetc
+ * are seen. */
 fer_csv *fer_csv_from(FILE *f, const char *name);
 
-/* Frees the reader (closes the file only if fer_csv_open opened it). */
+/* Frees the reader (not the stream). */
 void fer_csv_close(fer_csv *r);
 
 /* Reads the next row: px gets the 2304 pixels (48x48), *label 0..6 or -1

@@ -15,12 +15,12 @@ const char *const fer_fer2013_classes[7] = {
 
 static const char *const usage_names[FER_NUSAGE] = {"Training", "PublicTest", "PrivateTest"};
 
-const char *fer_usage_name(int u)
+const char *fer_dataset_usage_name(int u)
 {
     return u >= 0 && u < FER_NUSAGE ? usage_names[u] : "none";
 }
 
-int fer_usage_parse(const char *s)
+int fer_dataset_usage_parse(const char *s)
 {
     for (int i = 0; i < FER_NUSAGE; i++)
         if (!strcmp(s, usage_names[i]))
@@ -125,10 +125,10 @@ int fer_dataset_end_record(fer_dataset_end *e, const fer_record *r, const char *
     long said;
     if (!strcmp(r->name, "images") || !strcmp(r->name, "face")) {
         e->n += r->name[0] == 'f' ? 1 : (r->ndim ? r->shape[0] : 0);
-        if (r->meta && fer_meta_get(r->meta, "end", v, sizeof v) >= 0 && !strcmp(v, "1"))
+        if (r->meta && fer_parse_meta(r->meta, "end", v, sizeof v) >= 0 && !strcmp(v, "1"))
             e->want = 1;
     } else if (!strcmp(r->name, "end")) {
-        if (!r->meta || fer_meta_get(r->meta, "images", v, sizeof v) < 0 ||
+        if (!r->meta || fer_parse_meta(r->meta, "images", v, sizeof v) < 0 ||
             fer_parse_long(v, 0, LONG_MAX, &said) < 0)
             return fer_seterr("%s: end record without an image count", where);
         if ((uint64_t)said != e->n)
@@ -187,7 +187,7 @@ static int read_classes(fer_dataset *d, const char *meta, const char *where, int
     char buf[FER_CLASSES_MAX * (FER_CLASS_NAME_MAX + 1)], list[sizeof buf], *p, *save = NULL;
     char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
     int n = 0;
-    if (!meta || fer_meta_get(meta, "classes", buf, sizeof buf) < 0)
+    if (!meta || fer_parse_meta(meta, "classes", buf, sizeof buf) < 0)
         return 0;
     memcpy(list, buf, sizeof list);
     for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
@@ -364,7 +364,7 @@ uint32_t fer_dataset_checksum(const fer_dataset *d)
     return (uint32_t)crc;
 }
 
-int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+int fer_dataset_split(const fer_dataset *d, double frac, unsigned long long seed,
                          fer_dataset *train, fer_dataset *val)
 {
     size_t img = (size_t)d->c * d->h * d->w;

@@ -86,12 +86,12 @@ uint32_t fer_dataset_checksum(const fer_dataset *d);
 
 /* "Training", "PublicTest", "PrivateTest" or "none"; and back (-1 when the
  * name is unknown; case-sensitive as in the FER2013 CSV). */
-const char *fer_usage_name(int usage);
-int fer_usage_parse(const char *s);
+const char *fer_dataset_usage_name(int usage);
+int fer_dataset_usage_parse(const char *s);
 
 /* Splits d into train and val, stratified by label, frac of each class to
  * val, deterministic for a seed. The outputs are initialised here. 0/-1. */
-int fer_split_stratified(const fer_dataset *d, double frac, unsigned long long seed,
+int fer_dataset_split(const fer_dataset *d, double frac, unsigned long long seed,
                          fer_dataset *train, fer_dataset *val);
 
 #endif

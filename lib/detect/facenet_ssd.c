@@ -198,14 +198,14 @@ static int read_table(const char *path, table *t)
         fer_seterr("%s: starts with a record '%s', not a fer model", path, r.name);
         goto bad;
     }
-    if (fer_meta_get(r.meta, "arch", v, sizeof v) < 0 || strcmp(v, "ssd_mobilenetv1")) {
+    if (fer_parse_meta(r.meta, "arch", v, sizeof v) < 0 || strcmp(v, "ssd_mobilenetv1")) {
         fer_seterr("%s: a model of arch '%s', not the ssd_mobilenetv1 face detector", path,
-                   fer_meta_get(r.meta, "arch", v, sizeof v) < 0 ? "(none)" : v);
+                   fer_parse_meta(r.meta, "arch", v, sizeof v) < 0 ? "(none)" : v);
         goto bad;
     }
-    if (fer_meta_get(r.meta, "tfjs2fer", v, sizeof v) < 0 || strcmp(v, "1")) {
+    if (fer_parse_meta(r.meta, "tfjs2fer", v, sizeof v) < 0 || strcmp(v, "1")) {
         fer_seterr("%s: converter version '%s', this fer reads 1 (make models again)", path,
-                   fer_meta_get(r.meta, "tfjs2fer", v, sizeof v) < 0 ? "(none)" : v);
+                   fer_parse_meta(r.meta, "tfjs2fer", v, sizeof v) < 0 ? "(none)" : v);
         goto bad;
     }
     fer_record_free(&r);
@@ -491,11 +491,6 @@ int fer_ssd_run(fer_ssd *m, const fer_image *im, int x, int y, int w, int h, flo
     }
     *out = res;
     return n;
-}
-
-const fer_box *fer_ssd_last_boxes(const fer_ssd *m)
-{
-    return m->dec;
 }
 
 /* ---- whole photo and tiles ---- */

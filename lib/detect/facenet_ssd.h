@@ -101,8 +101,4 @@ int fer_ssd_detect(fer_ssd *m, const fer_image *im, const fer_ssd_opts *o, fer_b
  * set ("NAME: not found ...") when none does. */
 int fer_ssd_find(const char *name, char *buf, size_t n);
 
-/* The raw outputs of the last fer_ssd_run, for tests: the 5118 decoded
- * boxes (fractions of the padded square) and their scores. */
-const fer_box *fer_ssd_last_boxes(const fer_ssd *m);
-
 #endif

@@ -15,7 +15,7 @@ static double clampd(double v, double lo, double hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
+void fer_augment_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
 {
     for (size_t r = 0; r < n * c * h; r++) {
         const uint8_t *s = src + r * w;
@@ -28,7 +28,7 @@ void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst)
     }
 }
 
-void fer_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t *dst)
+void fer_augment_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t *dst)
 {
     for (int p = 0; p < c; p++) {
         const uint8_t *s = src + (size_t)p * h * w;
@@ -74,7 +74,7 @@ void fer_augment_affine(const uint8_t *src, int c, int h, int w, double deg, dou
      * shift, then the rotation and scale (y grows downwards, so a turn
      * seen counter-clockwise is clockwise in these coordinates and its
      * inverse is this one). Dividing by a scale of 1 is exact, so
-     * fer_rotate_shift gives the bytes it always gave. */
+     * fer_augment_rotate_shift gives the bytes it always gave. */
     const double a = deg * M_PI / 180, cs = cos(a) / scale, sn = sin(a) / scale;
     const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
     for (int y = 0; y < h; y++)
@@ -86,7 +86,7 @@ void fer_augment_affine(const uint8_t *src, int c, int h, int w, double deg, dou
         }
 }
 
-void fer_rotate_shift(const uint8_t *src, int c, int h, int w, double deg, double dx, double dy,
+void fer_augment_rotate_shift(const uint8_t *src, int c, int h, int w, double deg, double dx, double dy,
                       uint8_t *dst)
 {
     fer_augment_affine(src, c, h, w, deg, 1, dx, dy, dst);
@@ -180,7 +180,7 @@ void fer_augment_random(const fer_augment_opts *o, const uint8_t *src, int c, in
         fer_augment_affine(src, c, h, w, deg, scale, dx, dy, geo);
         cur = geo;
     } else if (o->shift > 0) {
-        fer_shift(src, c, h, w, dx, dy, geo);
+        fer_augment_shift(src, c, h, w, dx, dy, geo);
         cur = geo;
     }
     if (o->crop > 0)
@@ -188,7 +188,7 @@ void fer_augment_random(const fer_augment_opts *o, const uint8_t *src, int c, in
     else if (cur == src)
         memcpy(dst, src, n);
     if (flip)
-        fer_mirror(dst, 1, c, h, w, dst);
+        fer_augment_mirror(dst, 1, c, h, w, dst);
     if (o->brightness > 0)
         fer_augment_brightness(dst, n, bf, dst);
     if (o->contrast > 0)

@@ -16,17 +16,17 @@
 #include "rng.h"
 
 /* Mirrors n images (n, c, h, w) left-right into dst (may equal src). */
-void fer_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst);
+void fer_augment_mirror(const uint8_t *src, size_t n, int c, int h, int w, uint8_t *dst);
 
 /* Translates by (dx, dy) pixels: dst(y, x) = src(y - dy, x - dx), with
  * source coordinates clamped to the image. */
-void fer_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t *dst);
+void fer_augment_shift(const uint8_t *src, int c, int h, int w, int dx, int dy, uint8_t *dst);
 
 /* Rotates by deg degrees (counter-clockwise as seen) about the centre
  * ((w-1)/2, (h-1)/2), then translates by (dx, dy) pixels: exactly
- * fer_augment_affine with scale 1 (and fer_shift for deg 0 and whole-pixel
+ * fer_augment_affine with scale 1 (and fer_augment_shift for deg 0 and whole-pixel
  * shifts). */
-void fer_rotate_shift(const uint8_t *src, int c, int h, int w, double deg, double dx, double dy,
+void fer_augment_rotate_shift(const uint8_t *src, int c, int h, int w, double deg, double dx, double dy,
                       uint8_t *dst);
 
 /* Scales by `scale` (> 0; above 1 zooms in) and rotates by deg degrees
@@ -85,7 +85,7 @@ int fer_augment_any(const fer_augment_opts *o);
  * flip (the top bit of one fer_rng_u64), scale, crop (x offset, then y),
  * brightness, contrast, erase; the first three as fer-train has always
  * drawn them, so that its runs without the later ones repeat. Applied in
- * this order: shift, rotation and scale in one resampling (fer_shift when
+ * this order: shift, rotation and scale in one resampling (fer_augment_shift when
  * there is neither rotation nor scale), crop, flip, brightness, contrast,
  * erase. An erase (random erasing, Zhong et al. 2017) covers a rectangle
  * of 2% to 33% of the image (uniform) with aspect ratio h/w between 0.3

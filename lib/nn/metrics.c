@@ -4,7 +4,7 @@
 #include "error.h"
 #include "metrics.h"
 
-int fer_argmax(const float *v, int k)
+int fer_metrics_argmax(const float *v, int k)
 {
     int best = 0;
     for (int i = 1; i < k; i++)

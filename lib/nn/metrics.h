@@ -26,6 +26,6 @@ void fer_metrics_compute(fer_metrics *m, int k, const int32_t *truth, const int3
                          size_t n);
 
 /* Index of the largest of k values (the first on ties). */
-int fer_argmax(const float *v, int k);
+int fer_metrics_argmax(const float *v, int k);
 
 #endif

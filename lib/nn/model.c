@@ -286,7 +286,7 @@ int fer_model_save(const fer_model *m, const char *path)
 static int meta_double(const char *meta, const char *key, double *v, const char *path)
 {
     char buf[64];
-    if (fer_meta_get(meta, key, buf, sizeof buf) < 0)
+    if (fer_parse_meta(meta, key, buf, sizeof buf) < 0)
         return fer_seterr("%s: model record lacks '%s'", path, key);
     if (fer_parse_double(buf, -1e9, 1e9, v))
         return fer_error_prefix("%s: model %s", path, key);
@@ -300,33 +300,33 @@ static int model_from_meta(fer_model *m, const char *meta, const char *path)
     fer_model_opts o;
     double version, mean, std;
     int c, h, w, n = 0;
-    if (!meta || fer_meta_get(meta, "format", buf, sizeof buf) < 0 || strcmp(buf, "fer-model"))
+    if (!meta || fer_parse_meta(meta, "format", buf, sizeof buf) < 0 || strcmp(buf, "fer-model"))
         return fer_seterr("%s: not a fer model (no format=fer-model)", path);
     if (meta_double(meta, "model_version", &version, path))
         return -1;
     if (version > FER_MODEL_VERSION)
         return fer_seterr("%s: model version %g is newer than this fer reads (%d)", path, version,
                           FER_MODEL_VERSION);
-    if (fer_meta_get(meta, "arch", arch, sizeof arch) < 0 || fer_model_defaults(arch, &o))
+    if (fer_parse_meta(meta, "arch", arch, sizeof arch) < 0 || fer_model_defaults(arch, &o))
         return fer_seterr("%s: unknown or missing arch", path);
     if (meta_double(meta, "width", &o.width, path) || meta_double(meta, "dropout", &o.dropout, path) ||
         meta_double(meta, "dropout2", &o.dropout2, path) || meta_double(meta, "mean", &mean, path) ||
         meta_double(meta, "std", &std, path))
         return -1;
-    if (!strcmp(arch, "cnn") && fer_meta_get(meta, "stages", buf, sizeof buf) >= 0) {
+    if (!strcmp(arch, "cnn") && fer_parse_meta(meta, "stages", buf, sizeof buf) >= 0) {
         long st;   /* absent in version 1 files: the study's 3 */
         if (fer_parse_long(buf, 1, FER_CNN_STAGES_MAX, &st))
             return fer_error_prefix("%s: model stages", path);
         o.stages = (int)st;
     }
-    if (fer_meta_get(meta, "input", buf, sizeof buf) < 0 ||
+    if (fer_parse_meta(meta, "input", buf, sizeof buf) < 0 ||
         sscanf(buf, "%d,%d,%d", &c, &h, &w) != 3 || c < 1 || c > 4 || h < 8 || h > 1024 ||
         w < 8 || w > 1024)
         return fer_seterr("%s: bad input shape in model record", path);
     o.c = c;
     o.h = h;
     o.w = w;
-    if (fer_meta_get(meta, "classes", buf, sizeof buf) < 0)
+    if (fer_parse_meta(meta, "classes", buf, sizeof buf) < 0)
         return fer_seterr("%s: model record lacks classes", path);
     {
         char *save = NULL, *tok;

@@ -203,7 +203,7 @@ int fer_optim_read(fer_optim *opt, const char *path)
     while ((k = fer_reader_next(rd, &r)) == 1) {
         if (!strcmp(r.name, "optim")) {
             char buf[32];
-            if (fer_meta_get(r.meta, "t", buf, sizeof buf) > 0)
+            if (fer_parse_meta(r.meta, "t", buf, sizeof buf) > 0)
                 opt->t = strtol(buf, NULL, 10);
         } else if (!strncmp(r.name, "optim.", 6)) {
             size_t len = strlen(r.name);

@@ -41,9 +41,9 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
         for (size_t i = 0; i < n; i++)
             fer_augment_crop(src + i * img, c, h, w, x0, y0, cw, ch, dst + i * img);
         if (v >= 5)
-            fer_mirror(dst, n, c, h, w, dst);
+            fer_augment_mirror(dst, n, c, h, w, dst);
     } else if (tta == FER_TTA_FLIP && v == 1) {
-        fer_mirror(src, n, c, h, w, dst);
+        fer_augment_mirror(src, n, c, h, w, dst);
     } else {
         memcpy(dst, src, n * img);
     }
@@ -109,7 +109,7 @@ fail:
     return rc;
 }
 
-int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc)
+int fer_predict_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc)
 {
     int k = m->nclasses;
     float *probs = malloc((d->n ? d->n : 1) * k * sizeof(float));
@@ -126,7 +126,7 @@ int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, do
         int y = d->labels[i];
         if (y < 0 || y >= k)
             continue;
-        right += fer_argmax(p, k) == y;
+        right += fer_metrics_argmax(p, k) == y;
         l -= log(p[y] > 1e-12f ? p[y] : 1e-12);
         counted++;
     }
@@ -136,13 +136,13 @@ int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, do
     return 0;
 }
 
-void fer_probs_add(float *sum, const float *p, size_t n)
+void fer_predict_sum(float *sum, const float *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         sum[i] += p[i];
 }
 
-void fer_probs_mean(float *sum, size_t n, int models)
+void fer_predict_mean(float *sum, size_t n, int models)
 {
     for (size_t i = 0; models > 1 && i < n; i++)
         sum[i] /= (float)models;

@@ -40,12 +40,12 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs);
 
 /* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
-int fer_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
+int fer_predict_evaluate(fer_model *m, const fer_dataset *d, int batch, double *loss, double *acc);
 
 /* An ensemble's probabilities: each model's n values added into sum
  * (zeroed first), then divided by the number of models; one model's come
  * out unchanged. fer-eval and fer-classify average -m models this way. */
-void fer_probs_add(float *sum, const float *p, size_t n);
-void fer_probs_mean(float *sum, size_t n, int models);
+void fer_predict_sum(float *sum, const float *p, size_t n);
+void fer_predict_mean(float *sum, size_t n, int models);
 
 #endif

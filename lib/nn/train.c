@@ -255,25 +255,25 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
             char buf[128];
             unsigned long long s[4];
             long v;
-            if (fer_meta_get(r.meta, "epoch", buf, sizeof buf) > 0 &&
+            if (fer_parse_meta(r.meta, "epoch", buf, sizeof buf) > 0 &&
                 !fer_parse_long(buf, 0, 1000000, &v))
                 st->epoch = (int)v;
-            if (fer_meta_get(r.meta, "best_epoch", buf, sizeof buf) > 0 &&
+            if (fer_parse_meta(r.meta, "best_epoch", buf, sizeof buf) > 0 &&
                 !fer_parse_long(buf, 0, 1000000, &v))
                 st->best_epoch = (int)v;
-            if (fer_meta_get(r.meta, "best_val_acc", buf, sizeof buf) > 0)
+            if (fer_parse_meta(r.meta, "best_val_acc", buf, sizeof buf) > 0)
                 st->best_acc = strtod(buf, NULL);
-            if (fer_meta_get(r.meta, "lr", buf, sizeof buf) > 0)
+            if (fer_parse_meta(r.meta, "lr", buf, sizeof buf) > 0)
                 st->lr = strtod(buf, NULL);
-            if (fer_meta_get(r.meta, "plateau_best", buf, sizeof buf) > 0)
+            if (fer_parse_meta(r.meta, "plateau_best", buf, sizeof buf) > 0)
                 st->plateau_best = strtod(buf, NULL);
-            if (fer_meta_get(r.meta, "plateau_wait", buf, sizeof buf) > 0 &&
+            if (fer_parse_meta(r.meta, "plateau_wait", buf, sizeof buf) > 0 &&
                 !fer_parse_long(buf, 0, 1000000, &v))
                 st->plateau_wait = (int)v;
-            if (fer_meta_get(r.meta, "ema_steps", buf, sizeof buf) > 0 &&
+            if (fer_parse_meta(r.meta, "ema_steps", buf, sizeof buf) > 0 &&
                 !fer_parse_long(buf, 0, 1L << 53, &v))
                 st->ema_t = v;
-            if (fer_meta_get(r.meta, "rng", buf, sizeof buf) > 0 &&
+            if (fer_parse_meta(r.meta, "rng", buf, sizeof buf) > 0 &&
                 sscanf(buf, "%llu,%llu,%llu,%llu", &s[0], &s[1], &s[2], &s[3]) == 4)
                 for (int i = 0; i < 4; i++)
                     st->rng.s[i] = s[i];
@@ -498,7 +498,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 ema_update(m->net, ema_dev, o->ema, ema_t++);
             sum_loss += loss * b;
             for (int j = 0; j < b; j++)
-                right += fer_argmax(probs + j * k, k) == by[j];
+                right += fer_metrics_argmax(probs + j * k, k) == by[j];
             done += b;
             if (o->report) {
                 fer_train_report r = {.epoch = epoch + 1, .epochs = o->epochs, .done = done,
@@ -532,7 +532,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             be->copy(live, fer_net_weight_block(m->net), bytes);
             be->copy(fer_net_weight_block(m->net), ema_dev, bytes);
         }
-        if (have_val && fer_evaluate(m, val, B, &vloss, &vacc))
+        if (have_val && fer_predict_evaluate(m, val, B, &vloss, &vacc))
             goto out;
         if (!have_val || vacc > best_acc) {   /* without validation: the last */
             best_acc = vacc;

@@ -37,14 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (!fer_parse_double(s, 0.05, 20, &d) && (d < 0.05 || d > 20))
         abort();
     (void)fer_optim_parse(s);
-    if ((k = fer_usage_parse(s)) >= 0 && strcmp(fer_usage_name(k), s))
+    if ((k = fer_dataset_usage_parse(s)) >= 0 && strcmp(fer_dataset_usage_name(k), s))
         abort();
     /* meta text, then the key after the first NUL (or a fixed one) */
     key = len < n ? s + len + 1 : "classes";
-    k = fer_meta_get(s, key, buf, sizeof buf);
+    k = fer_parse_meta(s, key, buf, sizeof buf);
     if (k >= 0 && strlen(buf) != (size_t)(k < (int)sizeof buf ? k : (int)sizeof buf - 1))
         abort();
-    (void)fer_meta_get(s, "train.command", buf, 1);
+    (void)fer_parse_meta(s, "train.command", buf, 1);
     free(s);
     return 0;
 }
