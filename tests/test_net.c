@@ -384,8 +384,8 @@ static void test_model_nonfinite(void)
         fer_net_find_param(m.net, i ? "bn7.running_var" : "fc1.weight")->w[5] = bad[i];
         CHECK(fer_model_save(&m, path) == 0, "save: %s", fer_error());
         CHECK(fer_model_load(&l, path) == -1, "a model with %g loaded", bad[i]);
-        CHECK(strstr(fer_error(), i ? "'bn7.running_var' holds a non-finite value"
-                                    : "'fc1.weight' holds a non-finite value"),
+        CHECK(strstr(fer_error(), i ? "'bn7.running_var': a non-finite value (-inf at 5)"
+                                    : "'fc1.weight': a non-finite value (nan at 5)"),
               "message: %s", fer_error());
         fer_model_free(&m);
     }

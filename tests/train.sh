@@ -142,10 +142,11 @@ check resume_epochs test "$(meta i.fer train.epochs)" = $((e + 2))
 check resume_log_rows test "$(col i.csv 1 | tr '\n' ' ')" = "$(seq 1 $((e + 2)) | tr '\n' ' ')"
 check resume_ckpt_removed test ! -e i.fer.ckpt
 t resume_missing 1 '^fer-train: .*nosuch\.ckpt' -- fer-train $FF -i "$DATA" -o r.fer --resume nosuch.ckpt
-t resume_not_ckpt 1 '^fer-train: f\.fer: ' -- fer-train $FF -i "$DATA" -o r.fer --resume f.fer
+t resume_not_ckpt 1 '^fer-train: f\.fer: not a checkpoint \(no trainstate record\)$' -- \
+    fer-train $FF -i "$DATA" -o r.fer --resume f.fer
 t resume_other_arch 1 '^fer-train: c\.fer: checkpoint is a cnn model, training a ff$' -- \
     fer-train $FF -i "$DATA" -o r.fer --resume c.fer
-t resume_other_width 1 '^fer-train: f\.fer: checkpoint tensor fc1\.weight has [0-9]+ weights, training [0-9]+' -- \
+t resume_other_width 1 '^fer-train: f\.fer: checkpoint is a ff of width 0\.25, training 0\.5$' -- \
     fer-train -m ff --width 0.5 --batch 16 --threads 1 -q -i "$DATA" -o r.fer --resume f.fer
 
 # --- exact resume: stopped in a later epoch, resumed, the same weights as a

@@ -6,8 +6,8 @@
 
 #include "error.h"
 #include "model.h"
+#include "modelfile.h"
 #include "outfile.h"
-#include "parse.h"
 #include "record.h"
 
 int fer_model_defaults(const char *arch, fer_model_opts *o)
@@ -274,195 +274,53 @@ int fer_model_save(const fer_model *m, const char *path)
     return fer_outfile_commit(&o);
 }
 
-static int meta_double(const char *meta, const char *key, double *v, const char *path)
+/* Builds the net a model record describes. */
+static int model_from_meta(fer_model *m, const fer_modelfile *mf)
 {
-    char buf[64];
-    if (fer_meta_get(meta, key, buf, sizeof buf) < 0)
-        return fer_seterr("%s: model record lacks '%s'", path, key);
-    if (fer_parse_double(buf, -1e9, 1e9, v))
-        return fer_error_prefix("%s: model %s", path, key);
-    return 0;
-}
-
-/* Builds the net described by a "model" record's meta text. */
-static int model_from_meta(fer_model *m, const char *meta, const char *path)
-{
-    char arch[32], buf[4096];
-    fer_model_opts o;
-    double version, mean, std;
-    int c, h, w, n = 0;
-    if (!meta || fer_meta_get(meta, "format", buf, sizeof buf) < 0 || strcmp(buf, "fer-model"))
-        return fer_seterr("%s: not a fer model (no format=fer-model)", path);
-    if (meta_double(meta, "model_version", &version, path))
-        return -1;
-    if (version > FER_MODEL_VERSION)
-        return fer_seterr("%s: model version %g is newer than this fer reads (%d)", path, version,
-                          FER_MODEL_VERSION);
-    if (fer_meta_get(meta, "arch", arch, sizeof arch) < 0 || fer_model_defaults(arch, &o))
-        return fer_seterr("%s: unknown or missing arch", path);
-    if (meta_double(meta, "width", &o.width, path) || meta_double(meta, "dropout", &o.dropout, path) ||
-        meta_double(meta, "dropout2", &o.dropout2, path) || meta_double(meta, "mean", &mean, path) ||
-        meta_double(meta, "std", &std, path))
-        return -1;
-    if (!strcmp(arch, "cnn") && fer_meta_get(meta, "stages", buf, sizeof buf) >= 0) {
-        long st;   /* absent in version 1 files: the study's 3 */
-        if (fer_parse_long(buf, 1, FER_CNN_STAGES_MAX, &st))
-            return fer_error_prefix("%s: model stages", path);
-        o.stages = (int)st;
-    }
-    if (fer_meta_get(meta, "input", buf, sizeof buf) < 0 ||
-        sscanf(buf, "%d,%d,%d", &c, &h, &w) != 3 || c < 1 || c > 4 || h < 8 || h > 1024 ||
-        w < 8 || w > 1024)
-        return fer_seterr("%s: bad input shape in model record", path);
-    o.c = c;
-    o.h = h;
-    o.w = w;
-    if (fer_meta_get(meta, "classes", buf, sizeof buf) < 0)
-        return fer_seterr("%s: model record lacks classes", path);
-    {
-        char *save = NULL, *tok;
-        char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
-        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (n == FER_CLASSES_MAX || strlen(tok) >= FER_CLASS_NAME_MAX)
-                return fer_seterr("%s: bad class list", path);
-            strcpy(names[n++], tok);
-        }
-        o.nclasses = n;
-        if (fer_model_build(m, arch, &o, NULL))
-            return fer_error_prefix("%s", path);
-        for (int i = 0; i < n; i++)
-            strcpy(m->classes[i], names[i]);
-    }
-    m->mean = mean;
-    m->std = std;
-    if (!(std > 0))
-        return fer_seterr("%s: std must be positive", path);
-    {
-        /* keep the training record: every line that starts with "train." */
-        const char *p = meta;
-        while (p && *p) {
-            const char *eol = strchr(p, '\n');
-            size_t len = eol ? (size_t)(eol - p) : strlen(p);
-            if (!strncmp(p, "train.", 6)) {
-                size_t old = m->train_meta ? strlen(m->train_meta) : 0;
-                char *q = realloc(m->train_meta, old + len + 2);
-                if (!q)
-                    return fer_seterr("out of memory");
-                memcpy(q + old, p, len);
-                q[old + len] = '\n';
-                q[old + len + 1] = 0;
-                m->train_meta = q;
-            }
-            p = eol ? eol + 1 : NULL;
-        }
+    const fer_modelfile_meta *mm = fer_modelfile_model(mf);
+    if (fer_model_build(m, mm->arch, &mm->opts, NULL))
+        return fer_error_prefix("%s", fer_modelfile_name(mf));
+    memcpy(m->classes, mm->classes, sizeof m->classes);
+    m->mean = mm->mean;
+    m->std = mm->std;
+    if (mm->train_meta && !(m->train_meta = strdup(mm->train_meta))) {
+        fer_model_free(m);
+        return fer_seterr("out of memory");
     }
     return 0;
-}
-
-static int shape_matches(const fer_param *p, const fer_record *r)
-{
-    if (r->dtype != FER_F32 || r->ndim != p->ndim)
-        return 0;
-    for (int d = 0; d < p->ndim; d++)
-        if (r->shape[d] != (uint64_t)p->shape[d])
-            return 0;
-    return 1;
 }
 
 int fer_model_load(fer_model *m, const char *path)
 {
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    int k, nparams, filled = 0, rc = -1;
-    char *seen = NULL;
+    fer_modelfile *mf = fer_modelfile_open(path);
+    fer_modelfile_item it;
+    int k = -1;
     memset(m, 0, sizeof *m);
-    if (!rd)
+    if (!mf)
         return -1;
-    fer_reader_expect(rd, "fer model");
-    k = fer_reader_next(rd, &r);
-    if (k <= 0) {
-        if (k == 0)
-            fer_seterr("%s: empty file, not a model", path);
-        goto out;
-    }
-    if (strcmp(r.name, "model")) {
-        fer_seterr("%s: first record is '%s', not a model", path, r.name);
-        fer_record_free(&r);
-        goto out;
-    }
-    rc = model_from_meta(m, r.meta, path);
-    fer_record_free(&r);
-    if (rc)
-        goto out;
-    rc = -1;
-    nparams = fer_net_nparams(m->net);
-    seen = calloc(nparams, 1);
-    if (!seen) {
-        fer_seterr("out of memory");
-        goto out;
-    }
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        fer_param *p = fer_net_find_param(m->net, r.name);
-        if (p) {
-            if (!shape_matches(p, &r)) {
-                fer_seterr("%s: tensor '%s' has the wrong dtype or shape for %s", path, r.name,
-                           m->arch);
-                fer_record_free(&r);
-                goto out;
-            }
-            memcpy(p->w, r.data, p->n * sizeof(float));
-            for (size_t j = 0; j < p->n; j++)
-                if (!isfinite(p->w[j])) {
-                    fer_seterr("%s: tensor '%s' holds a non-finite value (%g at %zu)", path,
-                               r.name, p->w[j], j);
-                    fer_record_free(&r);
-                    goto out;
-                }
-            if (!seen[p - fer_net_param(m->net, 0)]++)
-                filled++;
-        }
-        fer_record_free(&r);
-    }
-    if (k < 0)
-        goto out;
-    if (filled != nparams) {
-        for (int i = 0; i < nparams; i++)
-            if (!seen[i]) {
-                fer_seterr("%s: tensor '%s' missing (file truncated?)", path,
-                           fer_net_param(m->net, i)->name);
-                break;
-            }
-        goto out;
-    }
-    rc = 0;
-out:
-    free(seen);
-    fer_reader_close(rd);
-    if (rc && m->net)
+    if (!model_from_meta(m, mf) && !fer_modelfile_bind(mf, m->net, FER_MF_EXACT))
+        while ((k = fer_modelfile_next(mf, &it)) == 1)
+            ;   /* a checkpoint's training state: not the model's */
+    fer_modelfile_close(mf);
+    if (k && m->net)
         fer_model_free(m);
-    return rc;
+    return k ? -1 : 0;
 }
 
 int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skipped)
 {
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    int k;
+    fer_modelfile *mf = fer_modelfile_open(path);
+    fer_modelfile_item it;
+    int k = -1;
     *copied = *skipped = 0;
-    if (!rd)
+    if (!mf)
         return -1;
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        fer_param *p = fer_net_find_param(m->net, r.name);
-        if (p && shape_matches(p, &r)) {
-            memcpy(p->w, r.data, p->n * sizeof(float));
-            (*copied)++;
-        } else if (strcmp(r.name, "model")) {
-            (*skipped)++;
-        }
-        fer_record_free(&r);
-    }
-    fer_reader_close(rd);
-    return k < 0 ? -1 : 0;
+    if (!fer_modelfile_bind(mf, m->net, FER_MF_TRANSFER))
+        while ((k = fer_modelfile_next(mf, &it)) == 1)
+            ;
+    fer_modelfile_counts(mf, copied, skipped);
+    fer_modelfile_close(mf);
+    return k ? -1 : 0;
 }
 
 void fer_model_preprocess(const fer_model *m, const uint8_t *px, size_t n, float *x)
