@@ -91,18 +91,33 @@ static int edit_meta(fer_record *r, const char *from, const char *to)
     return 0;
 }
 
+/* meta less the line of key, malloc'd. */
+static char *without_line(const char *meta, const char *key)
+{
+    char *s = strdup(meta), *p;
+    size_t klen = strlen(key);
+    for (p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, key, klen) && p[klen] == '=') {
+            memmove(p, strchr(p, '\n') + 1, strlen(strchr(p, '\n') + 1) + 1);
+            break;
+        }
+    return s;
+}
+
 /* --- files older fers wrote ----------------------------------------------- */
 
-/* The cnn an older fer wrote predicts what that fer's fer-eval did, to
- * rounding (other machines may pick other SIMD kernels). */
+/* The cnn written before its model files held batch norm's settings loads
+ * with the ones it was made with (1e-5, 0.1) and predicts what that fer's
+ * fer-eval did, to rounding (other machines may pick other SIMD kernels);
+ * an eps of 1e-4 would not pass the same check. */
 static void test_old_model(void)
 {
     fer_model m;
     fer_dataset d;
     fer_record r[MAXREC];
-    float *got;
+    float *got, *other;
     int n, pi;
-    size_t bad = 0, k;
+    size_t bad = 0, bad_other = 0, k;
     if (access(data_path("old-cnn.fer"), R_OK))
         SKIP("no tests/data under FER_ROOT");
     CHECK(fer_model_load(&m, data_path("old-cnn.fer")) == 0, "load: %s", fer_error());
@@ -115,17 +130,25 @@ static void test_old_model(void)
             free_all(r, n);
         return;
     }
+    CHECK(m.opts.bn_eps == 1e-5 && m.opts.bn_momentum == 0.1, "bn %g %g", m.opts.bn_eps,
+          m.opts.bn_momentum);
     k = d.n * (size_t)m.nclasses;
     CHECK(r[pi].nbytes == k * sizeof(float), "probs of %llu bytes",
           (unsigned long long)r[pi].nbytes);
     got = malloc(k * sizeof *got);
+    other = malloc(k * sizeof *other);
     CHECK(fer_predict(&m, d.pixels, d.n, 64, 0, got) == 0, "predict: %s", fer_error());
+    fer_net_set_bn(m.net, 1e-4f, 0.1f);
+    CHECK(fer_predict(&m, d.pixels, d.n, 64, 0, other) == 0, "predict: %s", fer_error());
     for (size_t i = 0; i < k && r[pi].nbytes == k * sizeof(float); i++) {
         float want = ((const float *)r[pi].data)[i];
         if (!(fabsf(got[i] - want) <= 1e-6f + 1e-5f * fabsf(want)) && !bad++)
             CHECK(0, "prob %zu: %.9g, that fer's %.9g", i, got[i], want);
+        bad_other += !(fabsf(other[i] - want) <= 1e-6f + 1e-5f * fabsf(want));
     }
+    CHECK(bad_other > 0, "eps 1e-4 predicts the same: the check tells nothing");
     free(got);
+    free(other);
     free_all(r, n);
     fer_dataset_free(&d);
     fer_model_free(&m);
@@ -186,8 +209,9 @@ static int resume(const char *in, const char *out, int ema)
 }
 
 /* What was read is what is written back: every record of the resumed
- * run's checkpoint equals the old one's, but for what the oldest lacks
- * (its image order and plateau counters, restored as a fresh run's). */
+ * run's checkpoint equals the old one's, but for the keys older files
+ * lack (the model's bn_eps and bn_momentum; the oldest's image order and
+ * plateau counters, restored as a fresh run's). */
 static void test_old_checkpoints(void)
 {
     static const char *files[2] = {"old-ff-ckpt.fer", "older-ff-ckpt.fer"};
@@ -204,6 +228,16 @@ static void test_old_checkpoints(void)
         CHECK(na > 30 && na == nb, "%s: %d records, resaved %d", files[f], na, nb);
         for (int i = 0; i < na && i < nb; i++) {
             const fer_record *x = &a[i], *y = &b[i];
+            char *got = y->meta ? strdup(y->meta) : NULL;
+            if (!strcmp(x->name, "model") && got) {
+                /* the keys it predates, with the values it was made with */
+                char *t = without_line(got, "bn_eps");
+                CHECK(strstr(got, "\nbn_eps=1e-05\nbn_momentum=0.1\n"), "%s: model meta %s",
+                      files[f], got);
+                free(got);
+                got = without_line(t, "bn_momentum");
+                free(t);
+            }
             if (!strcmp(x->name, "trainstate") && f == 1) {
                 /* the oldest: its keys, then a fresh run's counters; the
                  * first order */
@@ -214,6 +248,7 @@ static void test_old_checkpoints(void)
                       (unsigned long long)y->shape[0]);
                 for (int j = 0; y->dtype == FER_I64 && j < 12; j++)
                     CHECK(((const int64_t *)y->data)[j] == j, "order[%d]", j);
+                free(got);
                 continue;
             }
             CHECK(!strcmp(x->name, y->name) && x->dtype == y->dtype && x->ndim == y->ndim &&
@@ -221,8 +256,9 @@ static void test_old_checkpoints(void)
                   "%s: record %d: %s, resaved %s", files[f], i, x->name, y->name);
             CHECK(!x->nbytes || (x->nbytes == y->nbytes && !memcmp(x->data, y->data, x->nbytes)),
                   "%s: %s: values differ", files[f], x->name);
-            CHECK(!x->meta == !y->meta && (!x->meta || !strcmp(x->meta, y->meta)),
-                  "%s: %s: meta %s, was %s", files[f], x->name, y->meta, x->meta);
+            CHECK(!x->meta == !got && (!x->meta || !strcmp(x->meta, got)),
+                  "%s: %s: meta %s, was %s", files[f], x->name, got, x->meta);
+            free(got);
         }
         if (na > 0)
             free_all(a, na);
@@ -348,6 +384,8 @@ static void test_refused_models(void)
         {"dropout2=0\n", "dropout2=1\n", "dropouts in [0, 1)"},
         {"dropout2=0\n", "dropout2=-0.5\n", "key 'dropout2'"},
         {"dropout2=0\n", "dropout2=0\nstages=3\n", "'stages' in a ff"},
+        {"bn_eps=1e-05\n", "bn_eps=0\n", "key 'bn_eps': '0': out of range"},
+        {"bn_momentum=0.1\n", "bn_momentum=1.5\n", "key 'bn_momentum': '1.5'"},
         {"input=1,8,8\n", "input=1,8\n", "key 'input'"},
         {"input=1,8,8\n", "input=1,8,8,8\n", "key 'input'"},
         {"input=1,8,8\n", "input=1,8,x\n", "key 'input': 'x'"},

@@ -14,6 +14,8 @@ int fer_model_defaults(const char *arch, fer_model_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->width = 1;
+    o->bn_eps = 1e-5;
+    o->bn_momentum = 0.1;
     o->nclasses = 7;
     o->c = 1;
     o->h = o->w = 48;
@@ -147,9 +149,14 @@ int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer
     if (o->c < 1 || o->c > 4 || o->h < 8 || o->h > 1024 || o->w < 8 || o->w > 1024)
         return fer_seterr("input %dx%dx%d: a model takes C 1..4, H and W 8..1024", o->c, o->h,
                           o->w);
+    /* eps stays a normal float */
+    if (!(o->bn_eps >= 1e-12 && o->bn_eps <= 1 && o->bn_momentum >= 0 && o->bn_momentum <= 1))
+        return fer_seterr("batch norm eps %g, momentum %g: take eps in [1e-12, 1], momentum "
+                          "in [0, 1]", o->bn_eps, o->bn_momentum);
     m->net = fer_net_new(o->c, o->h, o->w);
     if (!m->net)
         return fer_seterr("out of memory");
+    fer_net_set_bn(m->net, (float)o->bn_eps, (float)o->bn_momentum);
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     m->opts = *o;
     m->mean = 0.5;
@@ -204,11 +211,14 @@ int fer_model_note(fer_model *m, const char *key, const char *fmt, ...)
     return 0;
 }
 
-/* The version a reader needs: 1 unless the model uses what version 2
- * added (a cnn of other than 3 stages), so that files older fers read are
- * written as before, and a deeper cnn is refused by them as too new. */
+/* The version a reader needs: 1 unless the model uses what a later one
+ * added (2: a cnn of other than 3 stages; 3: batch-norm settings other
+ * than the ones older fers used), so that files older fers read are
+ * written as before, and the others are refused by them as too new. */
 static int needed_version(const fer_model *m)
 {
+    if (m->opts.bn_eps != 1e-5 || m->opts.bn_momentum != 0.1)
+        return 3;
     return !strcmp(m->arch, "cnn") && m->opts.stages != 3 ? 2 : 1;
 }
 
@@ -224,8 +234,9 @@ static char *model_meta(const fer_model *m)
                     "format=fer-model\nmodel_version=%d\narch=%s\nwidth=%.17g\ndropout=%.17g\n"
                     "dropout2=%.17g\n",
                     version, m->arch, m->opts.width, m->opts.dropout, m->opts.dropout2);
-    if (version >= 2)
+    if (!strcmp(m->arch, "cnn") && m->opts.stages != 3)
         p += sprintf(p, "stages=%d\n", m->opts.stages);
+    p += sprintf(p, "bn_eps=%.9g\nbn_momentum=%.9g\n", m->opts.bn_eps, m->opts.bn_momentum);
     p += sprintf(p, "input=%d,%d,%d\nmean=%.9g\nstd=%.9g\nclasses=", m->opts.c, m->opts.h,
                  m->opts.w, m->mean, m->std);
     for (int i = 0; i < m->nclasses; i++)

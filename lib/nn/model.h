@@ -8,6 +8,8 @@
  *   arch=cnn|ff|resnet18
  *   width=1  dropout=0.25  dropout2=0.5    (architecture options)
  *   stages=4                               (cnn, only when not 3: version 2)
+ *   bn_eps=1e-05  bn_momentum=0.1          (batch norm; taken as these when
+ *                                           absent; others need version 3)
  *   input=1,48,48
  *   mean=0.5  std=0.25                     (x = (pixel/255 - mean) / std;
  *                                           fer_model_build's values)
@@ -26,8 +28,10 @@
 #include "net.h"
 
 /* The newest version this fer reads. A file says the oldest version that
- * reads it: 1, or 2 for a cnn of other than 3 stages (the stages key). */
-#define FER_MODEL_VERSION 2
+ * reads it: 1; 2 for a cnn of other than 3 stages (the stages key); 3 for
+ * batch-norm settings other than 1e-5 and 0.1 (older fers ignore the keys
+ * and would use those). */
+#define FER_MODEL_VERSION 3
 /* cnn: pool blocks; 48x48 faces are 3x3 after 4 */
 #define FER_CNN_STAGES_MAX 5
 
@@ -39,6 +43,9 @@ typedef struct fer_model_opts {
                                study's), 4 adds 512 channels at width 1 */
     int nclasses;
     int c, h, w;            /* input */
+    double bn_eps;          /* batch norm: added to the variance (1e-5) */
+    double bn_momentum;     /* batch norm: the weight of a batch in the running
+                               statistics (0.1, PyTorch's convention) */
 } fer_model_opts;
 
 typedef struct fer_model {
@@ -52,13 +59,14 @@ typedef struct fer_model {
 } fer_model;
 
 /* Default options for an architecture (width 1, its dropouts, 7 classes,
- * 1x48x48). Returns -1 for an unknown name. */
+ * 1x48x48, batch norm's 1e-5 and 0.1). Returns -1 for an unknown name. */
 int fer_model_defaults(const char *arch, fer_model_opts *o);
 
 /* Builds the net of arch with options o; weights initialised from rng (He
  * for cnn/resnet18, Xavier for ff). Class names are FER2013's; mean 0.5,
- * std 0.25. 0 or -1; an input outside C 1..4, H and W 8..1024 (what a
- * model file may hold) is refused. */
+ * std 0.25. 0 or -1; an input outside C 1..4, H and W 8..1024, a bn_eps
+ * outside [1e-12, 1] or a bn_momentum outside [0, 1] (what a model file
+ * may hold) is refused. */
 int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer_rng *rng);
 void fer_model_free(fer_model *m);
 

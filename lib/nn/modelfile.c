@@ -159,12 +159,12 @@ static int split_meta(const fer_modelfile *mf, char *text, const char *const *ke
 /* --- the model record ---------------------------------------------------- */
 
 enum {
-    K_FORMAT, K_VERSION, K_ARCH, K_WIDTH, K_DROPOUT, K_DROPOUT2, K_STAGES, K_INPUT, K_MEAN,
-    K_STD, K_CLASSES, NKEYS
+    K_FORMAT, K_VERSION, K_ARCH, K_WIDTH, K_DROPOUT, K_DROPOUT2, K_STAGES, K_BN_EPS,
+    K_BN_MOMENTUM, K_INPUT, K_MEAN, K_STD, K_CLASSES, NKEYS
 };
 static const char *const model_keys[NKEYS] = {
-    "format", "model_version", "arch", "width", "dropout", "dropout2", "stages", "input",
-    "mean", "std", "classes"};
+    "format", "model_version", "arch", "width", "dropout", "dropout2", "stages", "bn_eps",
+    "bn_momentum", "input", "mean", "std", "classes"};
 
 static int need(const fer_modelfile *mf, const char **v, int k)
 {
@@ -256,6 +256,11 @@ static int parse_model(fer_modelfile *mf)
         if (whole_int(mf, "stages", v[K_STAGES], 1, FER_CNN_STAGES_MAX, &m->opts.stages))
             goto out;
     }
+    /* absent before they were stored: the values every fer used then */
+    if ((v[K_BN_EPS] && num(mf, "bn_eps", v[K_BN_EPS], 1e-12, 1, &m->opts.bn_eps)) ||
+        (v[K_BN_MOMENTUM] && num(mf, "bn_momentum", v[K_BN_MOMENTUM], 0, 1,
+                                 &m->opts.bn_momentum)))
+        goto out;
     if (need(mf, v, K_INPUT))
         goto out;
     if (split((char *)v[K_INPUT], f, 3) != 3) {

@@ -36,7 +36,8 @@
 typedef struct fer_modelfile_meta {
     int version;                /* model_version */
     char arch[32];
-    fer_model_opts opts;        /* width, dropouts, stages, input, class count */
+    fer_model_opts opts;        /* width, dropouts, stages, input, class count,
+                                 * bn_eps and bn_momentum (defaults when absent) */
     double mean, std;
     char classes[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
     const char *train_meta;     /* the "train.*" lines, "k=v\n" each, or NULL */

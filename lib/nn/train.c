@@ -272,9 +272,9 @@ static int restore_state(train_state *st, const fer_modelfile_state *s, const ch
 }
 
 /* Restores all a checkpoint holds, reading it once (modelfile.h): m's
- * weights and input normalisation, the optimiser, where training stood,
- * the best weights and the average. On failure m's weights are partly the
- * file's. */
+ * weights, input normalisation and batch-norm settings, the optimiser,
+ * where training stood, the best weights and the average. On failure m's
+ * weights are partly the file's. */
 static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_state *st,
                            const char *path)
 {
@@ -310,6 +310,9 @@ static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_stat
     rc = -1;
     m->mean = mm->mean;
     m->std = mm->std;
+    m->opts.bn_eps = a->bn_eps;
+    m->opts.bn_momentum = a->bn_momentum;
+    fer_net_set_bn(m->net, (float)a->bn_eps, (float)a->bn_momentum);
     while ((k = fer_modelfile_next(mf, &it)) == 1) {
         fer_param *p = it.param >= 0 ? fer_net_param(m->net, it.param) : NULL;
         switch (it.kind) {
