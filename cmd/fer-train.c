@@ -143,6 +143,22 @@ static void refuse_collisions(const char *in, const char *out, const char *ckpt,
             }
 }
 
+/* Refuses (exit 2) two of the files fer-train reads that are both
+ * standard input: each is read whole in turn. */
+static void refuse_two_stdin(const char *in, const char *val, const char *init,
+                             const char *resume)
+{
+    const char *path[4] = {in, val, init, resume};
+    const char *role[4] = {"-i", "--val", "--init", "--resume"};
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (path[i] && path[j] && !strcmp(path[i], "-") && !strcmp(path[j], "-")) {
+                fprintf(stderr, "%s: %s - and %s - both read standard input\n", argv0, role[i],
+                        role[j]);
+                exit(2);
+            }
+}
+
 /* The command line, quoted where needed, for the model's training record. */
 static void command_line(int argc, char **argv, char *buf, size_t n)
 {
@@ -271,6 +287,7 @@ int main(int argc, char **argv)
         ckpt = ckbuf;
     }
     refuse_collisions(in, out, ckpt, logpath, valpath);
+    refuse_two_stdin(in, valpath, init, to.resume);
     if (fer_model_defaults(arch, &mo)) {
         fprintf(stderr, "%s: %s\n", argv0, fer_error());
         exit(2);

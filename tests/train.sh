@@ -190,10 +190,17 @@ check stop_after_ema test "$(meta st.fer train.ema)" = 0.8
 t stop_after_resume 0 "" -- fer-train $ST -q -i "$DATA" -o st.fer --epochs 5 --resume st.fer.ckpt \
     --log st.csv
 check stop_after_done test ! -e st.fer.ckpt
+# the same from a pipe: the checkpoint is read once
+t stop_after_again 0 "" -- fer-train $ST -q -i "$DATA" -o sp.fer --epochs 5 --stop-after 2
+t stop_after_resume_pipe 0 "" -- sh -c "cat sp.fer.ckpt | fer-train $ST -q -i '$DATA' -o sp.fer \
+    --epochs 5 --resume -"
+t resume_pipe_and_input 2 '^fer-train: -i - and --resume - both read standard input$' -- \
+    sh -c "fer-train $ST -q -o sq.fer --epochs 5 --resume - </dev/null"
 check stop_after_log_rows test "$(col st.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 "
 t stop_after_whole 0 "" -- fer-train $ST -q -i "$DATA" -o sw.fer --epochs 5
 if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
     check stop_after_same_tensors tensors st.fer sw.fer
+    check stop_after_pipe_same_tensors tensors sp.fer sw.fer
 else
     skip stop_after_same_tensors "$PY cannot run"
 fi
