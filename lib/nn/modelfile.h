@@ -8,8 +8,9 @@
  *   optim               u8 (0); meta kind=sgd|adam|adamw, t=<steps taken>
  *   optim.<param>.m     f32 (n): the first moment (SGD's momentum buffer)
  *   optim.<param>.v     f32 (n): Adam's second moment
- *   trainstate          i64 (images): the image order, or u8 (0) (older
- *                       checkpoints, none kept); meta below
+ *   trainstate          i64 (images): the image order, or u8 (0) in older
+ *                       checkpoints, which kept none; meta text as
+ *                       fer_modelfile_state holds it
  *   best.<param>        f32 (n): the best weights so far
  *   ema.<param>         f32 (n): the weight average (fer-train --ema)
  * where <param> names one of the net's parameters and n is its size.
@@ -22,7 +23,7 @@
  * and the record or key ("m.fer: record 0 'model': unknown key 'foo'").
  *
  * Use: fer_modelfile_open reads the model record; the caller builds or
- * checks its net from fer_modelfile_meta and binds the net; then each
+ * checks its net from fer_modelfile_model and binds the net; then each
  * fer_modelfile_next copies a parameter record into the bound net and
  * hands the caller every other record, until the end. */
 #ifndef FER_MODELFILE_H
