@@ -719,6 +719,17 @@ int main(int argc, char **argv)
     }
     if (!cx.nmodels || (dir && out))
         usage(2);
+    {
+        /* the models are read whole before the inputs: one stream holds one */
+        int nm = 0, ni = optind == argc;
+        for (int i = 0; i < cx.nmodels; i++)
+            nm += !strcmp(cx.model_path[i], "-");
+        for (int i = optind; i < argc; i++)
+            ni += !strcmp(argv[i], "-");
+        if (nm > 1 || (nm && ni))
+            usage_error("-m - and %s both read standard input",
+                        nm > 1 ? "another -m -" : "the input");
+    }
     for (int i = 0; out && i < cx.nmodels + argc - optind; i++) {
         /* -o over a model or an input would replace it */
         const char *p = i < cx.nmodels ? cx.model_path[i] : argv[optind + i - cx.nmodels];

@@ -211,6 +211,15 @@ int main(int argc, char **argv)
     if (optind != argc || !nmodels)
         usage(2);
     {
+        /* the data and each model are read whole in turn: one stream holds one */
+        int nm = 0;
+        for (int j = 0; j < nmodels; j++)
+            nm += !strcmp(models[j], "-");
+        if (nm > 1 || (nm && !strcmp(in, "-")))
+            usage_error("-m - and %s both read standard input",
+                        nm > 1 ? "another -m -" : "the data set");
+    }
+    {
         /* an output that is an input would replace it: refused before any
          * work */
         const char *outs[2] = {predpath, plotpath}, *oname[2] = {"--predictions", "--plot"};

@@ -91,7 +91,19 @@ static void refuse_collisions(const char *in, const char *out, const char *ckpt,
                             path[j]);
 }
 
-/* The command line, quoted where needed, for the model's training record. */
+/* Refuses (exit 2) two of the files fer-train reads that are both
+ * standard input: each is read whole in turn. */
+static void refuse_two_stdin(const char *in, const char *val, const char *init,
+                             const char *resume)
+{
+    const char *path[4] = {in, val, init, resume};
+    const char *role[4] = {"-i", "--val", "--init", "--resume"};
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (path[i] && path[j] && !strcmp(path[i], "-") && !strcmp(path[j], "-"))
+                usage_error("%s - and %s - both read standard input", role[i], role[j]);
+}
+
 /* What fer_train reports, shown: a status line while an epoch runs (on a
  * terminal, or with --progress), a line per epoch unless --quiet. */
 typedef struct shown {
@@ -133,6 +145,7 @@ static void show(void *ctx, const fer_train_report *r)
                 r->epochs, r->loss, r->acc, r->lr, r->seconds);
 }
 
+/* The command line, quoted where needed, for the model's training record. */
 static void command_line(int argc, char **argv, char *buf, size_t n)
 {
     size_t k = 0;
@@ -240,6 +253,7 @@ int main(int argc, char **argv)
         ckpt = ckbuf;
     }
     refuse_collisions(in, out, ckpt, logpath, valpath);
+    refuse_two_stdin(in, valpath, init, to.resume);
     if (fer_model_defaults(arch, &mo))
         usage_error("%s", fer_error());
     if (width > 0)

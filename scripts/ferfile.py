@@ -149,11 +149,14 @@ def read_model(path):
 
 def model_meta(arch, width=1.0, dropout=0.0, dropout2=0.0, input=(1, 48, 48), mean=0.5,
                std=0.25, classes=None, extra=None):
-    """The meta text of a "model" record, in the order lib/model.c writes it."""
+    """The meta text of a "model" record, in the order lib/model.c writes it,
+    with batch norm's eps and momentum at PyTorch's defaults (those of
+    model_version 1). extra holds train.* keys: fer refuses others."""
     classes = classes or ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     lines = ["format=fer-model", "model_version=1", "arch=%s" % arch,
              "width=%r" % float(width), "dropout=%r" % float(dropout),
-             "dropout2=%r" % float(dropout2), "input=%d,%d,%d" % tuple(input),
+             "dropout2=%r" % float(dropout2), "bn_eps=1e-05", "bn_momentum=0.1",
+             "input=%d,%d,%d" % tuple(input),
              "mean=%.9g" % mean, "std=%.9g" % std, "classes=" + ",".join(classes)]
     for k, v in (extra or {}).items():
         lines.append("%s=%s" % (k, str(v).replace("\n", " ")))

@@ -51,6 +51,13 @@ avg_probs() {   # $1 = average of $2 and $3, all fer-classify CSV
 }
 
 fer-classify -m m1.fer -f csv faces.fer >faces.csv 2>err.txt
+# a model from a pipe is read once; standard input then holds no faces
+t model_pipe 0 "" -- sh -c "cat m1.fer | fer-classify -m - -f csv faces.fer >pipe.csv"
+check model_pipe_same cmp faces.csv pipe.csv
+t model_pipe_and_faces 2 '^fer-classify: -m - and the input both read standard input$' -- \
+    sh -c "cat m1.fer | fer-classify -m -"
+t model_pipe_twice 2 '^fer-classify: -m - and another -m - both read standard input$' -- \
+    sh -c "cat m1.fer | fer-classify -m - -m - faces.fer"
 t csv-exit 0 "" -- test ! -s err.txt
 check csv-rows test "$(csv_ok faces.csv)" = 150
 check csv-header test "$(head -n 1 faces.csv)" = \

@@ -53,6 +53,16 @@ t jpeg_as_data 1 '^fer-eval: photo\.jpg: a JPEG image, not a fer data set or CSV
 t model_as_data 1 '^fer-eval: a\.fer: a fer model, not a data set$' -- fer-eval -m a.fer a.fer
 t png_as_model 1 '^fer-eval: sheet\.png: a PNG image, not a fer model$' -- fer-eval -m sheet.png "$DATA"
 
+# A model from a pipe (read once) is the model from its file; standard
+# input feeds one of the model and the data set, not both.
+fer-eval -m a.fer --format csv "$DATA" >file.csv
+t model_pipe 0 "" -- sh -c "cat a.fer | fer-eval -m - --format csv '$DATA' >pipe.csv"
+check model_pipe_same cmp file.csv pipe.csv
+t model_pipe_and_data 2 '^fer-eval: -m - and the data set both read standard input$' -- \
+    sh -c "cat a.fer | fer-eval -m -"
+t model_pipe_twice 2 '^fer-eval: -m - and another -m - both read standard input$' -- \
+    sh -c "cat a.fer | fer-eval -m - -m - '$DATA'"
+
 # An output over an input (the data set, a model) is refused before any work.
 cp "$DATA" own.csv
 t eval_pred_is_data 2 '^fer-eval: --predictions own\.csv is the data set own\.csv$' -- \

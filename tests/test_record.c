@@ -250,6 +250,15 @@ static void test_parse(void)
     CHECK(fer_parse_long("", 0, 100, &v) == -1, "empty accepted");
     CHECK(fer_parse_double("1e-3", 0, 1, &d) == 0 && d == 1e-3, "1e-3");
     CHECK(fer_parse_double("nan", -1e9, 1e9, &d) == -1, "nan accepted");
+    /* the whole field, in decimal: strtol and strtod would skip the blank
+     * and take hexadecimal */
+    CHECK(fer_parse_long(" 42", 0, 100, &v) == -1, "' 42' accepted");
+    CHECK(fer_parse_long("\t42", 0, 100, &v) == -1, "'\\t42' accepted");
+    CHECK(fer_parse_long("0x10", 0, 100, &v) == -1, "0x10 accepted");
+    CHECK(fer_parse_double(" 0.5", 0, 1, &d) == -1, "' 0.5' accepted");
+    CHECK(fer_parse_double("0x1p-1", 0, 1, &d) == -1, "0x1p-1 accepted");
+    CHECK(fer_parse_double("0X.8", 0, 1, &d) == -1, "0X.8 accepted");
+    CHECK(fer_parse_double("-5e-1", -1, 1, &d) == 0 && d == -0.5, "-5e-1");
 }
 
 /* One data-set chunk of n 1x1x1 images with the given labels and class

@@ -142,10 +142,11 @@ check resume_epochs test "$(meta i.fer train.epochs)" = $((e + 2))
 check resume_log_rows test "$(col i.csv 1 | tr '\n' ' ')" = "$(seq 1 $((e + 2)) | tr '\n' ' ')"
 check resume_ckpt_removed test ! -e i.fer.ckpt
 t resume_missing 1 '^fer-train: .*nosuch\.ckpt' -- fer-train $FF -i "$DATA" -o r.fer --resume nosuch.ckpt
-t resume_not_ckpt 1 '^fer-train: f\.fer: ' -- fer-train $FF -i "$DATA" -o r.fer --resume f.fer
+t resume_not_ckpt 1 '^fer-train: f\.fer: not a checkpoint \(no trainstate record\)$' -- \
+    fer-train $FF -i "$DATA" -o r.fer --resume f.fer
 t resume_other_arch 1 '^fer-train: c\.fer: checkpoint is a cnn model, training a ff$' -- \
     fer-train $FF -i "$DATA" -o r.fer --resume c.fer
-t resume_other_width 1 '^fer-train: f\.fer: checkpoint tensor fc1\.weight has [0-9]+ weights, training [0-9]+' -- \
+t resume_other_width 1 '^fer-train: f\.fer: checkpoint is a ff of width 0\.25, training 0\.5$' -- \
     fer-train -m ff --width 0.5 --batch 16 --threads 1 -q -i "$DATA" -o r.fer --resume f.fer
 
 # --- exact resume: stopped in a later epoch, resumed, the same weights as a
@@ -189,10 +190,17 @@ check stop_after_ema test "$(meta st.fer train.ema)" = 0.8
 t stop_after_resume 0 "" -- fer-train $ST -q -i "$DATA" -o st.fer --epochs 5 --resume st.fer.ckpt \
     --log st.csv
 check stop_after_done test ! -e st.fer.ckpt
+# the same from a pipe: the checkpoint is read once
+t stop_after_again 0 "" -- fer-train $ST -q -i "$DATA" -o sp.fer --epochs 5 --stop-after 2
+t stop_after_resume_pipe 0 "" -- sh -c "cat sp.fer.ckpt | fer-train $ST -q -i '$DATA' -o sp.fer \
+    --epochs 5 --resume -"
+t resume_pipe_and_input 2 '^fer-train: -i - and --resume - both read standard input$' -- \
+    sh -c "fer-train $ST -q -o sq.fer --epochs 5 --resume - </dev/null"
 check stop_after_log_rows test "$(col st.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 "
 t stop_after_whole 0 "" -- fer-train $ST -q -i "$DATA" -o sw.fer --epochs 5
 if "$PY" -c 'import hashlib, struct' 2>/dev/null; then
     check stop_after_same_tensors tensors st.fer sw.fer
+    check stop_after_pipe_same_tensors tensors sp.fer sw.fer
 else
     skip stop_after_same_tensors "$PY cannot run"
 fi

@@ -1,4 +1,5 @@
 /* parse.c: checked number parsing and meta-text lookup. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ int fer_parse_long(const char *s, long min, long max, long *out)
     long v;
     if (!s || !*s)
         return fer_seterr("empty number");
+    if (isspace((unsigned char)*s))   /* strtol would skip it */
+        return fer_seterr("'%s': not an integer", s);
     errno = 0;
     v = strtol(s, &end, 10);
     if (*end || end == s)
@@ -29,6 +32,9 @@ int fer_parse_double(const char *s, double min, double max, double *out)
     double v;
     if (!s || !*s)
         return fer_seterr("empty number");
+    /* strtod would skip a blank and take hexadecimal */
+    if (isspace((unsigned char)*s) || strpbrk(s, "xX"))
+        return fer_seterr("'%s': not a number", s);
     errno = 0;
     v = strtod(s, &end);
     if (*end || end == s || !isfinite(v))

@@ -3,11 +3,13 @@
 #ifndef FER_PARSE_H
 #define FER_PARSE_H
 
-/* Parses a whole decimal integer in [min, max] from s into *out.
- * Returns 0, or -1 with fer_error() set to e.g. "'12x': not an integer". */
+/* Parses a whole decimal integer in [min, max] from s into *out: the
+ * whole string, no leading blank. Returns 0, or -1 with fer_error() set
+ * to e.g. "'12x': not an integer". */
 int fer_parse_long(const char *s, long min, long max, long *out);
 
-/* Parses a whole finite floating-point number in [min, max] into *out. */
+/* Parses a whole finite decimal floating-point number in [min, max] into
+ * *out: the whole string, no leading blank, no hexadecimal. */
 int fer_parse_double(const char *s, double min, double max, double *out);
 
 /* Looks up key in a "key=value\n" text (a record's meta text) and copies the

@@ -6,14 +6,16 @@
 
 #include "error.h"
 #include "model.h"
+#include "modelfile.h"
 #include "outfile.h"
-#include "parse.h"
 #include "record.h"
 
 int fer_model_defaults(const char *arch, fer_model_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->width = 1;
+    o->bn_eps = 1e-5;
+    o->bn_momentum = 0.1;
     o->nclasses = 7;
     o->c = 1;
     o->h = o->w = 48;
@@ -147,9 +149,14 @@ int fer_model_build(fer_model *m, const char *arch, const fer_model_opts *o, fer
     if (o->c < 1 || o->c > 4 || o->h < 8 || o->h > 1024 || o->w < 8 || o->w > 1024)
         return fer_seterr("input %dx%dx%d: a model takes C 1..4, H and W 8..1024", o->c, o->h,
                           o->w);
+    /* eps stays a normal float */
+    if (!(o->bn_eps >= 1e-12 && o->bn_eps <= 1 && o->bn_momentum >= 0 && o->bn_momentum <= 1))
+        return fer_seterr("batch norm eps %g, momentum %g: take eps in [1e-12, 1], momentum "
+                          "in [0, 1]", o->bn_eps, o->bn_momentum);
     m->net = fer_net_new(o->c, o->h, o->w);
     if (!m->net)
         return fer_seterr("out of memory");
+    fer_net_set_bn(m->net, (float)o->bn_eps, (float)o->bn_momentum);
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     m->opts = *o;
     m->mean = 0.5;
@@ -204,11 +211,14 @@ int fer_model_note(fer_model *m, const char *key, const char *fmt, ...)
     return 0;
 }
 
-/* The version a reader needs: 1 unless the model uses what version 2
- * added (a cnn of other than 3 stages), so that files older fers read are
- * written as before, and a deeper cnn is refused by them as too new. */
+/* The version a reader needs: 1 unless the model uses what a later one
+ * added (2: a cnn of other than 3 stages; 3: batch-norm settings other
+ * than the ones older fers used), so that files older fers read are
+ * written as before, and the others are refused by them as too new. */
 static int needed_version(const fer_model *m)
 {
+    if (m->opts.bn_eps != 1e-5 || m->opts.bn_momentum != 0.1)
+        return 3;
     return !strcmp(m->arch, "cnn") && m->opts.stages != 3 ? 2 : 1;
 }
 
@@ -224,8 +234,9 @@ static char *model_meta(const fer_model *m)
                     "format=fer-model\nmodel_version=%d\narch=%s\nwidth=%.17g\ndropout=%.17g\n"
                     "dropout2=%.17g\n",
                     version, m->arch, m->opts.width, m->opts.dropout, m->opts.dropout2);
-    if (version >= 2)
+    if (!strcmp(m->arch, "cnn") && m->opts.stages != 3)
         p += sprintf(p, "stages=%d\n", m->opts.stages);
+    p += sprintf(p, "bn_eps=%.9g\nbn_momentum=%.9g\n", m->opts.bn_eps, m->opts.bn_momentum);
     p += sprintf(p, "input=%d,%d,%d\nmean=%.9g\nstd=%.9g\nclasses=", m->opts.c, m->opts.h,
                  m->opts.w, m->mean, m->std);
     for (int i = 0; i < m->nclasses; i++)
@@ -283,204 +294,53 @@ int fer_model_save(const fer_model *m, const char *path)
     return fer_outfile_commit(&o);
 }
 
-static int meta_double(const char *meta, const char *key, double *v, const char *path)
+/* Builds the net a model record describes. */
+static int model_from_meta(fer_model *m, const fer_modelfile *mf)
 {
-    char buf[64];
-    if (fer_parse_meta(meta, key, buf, sizeof buf) < 0)
-        return fer_seterr("%s: model record lacks '%s'", path, key);
-    if (fer_parse_double(buf, -1e9, 1e9, v))
-        return fer_error_prefix("%s: model %s", path, key);
-    return 0;
-}
-
-/* Builds the net described by a "model" record's meta text. */
-static int model_from_meta(fer_model *m, const char *meta, const char *path)
-{
-    char arch[32], buf[4096];
-    fer_model_opts o;
-    double version, mean, std;
-    int c, h, w, n = 0;
-    if (!meta || fer_parse_meta(meta, "format", buf, sizeof buf) < 0 || strcmp(buf, "fer-model"))
-        return fer_seterr("%s: not a fer model (no format=fer-model)", path);
-    if (meta_double(meta, "model_version", &version, path))
-        return -1;
-    if (version > FER_MODEL_VERSION)
-        return fer_seterr("%s: model version %g is newer than this fer reads (%d)", path, version,
-                          FER_MODEL_VERSION);
-    if (fer_parse_meta(meta, "arch", arch, sizeof arch) < 0 || fer_model_defaults(arch, &o))
-        return fer_seterr("%s: unknown or missing arch", path);
-    if (meta_double(meta, "width", &o.width, path) || meta_double(meta, "dropout", &o.dropout, path) ||
-        meta_double(meta, "dropout2", &o.dropout2, path) || meta_double(meta, "mean", &mean, path) ||
-        meta_double(meta, "std", &std, path))
-        return -1;
-    if (!strcmp(arch, "cnn") && fer_parse_meta(meta, "stages", buf, sizeof buf) >= 0) {
-        long st;   /* absent in version 1 files: the study's 3 */
-        if (fer_parse_long(buf, 1, FER_CNN_STAGES_MAX, &st))
-            return fer_error_prefix("%s: model stages", path);
-        o.stages = (int)st;
-    }
-    if (fer_parse_meta(meta, "input", buf, sizeof buf) < 0 ||
-        sscanf(buf, "%d,%d,%d", &c, &h, &w) != 3 || c < 1 || c > 4 || h < 8 || h > 1024 ||
-        w < 8 || w > 1024)
-        return fer_seterr("%s: bad input shape in model record", path);
-    o.c = c;
-    o.h = h;
-    o.w = w;
-    if (fer_parse_meta(meta, "classes", buf, sizeof buf) < 0)
-        return fer_seterr("%s: model record lacks classes", path);
-    {
-        char *save = NULL, *tok;
-        char names[FER_CLASSES_MAX][FER_CLASS_NAME_MAX];
-        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (n == FER_CLASSES_MAX || strlen(tok) >= FER_CLASS_NAME_MAX)
-                return fer_seterr("%s: bad class list", path);
-            strcpy(names[n++], tok);
-        }
-        o.nclasses = n;
-        if (fer_model_build(m, arch, &o, NULL))
-            return fer_error_prefix("%s", path);
-        for (int i = 0; i < n; i++)
-            strcpy(m->classes[i], names[i]);
-    }
-    m->mean = mean;
-    m->std = std;
-    if (!(std > 0))
-        return fer_seterr("%s: std must be positive", path);
-    {
-        /* keep the training record: every line that starts with "train." */
-        const char *p = meta;
-        while (p && *p) {
-            const char *eol = strchr(p, '\n');
-            size_t len = eol ? (size_t)(eol - p) : strlen(p);
-            if (!strncmp(p, "train.", 6)) {
-                size_t old = m->train_meta ? strlen(m->train_meta) : 0;
-                char *q = realloc(m->train_meta, old + len + 2);
-                if (!q)
-                    return fer_seterr("out of memory");
-                memcpy(q + old, p, len);
-                q[old + len] = '\n';
-                q[old + len + 1] = 0;
-                m->train_meta = q;
-            }
-            p = eol ? eol + 1 : NULL;
-        }
+    const fer_modelfile_meta *mm = fer_modelfile_model(mf);
+    if (fer_model_build(m, mm->arch, &mm->opts, NULL))
+        return fer_error_prefix("%s", fer_modelfile_name(mf));
+    memcpy(m->classes, mm->classes, sizeof m->classes);
+    m->mean = mm->mean;
+    m->std = mm->std;
+    if (mm->train_meta && !(m->train_meta = strdup(mm->train_meta))) {
+        fer_model_free(m);
+        return fer_seterr("out of memory");
     }
     return 0;
-}
-
-static int shape_matches(const fer_param *p, const fer_record *r)
-{
-    if (r->dtype != FER_F32 || r->ndim != p->ndim)
-        return 0;
-    for (int d = 0; d < p->ndim; d++)
-        if (r->shape[d] != (uint64_t)p->shape[d])
-            return 0;
-    return 1;
 }
 
 int fer_model_load(fer_model *m, const char *path)
 {
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    int k, nparams, filled = 0, rc = -1;
-    char *seen = NULL;
+    fer_modelfile *mf = fer_modelfile_open(path);
+    fer_modelfile_item it;
+    int k = -1;
     memset(m, 0, sizeof *m);
-    if (!rd)
+    if (!mf)
         return -1;
-    fer_reader_expect(rd, "fer model");
-    k = fer_reader_next(rd, &r);
-    if (k <= 0) {
-        if (k == 0)
-            fer_seterr("%s: empty file, not a model", path);
-        goto out;
-    }
-    if (strcmp(r.name, "model")) {
-        fer_seterr("%s: first record is '%s', not a model", path, r.name);
-        fer_record_free(&r);
-        goto out;
-    }
-    rc = model_from_meta(m, r.meta, path);
-    fer_record_free(&r);
-    if (rc)
-        goto out;
-    rc = -1;
-    nparams = fer_net_nparams(m->net);
-    seen = calloc(nparams, 1);
-    if (!seen) {
-        fer_seterr("out of memory");
-        goto out;
-    }
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        int i = fer_net_find_param(m->net, r.name);
-        if (i >= 0) {
-            const fer_param *p = fer_net_param(m->net, i);
-            const float *v = r.data;
-            if (!shape_matches(p, &r)) {
-                fer_seterr("%s: tensor '%s' has the wrong dtype or shape for %s", path, r.name,
-                           m->arch);
-                fer_record_free(&r);
-                goto out;
-            }
-            for (size_t j = 0; j < p->n; j++)
-                if (!isfinite(v[j])) {
-                    fer_seterr("%s: tensor '%s' holds a non-finite value (%g at %zu)", path,
-                               r.name, v[j], j);
-                    fer_record_free(&r);
-                    goto out;
-                }
-            if (fer_net_param_write(m->net, i, v)) {
-                fer_record_free(&r);
-                goto out;
-            }
-            if (!seen[i]++)
-                filled++;
-        }
-        fer_record_free(&r);
-    }
-    if (k < 0)
-        goto out;
-    if (filled != nparams) {
-        for (int i = 0; i < nparams; i++)
-            if (!seen[i]) {
-                fer_seterr("%s: tensor '%s' missing (file truncated?)", path,
-                           fer_net_param(m->net, i)->name);
-                break;
-            }
-        goto out;
-    }
-    rc = 0;
-out:
-    free(seen);
-    fer_reader_close(rd);
-    if (rc && m->net)
+    if (!model_from_meta(m, mf) && !fer_modelfile_bind(mf, m->net, FER_MF_EXACT))
+        while ((k = fer_modelfile_next(mf, &it)) == 1)
+            ;   /* a checkpoint's training state: not the model's */
+    fer_modelfile_close(mf);
+    if (k && m->net)
         fer_model_free(m);
-    return rc;
+    return k ? -1 : 0;
 }
 
 int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skipped)
 {
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    int k;
+    fer_modelfile *mf = fer_modelfile_open(path);
+    fer_modelfile_item it;
+    int k = -1;
     *copied = *skipped = 0;
-    if (!rd)
+    if (!mf)
         return -1;
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        int i = fer_net_find_param(m->net, r.name);
-        if (i >= 0 && shape_matches(fer_net_param(m->net, i), &r)) {
-            if (fer_net_param_write(m->net, i, r.data)) {
-                fer_record_free(&r);
-                fer_reader_close(rd);
-                return -1;
-            }
-            (*copied)++;
-        } else if (strcmp(r.name, "model")) {
-            (*skipped)++;
-        }
-        fer_record_free(&r);
-    }
-    fer_reader_close(rd);
-    return k < 0 ? -1 : 0;
+    if (!fer_modelfile_bind(mf, m->net, FER_MF_TRANSFER))
+        while ((k = fer_modelfile_next(mf, &it)) == 1)
+            ;
+    fer_modelfile_counts(mf, copied, skipped);
+    fer_modelfile_close(mf);
+    return k ? -1 : 0;
 }
 
 void fer_model_preprocess(const fer_model *m, const uint8_t *px, size_t n, float *x)

@@ -54,6 +54,7 @@ struct fer_net {
     size_t weights;             /* parameter elements so far (FER_NET_MAX_WEIGHTS) */
     size_t activations;         /* one image's node outputs so far (..._ACTIVATIONS) */
     int infer;                  /* planned for inference only: no backward */
+    float bn_eps, bn_momentum;  /* every batch norm's (fer_net_set_bn) */
 };
 
 static size_t align_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -78,7 +79,14 @@ fer_net *fer_net_new(int c, int h, int w)
     net->nodes[0].size = (size_t)c * h * w;
     net->nodes[0].in = net->nodes[0].in2 = -1;
     net->activations = net->nodes[0].size;
+    fer_net_set_bn(net, 1e-5f, 0.1f);
     return net;
+}
+
+void fer_net_set_bn(fer_net *net, float eps, float momentum)
+{
+    net->bn_eps = eps;
+    net->bn_momentum = momentum;
 }
 
 static void free_plan(fer_net *net)
@@ -702,11 +710,11 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng
         case FER_OP_BN:
             if (train)
                 be->bn_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
-                                     1e-5f, 0.1f, pw(net, nd, 2), pw(net, nd, 3), nd->y,
-                                     nd->save_mean, nd->save_invstd);
+                                     net->bn_eps, net->bn_momentum, pw(net, nd, 2),
+                                     pw(net, nd, 3), nd->y, nd->save_mean, nd->save_invstd);
             else
                 be->bn_forward_infer(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
-                                     1e-5f, pw(net, nd, 2), pw(net, nd, 3), nd->y);
+                                     net->bn_eps, pw(net, nd, 2), pw(net, nd, 3), nd->y);
             break;
         case FER_OP_RELU:
             be->relu_forward(total, in, nd->y);

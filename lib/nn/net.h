@@ -61,6 +61,10 @@ void fer_net_free(fer_net *net);
 int fer_net_conv(fer_net *net, int in, const char *name, int K, int R, int stride, int pad,
                  int bias);
 int fer_net_bn(fer_net *net, int in, const char *name);
+/* Every batch norm's eps (added to the variance) and momentum (the weight
+ * of a batch's statistics in the running ones, PyTorch's convention);
+ * 1e-5 and 0.1, PyTorch's defaults, until set. */
+void fer_net_set_bn(fer_net *net, float eps, float momentum);
 int fer_net_relu(fer_net *net, int in);
 int fer_net_lrelu(fer_net *net, int in, float slope);
 int fer_net_dropout(fer_net *net, int in, float p);

@@ -6,7 +6,6 @@
 #include "error.h"
 #include "net_blocks.h"
 #include "optim.h"
-#include "parse.h"
 #include "record.h"
 
 struct fer_optim {
@@ -193,34 +192,40 @@ int fer_optim_write(const fer_optim *opt, FILE *f)
     return 0;
 }
 
-int fer_optim_read(fer_optim *opt, const char *path)
+int fer_optim_read(fer_optim *opt, const fer_modelfile *mf, const fer_modelfile_item *it)
 {
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    int k;
-    if (!rd)
-        return -1;
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        if (!strcmp(r.name, "optim")) {
-            char buf[32];
-            if (fer_parse_meta(r.meta, "t", buf, sizeof buf) > 0)
-                opt->t = strtol(buf, NULL, 10);
-        } else if (!strncmp(r.name, "optim.", 6)) {
-            size_t len = strlen(r.name);
-            int is_v = len > 2 && !strcmp(r.name + len - 2, ".v");
-            char pname[128];
-            int i;
-            snprintf(pname, sizeof pname, "%.*s", (int)(len - 8), r.name + 6);
-            i = fer_net_find_param(opt->net, pname);
-            if (i >= 0) {
-                const fer_param *p = fer_net_param(opt->net, i);
-                float *dst = is_v ? opt->v : opt->m;
-                if (p->learn && dst && r.dtype == FER_F32 && r.ndim == 1 && r.shape[0] == p->n)
-                    moment_write(opt, dst, p, r.data);
-            }
-        }
-        fer_record_free(&r);
+    const char *file = fer_modelfile_name(mf);
+    const fer_param *p;
+    float *dst;
+    if (it->kind == FER_MF_OPTIM) {
+        if (it->optim->kind != opt->o.kind)
+            return fer_seterr("%s: checkpoint of an %s run, training with %s", file,
+                              fer_optim_name(it->optim->kind), fer_optim_name(opt->o.kind));
+        opt->t = it->optim->t;
+        return 0;
     }
-    fer_reader_close(rd);
-    return k < 0 ? -1 : 0;
+    FER_ASSERT(it->kind == FER_MF_OPTIM_M || it->kind == FER_MF_OPTIM_V);
+    p = fer_net_param(opt->net, it->param);
+    dst = it->kind == FER_MF_OPTIM_M ? opt->m : opt->v;
+    if (!dst || !p->learn)
+        return fer_seterr("%s: 'optim.%s.%c': %s keeps no such state", file, p->name,
+                          it->kind == FER_MF_OPTIM_M ? 'm' : 'v', fer_optim_name(opt->o.kind));
+    moment_write(opt, dst, p, it->values);
+    return 0;
+}
+
+int fer_optim_read_end(const fer_optim *opt, const fer_modelfile *mf)
+{
+    const char *file = fer_modelfile_name(mf);
+    if (!fer_modelfile_seen(mf, FER_MF_OPTIM, -1))
+        return fer_seterr("%s: no optim record (the optimiser's state)", file);
+    for (int i = 0; i < fer_net_nparams(opt->net); i++) {
+        const fer_param *p = fer_net_param(opt->net, i);
+        const char *name = p->name;
+        if (p->learn && !fer_modelfile_seen(mf, FER_MF_OPTIM_M, i))
+            return fer_seterr("%s: 'optim.%s.m' missing", file, name);
+        if (p->learn && opt->v && !fer_modelfile_seen(mf, FER_MF_OPTIM_V, i))
+            return fer_seterr("%s: 'optim.%s.v' missing", file, name);
+    }
+    return 0;
 }

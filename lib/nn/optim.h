@@ -11,6 +11,7 @@
 #ifndef FER_OPTIM_H
 #define FER_OPTIM_H
 
+#include "modelfile.h"
 #include "net.h"
 
 enum fer_optim_kind { FER_SGD, FER_ADAM, FER_ADAMW };
@@ -49,8 +50,17 @@ int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale);
  * clipping when clip_norm is set, else 0 (the norm is not computed). */
 double fer_optim_step(fer_optim *opt, double lr);
 
-/* The state as records ("optim.<param>.m" ...) for checkpoints, and back. */
+/* The state as records for checkpoints: "optim" (u8 (0), meta kind= and
+ * t=), then "optim.<param>.m" (and ".v" for Adam and AdamW), f32 (n), for
+ * every parameter with a gradient. */
 int fer_optim_write(const fer_optim *opt, FILE *f);
-int fer_optim_read(fer_optim *opt, const char *path);
+
+/* And back, from a checkpoint being read (modelfile.h, its net bound to
+ * opt's): each record of kind FER_MF_OPTIM, FER_MF_OPTIM_M or
+ * FER_MF_OPTIM_V in turn, then fer_optim_read_end once the file has
+ * ended. A checkpoint of another optimiser, a moment opt does not keep
+ * or one missing: -1 with a message naming the file. */
+int fer_optim_read(fer_optim *opt, const fer_modelfile *mf, const fer_modelfile_item *it);
+int fer_optim_read_end(const fer_optim *opt, const fer_modelfile *mf);
 
 #endif

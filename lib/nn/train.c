@@ -9,9 +9,9 @@
 #include "augment.h"
 #include "error.h"
 #include "metrics.h"
+#include "modelfile.h"
 #include "net_blocks.h"
 #include "outfile.h"
-#include "parse.h"
 #include "predict.h"
 #include "record.h"
 #include "rng.h"
@@ -138,23 +138,13 @@ static int write_flat(fer_net *net, const char *prefix, const float *buf, FILE *
     return 0;
 }
 
-/* Copies record r into buf when it is "<prefix>.<name>" of one of net's
- * parameters with its size; returns whether it was. */
-static int read_flat(fer_net *net, const char *prefix, const fer_record *r, float *buf)
+/* Where parameter i starts in a flat buffer (as snapshot lays it out). */
+static size_t flat_offset(fer_net *net, int i)
 {
-    size_t off = 0, len = strlen(prefix);
-    if (strncmp(r->name, prefix, len) || r->name[len] != '.')
-        return 0;
-    for (int i = 0; i < fer_net_nparams(net); i++) {
-        const fer_param *p = fer_net_param(net, i);
-        if (!strcmp(p->name, r->name + len + 1) && r->dtype == FER_F32 &&
-            r->nbytes == p->n * sizeof(float)) {
-            memcpy(buf + off, r->data, r->nbytes);
-            return 1;
-        }
-        off += p->n;
-    }
-    return 0;
+    size_t off = 0;
+    for (int j = 0; j < i; j++)
+        off += fer_net_param(net, j)->n;
+    return off;
 }
 
 /* A checkpoint: the model with its current weights, then the optimiser
@@ -204,121 +194,108 @@ fail:
     return fer_error_prefix("%s", path);
 }
 
+/* A checkpoint's "trainstate" record into st. */
+static int restore_state(train_state *st, const fer_modelfile_state *s, const char *file)
+{
+    if (s->norder && s->norder != st->n)
+        return fer_seterr("%s: checkpoint of %llu training images, training %zu (other data or "
+                          "options?)", file, (unsigned long long)s->norder, st->n);
+    st->epoch = s->epoch;
+    st->best_epoch = s->best_epoch;
+    st->best_acc = s->best_val_acc;
+    st->lr = s->lr;
+    st->plateau_best = s->plateau_best;
+    st->plateau_wait = s->plateau_wait;
+    if (s->ema_steps >= 0)
+        st->ema_t = s->ema_steps;
+    for (int i = 0; i < 4; i++)
+        st->rng.s[i] = s->rng[i];
+    /* an older checkpoint has no order and resumes from the first one */
+    if (s->norder)
+        memcpy(st->order, s->order, st->n * sizeof *st->order);
+    return 0;
+}
+
+/* Restores all a checkpoint holds, reading it once (modelfile.h): m's
+ * weights, input normalisation and batch-norm settings, the optimiser,
+ * where training stood, the best weights and the average. On failure m's
+ * weights are partly the file's. */
 static int load_checkpoint(fer_model *m, fer_optim *opt, float *best, train_state *st,
                            const char *path)
 {
-    fer_model tmp;
-    fer_reader *rd;
-    fer_record r;
-    int k, found = 0, ema_found = 0;
-    if (fer_model_load(&tmp, path))
+    fer_modelfile *mf = fer_modelfile_open(path);
+    const fer_modelfile_meta *mm;
+    const fer_model_opts *a, *b = &m->opts;
+    fer_modelfile_item it;
+    const char *file;
+    int k, ema_found = 0, rc = -1;
+    if (!mf)
         return -1;
-    /* each message is made before tmp is freed: it names tmp's parts */
-    if (!strcmp(tmp.arch, m->arch) && tmp.opts.stages != m->opts.stages) {
-        fer_seterr("%s: checkpoint is a %s of %d stages, training %d", path, tmp.arch,
-                   tmp.opts.stages, m->opts.stages);
-        fer_model_free(&tmp);
-        return -1;
-    }
-    if (strcmp(tmp.arch, m->arch) || fer_net_nparams(tmp.net) != fer_net_nparams(m->net)) {
-        fer_seterr("%s: checkpoint is a %s model, training a %s", path, tmp.arch, m->arch);
-        fer_model_free(&tmp);
-        return -1;
-    }
-    for (int i = 0; i < fer_net_nparams(m->net); i++) {
-        const fer_param *a = fer_net_param(m->net, i), *b = fer_net_param(tmp.net, i);
-        if (a->n != b->n) {
-            fer_seterr("%s: checkpoint tensor %s has %zu weights, training %zu (another width "
-                       "or class count?)", path, b->name, b->n, a->n);
-            fer_model_free(&tmp);
-            return -1;
-        }
-    }
-    {
-        float *w = snapshot(tmp.net, NULL);
-        int rc = !w || fer_net_params_write(m->net, w);
-        free(w);
-        if (rc) {
-            fer_model_free(&tmp);
-            return w ? -1 : fer_seterr("out of memory");
-        }
-    }
-    m->mean = tmp.mean;
-    m->std = tmp.std;
-    fer_model_free(&tmp);
-    if (fer_optim_read(opt, path))
-        return -1;
-    if (!(rd = fer_reader_open(path)))
-        return -1;
-    while ((k = fer_reader_next(rd, &r)) == 1) {
-        if (!strcmp(r.name, "trainstate")) {
-            char buf[128];
-            unsigned long long s[4];
-            long v;
-            if (fer_parse_meta(r.meta, "epoch", buf, sizeof buf) > 0 &&
-                !fer_parse_long(buf, 0, 1000000, &v))
-                st->epoch = (int)v;
-            if (fer_parse_meta(r.meta, "best_epoch", buf, sizeof buf) > 0 &&
-                !fer_parse_long(buf, 0, 1000000, &v))
-                st->best_epoch = (int)v;
-            if (fer_parse_meta(r.meta, "best_val_acc", buf, sizeof buf) > 0)
-                st->best_acc = strtod(buf, NULL);
-            if (fer_parse_meta(r.meta, "lr", buf, sizeof buf) > 0)
-                st->lr = strtod(buf, NULL);
-            if (fer_parse_meta(r.meta, "plateau_best", buf, sizeof buf) > 0)
-                st->plateau_best = strtod(buf, NULL);
-            if (fer_parse_meta(r.meta, "plateau_wait", buf, sizeof buf) > 0 &&
-                !fer_parse_long(buf, 0, 1000000, &v))
-                st->plateau_wait = (int)v;
-            if (fer_parse_meta(r.meta, "ema_steps", buf, sizeof buf) > 0 &&
-                !fer_parse_long(buf, 0, 1L << 53, &v))
-                st->ema_t = v;
-            if (fer_parse_meta(r.meta, "rng", buf, sizeof buf) > 0 &&
-                sscanf(buf, "%llu,%llu,%llu,%llu", &s[0], &s[1], &s[2], &s[3]) == 4)
-                for (int i = 0; i < 4; i++)
-                    st->rng.s[i] = s[i];
-            /* the image order; an older checkpoint has none (an empty
-             * payload) and resumes from the first order */
-            if (r.dtype == FER_I64 && r.ndim == 1 && r.shape[0] > 0) {
-                const int64_t *o = r.data;
-                if (r.shape[0] != st->n) {
-                    fer_seterr("%s: checkpoint of %llu training images, training %zu (other "
-                               "data or options?)", path, (unsigned long long)r.shape[0], st->n);
-                    fer_record_free(&r);
-                    fer_reader_close(rd);
-                    return -1;
-                }
-                for (size_t i = 0; i < st->n; i++)
-                    if (o[i] < 0 || (uint64_t)o[i] >= st->n) {
-                        fer_seterr("%s: checkpoint image order holds %lld, outside 0..%zu", path,
-                                   (long long)o[i], st->n - 1);
-                        fer_record_free(&r);
-                        fer_reader_close(rd);
-                        return -1;
-                    }
-                memcpy(st->order, o, st->n * sizeof *o);
-            }
-            found = 1;
-        } else if (!strncmp(r.name, "best.", 5)) {
+    mm = fer_modelfile_model(mf);
+    a = &mm->opts;
+    file = fer_modelfile_name(mf);
+    if (strcmp(mm->arch, m->arch))
+        fer_seterr("%s: checkpoint is a %s model, training a %s", file, mm->arch, m->arch);
+    else if (a->stages != b->stages)
+        fer_seterr("%s: checkpoint is a %s of %d stages, training %d", file, mm->arch, a->stages,
+                   b->stages);
+    else if (a->width != b->width)
+        fer_seterr("%s: checkpoint is a %s of width %g, training %g", file, mm->arch, a->width,
+                   b->width);
+    else if (a->nclasses != b->nclasses)
+        fer_seterr("%s: checkpoint has %d classes, training %d", file, a->nclasses,
+                   b->nclasses);
+    else if (a->c != b->c || a->h != b->h || a->w != b->w)
+        fer_seterr("%s: checkpoint takes %dx%dx%d images, training %dx%dx%d", file, a->c, a->h,
+                   a->w, b->c, b->h, b->w);
+    else if (!fer_modelfile_bind(mf, m->net, FER_MF_EXACT))
+        rc = 0;
+    if (rc)
+        goto out;
+    rc = -1;
+    m->mean = mm->mean;
+    m->std = mm->std;
+    m->opts.bn_eps = a->bn_eps;
+    m->opts.bn_momentum = a->bn_momentum;
+    fer_net_set_bn(m->net, (float)a->bn_eps, (float)a->bn_momentum);
+    while ((k = fer_modelfile_next(mf, &it)) == 1) {
+        const fer_param *p = it.param >= 0 ? fer_net_param(m->net, it.param) : NULL;
+        switch (it.kind) {
+        case FER_MF_OPTIM:
+        case FER_MF_OPTIM_M:
+        case FER_MF_OPTIM_V:
+            if (fer_optim_read(opt, mf, &it))
+                goto out;
+            break;
+        case FER_MF_STATE:
+            if (restore_state(st, it.state, file))
+                goto out;
+            break;
+        case FER_MF_BEST:
             if (best)
-                read_flat(m->net, "best", &r, best);
-        } else if (!strncmp(r.name, "ema.", 4)) {
+                memcpy(best + flat_offset(m->net, it.param), it.values, p->n * sizeof(float));
+            break;
+        case FER_MF_EMA:
             ema_found = 1;
             if (st->ema)
-                read_flat(m->net, "ema", &r, st->ema);
+                memcpy(st->ema + flat_offset(m->net, it.param), it.values,
+                       p->n * sizeof(float));
+            break;
         }
-        fer_record_free(&r);
     }
-    fer_reader_close(rd);
     if (k < 0)
-        return -1;
-    if (!found)
-        return fer_seterr("%s: not a checkpoint (no trainstate record)", path);
-    if (st->ema && !ema_found)
-        return fer_seterr("%s: checkpoint of a run without --ema", path);
-    if (!st->ema && ema_found)
-        return fer_seterr("%s: checkpoint of a run with --ema", path);
-    return 0;
+        goto out;
+    if (!fer_modelfile_seen(mf, FER_MF_STATE, -1))
+        fer_seterr("%s: not a checkpoint (no trainstate record)", file);
+    else if (st->ema && !ema_found)
+        fer_seterr("%s: checkpoint of a run without --ema", file);
+    else if (!st->ema && ema_found)
+        fer_seterr("%s: checkpoint of a run with --ema", file);
+    else if (!fer_optim_read_end(opt, mf))
+        rc = 0;
+out:
+    fer_modelfile_close(mf);
+    return rc;
 }
 
 /* One update of the weight average a (a block laid out as the weights)

@@ -126,13 +126,15 @@ int fer_anneal_row_parse(const char *line, fer_anneal_row *r)
     if (num("start", f[15], 0, 1e12, 1, &r->start))
         goto out;
     if (*f[16]) {
-        char *save = NULL;
         double best = -1;
         if (!(r->acc = malloc((strlen(f[16]) / 2 + 1) * sizeof *r->acc))) {
             fer_seterr("out of memory");
             goto out;
         }
-        for (char *p = strtok_r(f[16], " ", &save); p; p = strtok_r(NULL, " ", &save)) {
+        /* one blank between values, as written: an empty one is an error */
+        for (char *p = f[16], *q; p; p = q) {
+            if ((q = strchr(p, ' ')))
+                *q++ = 0;
             if (num("val_acc", p, 0, 1, 0, &r->acc[r->nacc]))
                 goto out;
             if (r->acc[r->nacc] > best)

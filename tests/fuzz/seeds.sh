@@ -54,6 +54,10 @@ done
 "$bin/fer-train" -m cnn --width 0.05 -i "$tmp/d16.fer" -o "$dir/model/cnn.fer" --epochs 1 \
     --batch 2 --seed 1 --quiet
 cp "$dir/model/ff-adam.fer" "$dir/record/"
+# files older fers wrote (tests/data): a cnn without the batch-norm keys,
+# checkpoints with every kind of training record, one of the oldest form
+cp tests/data/old-cnn.fer "$dir/model/"
+cp tests/data/old-ff-ckpt.fer tests/data/older-ff-ckpt.fer "$dir/checkpoint/"
 
 # logs and reports read back: fer-eval's reports, an anneal log (the
 # random-search row leaves accepted and temperature empty)
