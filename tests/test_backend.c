@@ -1,5 +1,7 @@
 /* test_backend: every op of every backend this build has against the
- * reference backend (backend_ref.h).
+ * reference backend (backend_ref.h), then one training step of small cnn,
+ * ff and resnet18 nets on each backend against the same step on the
+ * reference.
  *
  * Each op case puts seeded random inputs into blocks of the backend's
  * (alloc, upload), fills the outputs with junk first (an op overwrites,
@@ -26,6 +28,10 @@
 #include "check.h"
 #include "conv_winograd.h"
 #include "error.h"
+#include "model.h"
+#include "net.h"
+#include "net_blocks.h"
+#include "optim.h"
 
 /* The backends under test: every one this build has. A GPU backend adds
  * its table here (under #ifdef FER_CUDA) and is held to the same ops and
@@ -862,6 +868,229 @@ static void test_ema(void)
             }
 }
 
+/* ---- one training step of whole nets ----
+ *
+ * Each net takes one step on the backend and on the reference from the
+ * same parameters, input, labels and dropout seed. The fast convolutions
+ * reorder sums, and that rounding (a few U) grows through the layers and
+ * batch norm's division by the batch's spread, so the forward values and
+ * gradients differ by more than a single op's: measured at most 1.2e-5 of
+ * a tensor's largest gradient, 1e-6 of the loss. Tolerances:
+ *   loss                1e-5 relative;
+ *   probabilities       1e-6 + 1e-4 relative;
+ *   each gradient       1e-4 of its tensor's largest |want| (a wrong op
+ *                       moves gradients by a fair share of that scale);
+ *   running statistics  likewise, forward values averaged;
+ *   weights after       1e-6 + 1e-5 relative. The reference's step takes
+ *   the step            the backend's gradients (injected), so this part
+ *                       checks the optimiser on the net's blocks alone:
+ *                       Adam's first step is about lr sign(g), which
+ *                       would turn the gradients' float noise, where a
+ *                       gradient is near 0, into a difference of 2 lr.
+ * An activation within ~1e-6 of a ReLU's kink or a max-pool tie could
+ * still take the other branch on another backend and show as a few large
+ * gradient mismatches; with these seeds none does. */
+
+enum { NB = 3 };   /* images per batch: odd, and enough for a dense batch norm */
+
+typedef struct net_case {
+    const char *arch;
+    int optim;              /* FER_SGD, FER_ADAM, FER_ADAMW */
+    const char *head;       /* fer_optim_scale_backbone's head, or NULL */
+    int weighted;           /* class weights in the loss */
+} net_case;
+
+/* What one step leaves: the loss, the gradient norm (when clipping), the
+ * probabilities, every learnable parameter's gradient (packed in creation
+ * order) and every parameter and buffer after the step
+ * (fer_net_params_read's layout). */
+typedef struct net_result {
+    double loss, norm;
+    float *probs, *grads, *params;
+} net_result;
+
+/* The model of c at width 0.25 on 1x24x24 images, dropout on, with its
+ * initial weights (He or Xavier) and every bias, batch-norm parameter and
+ * running statistic drawn at random: nothing starts at 0 or 1. */
+static int net_build(fer_model *m, const net_case *c)
+{
+    fer_model_opts o;
+    fer_rng rng;
+    float *p;
+    fer_model_defaults(c->arch, &o);
+    o.width = 0.25;
+    o.h = o.w = 24;
+    o.dropout = 0.25;
+    o.dropout2 = 0.5;
+    fer_rng_seed(&rng, 21);
+    if (fer_model_build(m, c->arch, &o, &rng))
+        return -1;
+    for (int i = 0; i < fer_net_nparams(m->net); i++) {
+        const fer_param *pr = fer_net_param(m->net, i);
+        const char *dot = strrchr(pr->name, '.');
+        float lo, hi;
+        if (!strcmp(dot, ".running_var") || (!strcmp(dot, ".weight") && pr->ndim == 1))
+            lo = 0.5f, hi = 1.5f;   /* variance, gamma */
+        else if (pr->ndim == 1)
+            lo = -0.3f, hi = 0.3f;  /* bias, beta, running mean */
+        else
+            continue;
+        p = randv(pr->n, lo, hi);
+        fer_net_param_write(m->net, i, p);
+        free(p);
+    }
+    return 0;
+}
+
+/* One training step of net on backend be from parameters start: forward
+ * with dropout (the generator seeded alike every time), loss with label
+ * smoothing, backward, one step of the optimiser. When inject is given
+ * (gradients packed as net_result's), the step takes those instead of
+ * the ones backward left (which r->grads still gets). */
+static int net_step(fer_net *net, const fer_backend *be, const net_case *c, const float *start,
+                    const float *x, const int32_t *lab, const float *cw, const float *inject,
+                    net_result *r)
+{
+    const int K = fer_net_outputs(net);
+    fer_optim_opts oo;
+    fer_optim *opt = NULL;
+    fer_rng rng;
+    size_t off = 0;
+    fer_optim_defaults(&oo, c->optim);
+    oo.lr = 0.05;
+    oo.momentum = 0.9;
+    oo.nesterov = 1;
+    oo.weight_decay = c->optim == FER_ADAMW ? 0.05 : 5e-4;
+    oo.decay_weights_only = c->optim == FER_ADAMW;
+    oo.clip_norm = c->optim == FER_SGD ? 0.5 : 0;
+    r->probs = host((size_t)NB * K * 4);
+    r->grads = host(fer_net_count_weights(net) * 4);
+    r->params = host(fer_net_param_floats(net) * 4);
+    fer_rng_seed(&rng, 31);
+    if (fer_net_set_backend(net, be) || fer_net_params_write(net, start) ||
+        fer_net_plan(net, NB) || fer_net_forward(net, x, NB, 1, &rng, NULL) ||
+        fer_net_loss(net, lab, cw, 0.1f, NB, &r->loss, r->probs) ||
+        fer_net_backward(net, NULL, NB))
+        goto fail;
+    for (int i = 0; i < fer_net_nparams(net); i++) {
+        const fer_param *p = fer_net_param(net, i);
+        if (!p->learn)
+            continue;
+        if (fer_net_grad_read(net, i, r->grads + off))
+            goto fail;
+        if (inject)
+            be->upload(fer_net_grad_block(net) + p->off, inject + off, p->n * 4);
+        off += p->n;
+    }
+    if (!(opt = fer_optim_new(net, &oo)))
+        goto fail;
+    if (c->head)
+        fer_optim_scale_backbone(opt, c->head, 0.3);
+    r->norm = fer_optim_step(opt, oo.lr);
+    fer_optim_free(opt);
+    if (fer_net_params_read(net, r->params))
+        goto fail;
+    return 0;
+fail:
+    fer_optim_free(opt);
+    CHECK(0, "%s: %s", ctx, fer_error());
+    return -1;
+}
+
+static void net_result_free(net_result *r)
+{
+    free(r->probs), free(r->grads), free(r->params);
+}
+
+/* max |v| over n values */
+static double absmax(const float *v, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(v[i]) > m)
+            m = fabs(v[i]);
+    return m;
+}
+
+static void net_one(const net_case *c)
+{
+    fer_model m;
+    float *x, *start, *cw = NULL;
+    int32_t lab[NB];
+    if (net_build(&m, c)) {
+        CHECK(0, "%s: %s", c->arch, fer_error());
+        return;
+    }
+    const int K = fer_net_outputs(m.net);
+    x = randv((size_t)NB * 24 * 24, -2, 2);
+    for (int i = 0; i < NB; i++)
+        lab[i] = (int32_t)(check_uniform() * K);
+    if (c->weighted)
+        cw = randv(K, 0.5f, 2);
+    start = host(fer_net_param_floats(m.net) * 4);
+    fer_net_params_read(m.net, start);
+    for (int b = 0; b < NBACKENDS; b++) {
+        const fer_backend *be = backends[b];
+        net_result want, got;
+        size_t off = 0, goff = 0;
+        set_ctx(be, "%s", c->arch);
+        if (net_step(m.net, be, c, start, x, lab, cw, NULL, &got))
+            continue;
+        if (net_step(m.net, &fer_backend_ref, c, start, x, lab, cw, got.grads, &want)) {
+            net_result_free(&got);
+            continue;
+        }
+        CHECK(fabs(got.loss - want.loss) <= 1e-5 * want.loss, "%s: loss %.9g, want %.9g", ctx,
+              got.loss, want.loss);
+        if (c->optim == FER_SGD)   /* clipped: gs < 1 */
+            CHECK(want.norm > 0.5 && fabs(got.norm - want.norm) <= 1e-6 * want.norm,
+                  "%s: gradient norm %.9g, want %.9g", ctx, got.norm, want.norm);
+        compare("probs", got.probs, want.probs, NULL, (size_t)NB * K, 1e-6, 1e-4);
+        for (int i = 0; i < fer_net_nparams(m.net); i++) {
+            const fer_param *p = fer_net_param(m.net, i);
+            char what[128];
+            if (p->learn) {
+                const double gmax = absmax(want.grads + goff, p->n);
+                snprintf(what, sizeof what, "%s grad", p->name);
+                compare(what, got.grads + goff, want.grads + goff, NULL, p->n, 1e-4 * gmax, 0);
+                goff += p->n;
+            }
+            snprintf(what, sizeof what, "%s after the step", p->name);
+            if (p->learn)
+                compare(what, got.params + off, want.params + off, NULL, p->n, 1e-6, 1e-5);
+            else   /* running statistics: forward values, as the gradients */
+                compare(what, got.params + off, want.params + off, NULL, p->n,
+                        1e-4 * absmax(want.params + off, p->n), 0);
+            off += p->n;
+        }
+        net_result_free(&got);
+        net_result_free(&want);
+    }
+    fer_model_free(&m);
+    free(x), free(start), free(cw);
+}
+
+static void test_net_cnn(void)
+{
+    const net_case c = {"cnn", FER_SGD, NULL, 1};
+    check_seed(12);
+    net_one(&c);
+}
+
+static void test_net_ff(void)
+{
+    const net_case c = {"ff", FER_ADAMW, NULL, 0};
+    check_seed(13);
+    net_one(&c);
+}
+
+static void test_net_resnet18(void)
+{
+    const net_case c = {"resnet18", FER_ADAM, "fc", 0};
+    check_seed(14);
+    net_one(&c);
+}
+
 int main(void)
 {
     RUN(test_memory);
@@ -875,5 +1104,8 @@ int main(void)
     RUN(test_xent);
     RUN(test_optim);
     RUN(test_ema);
+    RUN(test_net_cnn);
+    RUN(test_net_ff);
+    RUN(test_net_resnet18);
     return check_done();
 }
