@@ -70,6 +70,7 @@ typedef struct bench {
     fer_model m;
     fer_optim *opt;
     fer_rng rng;
+    uint64_t step;              /* the training step, for dropout's draws */
     int train, n, k;
     uint8_t *px;
     int32_t *y;
@@ -81,7 +82,7 @@ static void step(bench *b)
     double loss;
     fer_model_preprocess(&b->m, b->px, b->n, b->x);
     /* the logits come back to the host as an inference's would */
-    fer_net_forward(b->m.net, b->x, b->n, b->train, &b->rng, b->train ? NULL : b->probs);
+    fer_net_forward(b->m.net, b->x, b->n, b->train, 1, b->step++, b->train ? NULL : b->probs);
     if (!b->train)
         return;
     fer_net_loss(b->m.net, b->y, NULL, 0.0f, b->n, &loss, b->probs);

@@ -191,12 +191,12 @@ static float ref_dropout_scale(float p)
     return p <= 0 ? 1.0f : p >= 1 ? 0.0f : 1.0f / (1.0f - p);
 }
 
-static void ref_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float *y,
+static void ref_dropout_forward(size_t n, float p, uint64_t key, const float *x, float *y,
                                 uint8_t *mask)
 {
     const float s = ref_dropout_scale(p);
     for (size_t i = 0; i < n; i++) {
-        mask[i] = p <= 0 ? 1 : p >= 1 ? 0 : fer_rng_float(rng) >= p;
+        mask[i] = p <= 0 ? 1 : p >= 1 ? 0 : fer_rng_key_float(key, i) >= p;
         y[i] = mask[i] ? x[i] * s : 0.0f;
     }
 }

@@ -172,7 +172,7 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
             put(f, "labels", FER_I32, 1, &nn, labels, NULL))
             goto out;
 
-        if (fer_net_forward(m.net, x, n, 1, &rng, dl))
+        if (fer_net_forward(m.net, x, n, 1, seed, 0, dl))
             goto out;
         loss = fer_xent_forward(n, k, dl, labels, NULL, 0, probs);
         if (put(f, "logits", FER_F32, 2, nk, dl, NULL) ||
@@ -187,7 +187,7 @@ static int training_dump(const char *arch, double width, uint64_t seed, int n, c
             if (put_f32(f, name, p->n, p->learn ? param_g(m.net, i) : param_w(m.net, i)))
                 goto out;
         }
-        if (fer_net_forward(m.net, x, n, 0, NULL, dl) ||
+        if (fer_net_forward(m.net, x, n, 0, 0, 0, dl) ||
             put(f, "infer_logits", FER_F32, 2, nk, dl, NULL))
             goto out;
     }
@@ -256,7 +256,7 @@ static int forward_dump(const char *model_path, uint64_t seed, int n, const char
     if ((f = fopen(dump_path, "wb"))) {
         uint64_t nk[2] = {(uint64_t)n, (uint64_t)m.nclasses};
         float *logits = malloc((size_t)n * m.nclasses * sizeof *logits);
-        rc = !logits || fer_net_forward(m.net, x, n, 0, NULL, logits) ||
+        rc = !logits || fer_net_forward(m.net, x, n, 0, 0, 0, logits) ||
              put_batch(f, x, n, c, h, w) || put(f, "infer_logits", FER_F32, 2, nk, logits, NULL);
         free(logits);
         rc = (fclose(f) || rc) ? fer_seterr("%s: write error", dump_path) : 0;

@@ -83,6 +83,27 @@ static size_t compare(const char *what, const float *got, const float *want, con
     return bad;
 }
 
+/* As compare with tolerance tol for every element, but up to n / 200 + 1
+ * elements may miss it (printed all the same): a whole net's float noise
+ * can move an activation across a ReLU's kink or a max-pool tie, and
+ * that one element's gradient then differs by far more than the noise. A
+ * wrong op moves most of a tensor. */
+static size_t compare_net(const char *what, const float *got, const float *want, size_t n,
+                          double tol)
+{
+    size_t bad = 0, allowed = n / 200 + 1;
+    for (size_t i = 0; i < n; i++) {
+        const double g = got[i], w = want[i];
+        if (g == w || fabs(g - w) <= tol)
+            continue;
+        if (bad++ < SHOW)
+            printf("  %s: %s[%zu] = %.9g, want %.9g (tol %.3g)\n", ctx, what, i, g, w, tol);
+    }
+    CHECK(bad <= allowed, "%s: %s: %zu of %zu outside tolerance (%zu allowed)", ctx, what, bad,
+          n, allowed);
+    return bad;
+}
+
 static size_t compare_i32(const char *what, const int32_t *got, const int32_t *want, size_t n)
 {
     size_t bad = 0;
@@ -556,26 +577,22 @@ static void dropout_one(const fer_backend *be, size_t n, float p)
     uint8_t *mask = host(n), *gmask;
     float *X = put(be, x, n * 4), *DY = put(be, dy, n * 4), *Y = put(be, NULL, n * 4);
     uint8_t *MASK = put(be, NULL, n), *MK = put(be, NULL, n);
-    fer_rng r0, r1;
+    const uint64_t key = fer_rng_key_base(1234 + n, 5, 3);
     set_ctx(be, "dropout p %g n%zu", p, n);
-    fer_rng_seed(&r0, 1234 + n), fer_rng_seed(&r1, 1234 + n);
-    fer_backend_ref.dropout_forward(n, p, &r0, x, y, mask);
+    fer_backend_ref.dropout_forward(n, p, key, x, y, mask);
     fer_backend_ref.dropout_backward(n, p, mask, dy, dx);
-    be->dropout_forward(n, p, &r1, X, Y, MASK);
+    be->dropout_forward(n, p, key, X, Y, MASK);
     compare_u8("mask", gmask = get(be, MASK, n), mask, n);
     free(gmask);
     compare("y", got = get(be, Y, n * 4), y, NULL, n, 0, 0);
     free(got);
-    /* the next layer's draws go on from the same state */
-    CHECK(!memcmp(&r0, &r1, sizeof r0), "%s: the generator's state differs afterwards", ctx);
     /* backward from the reference's mask */
     be->upload(MK, mask, n);
     be->dropout_backward(n, p, MK, DY, Y);
     compare("dx", got = get(be, Y, n * 4), dx, NULL, n, 0, 0);
     free(got);
     /* in place, as a net runs it */
-    fer_rng_seed(&r1, 1234 + n);
-    be->dropout_forward(n, p, &r1, X, X, MASK);
+    be->dropout_forward(n, p, key, X, X, MASK);
     compare("y (in place)", got = get(be, X, n * 4), y, NULL, n, 0, 0);
     free(got);
     done(be);
@@ -873,13 +890,16 @@ static void test_ema(void)
  * Each net takes one step on the backend and on the reference from the
  * same parameters, input, labels and dropout seed. The fast convolutions
  * reorder sums, and that rounding (a few U) grows through the layers and
- * batch norm's division by the batch's spread, so the forward values and
- * gradients differ by more than a single op's: measured at most 1.2e-5 of
- * a tensor's largest gradient, 1e-6 of the loss. Tolerances:
- *   loss                1e-5 relative;
- *   probabilities       1e-6 + 1e-4 relative;
- *   each gradient       1e-4 of its tensor's largest |want| (a wrong op
- *                       moves gradients by a fair share of that scale);
+ * batch norm's division by the batch's spread (3 images), so the forward
+ * values and gradients differ by more than a single op's: over dropout
+ * seeds 1..12 and 31, at most 1.5e-4 of a tensor's largest gradient (a
+ * gradient with cancellation: resnet18's conv1) and 5e-4 of a
+ * probability. Tolerances:
+ *   loss                1e-4 relative;
+ *   probabilities       1e-5 + 1e-3 relative;
+ *   each gradient       2e-3 of its tensor's largest |want| (a wrong op
+ *                       moves gradients by a fair share of that scale:
+ *                       batch norm's 1/M off by one is a third of it);
  *   running statistics  likewise, forward values averaged;
  *   weights after       1e-6 + 1e-5 relative. The reference's step takes
  *   the step            the backend's gradients (injected), so this part
@@ -887,9 +907,9 @@ static void test_ema(void)
  *                       Adam's first step is about lr sign(g), which
  *                       would turn the gradients' float noise, where a
  *                       gradient is near 0, into a difference of 2 lr.
- * An activation within ~1e-6 of a ReLU's kink or a max-pool tie could
- * still take the other branch on another backend and show as a few large
- * gradient mismatches; with these seeds none does. */
+ * An activation within ~1e-6 of a ReLU's kink or a max-pool tie can take
+ * the other branch on another backend and show as a few large gradient
+ * mismatches: compare_net lets 1 in 200 of a tensor (and one) through. */
 
 enum { NB = 3 };   /* images per batch: odd, and enough for a dense batch norm */
 
@@ -954,7 +974,6 @@ static int net_step(fer_net *net, const fer_backend *be, const net_case *c, cons
     const int K = fer_net_outputs(net);
     fer_optim_opts oo;
     fer_optim *opt = NULL;
-    fer_rng rng;
     size_t off = 0;
     fer_optim_defaults(&oo, c->optim);
     oo.lr = 0.05;
@@ -966,9 +985,8 @@ static int net_step(fer_net *net, const fer_backend *be, const net_case *c, cons
     r->probs = host((size_t)NB * K * 4);
     r->grads = host(fer_net_count_weights(net) * 4);
     r->params = host(fer_net_param_floats(net) * 4);
-    fer_rng_seed(&rng, 31);
     if (fer_net_set_backend(net, be) || fer_net_params_write(net, start) ||
-        fer_net_plan(net, NB) || fer_net_forward(net, x, NB, 1, &rng, NULL) ||
+        fer_net_plan(net, NB) || fer_net_forward(net, x, NB, 1, 31, 4, NULL) ||
         fer_net_loss(net, lab, cw, 0.1f, NB, &r->loss, r->probs) ||
         fer_net_backward(net, NULL, NB))
         goto fail;
@@ -1040,27 +1058,27 @@ static void net_one(const net_case *c)
             net_result_free(&got);
             continue;
         }
-        CHECK(fabs(got.loss - want.loss) <= 1e-5 * want.loss, "%s: loss %.9g, want %.9g", ctx,
+        CHECK(fabs(got.loss - want.loss) <= 1e-4 * want.loss, "%s: loss %.9g, want %.9g", ctx,
               got.loss, want.loss);
         if (c->optim == FER_SGD)   /* clipped: gs < 1 */
             CHECK(want.norm > 0.5 && fabs(got.norm - want.norm) <= 1e-6 * want.norm,
                   "%s: gradient norm %.9g, want %.9g", ctx, got.norm, want.norm);
-        compare("probs", got.probs, want.probs, NULL, (size_t)NB * K, 1e-6, 1e-4);
+        compare("probs", got.probs, want.probs, NULL, (size_t)NB * K, 1e-5, 1e-3);
         for (int i = 0; i < fer_net_nparams(m.net); i++) {
             const fer_param *p = fer_net_param(m.net, i);
             char what[128];
             if (p->learn) {
                 const double gmax = absmax(want.grads + goff, p->n);
                 snprintf(what, sizeof what, "%s grad", p->name);
-                compare(what, got.grads + goff, want.grads + goff, NULL, p->n, 1e-4 * gmax, 0);
+                compare_net(what, got.grads + goff, want.grads + goff, p->n, 2e-3 * gmax);
                 goff += p->n;
             }
             snprintf(what, sizeof what, "%s after the step", p->name);
             if (p->learn)
                 compare(what, got.params + off, want.params + off, NULL, p->n, 1e-6, 1e-5);
             else   /* running statistics: forward values, as the gradients */
-                compare(what, got.params + off, want.params + off, NULL, p->n,
-                        1e-4 * absmax(want.params + off, p->n), 0);
+                compare_net(what, got.params + off, want.params + off, p->n,
+                            2e-3 * absmax(want.params + off, p->n));
             off += p->n;
         }
         net_result_free(&got);

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "error.h"
 #include "layers.h"
+#include "threads.h"
 
 static float *randv(size_t n, float lo, float hi)
 {
@@ -119,14 +121,16 @@ static void test_dropout(void)
     float *x = randv(n, -2, 2), *y = randv(n, -1, 1), *dy = randv(n, -1, 1), *dx = randv(n, -1, 1);
     uint8_t *m = malloc(n), *m2 = malloc(n);
     const float ps[] = {0.25f, 0.5f};
+    int old = fer_threads_get();
     for (int t = 0; t < 2; t++) {
         const float p = ps[t], scale = 1.0f / (1.0f - p);
-        fer_rng r;
+        const uint64_t key = fer_rng_key_base(77 + t, 9, 4);
         size_t kept = 0;
-        fer_rng_seed(&r, 77 + t);
-        fer_dropout_forward(n, p, &r, x, y, m);
+        fer_dropout_forward(n, p, key, x, y, m);
         for (size_t i = 0; i < n; i++) {
             CHECK(m[i] <= 1, "mask[%zu] = %d", i, m[i]);
+            CHECK(m[i] == (fer_rng_key_float(key, i) >= p), "p %g: mask[%zu] is not its draw's",
+                  p, i);
             kept += m[i];
             CHECK(y[i] == (m[i] ? x[i] * scale : 0.0f), "p %g: y[%zu] = %.9g, x %.9g, mask %d",
                   p, i, y[i], x[i], m[i]);
@@ -138,22 +142,23 @@ static void test_dropout(void)
         fer_dropout_backward(n, p, m, dy, dx);
         for (size_t i = 0; i < n; i++)
             CHECK(dx[i] == (m[i] ? dy[i] * scale : 0.0f), "p %g: dx[%zu] = %.9g", p, i, dx[i]);
-        /* same seed, same mask; another seed, another mask */
-        fer_rng_seed(&r, 77 + t);
-        fer_dropout_forward(n, p, &r, x, y, m2);
-        CHECK(!memcmp(m, m2, n), "p %g: same seed gave another mask", p);
-        fer_rng_seed(&r, 1077 + t);
-        fer_dropout_forward(n, p, &r, x, y, m2);
-        CHECK(memcmp(m, m2, n) != 0, "p %g: another seed gave the same mask", p);
+        /* the same key gives the same mask on one thread; another seed,
+         * step or layer another mask */
+        CHECK(fer_threads_set(1) == 0, "threads: %s", fer_error());
+        fer_dropout_forward(n, p, key, x, y, m2);
+        fer_threads_set(old);
+        CHECK(!memcmp(m, m2, n), "p %g: one thread gave another mask", p);
+        for (int v = 0; v < 3; v++) {
+            fer_dropout_forward(n, p, fer_rng_key_base(77 + t + (v == 0), 9 + (v == 1), 4 + (v == 2)),
+                                x, y, m2);
+            CHECK(memcmp(m, m2, n) != 0, "p %g: another key (%d) gave the same mask", p, v);
+        }
     }
-    {   /* p = 0 copies and keeps everything */
-        fer_rng r;
-        fer_rng_seed(&r, 5);
-        fer_dropout_forward(n, 0, &r, x, y, m);
-        CHECK(!memcmp(x, y, n * sizeof *x), "p = 0 does not copy");
-        for (size_t i = 0; i < n; i++)
-            CHECK(m[i] == 1, "p = 0: mask[%zu] = %d", i, m[i]);
-    }
+    /* p = 0 copies and keeps everything */
+    fer_dropout_forward(n, 0, fer_rng_key_base(5, 0, 0), x, y, m);
+    CHECK(!memcmp(x, y, n * sizeof *x), "p = 0 does not copy");
+    for (size_t i = 0; i < n; i++)
+        CHECK(m[i] == 1, "p = 0: mask[%zu] = %d", i, m[i]);
     free(x), free(y), free(dy), free(dx), free(m), free(m2);
 }
 

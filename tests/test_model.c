@@ -173,8 +173,8 @@ static void test_stages_file(void)
             fer_net_plan(m.net, 2);
             fer_net_plan(l.net, 2);
             float z2[sizeof z / sizeof *z];
-            fer_net_forward(m.net, x, 2, 0, NULL, z);
-            fer_net_forward(l.net, x, 2, 0, NULL, z2);
+            fer_net_forward(m.net, x, 2, 0, 0, 0, z);
+            fer_net_forward(l.net, x, 2, 0, 0, 0, z2);
             CHECK(!memcmp(z, z2, sizeof z),
                   "%d stages: logits differ after loading", s);
             fer_model_free(&l);
@@ -251,17 +251,16 @@ static void test_bn_settings(void)
         fer_net_plan(b.net, 4);
         fer_net_plan(l.net, 4);
         float zl[sizeof zb / sizeof *zb];
-        fer_net_forward(a.net, x, 4, 0, NULL, za);
-        fer_net_forward(b.net, x, 4, 0, NULL, zb);
-        fer_net_forward(l.net, x, 4, 0, NULL, zl);
+        fer_net_forward(a.net, x, 4, 0, 0, 0, za);
+        fer_net_forward(b.net, x, 4, 0, 0, 0, zb);
+        fer_net_forward(l.net, x, 4, 0, 0, 0, zl);
         CHECK(!memcmp(zb, zl, sizeof zb), "logits differ after loading");
         CHECK(memcmp(za, zb, sizeof za), "eps 1e-3 gives eps 1e-5's logits");
         /* from running mean 0 and variance 1, one batch: m = k mean,
          * v = 1 - k + k var, k the momentum */
         fer_rng_seed(&rng, 4);
-        fer_net_forward(a.net, x, 4, 1, &rng, NULL);
-        fer_rng_seed(&rng, 4);
-        fer_net_forward(b.net, x, 4, 1, &rng, NULL);
+        fer_net_forward(a.net, x, 4, 1, 4, 0, NULL);
+        fer_net_forward(b.net, x, 4, 1, 4, 0, NULL);
         {
             const float *ma = named_w(a.net, "bn1.running_mean"),
                         *mb = named_w(b.net, "bn1.running_mean"),

@@ -47,7 +47,7 @@ static void randomise(fer_net *net)
 static double net_loss(fer_net *net, const float *x, const int32_t *y, float *probs)
 {
     float z[NB * FER_CLASSES_MAX];
-    if (fer_net_forward(net, x, NB, 1, NULL, z))
+    if (fer_net_forward(net, x, NB, 1, 0, 0, z))
         abort();
     return fer_xent_forward(NB, fer_net_outputs(net), z, y, NULL, 0, probs);
 }
@@ -293,8 +293,8 @@ static void test_model_roundtrip(void)
         fer_net_plan(m.net, n);
         fer_net_plan(l.net, n);
         z = malloc(2 * n * 7 * sizeof *z);
-        fer_net_forward(m.net, x, n, 0, NULL, z);
-        fer_net_forward(l.net, x, n, 0, NULL, z + n * 7);
+        fer_net_forward(m.net, x, n, 0, 0, 0, z);
+        fer_net_forward(l.net, x, n, 0, 0, 0, z + n * 7);
         CHECK(!memcmp(z, z + n * 7, n * 7 * sizeof *z), "%s: logits differ after load",
               archs[a]);
         free(z);

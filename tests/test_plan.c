@@ -37,16 +37,16 @@ static void same_logits(const char *arch, double width, int n)
     for (size_t i = 0; i < in; i++)
         x[i] = check_randf(-2, 2);
     CHECK(fer_net_plan(m.net, n + 3) == 0, "plan: %s", fer_error());
-    CHECK(fer_net_forward(m.net, x, n, 0, NULL, a) == 0, "forward: %s", fer_error());
+    CHECK(fer_net_forward(m.net, x, n, 0, 0, 0, a) == 0, "forward: %s", fer_error());
     CHECK(fer_net_plan_infer(m.net, n + 3) == 0, "plan_infer: %s", fer_error());
     CHECK(fer_net_max_batch(m.net) == n + 3, "max batch %d", fer_net_max_batch(m.net));
-    CHECK(fer_net_forward(m.net, x, n, 0, NULL, b) == 0, "forward: %s", fer_error());
+    CHECK(fer_net_forward(m.net, x, n, 0, 0, 0, b) == 0, "forward: %s", fer_error());
     for (int i = 0; i < n * 7; i++)
         CHECK(a[i] == b[i], "%s logit %d: %.9g with the inference plan, %.9g without", arch, i,
               b[i], a[i]);
     /* back to the training plan: a training pass still runs */
     CHECK(fer_net_plan(m.net, n + 3) == 0, "re-plan: %s", fer_error());
-    CHECK(fer_net_forward(m.net, x, n, 0, NULL, b) == 0, "forward: %s", fer_error());
+    CHECK(fer_net_forward(m.net, x, n, 0, 0, 0, b) == 0, "forward: %s", fer_error());
     CHECK(!memcmp(b, a, n * 7 * sizeof *a), "%s: logits changed after re-planning", arch);
     free(x), free(a), free(b);
     fer_model_free(&m);

@@ -97,8 +97,9 @@ typedef struct fer_backend {
     void (*relu_backward)(size_t n, const float *x, const float *dy, float *dx);
     void (*lrelu_forward)(size_t n, float a, const float *x, float *y);
     void (*lrelu_backward)(size_t n, float a, const float *x, const float *dy, float *dx);
-    /* Inverted dropout with keep mask (n bytes), drawn from rng. */
-    void (*dropout_forward)(size_t n, float p, fer_rng *rng, const float *x, float *y,
+    /* Inverted dropout with keep mask (n bytes); element i's draw is
+     * fer_rng_key_float(key, i) (rng.h), the same on every backend. */
+    void (*dropout_forward)(size_t n, float p, uint64_t key, const float *x, float *y,
                             uint8_t *mask);
     void (*dropout_backward)(size_t n, float p, const uint8_t *mask, const float *dy,
                              float *dx);

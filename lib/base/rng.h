@@ -24,4 +24,16 @@ double fer_rng_normal(fer_rng *r);
  * down to 2, element i - 1 swaps with element fer_rng_below(r, i)). */
 void fer_rng_shuffle(fer_rng *r, void *base, size_t n, size_t size);
 
+/* The counter-based draws: a uniform value that is a function of a key,
+ * not of the draws before it, so that any thread, any order and any
+ * backend (a GPU) draws the same. A key is (seed, step, stream) -- the
+ * run's seed, the training step, e.g. a layer's number -- and an element
+ * index i:
+ *   base = m(m(m(seed + G) ^ step) ^ stream),  u64 = m(base + (i + 1) G)
+ * with m splitmix64's finaliser and G = 0x9E3779B97F4A7C15 (splitmix64's
+ * stream from base). fer_rng_key_float keeps the top 24 bits, in [0, 1). */
+uint64_t fer_rng_key_base(uint64_t seed, uint64_t step, uint64_t stream);
+uint64_t fer_rng_key_u64(uint64_t base, uint64_t i);
+float fer_rng_key_float(uint64_t base, uint64_t i);
+
 #endif

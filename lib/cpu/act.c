@@ -132,26 +132,38 @@ void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy,
     fer_parallel_for(fer_chunks(n, CHUNK), leaky_bwd_task, &j);
 }
 
-/* One uniform float u per element, in order; the element is kept when
- * u >= p. The kept ones are scaled by the float 1 / (1 - p). p = 0 draws
- * nothing (mask all ones); p >= 1 draws nothing and drops everything. */
-void fer_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float *y,
+/* Element i is kept when its draw u = fer_rng_key_float(key, i) is >= p;
+ * the kept ones are scaled by the float 1 / (1 - p). Each element's draw is
+ * its own, so the chunks run on any thread. p = 0 keeps all, p >= 1 none. */
+typedef struct drop_job {
+    size_t n;
+    float p;
+    uint64_t key;
+    const float *x;
+    float *y;
+    uint8_t *mask;
+} drop_job;
+
+static void drop_task(void *ctx, int t, int thread)
+{
+    const drop_job *j = ctx;
+    const float p = j->p, scale = p <= 0.0f ? 1.0f : p >= 1.0f ? 0.0f : 1.0f / (1.0f - p);
+    size_t lo, hi;
+    (void)thread;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        int keep = p <= 0.0f ? 1 : p >= 1.0f ? 0 : fer_rng_key_float(j->key, i) >= p;
+        float v = p <= 0.0f ? j->x[i] : j->x[i] * scale;
+        j->mask[i] = (uint8_t)keep;
+        j->y[i] = keep ? v : 0.0f;
+    }
+}
+
+void fer_dropout_forward(size_t n, float p, uint64_t key, const float *x, float *y,
                          uint8_t *mask)
 {
-    if (p <= 0.0f || p >= 1.0f) {
-        for (size_t i = 0; i < n; i++) {
-            mask[i] = p <= 0.0f;
-            y[i] = mask[i] ? x[i] : 0.0f;
-        }
-        return;
-    }
-    const float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        mask[i] = fer_rng_float(rng) >= p;
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] * scale;
-        y[i] = mask[i] ? v : 0.0f;
-    }
+    drop_job j = {n, p, key, x, y, mask};
+    fer_parallel_for(fer_chunks(n, CHUNK), drop_task, &j);
 }
 
 void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy, float *dx)

@@ -27,11 +27,13 @@ void fer_leaky_relu_forward(size_t n, float a, const float *x, float *y);
 void fer_leaky_relu_backward(size_t n, float a, const float *x, const float *dy, float *dx);
 
 /* Inverted dropout: y = x * mask * s with s = 1.0f / (1.0f - p) in float,
- * mask (n) 0 or 1. One fer_rng_float u per element, in order; mask[i] =
- * (u >= p), so kept with probability 1 - p and the same seed gives the same
- * mask. p = 0 copies (mask all 1) and p >= 1 zeroes (mask all 0), neither
- * drawing from rng. Backward: dx = dy * mask * s, the same s. */
-void fer_dropout_forward(size_t n, float p, fer_rng *rng, const float *x, float *y,
+ * mask (n) 0 or 1. Element i's draw is the counter-based u =
+ * fer_rng_key_float(key, i) (rng.h; key = fer_rng_key_base(seed, step,
+ * layer)); mask[i] = (u >= p), so kept with probability 1 - p, and the
+ * same key gives the same mask on any thread count. p = 0 copies (mask
+ * all 1) and p >= 1 zeroes (mask all 0). Backward: dx = dy * mask * s,
+ * the same s. */
+void fer_dropout_forward(size_t n, float p, uint64_t key, const float *x, float *y,
                          uint8_t *mask);
 void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy, float *dx);
 

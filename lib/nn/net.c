@@ -688,7 +688,8 @@ static float *pg(fer_net *net, node *nd, int i)
     return nd->param[i] >= 0 ? net->g + net->params[nd->param[i]].off : NULL;
 }
 
-int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng, float *logits)
+int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t seed, uint64_t step,
+                    float *logits)
 {
     const fer_backend *be = net->be;
     node *out = &net->nodes[net->nnodes - 1];
@@ -724,7 +725,8 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng
             break;
         case FER_OP_DROPOUT:
             if (train && nd->a > 0)
-                be->dropout_forward(total, nd->a, rng, in, nd->y, nd->mask);
+                be->dropout_forward(total, nd->a, fer_rng_key_base(seed, step, (uint64_t)i), in,
+                                    nd->y, nd->mask);
             else
                 be->add(total, in, NULL, nd->y);
             break;

@@ -79,10 +79,12 @@ int fer_net_add(fer_net *net, int a, int b);
 int fer_net_plan(fer_net *net, int max_n);
 
 /* Forward pass of n <= max_n images x (n, c, h, w), copied into the plan.
- * train selects batch statistics and dropout (drawn from rng); otherwise
- * running statistics and no dropout. The logits (n, classes) are copied
- * to logits unless it is NULL. */
-int fer_net_forward(fer_net *net, const float *x, int n, int train, fer_rng *rng,
+ * train selects batch statistics and dropout; otherwise running statistics
+ * and no dropout. Dropout's draws are counter-based (rng.h), keyed by
+ * (seed, step, the node's id) and the element, so every backend and
+ * thread count drops the same. The logits (n, classes) are copied to
+ * logits unless it is NULL. */
+int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t seed, uint64_t step,
                     float *logits);
 
 /* After a training forward of n images: the softmax cross-entropy of the

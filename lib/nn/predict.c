@@ -91,7 +91,7 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
                 src = tmp;
             }
             fer_model_preprocess(m, src, b, x);
-            if (fer_net_forward(m->net, x, b, 0, NULL, logits))
+            if (fer_net_forward(m->net, x, b, 0, 0, 0, logits))
                 goto fail;
             fer_softmax(b, k, logits, v ? p2 : out);
             for (size_t j = 0; v && j < (size_t)b * k; j++)

@@ -444,15 +444,21 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
             /* full batches only (B <= n; batch norm wants more than one
              * image); the remainder is reshuffled into the next epoch */
             int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
+            /* the step's draws are keyed by (seed, step, ...), not taken
+             * from a stream: augmentation image by image (fer_augment_rng),
+             * dropout element by element (fer_net_forward) */
+            const uint64_t step = (uint64_t)epoch * steps + s / B;
             double loss;
             for (int j = 0; j < b; j++) {
                 size_t id = (size_t)order[s + j];
+                fer_rng draw;
+                fer_augment_rng(&draw, o->seed, step, (uint64_t)j);
                 by[j] = train->labels[id];
-                fer_augment_random(&aug, train->pixels + id * img, c, h, w, &rng, bpx + j * img,
+                fer_augment_random(&aug, train->pixels + id * img, c, h, w, &draw, bpx + j * img,
                                    scratch);
             }
             fer_model_preprocess(m, bpx, b, x);
-            if (fer_net_forward(m->net, x, b, 1, &rng, NULL) ||
+            if (fer_net_forward(m->net, x, b, 1, o->seed, step, NULL) ||
                 fer_net_loss(m->net, by, o->balanced ? cw : NULL, (float)o->label_smoothing, b,
                              &loss, probs))
                 goto out;
