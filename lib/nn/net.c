@@ -20,8 +20,10 @@ typedef struct node {
     size_t size;                /* c*h*w */
     int consumers;              /* how many nodes read this output */
     /* op parameters */
-    int k, stride, pad, bias;   /* conv: K = c; k = R = S; pool: k, stride */
-    float a;                    /* leaky slope, dropout p */
+    int kernel;                 /* conv: R = S (K is c); max pool: the window */
+    int stride, pad, bias;      /* conv (pool: stride) */
+    float slope;                /* leaky ReLU's negative slope */
+    float drop;                 /* dropout's p */
     int param[MAX_NODE_PARAMS]; /* indices into net->params, -1 none */
     fer_conv_shape cs;
     /* planned tensors, for max_n images: offsets into the plan's block
@@ -267,7 +269,7 @@ int fer_net_conv(fer_net *net, int in, const char *name, int K, int R, int strid
         return -1;
     if (bias && (nd->param[1] = add_param(net, name, "bias", 1, &K, 1, 0)) < 0)
         return -1;
-    nd->k = R;
+    nd->kernel = R;
     nd->stride = stride;
     nd->pad = pad;
     nd->bias = bias;
@@ -303,7 +305,7 @@ int fer_net_lrelu(fer_net *net, int in, float slope)
     node *nd = new_node(net, FER_OP_LRELU, in);
     if (!nd)
         return -1;
-    nd->a = slope;
+    nd->slope = slope;
     return finish(net, nd);
 }
 
@@ -314,7 +316,7 @@ int fer_net_dropout(fer_net *net, int in, float p)
         return -1;
     if (!(p >= 0 && p < 1))
         return fer_seterr("dropout %g outside [0, 1)", p);
-    nd->a = p;
+    nd->drop = p;
     return finish(net, nd);
 }
 
@@ -325,7 +327,7 @@ int fer_net_maxpool(fer_net *net, int in, int k, int stride)
         return -1;
     if (k < 1 || stride < 1 || nd->h < k || nd->w < k)
         return fer_seterr("max pool %d/%d does not fit %dx%d", k, stride, nd->h, nd->w);
-    nd->k = k;
+    nd->kernel = k;
     nd->stride = stride;
     nd->h = (nd->h - k) / stride + 1;
     nd->w = (nd->w - k) / stride + 1;
@@ -490,7 +492,7 @@ static int in_place(const fer_net *net, int i)
 {
     const node *nd = &net->nodes[i];
     int op = nd->op;
-    return (op == FER_OP_RELU || (op == FER_OP_LRELU && nd->a >= 0) || op == FER_OP_DROPOUT) &&
+    return (op == FER_OP_RELU || (op == FER_OP_LRELU && nd->slope >= 0) || op == FER_OP_DROPOUT) &&
            nd->in > 0 && net->nodes[nd->in].consumers == 1;
 }
 
@@ -721,17 +723,17 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
             be->relu_forward(total, in, nd->y);
             break;
         case FER_OP_LRELU:
-            be->lrelu_forward(total, nd->a, in, nd->y);
+            be->lrelu_forward(total, nd->slope, in, nd->y);
             break;
         case FER_OP_DROPOUT:
-            if (train && nd->a > 0)
-                be->dropout_forward(total, nd->a, fer_rng_key_base(seed, step, (uint64_t)i), in,
+            if (train && nd->drop > 0)
+                be->dropout_forward(total, nd->drop, fer_rng_key_base(seed, step, (uint64_t)i), in,
                                     nd->y, nd->mask);
             else
                 be->add(total, in, NULL, nd->y);
             break;
         case FER_OP_MAXPOOL:
-            be->maxpool_forward(n, src->c, src->h, src->w, nd->k, nd->stride, in, nd->y,
+            be->maxpool_forward(n, src->c, src->h, src->w, nd->kernel, nd->stride, in, nd->y,
                                 nd->argmax);
             break;
         case FER_OP_DENSE:
@@ -824,19 +826,19 @@ int fer_net_backward(fer_net *net, const float *dlogits, int n)
             break;
         case FER_OP_LRELU:
             if (dx)
-                be->lrelu_backward(total, nd->a, src->y, nd->dy, dx);
+                be->lrelu_backward(total, nd->slope, src->y, nd->dy, dx);
             break;
         case FER_OP_DROPOUT:
             if (dx) {
-                if (nd->a > 0)
-                    be->dropout_backward(total, nd->a, nd->mask, nd->dy, dx);
+                if (nd->drop > 0)
+                    be->dropout_backward(total, nd->drop, nd->mask, nd->dy, dx);
                 else
                     be->add(total, nd->dy, NULL, dx);
             }
             break;
         case FER_OP_MAXPOOL:
             if (dx)
-                be->maxpool_backward(n, src->c, src->h, src->w, nd->k, nd->stride, nd->dy,
+                be->maxpool_backward(n, src->c, src->h, src->w, nd->kernel, nd->stride, nd->dy,
                                      nd->argmax, dx);
             break;
         case FER_OP_DENSE:
@@ -993,7 +995,7 @@ double fer_net_flops(const fer_net *net)
     for (int i = 1; i < net->nnodes; i++) {
         const node *nd = &net->nodes[i];
         if (nd->op == FER_OP_CONV)
-            f += 2.0 * nd->size * net->nodes[nd->in].c * nd->k * nd->k;
+            f += 2.0 * nd->size * net->nodes[nd->in].c * nd->kernel * nd->kernel;
         else if (nd->op == FER_OP_DENSE)
             f += 2.0 * nd->size * net->nodes[nd->in].size;
     }
