@@ -3,7 +3,8 @@
 # $FER_BUILD/bench/bench_* binary, each under a header line, with
 # FER_BUILD (the build tree), FER_BIN (its tools), FER_ROOT and FER_SHARED
 # (../shared, the data) set. A binary bench_X that a script bench/X.sh
-# drives (bench_net, by net.sh) is left to that script. Goes on after a
+# drives (bench_net, by net.sh) is left to that script; ab.sh, which
+# compares two builds, is run by hand. Goes on after a
 # failing benchmark; exits 1 if any failed.
 B=${FER_BUILD:-build}
 export FER_BUILD="$B"
@@ -17,7 +18,7 @@ run() {
     "$@" || { echo "== $* FAILED (status $?)"; failed=$((failed + 1)); }
 }
 for s in bench/*.sh; do
-    case $s in bench/run.sh) continue ;; esac
+    case $s in bench/run.sh | bench/ab.sh) continue ;; esac   # ab.sh takes two builds
     run sh "$s"
 done
 for b in "$B"/bench/bench_*; do
