@@ -923,21 +923,31 @@ size_t fer_net_param_floats(const fer_net *net)
     return n;
 }
 
-int fer_net_params_read(fer_net *net, float *dst)
+void fer_net_block_pack(fer_net *net, const float *block, float *packed)
 {
     for (int i = 0; i < net->nparams; i++) {
-        net->be->download(dst, net->w + net->params[i].off, net->params[i].n * sizeof *dst);
-        dst += net->params[i].n;
+        net->be->download(packed, block + net->params[i].off, net->params[i].n * sizeof *packed);
+        packed += net->params[i].n;
     }
+}
+
+void fer_net_block_unpack(fer_net *net, const float *packed, float *block)
+{
+    for (int i = 0; i < net->nparams; i++) {
+        net->be->upload(block + net->params[i].off, packed, net->params[i].n * sizeof *packed);
+        packed += net->params[i].n;
+    }
+}
+
+int fer_net_params_read(fer_net *net, float *dst)
+{
+    fer_net_block_pack(net, net->w, dst);
     return net->be->sync() ? fer_error_prefix("parameters") : 0;
 }
 
 int fer_net_params_write(fer_net *net, const float *src)
 {
-    for (int i = 0; i < net->nparams; i++) {
-        net->be->upload(net->w + net->params[i].off, src, net->params[i].n * sizeof *src);
-        src += net->params[i].n;
-    }
+    fer_net_block_unpack(net, src, net->w);
     return net->be->sync() ? fer_error_prefix("parameters") : 0;
 }
 

@@ -12,5 +12,9 @@ float *fer_net_weight_block(fer_net *net);
 float *fer_net_grad_block(fer_net *net);
 /* Floats in each block, gaps included. */
 size_t fer_net_block_floats(const fer_net *net);
+/* Between a block laid out as the weights (gaps and all) and the packed
+ * layout of fer_net_params_read, snapshots and checkpoints. */
+void fer_net_block_pack(fer_net *net, const float *block, float *packed);
+void fer_net_block_unpack(fer_net *net, const float *packed, float *block);
 
 #endif

@@ -64,28 +64,6 @@ static float *block_copy(fer_net *net)
     return b;
 }
 
-/* Between a block laid out as the weights (gaps and all) and the packed
- * layout of snapshots and checkpoints. */
-static void block_to_packed(fer_net *net, const float *block, float *packed)
-{
-    const fer_backend *be = fer_net_backend(net);
-    for (int i = 0; i < fer_net_nparams(net); i++) {
-        const fer_param *p = fer_net_param(net, i);
-        be->download(packed, block + p->off, p->n * sizeof *packed);
-        packed += p->n;
-    }
-}
-
-static void packed_to_block(fer_net *net, const float *packed, float *block)
-{
-    const fer_backend *be = fer_net_backend(net);
-    for (int i = 0; i < fer_net_nparams(net); i++) {
-        const fer_param *p = fer_net_param(net, i);
-        be->upload(block + p->off, packed, p->n * sizeof *packed);
-        packed += p->n;
-    }
-}
-
 static int log_error(const fer_train_opts *o)
 {
     return fer_seterr("%s: write error: %s", o->log_name ? o->log_name : "log", strerror(errno));
@@ -400,7 +378,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         if (load_checkpoint(m, opt, best, &st, o->resume))
             goto out;
         if (ema)
-            packed_to_block(m->net, ema, ema_dev);
+            fer_net_block_unpack(m->net, ema, ema_dev);
         ema_t = st.ema_t;
         epoch = st.epoch;
         best_epoch = st.best_epoch;
@@ -428,7 +406,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
                            order, n, ema, ema_t};
         if (o->checkpoint && ema)
-            block_to_packed(m->net, ema_dev, ema);
+            fer_net_block_pack(m->net, ema_dev, ema);
         if (o->checkpoint && save_checkpoint(m, opt, best, &st, o->checkpoint))
             goto out;
         if (o->stop_after > 0 && epoch >= o->stop_after) {
