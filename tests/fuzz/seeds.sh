@@ -40,7 +40,8 @@ for o in sgd adam adamw; do
         --quiet 2>/dev/null &
     pid=$!
     n=0
-    while [ "$(grep -c . "$tmp/$o.csv" 2>/dev/null || echo 0)" -lt 3 ] && [ $n -lt 600 ]; do
+    # grep -c prints 0 and fails on an empty log: count with wc, 0 if absent
+    while [ "$(cat "$tmp/$o.csv" 2>/dev/null | wc -l)" -lt 3 ] && [ $n -lt 600 ]; do
         sleep 0.1
         n=$((n + 1))
     done
