@@ -17,7 +17,7 @@ FER_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%)
 # lib/ by subsystem, lowest first (README, Architecture); every folder is
 # on the include path, so a header is named without its folder.
-LIB_DIRS = lib/base lib/data lib/image lib/backend lib/cpu lib/nn lib/detect lib/plot lib/search
+LIB_DIRS = lib/base lib/data lib/image lib/backend lib/cpu lib/cuda lib/nn lib/detect lib/plot lib/search
 PKGS    = libpng libjpeg zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpng -ljpeg -lz)
@@ -56,6 +56,17 @@ TESTS     = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 # `make test`, run only by the scripts that need them.
 TEST_AUX_SRC = $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TEST_AUX  = $(TEST_AUX_SRC:tests/%.c=$(B)/tests/%)
+# The CUDA backend under the CPU emulation of the CUDA execution model
+# (tests/cudaemu): every lib/cuda/*.cu compiled unchanged as host C++,
+# with or without nvcc, into $(B)/libfer_emu.a for the tests named
+# tests/test_*.cc, which run the kernels against the CPU backend.
+CXX      ?= c++
+EMU_SRC   = $(wildcard lib/cuda/*.cu)
+EMU_OBJ   = $(EMU_SRC:lib/cuda/%.cu=$(B)/emu/%.o) $(B)/emu/cuda_emu.o
+EMU_FLAGS = -std=c++17 -DFER_CUDA_EMU -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%) \
+            -Ilib/cuda -Itests/cudaemu -Itests
+TEST_CC_SRC = $(wildcard tests/test_*.cc)
+TESTS_CC  = $(TEST_CC_SRC:tests/%.cc=$(B)/tests/%)
 BENCH_SRC = $(wildcard bench/bench_*.c)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 BENCH_LIBS ?= $(shell pkg-config --libs openblas 2>/dev/null)
@@ -84,9 +95,31 @@ $(B)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FER_CFLAGS) $(CFLAGS) $(BENCH_CFLAGS) -MMD -MP -c -o $@ $<
 
+# ptxas's register and spill report of each kernel goes to a .ptxas file
+# beside the object (build/lib/cuda/*.ptxas); errors still reach the terminal
 $(B)/lib/cuda/%.o: lib/cuda/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) $(LIB_DIRS:%=-I%) -MMD -MP -MT $@ -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -Xptxas -v $(LIB_DIRS:%=-I%) -MMD -MP -MT $@ -c -o $@ $< \
+	    2> $(@:.o=.ptxas) || { cat $(@:.o=.ptxas) >&2; exit 1; }
+
+$(B)/emu/%.o: lib/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_FLAGS) $(CFLAGS) -x c++ -MMD -MP -c -o $@ $<
+
+$(B)/emu/cuda_emu.o: tests/cudaemu/cuda_emu.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_FLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libfer_emu.a: $(EMU_OBJ)
+	rm -f $@
+	ar rcs $@ $(EMU_OBJ)
+
+$(B)/tests/%.o: tests/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_FLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TESTS_CC): $(B)/tests/%: $(B)/tests/%.o $(B)/libfer_emu.a $(B)/libfer.a
+	$(CXX) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer_emu.a $(B)/libfer.a $(LDLIBS)
 
 $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
@@ -103,7 +136,7 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS) $(BENCH_LIBS)
 
 # Build and run every test; the last line printed is "N passed, N failed".
-test: all $(TESTS) $(TEST_AUX)
+test: all $(TESTS) $(TESTS_CC) $(TEST_AUX)
 	@FER_BUILD=$(B) sh tests/run.sh
 
 # The same tests under AddressSanitizer and UBSan, built in build-asan/.
@@ -397,7 +430,8 @@ clean:
 	rm -rf build build-asan $(FUZZ_B)
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(CMD_UTIL:.o=.d) \
-         $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) $(BENCH_SRC:%.c=$(B)/%.d)
+         $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) $(BENCH_SRC:%.c=$(B)/%.d) \
+         $(EMU_OBJ:.o=.d) $(TEST_CC_SRC:%.cc=$(B)/%.d)
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
         model-next model-next-eval models models-ref

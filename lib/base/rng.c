@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "rng_key.h"
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -61,25 +62,12 @@ void fer_rng_shuffle(fer_rng *r, void *base, size_t n, size_t size)
     }
 }
 
-/* splitmix64's finaliser: a bijection that scatters nearby keys. */
-static uint64_t mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
+/* the key draws are rng_key.h's inline functions, shared with lib/cuda */
 uint64_t fer_rng_key_base(uint64_t seed, uint64_t step, uint64_t stream)
 {
-    return mix(mix(mix(seed + 0x9E3779B97F4A7C15ull) ^ step) ^ stream);
+    return fer_key_base(seed, step, stream);
 }
 
-uint64_t fer_rng_key_u64(uint64_t base, uint64_t i)
-{
-    return mix(base + (i + 1) * 0x9E3779B97F4A7C15ull);
-}
+uint64_t fer_rng_key_u64(uint64_t base, uint64_t i) { return fer_key_u64(base, i); }
 
-float fer_rng_key_float(uint64_t base, uint64_t i)
-{
-    return (float)(fer_rng_key_u64(base, i) >> 40) * (1.0f / 16777216.0f);
-}
+float fer_rng_key_float(uint64_t base, uint64_t i) { return fer_key_float(base, i); }
