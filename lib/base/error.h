@@ -24,7 +24,7 @@ int fer_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Broken internal invariants (never bad input) abort. The hook, when a
  * program has set one (the tools do: cmd/util.c), says where first. */
 #define FER_ASSERT(c) ((c) ? (void)0 : fer_assert_fail(__FILE__, __LINE__, #c))
-_Noreturn void fer_assert_fail(const char *file, int line, const char *expr);
+void fer_assert_fail(const char *file, int line, const char *expr) __attribute__((noreturn));
 void fer_set_assert_hook(void (*hook)(const char *file, int line, const char *expr));
 
 #endif

@@ -1,0 +1,14 @@
+/* cuda_mem.h: the CUDA backend's stream, error check and scratch memory
+ * (cuda_mem.cu), for lib/cuda's own files: it names CUDA types. */
+#ifndef FER_CUDA_MEM_H
+#define FER_CUDA_MEM_H
+
+#include "cuda_compat.h"
+#include "cuda_ops.h"
+
+/* 0 when e is cudaSuccess, else -1 with fer_error() "cuda: what: why" */
+int fer_cuda_check(cudaError_t e, const char *what);
+/* frees the scratch block (fer_cuda_scratch, cuda_ops.h) */
+void fer_cuda_mem_release(void);
+
+#endif
