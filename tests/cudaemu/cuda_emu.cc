@@ -1,8 +1,8 @@
 /* cuda_emu.cc: launches, fibers and the block scheduler of the emulator
  * (cuda_emu.h says what it emulates). A block's threads are fibers of the
- * OS thread that launched; the scheduler (on that thread's own stack)
- * switches to a runnable fiber picked at random, which runs until it
- * waits at a barrier or returns. Fibers and their stacks are made once per
+ * OS thread that launched (cuda_emu_ctx.h switches between them); the
+ * scheduler, on that thread's own stack, switches to a runnable fiber
+ * picked at random, which runs until it waits at a barrier or returns. Fibers and their stacks are made once per
  * OS thread and reused by every block and launch. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@ __thread fer_emu_block *fer_emu_cur_block;
 
 /* the OS thread's scheduler: its context, its fibers, the current block */
 struct emu_os {
-    ucontext_t sched;
+    fer_emu_ctx sched;
     std::vector<fer_emu_fiber *> pool;
     fer_emu_block block;
     char *dyn; /* the launch's dynamic shared memory */
@@ -40,6 +40,7 @@ struct emu_os {
     const void *sched_bottom;
     size_t sched_size;
     void *sched_fake;
+    ~emu_os();
 };
 static thread_local emu_os os;
 
@@ -132,9 +133,17 @@ static fer_emu_fiber *fiber_new(void)
         fer_emu_die(NULL, "no memory for a fiber stack of %zu bytes", size);
     f->stack = m + page;
     f->stack_size = size;
-    if (getcontext(&f->ctx) != 0)
-        fer_emu_die(NULL, "getcontext failed");
     return f;
+}
+
+/* the thread's fibers go with it (LeakSanitizer counts them otherwise) */
+emu_os::~emu_os()
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (fer_emu_fiber *f : pool) {
+        munmap(f->stack - page, f->stack_size + page);
+        delete f;
+    }
 }
 
 static void fiber_main(void);
@@ -148,7 +157,7 @@ static void switch_in(fer_emu_fiber *f)
 #if FER_EMU_ASAN
     __sanitizer_start_switch_fiber(&os.sched_fake, f->stack, f->stack_size);
 #endif
-    swapcontext(&os.sched, &f->ctx);
+    fer_emu_ctx_switch(&os.sched, &f->ctx);
 #if FER_EMU_ASAN
     __sanitizer_finish_switch_fiber(os.sched_fake, NULL, NULL);
 #endif
@@ -161,7 +170,7 @@ void fer_emu_yield(void)
 #if FER_EMU_ASAN
     __sanitizer_start_switch_fiber(&f->fake_stack, os.sched_bottom, os.sched_size);
 #endif
-    swapcontext(&f->ctx, &os.sched);
+    fer_emu_ctx_switch(&f->ctx, &os.sched);
 #if FER_EMU_ASAN
     __sanitizer_finish_switch_fiber(f->fake_stack, &os.sched_bottom, &os.sched_size);
 #endif
@@ -187,7 +196,7 @@ static void fiber_main(void)
     /* NULL: this fiber's fake stack dies with it */
     __sanitizer_start_switch_fiber(NULL, os.sched_bottom, os.sched_size);
 #endif
-    swapcontext(&f->ctx, &os.sched);
+    fer_emu_ctx_switch(&f->ctx, &os.sched);
     /* never resumed: the next block makes the context anew */
     abort();
 }
@@ -268,15 +277,12 @@ static void run_block(fer_emu_block *b)
         f->tid.y = (unsigned)i / b->dim.x % b->dim.y;
         f->tid.z = (unsigned)i / (b->dim.x * b->dim.y);
         f->wait = FER_EMU_RUNNABLE;
-        f->ctx.uc_stack.ss_sp = f->stack;
-        f->ctx.uc_stack.ss_size = f->stack_size;
-        f->ctx.uc_link = NULL;
 #if FER_EMU_ASAN
         /* the stack's last user never returned from its frames: clear their
          * redzones before frames of another layout land there */
         __asan_unpoison_memory_region(f->stack, f->stack_size);
 #endif
-        makecontext(&f->ctx, fiber_main, 0);
+        fer_emu_ctx_make(&f->ctx, f->stack, f->stack_size, fiber_main);
         b->ready.push_back(i);
     }
     while (!b->ready.empty()) {

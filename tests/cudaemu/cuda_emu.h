@@ -4,7 +4,7 @@
  *
  * A launch (FER_LAUNCH -> fer_emu_launch) runs the grid's blocks one after
  * another, in a seeded random order, on the calling OS thread. Each CUDA
- * thread of a block is a fiber (ucontext) with its own stack; a fiber runs
+ * thread of a block is a fiber with its own stack; a fiber runs
  * until it reaches a barrier (__syncthreads, a warp collective) or
  * returns, and the scheduler then picks the next runnable fiber at random.
  * So the order of threads between barriers changes with the seed

@@ -5,11 +5,10 @@
 #ifndef FER_CUDA_EMU_SCHED_H
 #define FER_CUDA_EMU_SCHED_H
 
-#include <ucontext.h>
-
 #include <vector>
 
 #include "cuda_emu.h"
+#include "cuda_emu_ctx.h"
 
 /* what a fiber waits for */
 enum { FER_EMU_RUNNABLE, FER_EMU_AT_SYNC, FER_EMU_AT_WARP, FER_EMU_EXITED };
@@ -23,7 +22,7 @@ enum {
 };
 
 struct fer_emu_fiber {
-    ucontext_t ctx;
+    fer_emu_ctx ctx;
     char *stack; /* usable part, above a guard page */
     size_t stack_size;
     void *fake_stack; /* ASan's fake stack while switched out */
