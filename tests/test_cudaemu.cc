@@ -251,6 +251,8 @@ static void test_bad_launch(void)
     CHECK(cudaGetLastError() == cudaErrorInvalidConfiguration, "blockDim.z 65");
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
     CHECK(h[0] == 0 && h[63] == 0, "a bad launch ran: %g %g", h[0], h[63]);
+    CHECK(cudaFuncSetAttribute(fill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               227 * 1024) == cudaSuccess, "cudaFuncSetAttribute");
     FER_LAUNCH(fill_kernel, 1, 64, 227 * 1024, d, 4.0f);
     CHECK(cudaGetLastError() == cudaSuccess, "a good launch failed");
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);

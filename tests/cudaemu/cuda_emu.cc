@@ -47,7 +47,7 @@ static thread_local emu_os os;
 static uint64_t g_seed = 1, g_seed_epoch; /* epoch: fer_emu_seed calls */
 static int g_seed_read;
 static size_t g_stack_size;
-static uint64_t g_switches;
+static __thread uint64_t g_switches; /* per OS thread: no data race */
 
 void fer_emu_seed(uint64_t seed)
 {

@@ -86,7 +86,7 @@ void fer_emu_seed(uint64_t seed);
 /* Each fiber's stack in bytes (default 64 KiB, 256 KiB under ASan;
  * $FER_EMU_STACK_KB). Takes effect for fibers made after the call. */
 void fer_emu_set_stack_size(size_t bytes);
-/* The fiber context switches since the start, for tests and benchmarks. */
+/* The fibers switched in by the calling OS thread so far (benchmarks). */
 uint64_t fer_emu_switches(void);
 
 void __syncthreads(void);
