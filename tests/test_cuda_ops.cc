@@ -19,7 +19,9 @@
  *   sum of squares: rtol 1e-12;
  *   batch norm: the CPU sums 16 float lanes, the GPU doubles; the gap is
  *     the CPU's float rounding: y, dx atol 1e-5 + rtol 1e-5; save_mean,
- *     save_invstd, running stats, dgamma, dbeta atol 1e-6 + rtol 1e-5.
+ *     save_invstd, running stats atol 1e-6 + rtol 1e-5; dgamma, dbeta
+ *     atol 1e-6 + 1e-8 M + rtol 1e-5 (M = N HW: the CPU's float lanes
+ *     add M / 16 roundings, and the sums may cancel).
  * Last, a copy of batchnorm.cu built here with its reductions'
  * __syncthreads removed must be caught (wrong sums for some seed). */
 #include "cuda_compat.h"
@@ -108,9 +110,13 @@ template <class T> static std::vector<T> host_from(const T *d, size_t n)
 static bool check(const char *name, const float *got, const float *want, size_t n, double atol,
                   double rtol, bool exact = false)
 {
+    double worst = 0;   /* the largest |got - want| / tol seen */
     for (size_t i = 0; i < n; i++) {
         bool ok;
         double tol = atol + rtol * fabs((double)want[i]);
+        if (!exact && !isnan(want[i]) && !isnan(got[i]) && tol > 0 &&
+            fabs((double)got[i] - want[i]) / tol > worst)
+            worst = fabs((double)got[i] - want[i]) / tol;
         if (exact)
             ok = !memcmp(&got[i], &want[i], sizeof(float));
         else if (isnan(want[i]) || isnan(got[i]))
@@ -118,15 +124,20 @@ static bool check(const char *name, const float *got, const float *want, size_t 
         else
             ok = fabs((double)got[i] - want[i]) <= tol;
         if (!ok) {
-            printf("FAIL %s: first mismatch at %zu: got %.9g want %.9g (tol %s)\n", name, i,
-                   got[i], want[i], exact ? "exact" : "");
-            if (!exact)
-                printf("     tol %.3g\n", tol);
+            if (exact)
+                printf("FAIL %s: first mismatch at %zu: got %.9g want %.9g (tol exact)\n", name,
+                       i, got[i], want[i]);
+            else
+                printf("FAIL %s: first mismatch at %zu: got %.9g want %.9g (tol %.3g)\n", name,
+                       i, got[i], want[i], tol);
             failures++;
             return false;
         }
     }
-    printf("ok %s\n", name);
+    if (exact || worst == 0)
+        printf("ok %s\n", name);
+    else
+        printf("ok %s (worst %.2g of tol)\n", name, worst);
     return true;
 }
 
@@ -154,7 +165,7 @@ static bool check_int(const char *name, const std::vector<T> &got, const std::ve
 static bool check_d(const char *name, double got, double want, double rtol)
 {
     if (fabs(got - want) <= rtol * fabs(want)) {
-        printf("ok %s\n", name);
+        printf("ok %s (rel err %.2g)\n", name, fabs(got - want) / fabs(want));
         return true;
     }
     printf("FAIL %s: first mismatch at 0: got %.17g want %.17g (tol %.3g)\n", name, got, want,
@@ -333,7 +344,6 @@ static bool test_bn(const bn_ops &ops, int N, int C, int HW, float centre, bool 
     float *dRM = dev_from(rm), *dRV = dev_from(rv), *dY = dev_nan(nx), *dSM = dev_nan(C),
           *dSI = dev_nan(C), *dDX = dev_nan(nx), *dDG = dev_nan(C), *dDB = dev_nan(C);
     bool ok = true;
-    int before = failures;
     auto chk = [&](const char *what, const float *dev, const std::vector<float> &want,
                    double atol, double rtol) {
         std::vector<float> got = host_from(dev, want.size());
@@ -363,8 +373,10 @@ static bool test_bn(const bn_ops &ops, int N, int C, int HW, float centre, bool 
     cpu.bn_backward(N, C, HW, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx.data(),
                     dg.data(), dbt.data());
     chk("backward dx", dDX, dx, 1e-5, 1e-5);
-    chk("backward dgamma", dDG, dg, 1e-6, 1e-5);
-    chk("backward dbeta", dDB, dbt, 1e-6, 1e-5);
+    /* the CPU's float lanes: an error growing with M, worst when the sum
+     * cancels */
+    chk("backward dgamma", dDG, dg, 1e-6 + 1e-8 * N * HW, 1e-5);
+    chk("backward dbeta", dDB, dbt, 1e-6 + 1e-8 * N * HW, 1e-5);
 
     cudaMemcpy(dY, std::vector<float>(nx, NAN).data(), nx * 4, cudaMemcpyHostToDevice);
     ops.infer(N, C, HW, dX, dG, dB, eps, dRM, dRV, dY);
@@ -374,7 +386,6 @@ static bool test_bn(const bn_ops &ops, int N, int C, int HW, float centre, bool 
 
     for (float *p : {dX, dDY, dG, dB, dRM, dRV, dY, dSM, dSI, dDX, dDG, dDB})
         cudaFree(p);
-    (void)before;
     return ok;
 }
 
@@ -395,8 +406,8 @@ static void test_xent(int N, int K, bool weighted, float smoothing)
     double want = cpu.xent_forward(N, K, z.data(), lab.data(), w, smoothing, p.data());
     const char *wn = weighted ? "weighted" : "plain";
     check_d(NAME("xent_forward loss %dx%d %s eps=%g", N, K, wn, smoothing), got, want, 1e-12);
-    check_v(NAME("xent_forward probs %dx%d %s eps=%g", N, K, wn, smoothing), host_from(dP, p.size()),
-            p, 0, 1.2e-7);
+    check_v(NAME("xent_forward probs %dx%d %s eps=%g", N, K, wn, smoothing),
+            host_from(dP, p.size()), p, 0, 1.2e-7);
     /* backward from the CPU's probs */
     cudaMemcpy(dP, p.data(), p.size() * 4, cudaMemcpyHostToDevice);
     fer_cuda_xent_backward(N, K, dP, dL, dW, smoothing, dDL);
@@ -449,8 +460,8 @@ static void test_optim(int kind, float mu, int nesterov, long t, const char *wha
 {
     size_t total;
     std::vector<fer_optim_segment> seg = make_segments(&total);
-    std::vector<float> w = randv(total), g = randv(total, -0.1f, 0.1f), m = randv(total, -0.1f, 0.1f),
-                       v = randv(total, 1e-4f, 1e-2f);
+    std::vector<float> w = randv(total), g = randv(total, -0.1f, 0.1f);
+    std::vector<float> m = randv(total, -0.1f, 0.1f), v = randv(total, 1e-4f, 1e-2f);
     float *dw = dev_from(w), *dg = dev_from(g), *dm = dev_from(m), *dv = dev_from(v);
     fer_optim_step_args a;
     memset(&a, 0, sizeof a);
@@ -530,7 +541,7 @@ int main(void)
         printf("# emulator seed %llu\n", (unsigned long long)seed);
         fer_emu_seed(seed);
         rng_state = seed * 1000003u;
-        const size_t ns[] = {1, 3, 4, 37, 1029, 70001};
+        const size_t ns[] = {1, 3, 4, 37, 1029, 9001};
         for (size_t n : ns)
             for (int off = 0; off < 2; off++)
                 test_elementwise(n, off);
@@ -548,7 +559,7 @@ int main(void)
         test_bn(ops, 3, 37, 7, 3.0f);
         test_bn(ops, 4, 33, 36, -2.0f);
         test_bn(ops, 3, 3, 2304, 0.0f);
-        test_bn(ops, 1, 70, 1, 100.0f);
+        test_bn(ops, 2, 70, 1, 100.0f);
         test_xent(1, 7, false, 0.0f);
         test_xent(3, 7, true, 0.1f);
         test_xent(37, 10, true, 0.0f);
