@@ -228,6 +228,15 @@ static void test_elementwise(size_t n, int off)
     fer_cuda_add(n, xo, NULL, dout);
     check_v(NAME("add copy n=%zu off=%d", n, off), host_from(dout, n), x, 0, 0, true);
 
+    /* in place: y == x */
+    {
+        std::vector<float> yx = x;
+        cudaMemcpy(dout, x.data(), n * 4, cudaMemcpyHostToDevice);
+        fer_cuda_relu_forward(n, dout, dout);
+        cpu.relu_forward(n, yx.data(), yx.data());
+        check_v(NAME("relu in place n=%zu off=%d", n, off), host_from(dout, n), yx, 0, 0, true);
+    }
+
     /* in place: y == b */
     {
         std::vector<float> yb = b;
