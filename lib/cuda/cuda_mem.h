@@ -6,6 +6,9 @@
 #include "cuda_compat.h"
 #include "cuda_ops.h"
 
+/* the backend's one stream (cuda_compat.h declares it for nvcc's
+ * FER_LAUNCH only; the emulated build needs it here) */
+cudaStream_t fer_cuda_stream(void);
 /* 0 when e is cudaSuccess, else -1 with fer_error() "cuda: what: why" */
 int fer_cuda_check(cudaError_t e, const char *what);
 /* frees the scratch block (fer_cuda_scratch, cuda_ops.h) */
