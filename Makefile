@@ -64,8 +64,11 @@ CXX      ?= c++
 EMU_SRC   = $(wildcard lib/cuda/*.cu)
 EMU_CC    = $(wildcard tests/cudaemu/*.cc)
 EMU_OBJ   = $(EMU_SRC:lib/cuda/%.cu=$(B)/emu/%.o) $(EMU_CC:tests/cudaemu/%.cc=$(B)/emu/%.o)
-EMU_FLAGS = -std=c++17 -DFER_CUDA_EMU -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%) \
-            -Ilib/cuda -Itests/cudaemu -Itests
+# -ffp-contract=off: g++ would fuse a * b + c into an FMA where the
+# machine has one (its default outside ISO C), which the GPU's kernels
+# never do where they must match the CPU bit for bit (augment_px.h).
+EMU_FLAGS = -std=c++17 -DFER_CUDA_EMU -ffp-contract=off -Wall -Wextra -Werror -pthread \
+            $(LIB_DIRS:%=-I%) -Ilib/cuda -Itests/cudaemu -Itests
 TEST_CC_SRC = $(wildcard tests/test_*.cc)
 TESTS_CC  = $(TEST_CC_SRC:tests/%.cc=$(B)/tests/%)
 BENCH_SRC = $(wildcard bench/bench_*.c)

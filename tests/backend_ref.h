@@ -11,6 +11,10 @@
  *                     double, checked against finite differences and
  *                     PyTorch in test_layers.c; a second copy of the same
  *                     formula would add nothing;
+ *   augment_batch     augment_px.h's fer_augment_apply, the host copy
+ *                     that defines the transforms (image/augment.h's
+ *                     fer_augment_random is it after the draws), then
+ *                     the preprocessing's two float operations;
  *   everything else   written here, independently of lib/cpu: batch norm,
  *                     pooling and the sums in double, the optimiser step
  *                     and the weight average in double from the float
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment_px.h"
 #include "backend.h"
 #include "conv.h"
 #include "layers.h"
@@ -342,6 +347,22 @@ static void ref_ema(size_t n, float k, const float *w, float *avg)
         avg[i] = (float)(avg[i] + (double)k * ((double)w[i] - avg[i]));
 }
 
+static void ref_augment_batch(int n, int c, int h, int w, const uint8_t *data,
+                              const int64_t *index, const fer_augment_params *par, float scale,
+                              float shift, float *x)
+{
+    const size_t img = (size_t)c * h * w;
+    uint8_t *px = malloc(2 * img);
+    if (!px)
+        abort();
+    for (int j = 0; j < n; j++) {
+        fer_augment_apply(&par[j], data + (size_t)index[j] * img, c, h, w, px, px + img);
+        for (size_t i = 0; i < img; i++)
+            x[(size_t)j * img + i] = (float)px[i] * scale - shift;
+    }
+    free(px);
+}
+
 static const fer_backend fer_backend_ref = {
     .name = "ref",
     .alloc = ref_alloc,
@@ -375,6 +396,7 @@ static const fer_backend fer_backend_ref = {
     .sum_squares = ref_sum_squares,
     .optim_step = ref_optim_step,
     .ema = ref_ema,
+    .augment_batch = ref_augment_batch,
 };
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "backend_cpu.h"
 #include "backend_ref.h"
 #include "check.h"
@@ -885,6 +886,87 @@ static void test_ema(void)
             }
 }
 
+/* ---- training's batch: exact ----
+ *
+ * Every byte of a transform is integer work or single IEEE operations in
+ * double in a fixed order (augment_px.h), and the preprocessing two float
+ * operations, so every backend gives the same floats. Each case draws the
+ * slots' transforms as training does (fer_augment_rng(seed, step, j),
+ * fer_augment_draw), picks images of a small data set, repeats allowed,
+ * and also checks the reference against fer_augment_random, what
+ * training did before the op. */
+
+typedef struct aug_case {
+    const char *what;
+    fer_augment_opts o;
+} aug_case;
+
+static void augment_one(const fer_backend *be, const aug_case *ac, int n, int c, int h, int w,
+                        uint64_t step)
+{
+    enum { TOTAL = 5 };   /* images in the data set */
+    const size_t img = (size_t)c * h * w;
+    const float scale = 1 / (255 * 0.25f), shift = 0.5f / 0.25f;
+    uint8_t *data = host(TOTAL * img), *px = host(2 * img), *D;
+    int64_t index[3];
+    fer_augment_params par[3];
+    float *want = host(n * img * sizeof(float)), *old = host(n * img * sizeof(float)), *got, *X;
+    set_ctx(be, "augment_batch %s n%d %dx%dx%d step %llu", ac->what, n, c, h, w,
+            (unsigned long long)step);
+    for (size_t i = 0; i < TOTAL * img; i++)
+        data[i] = (uint8_t)(check_uniform() * 256);
+    for (int j = 0; j < n; j++) {
+        fer_rng r;
+        index[j] = (int64_t)(check_uniform() * TOTAL);
+        fer_augment_rng(&r, 99, step, (uint64_t)j);
+        fer_augment_draw(&ac->o, c, h, w, &r, &par[j]);
+        /* what training computed before the op */
+        fer_augment_rng(&r, 99, step, (uint64_t)j);
+        fer_augment_random(&ac->o, data + index[j] * img, c, h, w, &r, px, px + img);
+        for (size_t i = 0; i < img; i++)
+            old[j * img + i] = px[i] * scale - shift;
+    }
+    fer_backend_ref.augment_batch(n, c, h, w, data, index, par, scale, shift, want);
+    compare("x (reference against fer_augment_random)", want, old, NULL, n * img, 0, 0);
+    D = put(be, data, TOTAL * img);
+    X = put(be, NULL, n * img * sizeof(float));
+    be->augment_batch(n, c, h, w, D, index, par, scale, shift, X);
+    /* the op read its host arrays before it returned */
+    memset(par, 0xa5, sizeof par);
+    memset(index, 0xff, sizeof index);
+    compare("x", got = get(be, X, n * img * sizeof(float)), want, NULL, n * img, 0, 0);
+    free(got);
+    done(be);
+    be->free(D), be->free(X);
+    free(data), free(px), free(want), free(old);
+}
+
+static void test_augment_batch(void)
+{
+    static const int shapes[][3] = {{1, 7, 9}, {3, 11, 6}, {1, 5, 5}, {3, 24, 17}, {1, 48, 48}};
+    static const aug_case cases[] = {
+        {"none", {0}},
+        {"flip", {.flip = 1}},
+        {"shift", {.shift = 2}},
+        {"rotate", {.rot_lo = -15, .rot_hi = 15}},
+        {"scale", {.scale_lo = 0.8, .scale_hi = 1.2}},
+        {"crop", {.crop = 1}},
+        {"brightness", {.brightness = 0.3}},
+        {"contrast", {.contrast = 0.4}},
+        {"erase", {.erase = 1}},
+        {"all", {.flip = 1, .shift = 1, .rot_lo = -10, .rot_hi = 20, .scale_lo = 0.9,
+                 .scale_hi = 1.1, .crop = 2, .brightness = 0.2, .contrast = 0.2, .erase = 0.7}},
+    };
+    check_seed(15);
+    for (int b = 0; b < NBACKENDS; b++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+                for (int n = 1; n <= 3; n += 2)
+                    for (uint64_t step = 0; step < 3; step++)
+                        augment_one(backends[b], &cases[k], n, shapes[s][0], shapes[s][1],
+                                    shapes[s][2], step);
+}
+
 /* ---- one training step of whole nets ----
  *
  * Each net takes one step on the backend and on the reference from the
@@ -1122,6 +1204,7 @@ int main(void)
     RUN(test_xent);
     RUN(test_optim);
     RUN(test_ema);
+    RUN(test_augment_batch);
     RUN(test_net_cnn);
     RUN(test_net_ff);
     RUN(test_net_resnet18);

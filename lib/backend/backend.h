@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment_px.h"
 #include "rng.h"
 
 /* A convolution's shape: x (N, C, H, W), w (K, C, R, S), b (K), y (N, K, P,
@@ -134,6 +135,19 @@ typedef struct fer_backend {
     void (*optim_step)(const fer_optim_step_args *a);
     /* The weight average: avg[i] += k (w[i] - avg[i]) for i < n. */
     void (*ema)(size_t n, float k, const float *w, float *avg);
+
+    /* Training's input batch, built where the data set lives: slot j < n
+     * of x (n, c, h, w) is image index[j] of data, a block of 8-bit
+     * images (c, h, w) uploaded once, changed by the transform par[j]
+     * (augment_px.h; fer_augment_draw in image/augment.h draws it on the
+     * host, keyed by fer_augment_rng(seed, step, j)) as fer_augment_apply
+     * does, then preprocessed: x = px scale - shift, in float (two
+     * roundings). Exact: the same bytes and floats on every backend.
+     * index (each below the data set's count) and par are n entries of
+     * host memory, read before the op returns; no scratch is asked of the
+     * caller. */
+    void (*augment_batch)(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
+                          const fer_augment_params *par, float scale, float shift, float *x);
 } fer_backend;
 
 #endif

@@ -5,8 +5,6 @@
 #include "rng.h"
 #include "rng_key.h"
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 void fer_rng_seed(fer_rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++) {
@@ -17,17 +15,8 @@ void fer_rng_seed(fer_rng *r, uint64_t seed)
     }
 }
 
-uint64_t fer_rng_u64(fer_rng *r)
-{
-    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
+/* xoshiro256**'s step is rng_key.h's, shared with lib/cuda */
+uint64_t fer_rng_u64(fer_rng *r) { return fer_xoshiro_next(r->s); }
 
 float fer_rng_float(fer_rng *r) { return (float)(fer_rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
 

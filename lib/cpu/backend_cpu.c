@@ -1,13 +1,15 @@
 /* backend_cpu.c: the CPU backend (backend_cpu.h). The layer kernels are
  * those of layers.h and conv.h; this file adds what the table needs
- * beyond them: memory, the residual sum, and the optimiser's passes over
- * flat blocks. Every pass split over the thread pool is element-wise, so
+ * beyond them: memory, the residual sum, the optimiser's passes over
+ * flat blocks, and training's batch (augment_px.h's transform). Every pass split over the thread pool is element-wise, so
  * its bits do not depend on the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment_px.h"
 #include "backend_cpu.h"
+#include "error.h"
 #include "clones.h"
 #include "conv.h"
 #include "layers.h"
@@ -184,6 +186,41 @@ static void cpu_ema(size_t n, float k, const float *w, float *avg)
     fer_parallel_for(fer_chunks(n, SUM_CHUNK), ema_task, &j);
 }
 
+/* The batch: one task per image, each with its thread's scratch for the
+ * two stages' bytes; fer_augment_apply is the transform every backend
+ * runs (augment_px.h), so the bytes do not depend on the thread count. */
+typedef struct augment_job {
+    int c, h, w;
+    const uint8_t *data;
+    const int64_t *index;
+    const fer_augment_params *par;
+    float scale, shift, *x;
+} augment_job;
+
+static void augment_task(void *ctx, int t, int thread)
+{
+    const augment_job *j = ctx;
+    const size_t n = (size_t)j->c * j->h * j->w;
+    /* 2 n bytes: a few KB, so that running out of them is running out of
+     * memory altogether */
+    uint8_t *px = (uint8_t *)fer_scratch(FER_SCRATCH_PACK, (2 * n + 3) / 4);
+    float *x = j->x + (size_t)t * n;
+    (void)thread;
+    FER_ASSERT(px != NULL);
+    fer_augment_apply(&j->par[t], j->data + (size_t)j->index[t] * n, j->c, j->h, j->w, px,
+                      px + n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = fer_px_float(px[i], j->scale, j->shift);
+}
+
+static void cpu_augment_batch(int n, int c, int h, int w, const uint8_t *data,
+                              const int64_t *index, const fer_augment_params *par, float scale,
+                              float shift, float *x)
+{
+    augment_job j = {c, h, w, data, index, par, scale, shift, x};
+    fer_parallel_for(n, augment_task, &j);
+}
+
 const fer_backend fer_backend_cpu = {
     .name = "cpu",
     .alloc = cpu_alloc,
@@ -217,4 +254,5 @@ const fer_backend fer_backend_cpu = {
     .sum_squares = cpu_sum_squares,
     .optim_step = cpu_optim_step,
     .ema = cpu_ema,
+    .augment_batch = cpu_augment_batch,
 };

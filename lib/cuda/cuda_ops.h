@@ -90,4 +90,10 @@ void fer_cuda_xent_backward(int N, int K, const float *probs, const int32_t *lab
 double fer_cuda_sum_squares(const float *g, const fer_optim_segment *seg, int nseg);
 void fer_cuda_optim_step(const fer_optim_step_args *a);
 
+/* augment.cu: training's batch, one block per image, augment_px.h's
+ * stages exactly as the CPU runs them; index and par are host arrays,
+ * copied (staged) before it returns */
+void fer_cuda_augment_batch(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
+                            const fer_augment_params *par, float scale, float shift, float *x);
+
 #endif

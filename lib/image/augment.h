@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment_px.h"
 #include "rng.h"
 
 /* Mirrors n images (n, c, h, w) left-right into dst (may equal src). */
@@ -90,9 +91,18 @@ int fer_augment_any(const fer_augment_opts *o);
  * erase. An erase (random erasing, Zhong et al. 2017) covers a rectangle
  * of 2% to 33% of the image (uniform) with aspect ratio h/w between 0.3
  * and 3.3 (uniform in its logarithm), at a uniform place; when 10 draws
- * give no rectangle that fits, nothing is erased, as in torchvision. */
+ * give no rectangle that fits, nothing is erased, as in torchvision.
+ * fer_augment_draw and then fer_augment_apply. */
 void fer_augment_random(const fer_augment_opts *o, const uint8_t *src, int c, int h, int w,
                         fer_rng *rng, uint8_t *dst, uint8_t *tmp);
+
+/* The draws of fer_augment_random without the pixels: what o gives for
+ * one c x h x w copy from rng, in p, which fer_augment_apply
+ * (augment_px.h) or a backend's augment_batch then applies. Draws what
+ * fer_augment_random draws and leaves rng where it leaves it, erased
+ * bytes included (p->erase_rng is the state they start from). */
+void fer_augment_draw(const fer_augment_opts *o, int c, int h, int w, fer_rng *rng,
+                      fer_augment_params *p);
 
 /* Seeds r for copy `copy` of image `index` from `seed`: every (seed, index,
  * copy) has its own stream, so images can be augmented in any order, on

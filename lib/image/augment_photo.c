@@ -1,14 +1,7 @@
 /* augment_photo.c: brightness, contrast and erasing, byte for byte. The
  * two point operations go through a table of the 256 results, built in
- * double from the formula of augment.h. */
+ * double from the formula of augment.h (augment_px.h's arithmetic). */
 #include "augment.h"
-
-/* round(t) clamped to 0..255 (half up) */
-static uint8_t to_byte(double t)
-{
-    t += 0.5;
-    return t < 1 ? 0 : t >= 255 ? 255 : (uint8_t)t;
-}
 
 static void apply(const uint8_t *src, size_t n, const uint8_t lut[256], uint8_t *dst)
 {
@@ -20,7 +13,7 @@ void fer_augment_brightness(const uint8_t *src, size_t n, double f, uint8_t *dst
 {
     uint8_t lut[256];
     for (int v = 0; v < 256; v++)
-        lut[v] = to_byte(f * v);
+        lut[v] = fer_px_brightness(f, v);
     apply(src, n, lut, dst);
 }
 
@@ -33,28 +26,14 @@ void fer_augment_contrast(const uint8_t *src, size_t n, double f, uint8_t *dst)
         return;
     for (size_t i = 0; i < n; i++)
         sum += src[i];
-    m = (double)sum / n;
+    m = fer_px_mean(sum, n);
     for (int v = 0; v < 256; v++)
-        lut[v] = to_byte(f * v + (1 - f) * m);
+        lut[v] = fer_px_contrast(f, m, v);
     apply(src, n, lut, dst);
 }
 
 void fer_augment_erase(uint8_t *img, int c, int h, int w, int x0, int y0, int ew, int eh,
                        fer_rng *rng)
 {
-    uint64_t bits = 0;
-    int left = 0;   /* bytes of `bits` not used yet */
-    for (int p = 0; p < c; p++)
-        for (int y = y0; y < y0 + eh; y++) {
-            uint8_t *row = img + ((size_t)p * h + y) * w;
-            for (int x = x0; x < x0 + ew; x++) {
-                if (!left) {
-                    bits = fer_rng_u64(rng);
-                    left = 8;
-                }
-                row[x] = (uint8_t)bits;
-                bits >>= 8;
-                left--;
-            }
-        }
+    fer_px_erase(img, c, h, w, x0, y0, ew, eh, rng->s);
 }

@@ -343,10 +343,17 @@ int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skippe
     return k ? -1 : 0;
 }
 
+void fer_model_input_scale(const fer_model *m, float *scale, float *shift)
+{
+    *scale = (float)(1.0 / (255.0 * m->std));
+    *shift = (float)(m->mean / m->std);
+}
+
 void fer_model_preprocess(const fer_model *m, const uint8_t *px, size_t n, float *x)
 {
     size_t total = n * m->opts.c * m->opts.h * m->opts.w;
-    float scale = (float)(1.0 / (255.0 * m->std)), shift = (float)(m->mean / m->std);
+    float scale, shift;
+    fer_model_input_scale(m, &scale, &shift);
     for (size_t i = 0; i < total; i++)
         x[i] = px[i] * scale - shift;
 }

@@ -88,8 +88,11 @@ int fer_model_load(fer_model *m, const char *path);
  * names and shapes. */
 int fer_model_init_from(fer_model *m, const char *path, int *copied, int *skipped);
 
-/* Turns n images of 8-bit pixels (n, c, h, w) into the net's input. */
+/* Turns n images of 8-bit pixels (n, c, h, w) into the net's input:
+ * x = px scale - shift in float, with fer_model_input_scale's numbers. */
 void fer_model_preprocess(const fer_model *m, const uint8_t *px, size_t n, float *x);
+/* The preprocessing's two floats: scale 1 / (255 std), shift mean / std. */
+void fer_model_input_scale(const fer_model *m, float *scale, float *shift);
 
 /* Appends "key=value\n" to the training record. 0 or -1. */
 int fer_model_note(fer_model *m, const char *key, const char *fmt, ...)

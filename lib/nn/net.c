@@ -697,7 +697,8 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
     node *out = &net->nodes[net->nnodes - 1];
     FER_ASSERT(n >= 1 && n <= net->max_n);
     FER_ASSERT(!(train && net->infer));
-    be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
+    if (x)
+        be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
@@ -988,6 +989,7 @@ int fer_net_set_backend(fer_net *net, const fer_backend *be)
 }
 float *fer_net_weight_block(fer_net *net) { return net->w; }
 float *fer_net_grad_block(fer_net *net) { return net->g; }
+float *fer_net_input_block(fer_net *net) { return net->max_n ? net->nodes[0].y : NULL; }
 size_t fer_net_block_floats(const fer_net *net) { return net->flat; }
 
 size_t fer_net_count_weights(const fer_net *net)

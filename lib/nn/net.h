@@ -78,7 +78,8 @@ int fer_net_add(fer_net *net, int a, int b);
  * called again with another size. 0 or -1. */
 int fer_net_plan(fer_net *net, int max_n);
 
-/* Forward pass of n <= max_n images x (n, c, h, w), copied into the plan.
+/* Forward pass of n <= max_n images x (n, c, h, w), copied into the plan,
+ * or, when x is NULL, already there (fer_net_input_block, net_blocks.h).
  * train selects batch statistics and dropout; otherwise running statistics
  * and no dropout. Dropout's draws are counter-based (rng.h), keyed by
  * (seed, step, the node's id) and the element, so every backend and

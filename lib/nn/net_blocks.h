@@ -10,6 +10,11 @@
 
 float *fer_net_weight_block(fer_net *net);
 float *fer_net_grad_block(fer_net *net);
+/* The plan's input (max_n, c, h, w), which fer_net_forward with x NULL
+ * reads: for an op that writes a batch there (the backend's
+ * augment_batch). Valid until the net is planned again; NULL before
+ * fer_net_plan. */
+float *fer_net_input_block(fer_net *net);
 /* Floats in each block, gaps included. */
 size_t fer_net_block_floats(const fer_net *net);
 /* Between a block laid out as the weights (gaps and all) and the packed

@@ -291,12 +291,16 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
 {
     int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
     size_t img, n = train->n;
-    float *x = NULL, *probs = NULL, *best = NULL, cw[FER_CLASSES_MAX];
+    float *probs = NULL, *best = NULL, cw[FER_CLASSES_MAX];
     /* the weight average on the backend, the weights while it is in, and
      * the average packed for checkpoints */
     float *ema_dev = NULL, *live = NULL, *ema = NULL, *flat = NULL;
     long ema_t = 0;
-    uint8_t *bpx = NULL, *scratch = NULL;
+    /* the training set's pixels on the backend, uploaded once; each
+     * batch's transforms, drawn on the host and built there */
+    uint8_t *data = NULL;
+    fer_augment_params *par = NULL;
+    float in_scale, in_shift;
     int32_t *by = NULL;
     int64_t *order = NULL;
     fer_optim *opt = NULL;
@@ -342,10 +346,9 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     aug.brightness = o->brightness;
     aug.contrast = o->contrast;
     aug.erase = o->erase;
-    x = malloc((size_t)B * img * sizeof *x);
+    fer_model_input_scale(m, &in_scale, &in_shift);
     probs = malloc((size_t)B * k * sizeof *probs);
-    bpx = malloc((size_t)B * img);
-    scratch = malloc(img);
+    par = malloc((size_t)B * sizeof *par);
     by = malloc((size_t)B * sizeof *by);
     order = malloc(n * sizeof *order);
     best = snapshot(m->net, NULL);
@@ -356,10 +359,16 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         goto out;
     }
     opt = fer_optim_new(m->net, &o->optim);
-    if (!x || !probs || !flat || !bpx || !scratch || !by || !order || !best || !opt) {
+    if (!probs || !flat || !par || !by || !order || !best || !opt) {
         fer_seterr("out of memory");
         goto out;
     }
+    if (!(data = fer_net_backend(m->net)->alloc(n * img))) {
+        fer_seterr("out of memory for the %zu training images on the %s backend", n,
+                   fer_net_backend(m->net)->name);
+        goto out;
+    }
+    fer_net_backend(m->net)->upload(data, train->pixels, n * img);
     if (o->lr_backbone > 0 && o->optim.lr > 0)
         fer_optim_scale_backbone(opt, o->head ? o->head : "fc", o->lr_backbone / o->optim.lr);
     /* class weights: n / (k * count), as scikit-learn's "balanced" */
@@ -432,11 +441,13 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
                 fer_rng draw;
                 fer_augment_rng(&draw, o->seed, step, (uint64_t)j);
                 by[j] = train->labels[id];
-                fer_augment_random(&aug, train->pixels + id * img, c, h, w, &draw, bpx + j * img,
-                                   scratch);
+                fer_augment_draw(&aug, c, h, w, &draw, &par[j]);
             }
-            fer_model_preprocess(m, bpx, b, x);
-            if (fer_net_forward(m->net, x, b, 1, o->seed, step, NULL) ||
+            /* the batch is gathered, transformed and preprocessed where
+             * the net runs, straight into its input */
+            fer_net_backend(m->net)->augment_batch(b, c, h, w, data, order + s, par, in_scale,
+                                                    in_shift, fer_net_input_block(m->net));
+            if (fer_net_forward(m->net, NULL, b, 1, o->seed, step, NULL) ||
                 fer_net_loss(m->net, by, o->balanced ? cw : NULL, (float)o->label_smoothing, b,
                              &loss, probs))
                 goto out;
@@ -544,11 +555,11 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     res->seconds = now() - t_start;
     rc = res->stopped ? 1 : 0;
 out:
-    free(x);
     free(probs);
     free(flat);
-    free(bpx);
-    free(scratch);
+    free(par);
+    if (data)
+        fer_net_backend(m->net)->free(data);
     free(by);
     free(order);
     free(best);
