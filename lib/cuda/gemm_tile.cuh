@@ -60,6 +60,32 @@ template <class A, class B, class E> struct fer_tile_problem {
     int M, N, K, kchunk;
 };
 
+/* Faults a test may build into its own instantiations of these kernels
+ * (tests/test_cuda_gemm.cc specialises this for its problem types) to
+ * show that it catches them: a missing __syncthreads, a wrong mma
+ * fragment index. A compile-time 0 for every problem of the library. */
+enum { FER_TILE_FAULT_NONE, FER_TILE_FAULT_NOSYNC, FER_TILE_FAULT_FRAGMENT };
+template <class P> struct fer_tile_fault {
+    static const int value = FER_TILE_FAULT_NONE;
+};
+
+/* Loaders of stored matrices: */
+/* a matrix stored with element (i, k) at p[i ld + k]: rows of k */
+struct fer_mat_ik {
+    static const bool kfast = true;
+    const float *p;
+    int ld;
+    __device__ float at(int i, int k) const { return p[(size_t)i * ld + k]; }
+};
+
+/* element (i, k) at p[k ld + i]: rows of i */
+struct fer_mat_ki {
+    static const bool kfast = false;
+    const float *p;
+    int ld;
+    __device__ float at(int i, int k) const { return p[(size_t)k * ld + i]; }
+};
+
 /* ---- fp32 ---- */
 
 /* Element e (of ROWS * BK / 256) that thread tid moves between an
@@ -155,7 +181,8 @@ template <class P> __global__ void FER_BOUNDS(256) fer_sgemm_tile(P pb)
             fer_sgemm_put<typename P::LA>(As[cur ^ 1], tid, ra);
             fer_sgemm_put<typename P::LB>(Bs[cur ^ 1], tid, rb);
         }
-        __syncthreads();
+        if (fer_tile_fault<P>::value != FER_TILE_FAULT_NOSYNC)
+            __syncthreads();
     }
 
     FER_UNROLL
@@ -256,8 +283,9 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
             for (int i = 0; i < 4; i++) {
                 const int r = mb + i * 16 + g;
                 fa[i][0] = As[cur][r][w];
-                fa[i][1] = As[cur][r + 8][w];
-                fa[i][2] = As[cur][r][w + 4];
+                const bool bad = fer_tile_fault<P>::value == FER_TILE_FAULT_FRAGMENT;
+                fa[i][1] = bad ? As[cur][r][w + 4] : As[cur][r + 8][w];
+                fa[i][2] = bad ? As[cur][r + 8][w] : As[cur][r][w + 4];
                 fa[i][3] = As[cur][r + 8][w + 4];
             }
             FER_UNROLL
