@@ -62,7 +62,8 @@ TEST_AUX  = $(TEST_AUX_SRC:tests/%.c=$(B)/tests/%)
 # tests/test_*.cc, which run the kernels against the CPU backend.
 CXX      ?= c++
 EMU_SRC   = $(wildcard lib/cuda/*.cu)
-EMU_OBJ   = $(EMU_SRC:lib/cuda/%.cu=$(B)/emu/%.o) $(B)/emu/cuda_emu.o
+EMU_CC    = $(wildcard tests/cudaemu/*.cc)
+EMU_OBJ   = $(EMU_SRC:lib/cuda/%.cu=$(B)/emu/%.o) $(EMU_CC:tests/cudaemu/%.cc=$(B)/emu/%.o)
 EMU_FLAGS = -std=c++17 -DFER_CUDA_EMU -Wall -Wextra -Werror -pthread $(LIB_DIRS:%=-I%) \
             -Ilib/cuda -Itests/cudaemu -Itests
 TEST_CC_SRC = $(wildcard tests/test_*.cc)
@@ -106,7 +107,7 @@ $(B)/emu/%.o: lib/cuda/%.cu
 	@mkdir -p $(dir $@)
 	$(CXX) $(EMU_FLAGS) $(CFLAGS) -x c++ -MMD -MP -c -o $@ $<
 
-$(B)/emu/cuda_emu.o: tests/cudaemu/cuda_emu.cc
+$(B)/emu/%.o: tests/cudaemu/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(EMU_FLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
