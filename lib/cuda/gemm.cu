@@ -30,22 +30,6 @@ int fer_cuda_cublas(void)
     return use_cublas;
 }
 
-/* a matrix stored with element (i, k) at p[i ld + k]: rows of k */
-struct fer_mat_ik {
-    static const bool kfast = true;
-    const float *p;
-    int ld;
-    __device__ float at(int i, int k) const { return p[(size_t)i * ld + k]; }
-};
-
-/* element (i, k) at p[k ld + i]: rows of i */
-struct fer_mat_ki {
-    static const bool kfast = false;
-    const float *p;
-    int ld;
-    __device__ float at(int i, int k) const { return p[(size_t)k * ld + i]; }
-};
-
 /* C[m][n] = alpha v + beta C[m][n]; beta == 0 never reads C */
 struct fer_gemm_store {
     float *c;
