@@ -11,6 +11,9 @@
  *   bias:     db[k] = sum of dy(n, k, ., .), one block a channel, in double. */
 #include "cuda_compat.h"
 
+extern "C" {
+#include "error.h"
+}
 #include "cuda_ops.h"
 #include "gemm_tile.cuh"
 
@@ -21,25 +24,65 @@ struct fer_conv_dims {
 
 static fer_conv_dims conv_dims(const fer_conv_shape *s)
 {
+    /* the gathers' int offsets */
+    FER_ASSERT((double)s->N * s->C * s->H * s->W < 2147483648.0);
+    FER_ASSERT((double)s->N * s->K * s->P * s->Q < 2147483648.0);
     fer_conv_dims d = {s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->P, s->Q, s->stride, s->pad};
     return d;
 }
 
-/* forward A: x as im2col, i = m = (n, p, q), k = (c, r, s) */
+/* An im2col element of x is a window (an output position: image n,
+ * top-left corner h0, w0 in x, possibly in the padding) and a tap
+ * (channel c, kernel offset r, s); their offsets add up to the element's
+ * offset in x: n C H W + c H W + (h0 + r) W + w0 + s. Offsets are ints:
+ * tensors below 2^31 elements (the host asserts it). */
+struct fer_conv_win {
+    int off, h0, w0;
+};
+struct fer_conv_tap {
+    int off, r, s;
+};
+
+/* window of output position m = (n, p, q) */
+static __device__ __forceinline__ fer_conv_win fer_conv_window(const fer_conv_dims &d, int m)
+{
+    const int pq = d.P * d.Q;
+    const int n = m / pq, j = m - n * pq, p = j / d.Q, q = j - p * d.Q;
+    const int h0 = p * d.st - d.pad, w0 = q * d.st - d.pad;
+    const fer_conv_win win = {(n * d.C * d.H + h0) * d.W + w0, h0, w0};
+    return win;
+}
+
+/* tap k = (c, r, s) */
+static __device__ __forceinline__ fer_conv_tap fer_conv_tap_of(const fer_conv_dims &d, int k)
+{
+    const int rs = d.R * d.S;
+    const int c = k / rs, i = k - c * rs, r = i / d.S, s = i - r * d.S;
+    const fer_conv_tap tap = {(c * d.H + r) * d.W + s, r, s};
+    return tap;
+}
+
+/* x at window + tap, 0 in the padding */
+static __device__ __forceinline__ float fer_conv_gather(const float *x, const fer_conv_dims &d,
+                                                        const fer_conv_win &win,
+                                                        const fer_conv_tap &tap)
+{
+    const int h = win.h0 + tap.r, w = win.w0 + tap.s;
+    if ((unsigned)h >= (unsigned)d.H || (unsigned)w >= (unsigned)d.W)
+        return 0.0f;
+    return x[win.off + tap.off];
+}
+
+/* forward A: x as im2col, rows m = (n, p, q), k = (c, r, s) */
 struct fer_conv_fwd_x {
     static const bool kfast = false;
+    typedef fer_conv_win row_t;
+    typedef fer_conv_tap col_t;
     const float *x;
     fer_conv_dims d;
-    __device__ float at(int m, int k) const
-    {
-        const int pq = d.P * d.Q, rs = d.R * d.S;
-        const int n = m / pq, j = m - n * pq, p = j / d.Q, q = j - p * d.Q;
-        const int c = k / rs, i = k - c * rs, r = i / d.S, s = i - r * d.S;
-        const int h = p * d.st - d.pad + r, w = q * d.st - d.pad + s;
-        if ((unsigned)h >= (unsigned)d.H || (unsigned)w >= (unsigned)d.W)
-            return 0.0f;
-        return x[((size_t)(n * d.C + c) * d.H + h) * d.W + w];
-    }
+    __device__ row_t row(int m) const { return fer_conv_window(d, m); }
+    __device__ col_t col(int k) const { return fer_conv_tap_of(d, k); }
+    __device__ float at(const row_t &r, const col_t &c) const { return fer_conv_gather(x, d, r, c); }
 };
 
 /* y(n, k, p, q) = v + b[k], m = (n, p, q) */
@@ -54,37 +97,63 @@ struct fer_conv_fwd_store {
     }
 };
 
-/* data gradient A: dy gathered, i = m = (n, h, w), k = (k, r, s): the
+/* data gradient A: dy gathered, rows m = (n, h, w), k = (k, r, s): the
  * output position whose window puts tap (r, s) on (h, w), if any */
 struct fer_conv_dgrad_dy {
     static const bool kfast = false;
+    struct row_t {
+        int off, hp, wp; /* n K P Q; h + pad, w + pad */
+    };
+    struct col_t {
+        int off, r, s; /* k P Q; r, s */
+    };
     const float *dy;
     fer_conv_dims d;
-    __device__ float at(int m, int k) const
+    __device__ row_t row(int m) const
     {
-        const int hw = d.H * d.W, rs = d.R * d.S;
+        const int hw = d.H * d.W;
         const int n = m / hw, j = m - n * hw, h = j / d.W, w = j - h * d.W;
-        const int ko = k / rs, i = k - ko * rs, r = i / d.S, s = i - r * d.S;
-        const int ph = h + d.pad - r, qw = w + d.pad - s;
-        if (ph < 0 || qw < 0)
+        const row_t r = {n * d.K * d.P * d.Q, h + d.pad, w + d.pad};
+        return r;
+    }
+    __device__ col_t col(int k) const
+    {
+        const int rs = d.R * d.S;
+        const int ko = k / rs, i = k - ko * rs, r = i / d.S;
+        const col_t c = {ko * d.P * d.Q, r, i - r * d.S};
+        return c;
+    }
+    __device__ float at(const row_t &rw, const col_t &c) const
+    {
+        int p = rw.hp - c.r, q = rw.wp - c.s;
+        if (p < 0 || q < 0)
             return 0.0f;
-        const int p = ph / d.st, q = qw / d.st;
-        if (p * d.st != ph || q * d.st != qw || p >= d.P || q >= d.Q)
+        if (d.st > 1) {
+            if (p % d.st || q % d.st)
+                return 0.0f;
+            p /= d.st;
+            q /= d.st;
+        }
+        if (p >= d.P || q >= d.Q)
             return 0.0f;
-        return dy[((size_t)(n * d.K + ko) * d.P + p) * d.Q + q];
+        return dy[rw.off + c.off + p * d.Q + q];
     }
 };
 
-/* data gradient B: w[k][c][r][s] with i = c, k = (k, r, s) */
+/* data gradient B: w[k][c][r][s] with rows c, k = (k, r, s) */
 struct fer_conv_dgrad_w {
     static const bool kfast = true;
+    typedef int row_t;
+    typedef int col_t;
     const float *w;
     int C, RS;
-    __device__ float at(int c, int k) const
+    __device__ row_t row(int c) const { return c * RS; }
+    __device__ col_t col(int k) const
     {
-        const int ko = k / RS, i = k - ko * RS;
-        return w[((size_t)ko * C + c) * RS + i];
+        const int ko = k / RS;
+        return ko * C * RS + (k - ko * RS);
     }
+    __device__ float at(row_t r, col_t c) const { return w[r + c]; }
 };
 
 /* dx(n, c, h, w) = v, m = (n, h, w) */
@@ -98,33 +167,33 @@ struct fer_conv_dgrad_store {
     }
 };
 
-/* weight gradient A: dy with i = k, reduction index (n, p, q) */
+/* weight gradient A: dy with rows k, reduction index (n, p, q) */
 struct fer_conv_wgrad_dy {
     static const bool kfast = true;
+    typedef int row_t;
+    typedef int col_t;
     const float *dy;
     int K, PQ;
-    __device__ float at(int ko, int k) const
+    __device__ row_t row(int ko) const { return ko * PQ; }
+    __device__ col_t col(int k) const
     {
-        const int n = k / PQ, j = k - n * PQ;
-        return dy[((size_t)n * K + ko) * PQ + j];
+        const int n = k / PQ;
+        return n * K * PQ + (k - n * PQ);
     }
+    __device__ float at(row_t r, col_t c) const { return dy[r + c]; }
 };
 
-/* weight gradient B: x gathered, i = (c, r, s), reduction index (n, p, q) */
+/* weight gradient B: x gathered, rows (c, r, s) (taps), reduction index
+ * (n, p, q) (windows) */
 struct fer_conv_wgrad_x {
     static const bool kfast = true;
+    typedef fer_conv_tap row_t;
+    typedef fer_conv_win col_t;
     const float *x;
     fer_conv_dims d;
-    __device__ float at(int crs, int k) const
-    {
-        const int pq = d.P * d.Q, rs = d.R * d.S;
-        const int c = crs / rs, i = crs - c * rs, r = i / d.S, s = i - r * d.S;
-        const int n = k / pq, j = k - n * pq, p = j / d.Q, q = j - p * d.Q;
-        const int h = p * d.st - d.pad + r, w = q * d.st - d.pad + s;
-        if ((unsigned)h >= (unsigned)d.H || (unsigned)w >= (unsigned)d.W)
-            return 0.0f;
-        return x[((size_t)(n * d.C + c) * d.H + h) * d.W + w];
-    }
+    __device__ row_t row(int crs) const { return fer_conv_tap_of(d, crs); }
+    __device__ col_t col(int k) const { return fer_conv_window(d, k); }
+    __device__ float at(const row_t &r, const col_t &c) const { return fer_conv_gather(x, d, c, r); }
 };
 
 /* split z's sum of dw[k][crs]: out + z split (split = K C R S) */

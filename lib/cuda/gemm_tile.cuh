@@ -6,10 +6,15 @@
  * A problem P computes D[m][n] = sum over k of A(m, k) B(k, n) for m < M,
  * n < N and k in the block's slice of [0, K): blockIdx.z sums k in
  * [z kchunk, min(K, (z + 1) kchunk)) (split-K; kchunk >= K for none).
- *   P::LA a:  float a.at(m, k), only called with m < M, k < K;
+ *   P::LA a:  element (m, k) of op(A) is a.at(a.row(m), a.col(k)), read
+ *             only for m < M, k < K (row and col may be called past them:
+ *             they only compute offsets). A thread's rows stay the same
+ *             for the whole kernel, so row() runs once and col() once per
+ *             k-tile: the index arithmetic of a gather is split between
+ *             them (row_t and col_t are the loader's types).
  *             a.kfast: whether consecutive k lie together in memory
  *             (then threads walk k, else they walk m: loads coalesce).
- *   P::LB b:  float b.at(n, k) for op(B)[k][n], n < N; b.kfast likewise.
+ *   P::LB b:  likewise op(B)[k][n] = b.at(b.row(n), b.col(k)), n < N.
  *   P::EP ep: ep.store(z, m, n, v) for m < M, n < N: the block's sum.
  * Every sum runs in a fixed order: results repeat bit for bit.
  *
@@ -32,14 +37,16 @@
 #include "cuda_compat.h"
 #include "cuda_ops.h"
 
-/* loop unrolling and register bounds: hints nvcc reads and the
- * emulation (host C++) has no use for */
+/* loop unrolling and register bounds (threads a block, blocks an SM):
+ * hints nvcc reads and the emulation (host C++) has no use for. The fp32
+ * kernel fits 128 registers without spilling (2 blocks an SM); the mma
+ * kernels spill under 128 (gather loaders), so they ask for 1 block. */
 #ifdef FER_CUDA_EMU
 #define FER_UNROLL
-#define FER_BOUNDS(threads)
+#define FER_BOUNDS(threads, blocks)
 #else
 #define FER_UNROLL _Pragma("unroll")
-#define FER_BOUNDS(threads) __launch_bounds__(threads)
+#define FER_BOUNDS(threads, blocks) __launch_bounds__(threads, blocks)
 #endif
 
 enum { FER_TILE_M = 128, FER_TILE_N = 128, FER_TILE_THREADS = 256 };
@@ -73,17 +80,25 @@ template <class P> struct fer_tile_fault {
 /* a matrix stored with element (i, k) at p[i ld + k]: rows of k */
 struct fer_mat_ik {
     static const bool kfast = true;
+    typedef const float *row_t;
+    typedef int col_t;
     const float *p;
     int ld;
-    __device__ float at(int i, int k) const { return p[(size_t)i * ld + k]; }
+    __device__ row_t row(int i) const { return p + (size_t)i * ld; }
+    __device__ col_t col(int k) const { return k; }
+    __device__ float at(row_t r, col_t k) const { return r[k]; }
 };
 
 /* element (i, k) at p[k ld + i]: rows of i */
 struct fer_mat_ki {
     static const bool kfast = false;
+    typedef int row_t;
+    typedef const float *col_t;
     const float *p;
     int ld;
-    __device__ float at(int i, int k) const { return p[(size_t)k * ld + i]; }
+    __device__ row_t row(int i) const { return i; }
+    __device__ col_t col(int k) const { return p + (size_t)k * ld; }
+    __device__ float at(row_t i, col_t c) const { return c[i]; }
 };
 
 /* ---- fp32 ---- */
@@ -93,27 +108,48 @@ struct fer_mat_ki {
 template <bool KFAST, int ROWS, int BK>
 static __device__ __forceinline__ void fer_tile_slot(int tid, int e, int *i, int *k)
 {
-    const int idx = tid + e * FER_TILE_THREADS;
+    /* = idx % BK, idx / BK (or idx % ROWS, idx / ROWS) of idx = tid +
+     * 256 e, written so that the fixed coordinate is plainly fixed */
     if (KFAST) {
-        *k = idx % BK;
-        *i = idx / BK;
+        *k = tid % BK;
+        *i = tid / BK + e * (FER_TILE_THREADS / BK);
     } else {
-        *i = idx % ROWS;
-        *k = idx / ROWS;
+        *i = tid % ROWS;
+        *k = tid / ROWS + e * (FER_TILE_THREADS / ROWS);
     }
 }
 
-/* rows [r0, r0 + 128) x k [k0, k0 + 8) of an operand into v, zeros past
- * rows and kend */
+/* The rows of an operand that thread tid moves, E elements a k-tile of
+ * BK: E rows when threads walk k, else one; computed once a kernel. */
+template <class L, int BK, int E> struct fer_tile_rows {
+    enum { n = L::kfast ? E : 1 };
+    typename L::row_t r[n];
+    bool ok[n];
+    __device__ void init(const L &l, int r0, int rows, int tid)
+    {
+        FER_UNROLL
+        for (int j = 0; j < n; j++) {
+            int i, k;
+            fer_tile_slot<L::kfast, 128, BK>(tid, j, &i, &k);
+            r[j] = l.row(r0 + i);
+            ok[j] = r0 + i < rows;
+        }
+    }
+};
+
+/* the operand's tile rows x k [k0, k0 + 8) into v, zeros past the rows
+ * and kend */
 template <class L>
-static __device__ __forceinline__ void fer_sgemm_fetch(const L &l, int r0, int rows, int k0,
+static __device__ __forceinline__ void fer_sgemm_fetch(const L &l,
+                                                       const fer_tile_rows<L, 8, 4> &rw, int k0,
                                                        int kend, int tid, float v[4])
 {
     FER_UNROLL
     for (int e = 0; e < 4; e++) {
         int i, k;
         fer_tile_slot<L::kfast, 128, 8>(tid, e, &i, &k);
-        v[e] = (r0 + i < rows && k0 + k < kend) ? l.at(r0 + i, k0 + k) : 0.0f;
+        const int j = L::kfast ? e : 0;
+        v[e] = rw.ok[j] && k0 + k < kend ? l.at(rw.r[j], l.col(k0 + k)) : 0.0f;
     }
 }
 
@@ -132,7 +168,7 @@ static __device__ __forceinline__ void fer_sgemm_put(float (*s)[128 + 4], int ti
 /* grid (ceil(M/128), ceil(N/128), splits), block 256: thread (tx, ty) =
  * (tid % 16, tid / 16) owns rows ty*4 + {0..3, 64..67} and columns
  * tx*4 + {0..3, 64..67} of the block's 128x128 tile */
-template <class P> __global__ void FER_BOUNDS(256) fer_sgemm_tile(P pb)
+template <class P> __global__ void FER_BOUNDS(256, 2) fer_sgemm_tile(P pb)
 {
     __shared__ float As[2][8][128 + 4];
     __shared__ float Bs[2][8][128 + 4];
@@ -148,8 +184,12 @@ template <class P> __global__ void FER_BOUNDS(256) fer_sgemm_tile(P pb)
         for (int j = 0; j < 8; j++)
             acc[i][j] = 0.0f;
 
-    fer_sgemm_fetch(pb.a, m0, pb.M, kb, ke, tid, ra);
-    fer_sgemm_fetch(pb.b, n0, pb.N, kb, ke, tid, rb);
+    fer_tile_rows<typename P::LA, 8, 4> rwa;
+    fer_tile_rows<typename P::LB, 8, 4> rwb;
+    rwa.init(pb.a, m0, pb.M, tid);
+    rwb.init(pb.b, n0, pb.N, tid);
+    fer_sgemm_fetch(pb.a, rwa, kb, ke, tid, ra);
+    fer_sgemm_fetch(pb.b, rwb, kb, ke, tid, rb);
     fer_sgemm_put<typename P::LA>(As[0], tid, ra);
     fer_sgemm_put<typename P::LB>(Bs[0], tid, rb);
     __syncthreads();
@@ -157,8 +197,8 @@ template <class P> __global__ void FER_BOUNDS(256) fer_sgemm_tile(P pb)
     for (int t = 0; t < nk; t++) {
         const int cur = t & 1;
         if (t + 1 < nk) {
-            fer_sgemm_fetch(pb.a, m0, pb.M, kb + (t + 1) * 8, ke, tid, ra);
-            fer_sgemm_fetch(pb.b, n0, pb.N, kb + (t + 1) * 8, ke, tid, rb);
+            fer_sgemm_fetch(pb.a, rwa, kb + (t + 1) * 8, ke, tid, ra);
+            fer_sgemm_fetch(pb.b, rwb, kb + (t + 1) * 8, ke, tid, rb);
         }
         FER_UNROLL
         for (int kk = 0; kk < 8; kk++) {
@@ -203,23 +243,24 @@ template <class P> __global__ void FER_BOUNDS(256) fer_sgemm_tile(P pb)
  * word w; a word is element k0 + w (tf32) or the pair k0 + 2w, k0 + 2w + 1
  * (bf16, the lower k in the low half). */
 template <int PREC, class L>
-static __device__ __forceinline__ void fer_mma_fetch(const L &l, int r0, int rows, int k0,
+static __device__ __forceinline__ void fer_mma_fetch(const L &l,
+                                                     const fer_tile_rows<L, 16, 8> &rw, int k0,
                                                      int kend, int tid, uint32_t v[8])
 {
     FER_UNROLL
     for (int e = 0; e < 8; e++) {
         int i, w;
         fer_tile_slot<L::kfast, 128, 16>(tid, e, &i, &w);
-        const int r = r0 + i;
+        const int j = L::kfast ? e : 0;
         if (PREC == FER_CUDA_BF16) {
             const int k = k0 + 2 * w;
-            const float lo = (r < rows && k < kend) ? l.at(r, k) : 0.0f;
-            const float hi = (r < rows && k + 1 < kend) ? l.at(r, k + 1) : 0.0f;
+            const float lo = rw.ok[j] && k < kend ? l.at(rw.r[j], l.col(k)) : 0.0f;
+            const float hi = rw.ok[j] && k + 1 < kend ? l.at(rw.r[j], l.col(k + 1)) : 0.0f;
             v[e] = fer_cuda_bf16_pack(lo, hi);
         } else {
             const int k = k0 + w;
             /* tf32: the mma ignores the low 13 bits */
-            v[e] = __float_as_uint((r < rows && k < kend) ? l.at(r, k) : 0.0f);
+            v[e] = __float_as_uint(rw.ok[j] && k < kend ? l.at(rw.r[j], l.col(k)) : 0.0f);
         }
     }
 }
@@ -261,8 +302,12 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
             for (int e = 0; e < 4; e++)
                 acc[i][j][e] = 0.0f;
 
-    fer_mma_fetch<PREC>(pb.a, m0, pb.M, kb, ke, tid, ra);
-    fer_mma_fetch<PREC>(pb.b, n0, pb.N, kb, ke, tid, rb);
+    fer_tile_rows<typename P::LA, 16, 8> rwa;
+    fer_tile_rows<typename P::LB, 16, 8> rwb;
+    rwa.init(pb.a, m0, pb.M, tid);
+    rwb.init(pb.b, n0, pb.N, tid);
+    fer_mma_fetch<PREC>(pb.a, rwa, kb, ke, tid, ra);
+    fer_mma_fetch<PREC>(pb.b, rwb, kb, ke, tid, rb);
     fer_mma_put<typename P::LA>(As[0], tid, ra);
     fer_mma_put<typename P::LB>(Bs[0], tid, rb);
     __syncthreads();
@@ -270,8 +315,8 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
     for (int kt = 0; kt < nk; kt++) {
         const int cur = kt & 1;
         if (kt + 1 < nk) {
-            fer_mma_fetch<PREC>(pb.a, m0, pb.M, kb + (kt + 1) * BK, ke, tid, ra);
-            fer_mma_fetch<PREC>(pb.b, n0, pb.N, kb + (kt + 1) * BK, ke, tid, rb);
+            fer_mma_fetch<PREC>(pb.a, rwa, kb + (kt + 1) * BK, ke, tid, ra);
+            fer_mma_fetch<PREC>(pb.b, rwb, kb + (kt + 1) * BK, ke, tid, rb);
         }
         /* two mma k-steps of 8 words: k16 (bf16) or k8 (tf32); both
          * layouts want words (row g or g + 8, word t or t + 4) */
@@ -325,14 +370,14 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
             }
 }
 
-template <class P> __global__ void FER_BOUNDS(256) fer_mma_tf32_tile(P pb)
+template <class P> __global__ void FER_BOUNDS(256, 1) fer_mma_tf32_tile(P pb)
 {
     __shared__ uint32_t As[2][128][16 + 4];
     __shared__ uint32_t Bs[2][128][16 + 4];
     fer_mma_body<FER_CUDA_TF32>(pb, As, Bs);
 }
 
-template <class P> __global__ void FER_BOUNDS(256) fer_mma_bf16_tile(P pb)
+template <class P> __global__ void FER_BOUNDS(256, 1) fer_mma_bf16_tile(P pb)
 {
     __shared__ uint32_t As[2][128][16 + 4];
     __shared__ uint32_t Bs[2][128][16 + 4];
