@@ -40,7 +40,9 @@ NVCCFLAGS ?= -O2 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Werror
 ifneq ($(CUDA_SRC),)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   FER_CFLAGS += -DFER_CUDA=1
-  LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
+  # the runtime linked statically (no libcudart at run time); cuBLAS is
+  # opened with dlopen only for --gemm cublas (lib/cuda/cublas_dl.cu)
+  LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lstdc++
 endif
 
 LIB_SRC   = $(wildcard $(LIB_DIRS:%=%/*.c))
@@ -122,8 +124,22 @@ $(B)/tests/%.o: tests/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(EMU_FLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(TESTS_CC): $(B)/tests/%: $(B)/tests/%.o $(B)/libfer_emu.a $(B)/libfer.a
-	$(CXX) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer_emu.a $(B)/libfer.a $(LDLIBS)
+# the emulated tests link the C objects only (libfer_c.a): the CUDA names
+# come from libfer_emu.a, never from nvcc's objects
+$(B)/libfer_c.a: $(LIB_SRC:%.c=$(B)/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(TESTS_CC): $(B)/tests/%: $(B)/tests/%.o $(B)/libfer_emu.a $(B)/libfer_c.a
+	$(CXX) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer_emu.a $(B)/libfer_c.a $(LDLIBS)
+
+# test_backend once more with the emulated GPU as its second backend
+$(B)/tests/test_backend_emu.o: tests/test_backend.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FER_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DFER_TEST_CUDA_EMU -Itests -MMD -MP -c -o $@ $<
+
+$(B)/tests/test_backend_emu: $(B)/tests/test_backend_emu.o $(B)/libfer_emu.a $(B)/libfer_c.a
+	$(CXX) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer_emu.a $(B)/libfer_c.a $(LDLIBS)
 
 $(B)/libfer.a: $(LIB_OBJ)
 	rm -f $@
@@ -140,7 +156,7 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfer.a $(LDLIBS) $(BENCH_LIBS)
 
 # Build and run every test; the last line printed is "N passed, N failed".
-test: all $(TESTS) $(TESTS_CC) $(TEST_AUX)
+test: all $(TESTS) $(TESTS_CC) $(B)/tests/test_backend_emu $(TEST_AUX)
 	@FER_BUILD=$(B) sh tests/run.sh
 
 # The same tests under AddressSanitizer and UBSan, built in build-asan/.
@@ -435,7 +451,7 @@ clean:
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(B)/%.d) $(CMD_UTIL:.o=.d) \
          $(TEST_SRC:%.c=$(B)/%.d) $(TEST_AUX_SRC:%.c=$(B)/%.d) $(BENCH_SRC:%.c=$(B)/%.d) \
-         $(EMU_OBJ:.o=.d) $(TEST_CC_SRC:%.cc=$(B)/%.d)
+         $(EMU_OBJ:.o=.d) $(TEST_CC_SRC:%.cc=$(B)/%.d) $(B)/tests/test_backend_emu.d
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
         model-next model-next-eval models models-ref

@@ -25,6 +25,7 @@
 
 #include "augment.h"
 #include "backend_cpu.h"
+#include "backend_cuda.h"
 #include "backend_ref.h"
 #include "check.h"
 #include "conv_winograd.h"
@@ -34,11 +35,13 @@
 #include "net_blocks.h"
 #include "optim.h"
 
-/* The backends under test: every one this build has. A GPU backend adds
- * its table here (under #ifdef FER_CUDA) and is held to the same ops and
- * tolerances. */
-static const fer_backend *const backends[] = {&fer_backend_cpu};
-#define NBACKENDS (int)(sizeof backends / sizeof *backends)
+/* The backends under test: every one this build has, opened by main. The
+ * CUDA backend joins when fer was built with it and a GPU answers (else one
+ * skip line), and always in test_backend_emu, this file built against the
+ * CPU emulation of CUDA (tests/cudaemu), where it must open. Each is held
+ * to the same ops and tolerances. */
+static const fer_backend *backends[2];
+static int NBACKENDS;
 
 #define U 5.9604644775390625e-8   /* 2^-24, float's unit roundoff */
 
@@ -1191,8 +1194,26 @@ static void test_net_resnet18(void)
     net_one(&c);
 }
 
+static void test_open_backends(void)
+{
+    backends[NBACKENDS++] = &fer_backend_cpu;
+#if defined(FER_CUDA) || defined(FER_TEST_CUDA_EMU)
+    const fer_backend *gpu = fer_backend_cuda_open(0);
+    if (gpu)
+        backends[NBACKENDS++] = gpu;
+#ifdef FER_TEST_CUDA_EMU
+    else
+        CHECK(0, "the emulated CUDA backend: %s", fer_error());
+#else
+    else
+        SKIP("the CUDA backend: %s", fer_error());
+#endif
+#endif
+}
+
 int main(void)
 {
+    RUN(test_open_backends);
     RUN(test_memory);
     RUN(test_conv);
     RUN(test_dense);

@@ -1,0 +1,182 @@
+/* backend_cuda.cu: backend.h's table for the GPU: memory through the CUDA
+ * runtime on the backend's one stream (cuda_mem.cu), the ops from lib/cuda's
+ * kernel files (cuda_ops.h), and opening a device with a one-line reason
+ * when there is none to open. Copies to the device return once the host
+ * buffer may be reused; copies to the host return once the data is there;
+ * everything else is queued, and its errors show at the next sync. */
+#include <string.h>
+
+#include "cuda_compat.h"
+
+extern "C" {
+#include "error.h"
+}
+#include "backend_cuda.h"
+#include "cuda_mem.h"
+#include "cuda_ops.h"
+#include "cublas_dl.h"
+
+/* the first failure of a void call (an upload, say), for the next sync */
+static cudaError_t pending = cudaSuccess;
+static const char *pending_what = "";
+
+static void note(cudaError_t e, const char *what)
+{
+    if (e != cudaSuccess && pending == cudaSuccess) {
+        pending = e;
+        pending_what = what;
+    }
+}
+
+static void *cu_alloc(size_t bytes)
+{
+    void *p = NULL;
+    /* cudaMalloc aligns to 256 bytes, more than the 64 the table asks */
+    if (fer_cuda_check(cudaMalloc(&p, bytes ? bytes : 1), "device memory") < 0) {
+        cudaGetLastError();     /* an allocation failure is not sticky */
+        return NULL;
+    }
+    return p;
+}
+
+static void cu_free(void *block)
+{
+    if (block) {
+        cudaStreamSynchronize(fer_cuda_stream());
+        cudaFree(block);
+    }
+}
+
+static void cu_upload(void *dst, const void *host, size_t bytes)
+{
+    /* from pageable memory the copy is staged before the call returns, so
+     * the host buffer may change at once */
+    note(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, fer_cuda_stream()), "upload");
+}
+
+static void cu_download(void *host, const void *src, size_t bytes)
+{
+    note(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, fer_cuda_stream()),
+         "download");
+    note(cudaStreamSynchronize(fer_cuda_stream()), "download");
+}
+
+static void cu_copy(void *dst, const void *src, size_t bytes)
+{
+    note(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, fer_cuda_stream()), "copy");
+}
+
+static void cu_zero(void *dst, size_t bytes)
+{
+    note(cudaMemsetAsync(dst, 0, bytes, fer_cuda_stream()), "zero");
+}
+
+static int cu_sync(void)
+{
+    cudaError_t e = cudaStreamSynchronize(fer_cuda_stream());
+    if (pending != cudaSuccess) {
+        cudaError_t p = pending;
+        pending = cudaSuccess;
+        return fer_cuda_check(p, pending_what);
+    }
+    if (e == cudaSuccess)
+        e = cudaGetLastError();     /* a launch that never ran */
+    return fer_cuda_check(e, "a kernel");
+}
+
+/* filled by name: C++17 has no designated initialisers */
+static fer_backend table(void)
+{
+    fer_backend b;
+    memset(&b, 0, sizeof b);
+    b.name = "cuda";
+    b.alloc = cu_alloc;
+    b.free = cu_free;
+    b.upload = cu_upload;
+    b.download = cu_download;
+    b.copy = cu_copy;
+    b.zero = cu_zero;
+    b.sync = cu_sync;
+    b.conv_workspace = fer_cuda_conv_workspace;
+    b.conv_forward = fer_cuda_conv_forward;
+    b.conv_backward = fer_cuda_conv_backward;
+    b.bn_forward_train = fer_cuda_bn_forward_train;
+    b.bn_forward_infer = fer_cuda_bn_forward_infer;
+    b.bn_backward = fer_cuda_bn_backward;
+    b.relu_forward = fer_cuda_relu_forward;
+    b.relu_backward = fer_cuda_relu_backward;
+    b.lrelu_forward = fer_cuda_lrelu_forward;
+    b.lrelu_backward = fer_cuda_lrelu_backward;
+    b.dropout_forward = fer_cuda_dropout_forward;
+    b.dropout_backward = fer_cuda_dropout_backward;
+    b.maxpool_forward = fer_cuda_maxpool_forward;
+    b.maxpool_backward = fer_cuda_maxpool_backward;
+    b.avgpool_forward = fer_cuda_avgpool_forward;
+    b.avgpool_backward = fer_cuda_avgpool_backward;
+    b.dense_forward = fer_cuda_dense_forward;
+    b.dense_backward = fer_cuda_dense_backward;
+    b.add = fer_cuda_add;
+    b.xent_forward = fer_cuda_xent_forward;
+    b.xent_backward = fer_cuda_xent_backward;
+    b.sum_squares = fer_cuda_sum_squares;
+    b.optim_step = fer_cuda_optim_step;
+    b.ema = fer_cuda_ema;
+    b.augment_batch = fer_cuda_augment_batch;
+    return b;
+}
+
+extern "C" const fer_backend fer_backend_cuda = table();
+
+const fer_backend *fer_backend_cuda_open(int device)
+{
+    int n = 0, driver = 0, runtime = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    if (e == cudaErrorInsufficientDriver || (driver && driver < runtime)) {
+        fer_seterr("cuda: the GPU driver is too old: it supports CUDA %d.%d, fer was built "
+                   "with CUDA %d.%d", driver / 1000, driver % 1000 / 10, runtime / 1000,
+                   runtime % 1000 / 10);
+        return NULL;
+    }
+    if (e != cudaSuccess || n == 0) {
+        fer_seterr("cuda: no usable GPU (%s)",
+                   e != cudaSuccess ? cudaGetErrorString(e) : "the driver lists none");
+        cudaGetLastError();
+        return NULL;
+    }
+    if (device < 0 || device >= n) {
+        fer_seterr("cuda: no GPU number %d (this machine has %d, numbered from 0)", device, n);
+        return NULL;
+    }
+    if (fer_cuda_check(cudaSetDevice(device), "selecting the GPU") < 0)
+        return NULL;
+    fer_cuda_stream();
+    return &fer_backend_cuda;
+}
+
+int fer_backend_cuda_precision(const char *name)
+{
+    static const char *names[] = {"fp32", "tf32", "bf16"};
+    static const int values[] = {FER_CUDA_FP32, FER_CUDA_TF32, FER_CUDA_BF16};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            fer_cuda_set_precision(values[i]);
+            return 0;
+        }
+    return fer_seterr("cuda: precision '%s' (fp32, tf32 or bf16)", name);
+}
+
+int fer_backend_cuda_gemm(const char *name)
+{
+    if (!strcmp(name, "ours")) {
+        fer_cuda_set_cublas(0);
+        return 0;
+    }
+    if (strcmp(name, "cublas"))
+        return fer_seterr("cuda: --gemm '%s' (ours or cublas)", name);
+    if (fer_cublas_load() < 0)
+        return -1;
+    fer_cuda_set_cublas(1);
+    return 0;
+}
