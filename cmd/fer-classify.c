@@ -37,7 +37,8 @@ static const char synopsis[] =
     "usage: fer-classify -m model.fer [-m model.fer ...]\n"
     "                    [--tta none|flip|crop10] [--format text|csv|json]\n"
     "                    [--annotate DIR | -o image]\n"
-    "                    [--batch N] [--threads N] [--precision fp32|bf16]\n"
+    "                    [--batch N] [--threads N] [--precision fp32|tf32|bf16]\n"
+    "                    [--device cpu|cuda[:N]] [--gemm ours|cublas]\n"
     "                    [input ...]\n";
 
 /* One face waiting in the batch: where it came from. */
@@ -657,13 +658,14 @@ static void annotate(ctx *cx, const char *dir, const char *out)
 
 /* ---- main ---- */
 
-static void load_models(ctx *cx)
+static void load_models(ctx *cx, const fer_backend *be)
 {
     for (int mi = 0; mi < cx->nmodels; mi++) {
         fer_model *m = &cx->models[mi];
         int c, h, w;
         if (fer_model_load(m, cx->model_path[mi]))
             die("%s", fer_error());
+        fer_cmd_move(m->net, be);
         fer_net_input_shape(m->net, &c, &h, &w);
         if (mi == 0) {
             cx->c = c;
@@ -688,10 +690,11 @@ int main(int argc, char **argv)
         {"tta", required_argument, 0, 't'}, {"annotate", required_argument, 0, 'a'},
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 'T'}, {"precision", required_argument, 0, 'F'},
+        {"device", required_argument, 0, 'D'}, {"gemm", required_argument, 0, 'G'},
         FER_CMD_LONGOPTS, {0, 0, 0, 0}};
     static const char *const formats[] = {"text", "csv", "json", NULL};
     static ctx cx;
-    const char *dir = NULL, *out = NULL, *precision = "fp32";
+    const char *dir = NULL, *out = NULL, *precision = "fp32", *device = NULL, *gemm = NULL;
     long batch = 64, threads = 0;
     int c;
 
@@ -714,6 +717,8 @@ int main(int argc, char **argv)
         case 'b': batch = fer_cmd_whole("batch", optarg, 1, 65536); break;
         case 'T': threads = fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX); break;
         case 'F': precision = optarg; break;
+        case 'D': device = optarg; break;
+        case 'G': gemm = optarg; break;
         default: usage(2);
         }
     }
@@ -738,8 +743,7 @@ int main(int argc, char **argv)
     }
     if (threads && fer_threads_set((int)threads))
         die("%s", fer_error());
-    fer_cmd_precision(precision, 0);
-    load_models(&cx);
+    load_models(&cx, fer_cmd_backend(device, precision, gemm, 0));
     cx.annotate = dir || out;
     cx.batch = (int)batch;
     cx.px = malloc((size_t)cx.batch * cx.c * cx.h * cx.w);

@@ -24,7 +24,8 @@ static const char synopsis[] =
     "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] [--usage NAME]\n"
     "                [--format text|csv|json] [--predictions FILE] [--tta none|flip|crop10]\n"
     "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
-    "                [--quiet] [--precision fp32|bf16]\n";
+    "                [--quiet] [--precision fp32|tf32|bf16] [--device cpu|cuda[:N]]\n"
+    "                [--gemm ours|cublas]\n";
 
 static void print_text(FILE *f, const fer_metrics *m, char names[][FER_CLASS_NAME_MAX])
 {
@@ -166,10 +167,11 @@ int main(int argc, char **argv)
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'T'},
         {"plot", required_argument, 0, 'P'}, {"progress", no_argument, 0, 'R'},
         {"quiet", no_argument, 0, 'q'}, {"precision", required_argument, 0, 'F'},
+        {"device", required_argument, 0, 'D'}, {"gemm", required_argument, 0, 'G'},
         FER_CMD_LONGOPTS, {0, 0, 0, 0}};
     static const char *const formats[] = {"text", "csv", "json", NULL};
     const char *models[16], *in = "-", *format = "text", *predpath = NULL, *plotpath = NULL;
-    const char *precision = "fp32";
+    const char *precision = "fp32", *device = NULL, *gemm = NULL;
     int nmodels = 0, c, tta = 0, k = 0, force_progress = 0, quiet = 0;
     fer_progress bar;
     char what[32];
@@ -203,6 +205,8 @@ int main(int argc, char **argv)
         case 'R': force_progress = 1; break;
         case 'q': quiet = 1; break;
         case 'F': precision = optarg; break;
+        case 'D': device = optarg; break;
+        case 'G': gemm = optarg; break;
         default: usage(2);
         }
     }
@@ -237,7 +241,7 @@ int main(int argc, char **argv)
     }
     if (threads)
         fer_threads_set((int)threads);
-    fer_cmd_precision(precision, quiet);
+    const fer_backend *be = fer_cmd_backend(device, precision, gemm, quiet);
     if (fer_load_dataset(in, &d))
         die("%s", fer_error());
     if (usages)
@@ -262,6 +266,7 @@ int main(int argc, char **argv)
         int mc, mh, mw;
         if (fer_model_load(&m, models[mi]))
             die("%s", fer_error());
+        fer_cmd_move(m.net, be);
         fer_net_input_shape(m.net, &mc, &mh, &mw);
         if (mc != d.c || mh != d.h || mw != d.w)
             die("%s takes %dx%dx%d images, %s has %dx%dx%d", models[mi], mc, mh, mw, in, d.c,

@@ -34,7 +34,8 @@ static const char synopsis[] =
     "                 [--usage NAME] [--seed N] [--threads N] [--log FILE]\n"
     "                 [--checkpoint FILE] [--resume FILE] [--init FILE]\n"
     "                 [--freeze LIST] [--lr-backbone X] [--head LIST] [--progress] [--quiet]\n"
-    "                 [--precision fp32|bf16]\n";
+    "                 [--precision fp32|tf32|bf16] [--device cpu|cuda[:N]]\n"
+    "                 [--gemm ours|cublas]\n";
 
 static void on_sigint(int sig)
 {
@@ -47,7 +48,7 @@ enum {
     O_PATIENCE, O_CLIP, O_SMOOTH, O_BALANCED, O_MIRROR, O_SHIFT, O_ROTATE, O_WIDTH, O_DROPOUT, O_DROPOUT2,
     O_VALSPLIT, O_VAL, O_USAGE, O_SEED, O_THREADS, O_LOG, O_CKPT, O_RESUME, O_INIT, O_FREEZE,
     O_LRBB, O_HEAD, O_QUIET, O_PROGRESS, O_SCALE, O_CROP, O_BRIGHT, O_CONTRAST, O_ERASE,
-    O_STAGES, O_WARMUP, O_EMA, O_STOPAFTER, O_PRECISION
+    O_STAGES, O_WARMUP, O_EMA, O_STOPAFTER, O_PRECISION, O_DEVICE, O_GEMM
 };
 
 static const struct option longopts[] = {
@@ -74,6 +75,7 @@ static const struct option longopts[] = {
     {"erase", required_argument, 0, O_ERASE}, {"stages", required_argument, 0, O_STAGES},
     {"warmup", required_argument, 0, O_WARMUP}, {"ema", required_argument, 0, O_EMA},
     {"stop-after", required_argument, 0, O_STOPAFTER}, {"precision", required_argument, 0, O_PRECISION},
+    {"device", required_argument, 0, O_DEVICE}, {"gemm", required_argument, 0, O_GEMM},
     {"quiet", no_argument, 0, 'q'}, FER_CMD_LONGOPTS, {0, 0, 0, 0}};
 
 /* Refuses (exit 2) two of the files fer-train reads and writes that are
@@ -166,7 +168,7 @@ int main(int argc, char **argv)
     char ckbuf[4096], cmd[4096];
     double valsplit = 0;
     long threads = 0;
-    const char *precision = "fp32";
+    const char *precision = "fp32", *device = NULL, *gemm = NULL;
     unsigned usages = 0;
     int c, head_given = 0, force_progress = 0, quiet = 0, rc;
     shown shown_line = {0};
@@ -220,6 +222,8 @@ int main(int argc, char **argv)
             to.stop_after = (int)fer_cmd_whole("stop-after", optarg, 1, 100000);
             break;
         case O_PRECISION: precision = optarg; break;
+        case O_DEVICE: device = optarg; break;
+        case O_GEMM: gemm = optarg; break;
         case O_WIDTH: width = fer_cmd_num("width", optarg, 0.01, 8); break;
         case O_DROPOUT: dropout = fer_cmd_num("dropout", optarg, 0, 0.99); break;
         case O_DROPOUT2: dropout2 = fer_cmd_num("dropout2", optarg, 0, 0.99); break;
@@ -268,7 +272,7 @@ int main(int argc, char **argv)
         mo.stages = stages;
     if (threads)
         fer_threads_set((int)threads);
-    fer_cmd_precision(precision, quiet);
+    const fer_backend *be = fer_cmd_backend(device, precision, gemm, quiet);
 
     if (fer_load_dataset(in, &all))
         die("%s", fer_error());
@@ -318,6 +322,7 @@ int main(int argc, char **argv)
             if (fer_net_freeze(m.net, p) == 0)
                 usage_error("--freeze: no parameters under '%s'", p);
     }
+    fer_cmd_move(m.net, be);
 
     if (valpath) {
         train = all;

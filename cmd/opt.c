@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend_cuda.h"
 #include "dataset.h"
 #include "error.h"
 #include "gemm.h"
@@ -75,4 +76,37 @@ void fer_cmd_precision(const char *name, int quiet)
     if (!strcmp(name, "bf16") && !fer_gemm_bf16_native() && !quiet)
         fprintf(stderr, "%s: bf16 without AVX512_BF16 (kernel %s): rounded operands on the "
                 "fp32 kernel, no faster than fp32\n", fer_cmd, fer_gemm_kernel_name());
+}
+
+const fer_backend *fer_cmd_backend(const char *device, const char *precision, const char *gemm,
+                                   int quiet)
+{
+    if (!device || !strcmp(device, "cpu")) {
+        if (gemm)
+            usage_error("--gemm: chooses the GPU's products; add --device cuda");
+        if (!strcmp(precision, "tf32"))
+            usage_error("--precision tf32: a GPU precision; add --device cuda, or use fp32 "
+                        "or bf16");
+        fer_cmd_precision(precision, quiet);
+        return NULL;
+    }
+    long n = 0;
+    if (!strncmp(device, "cuda:", 5))
+        n = fer_cmd_whole("device", device + 5, 0, 63);
+    else if (strcmp(device, "cuda"))
+        usage_error("--device: '%s': use cpu, cuda or cuda:N", device);
+    if (gemm && strcmp(gemm, "ours") && strcmp(gemm, "cublas"))
+        usage_error("--gemm: '%s': use ours or cublas", gemm);
+    if (strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
+        usage_error("--precision: '%s': use fp32, tf32 or bf16", precision);
+    const fer_backend *be = fer_backend_cuda_open((int)n);
+    if (!be || fer_backend_cuda_precision(precision) || fer_backend_cuda_gemm(gemm ? gemm : "ours"))
+        die("--device %s: %s", device, fer_error());
+    return be;
+}
+
+void fer_cmd_move(fer_net *net, const fer_backend *be)
+{
+    if (be && fer_net_set_backend(net, be))
+        die("moving the net to %s: %s", be->name, fer_error());
 }
