@@ -12,7 +12,13 @@
  *              infer: preprocess and an inference forward per batch
  *     SECONDS  time budget of the measured steps (default 4)
  *     THREADS  fer_threads_set (default 2)
- *     PRECISION fp32 (default) or bf16: fer_gemm_set_precision
+ *     PRECISION fp32 (default) or bf16: fer_gemm_set_precision; on the
+ *              GPU also tf32
+ *     DEVICE   cpu (default) or cuda: the net moved to GPU 0
+ *              (fer_backend_cuda_open); BENCH_GEMM=cublas there puts
+ *              cuBLAS's products in place of ours. Every step ends with
+ *              the loss or the probabilities on the host, so the time
+ *              counts whole steps.
  *
  * Steps run on one batch of seeded random pixels and labels, first as a
  * warm-up (at least one step, up to 0.5 s), then timed until SECONDS have
@@ -30,6 +36,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "backend_cuda.h"
 #include "error.h"
 #include "gemm.h"
 #include "layers.h"
@@ -61,7 +68,8 @@ static double peak_mb(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS [fp32|bf16]]]\n");
+    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS "
+                    "[fp32|tf32|bf16 [cpu|cuda]]]]\n");
     return 2;
 }
 
@@ -101,7 +109,7 @@ int main(int argc, char **argv)
     int steps, rc = 1;
 
     memset(&b, 0, sizeof b);
-    if (argc < 4 || argc > 7)
+    if (argc < 4 || argc > 8)
         return usage();
     if (fer_model_defaults(argv[1], &mo)) {
         fprintf(stderr, "bench_net: unknown network '%s'\n", argv[1]);
@@ -118,7 +126,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_net: %s\n", fer_error());
         return usage();
     }
-    if (argc > 6 && fer_gemm_set_precision(argv[6])) {
+    const char *precision = argc > 6 ? argv[6] : "fp32";
+    const fer_backend *be = NULL;
+    if (argc > 7 && !strcmp(argv[7], "cuda")) {
+        const char *gemm = getenv("BENCH_GEMM");
+        if (!(be = fer_backend_cuda_open(0)) || fer_backend_cuda_precision(precision) ||
+            fer_backend_cuda_gemm(gemm ? gemm : "ours")) {
+            fprintf(stderr, "bench_net: %s\n", fer_error());
+            return 1;
+        }
+    } else if (argc > 7 && strcmp(argv[7], "cpu")) {
+        fprintf(stderr, "bench_net: device '%s': cpu or cuda\n", argv[7]);
+        return usage();
+    } else if (fer_gemm_set_precision(precision)) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         return usage();
     }
@@ -129,6 +149,10 @@ int main(int argc, char **argv)
     b.n = (int)batch;
     fer_rng_seed(&b.rng, SEED);
     if (fer_model_build(&b.m, argv[1], &mo, &b.rng)) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
+        return 1;
+    }
+    if (be && fer_net_set_backend(b.m.net, be)) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         return 1;
     }
@@ -166,9 +190,10 @@ int main(int argc, char **argv)
         step(&b);
         steps++;
     } while ((t = now() - t0) < seconds || steps < 2);
-    printf("impl=fer net=%s mode=%s batch=%d threads=%d precision=%s steps=%d seconds=%.3f "
-           "img_s=%.2f peak_mb=%.1f base_mb=%.1f\n", argv[1], argv[2], b.n, fer_threads_get(),
-           fer_gemm_precision(), steps, t, steps * (double)b.n / t, peak_mb(), base);
+    printf("impl=fer net=%s mode=%s batch=%d threads=%d precision=%s device=%s steps=%d "
+           "seconds=%.3f img_s=%.2f peak_mb=%.1f base_mb=%.1f\n", argv[1], argv[2], b.n,
+           fer_threads_get(), be ? precision : fer_gemm_precision(), be ? be->name : "cpu",
+           steps, t, steps * (double)b.n / t, peak_mb(), base);
     rc = fflush(stdout) || ferror(stdout) ? 1 : 0;
 out:
     free(b.px);

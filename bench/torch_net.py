@@ -2,7 +2,7 @@
 bench_net.c, on the same three networks (tests/fer_torch.py's definitions,
 imported by path).
 
-    torch_net.py ARCH MODE BATCH [SECONDS [THREADS [PRECISION]]]
+    torch_net.py ARCH MODE BATCH [SECONDS [THREADS [PRECISION [DEVICE]]]]
 
 ARCH cnn | ff | resnet18 with fer's defaults (width 1; dropouts cnn 0.25 and
 0.5, ff 0.2, as lib/model.c; 7 classes; 1x48x48). MODE train: one SGD step
@@ -13,6 +13,11 @@ PRECISION fp32 (default) or bf16: the forward pass and the loss under
 torch.autocast("cpu", dtype=torch.bfloat16), the way a PyTorch user turns
 bf16 on (oneDNN's bf16 convolutions and matrix products; the weights and
 the optimiser stay fp32).
+DEVICE cpu (default) or cuda: on the GPU the model and batch move there in
+channels-last layout with cuDNN's autotuner on (cudnn.benchmark), bf16 is
+torch.autocast("cuda", dtype=torch.bfloat16), tf32 allows TF32 in cuDNN
+and matmuls, and each timed stretch ends with torch.cuda.synchronize():
+PyTorch + cuDNN as a user would run it, for scripts/gpu-check.sh.
 
 One batch of seeded random pixels and labels; a warm-up of at least one
 step (up to 0.5 s), then steps until SECONDS (default 4) have passed and at
@@ -36,14 +41,15 @@ def peak_mb():
 
 def usage():
     sys.stderr.write("usage: torch_net.py cnn|ff|resnet18 train|infer BATCH "
-                     "[SECONDS [THREADS [fp32|bf16]]]\n")
+                     "[SECONDS [THREADS [fp32|tf32|bf16 [cpu|cuda]]]]\n")
     sys.exit(2)
 
 
 def main(argv):
-    if not 4 <= len(argv) <= 7 or argv[1] not in ("cnn", "ff", "resnet18") \
+    if not 4 <= len(argv) <= 8 or argv[1] not in ("cnn", "ff", "resnet18") \
             or argv[2] not in ("train", "infer") \
-            or (len(argv) > 6 and argv[6] not in ("fp32", "bf16")):
+            or (len(argv) > 6 and argv[6] not in ("fp32", "tf32", "bf16")) \
+            or (len(argv) > 7 and argv[7] not in ("cpu", "cuda")):
         usage()
     arch, mode = argv[1], argv[2]
     try:
@@ -55,6 +61,9 @@ def main(argv):
         usage()
     train = mode == "train"
     precision = argv[6] if len(argv) > 6 else "fp32"
+    device = argv[7] if len(argv) > 7 else "cpu"
+    if precision == "tf32" and device != "cuda":
+        usage()
     if batch < (2 if train else 1) or not 0.01 <= seconds <= 3600 or threads < 1:
         usage()
 
@@ -72,17 +81,27 @@ def main(argv):
     dropout = {"cnn": (0.25, 0.5), "ff": (0.2, 0.0), "resnet18": (0.0, 0.0)}[arch]
     model = fer_torch.build(arch, 1.0, dropout[0], dropout[1], 7)
     model.train(train)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if train else None
     g = torch.Generator().manual_seed(1)
     px = torch.randint(0, 256, (batch, 1, 48, 48), dtype=torch.uint8, generator=g)
     y = torch.randint(0, 7, (batch,), generator=g)
+    sync = lambda: None
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        model = model.cuda().to(memory_format=torch.channels_last)
+        px, y = px.cuda(), y.cuda()
+        sync = torch.cuda.synchronize
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if train else None
     mean, std = 0.5, 0.25   # fer's model.h defaults: x = (pixel/255 - mean) / std
 
     def autocast():
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16")
 
     def step():
         x = (px.float() / 255.0 - mean) / std
+        if device == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
         if not train:
             with torch.no_grad(), autocast():
                 model(x)
@@ -97,18 +116,20 @@ def main(argv):
     step()
     while time.monotonic() - t0 < 0.5:
         step()
+    sync()
     steps = 0
     t0 = time.monotonic()
     while True:
         step()
         steps += 1
+        sync()
         t = time.monotonic() - t0
         if t >= seconds and steps >= 2:
             break
-    print("impl=torch net=%s mode=%s batch=%d threads=%d precision=%s steps=%d seconds=%.3f "
-          "img_s=%.2f peak_mb=%.1f base_mb=%.1f" % (arch, mode, batch, torch.get_num_threads(),
-                                                    precision, steps, t, steps * batch / t,
-                                                    peak_mb(), base))
+    print("impl=torch net=%s mode=%s batch=%d threads=%d precision=%s device=%s steps=%d "
+          "seconds=%.3f img_s=%.2f peak_mb=%.1f base_mb=%.1f"
+          % (arch, mode, batch, torch.get_num_threads(), precision, device, steps, t,
+             steps * batch / t, peak_mb(), base))
 
 
 if __name__ == "__main__":
