@@ -8,8 +8,8 @@
  * where mag is the same sum over |terms| (the reference run on absolute
  * values), so the bound follows the sum's rounding, not its cancellation:
  *   fp32: rtol 2e-5 against fer_gemm_ref / fer_conv2d_*_ref / fer_dense_*_ref;
- *   tf32: rtol 1e-4 against a reference over operands truncated to tf32
- *         (the low 13 mantissa bits cleared, as the mma reads them);
+ *   tf32: rtol 1e-4 against a reference over operands rounded to tf32
+ *         (to nearest, ties away from zero, as the kernels round them);
  *   bf16: rtol 1e-4 against a reference over fer_bf16_round-ed operands
  *         (products of bf16 are exact in fp32: only the sums differ).
  * The GEMM's reference for tf32 and bf16 is summed in double. Every case
@@ -50,13 +50,17 @@ static vec rand_vec(size_t n)
     return v;
 }
 
+/* f rounded to tf32 as the kernels round operands (cvt.rna: to nearest,
+ * ties away from zero), written apart from fer_cuda_tf32_bits */
 static float tf32(float f)
 {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u &= ~0x1fffu;
-    memcpy(&f, &u, 4);
-    return f;
+    if (!isfinite(f))
+        return f;
+    int e;
+    double m = frexp(f, &e);            /* |m| in [0.5, 1): 11 bits kept */
+    double r = ldexp(m, 11);
+    r = r < 0 ? -floor(-r + 0.5) : floor(r + 0.5);
+    return (float)ldexp(r, e - 11);
 }
 
 /* v as the precision's mma reads it */

@@ -87,6 +87,26 @@ static __host__ __device__ __forceinline__ uint32_t fer_cuda_bf16_bits(float f)
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
+/* f rounded to tf32 (10 mantissa bits; to nearest, ties away from zero,
+ * as cvt.rna.tf32.f32 and cuBLAS's conversion), as a float's bits. The
+ * mma would otherwise meet unrounded operands, whose low bits PTX leaves
+ * to the hardware. */
+static __host__ __device__ __forceinline__ uint32_t fer_cuda_tf32_bits(float f)
+{
+#ifdef __CUDA_ARCH__
+    uint32_t u;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(f));
+    return u;
+#else
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u)
+        return u;   /* Inf and NaN unchanged */
+    /* half an ulp of tf32 added to the magnitude: ties go away from zero */
+    return (u + 0x1000u) & 0xffffe000u;
+#endif
+}
+
 /* two floats as one register of bf16 pairs: lo in the low half */
 static __host__ __device__ __forceinline__ uint32_t fer_cuda_bf16_pack(float lo, float hi)
 {

@@ -259,8 +259,7 @@ static __device__ __forceinline__ void fer_mma_fetch(const L &l,
             v[e] = fer_cuda_bf16_pack(lo, hi);
         } else {
             const int k = k0 + w;
-            /* tf32: the mma ignores the low 13 bits */
-            v[e] = __float_as_uint(rw.ok[j] && k < kend ? l.at(rw.r[j], l.col(k)) : 0.0f);
+            v[e] = fer_cuda_tf32_bits(rw.ok[j] && k < kend ? l.at(rw.r[j], l.col(k)) : 0.0f);
         }
     }
 }
