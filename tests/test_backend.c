@@ -1194,6 +1194,68 @@ static void test_net_resnet18(void)
     net_one(&c);
 }
 
+/* Inference passes of one net, on each backend against the same net on
+ * the reference: batches of NB, NB, NB (a backend with graphs records the
+ * pass by now), 1 (another size: queued op by op), NB again (the graph),
+ * then NB after the backend's own scratch memory has had to grow (the
+ * graph is stale and must be recorded again), each with fresh input. */
+static void test_net_infer_graph(void)
+{
+    const net_case c = {"cnn", FER_SGD, NULL, 0};
+    static const int sizes[] = {NB, NB, NB, 1, NB, NB};
+    fer_model m, r;
+    check_seed(15);
+    if (net_build(&m, &c) || net_build(&r, &c)) {
+        CHECK(0, "cnn: %s", fer_error());
+        return;
+    }
+    const int K = fer_net_outputs(m.net);
+    float *start = host(fer_net_param_floats(m.net) * 4);
+    float *got = host((size_t)NB * K * 4), *want = host((size_t)NB * K * 4);
+    fer_net_params_read(m.net, start);
+    fer_net_params_write(r.net, start);
+    if (fer_net_set_backend(r.net, &fer_backend_ref) || fer_net_plan_infer(r.net, NB))
+        CHECK(0, "reference: %s", fer_error());
+    for (int b = 0; b < NBACKENDS; b++) {
+        const fer_backend *be = backends[b];
+        if (fer_net_set_backend(m.net, be) || fer_net_plan_infer(m.net, NB)) {
+            CHECK(0, "%s: %s", be->name, fer_error());
+            continue;
+        }
+        for (int k = 0; k < (int)(sizeof sizes / sizeof *sizes); k++) {
+            const int n = sizes[k];
+            float *x = randv((size_t)n * 24 * 24, -2, 2);
+            if (k == 5 && be->graph_begin) {
+                /* a batch norm over more channels than any before: its
+                 * partial sums outgrow the scratch, which moves */
+                const int C = 4096, HW = 64;
+                float *big = put(be, NULL, (size_t)C * HW * 4), *v = put(be, NULL, C * 4);
+                be->zero(big, (size_t)C * HW * 4);
+                be->zero(v, C * 4);
+                be->bn_forward_train(2, C / 2, HW, big, v, v, 1e-5f, 0.1f, v, v, big, v, v);
+                done(be);
+                be->free(big), be->free(v);
+            }
+            set_ctx(be, "cnn inference pass %d (batch %d)", k + 1, n);
+            memset(got, 0xff, (size_t)NB * K * 4);
+            if (fer_net_forward(m.net, x, n, 0, 0, 0, got) ||
+                fer_net_forward(r.net, x, n, 0, 0, 0, want)) {
+                CHECK(0, "%s: %s", ctx, fer_error());
+                free(x);
+                break;
+            }
+            compare("logits", got, want, NULL, (size_t)n * K, 1e-5, 1e-3);
+            if (be->graph_begin && (k == 2 || k == 4))
+                CHECK(fer_net_graph_batch(m.net) == NB, "%s: no graph recorded (batch %d)", ctx,
+                      fer_net_graph_batch(m.net));
+            free(x);
+        }
+    }
+    fer_model_free(&m);
+    fer_model_free(&r);
+    free(start), free(got), free(want);
+}
+
 static void test_open_backends(void)
 {
     backends[NBACKENDS++] = &fer_backend_cpu;
@@ -1229,5 +1291,6 @@ int main(void)
     RUN(test_net_cnn);
     RUN(test_net_ff);
     RUN(test_net_resnet18);
+    RUN(test_net_infer_graph);
     return check_done();
 }

@@ -148,6 +148,22 @@ typedef struct fer_backend {
      * caller. */
     void (*augment_batch)(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
                           const fer_augment_params *par, float scale, float shift, float *x);
+
+    /* Optional, NULL where a backend has none (the CPU): the ops queued
+     * between graph_begin and graph_end are recorded, not run, into a
+     * graph that graph_launch replays in one submission (a CUDA graph:
+     * the small batches of 48x48 faces are otherwise bound by the cost of
+     * each launch). A graph keeps the addresses it was recorded with.
+     * graph_begin: 0, or -1 when recording cannot start. graph_end: the
+     * graph, or NULL with fer_error() set, and then nothing recorded ran.
+     * graph_launch: 0, or 1 when the graph has gone stale (the backend
+     * moved memory of its own that the ops use): free it and record again.
+     * Nothing may wait for the device or read back to the host while
+     * recording. */
+    int (*graph_begin)(void);
+    void *(*graph_end)(void);
+    int (*graph_launch)(void *graph);
+    void (*graph_free)(void *graph);
 } fer_backend;
 
 #endif

@@ -4,6 +4,7 @@
  * when there is none to open. Copies to the device return once the host
  * buffer may be reused; copies to the host return once the data is there;
  * everything else is queued, and its errors show at the next sync. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda_compat.h"
@@ -84,6 +85,64 @@ static int cu_sync(void)
     return fer_cuda_check(e, "a kernel");
 }
 
+/* A recorded graph and the scratch it was recorded with. */
+typedef struct cu_graph {
+    cudaGraphExec_t exec;
+    unsigned moves;
+} cu_graph;
+
+static unsigned record_moves;
+
+static int cu_graph_begin(void)
+{
+    record_moves = fer_cuda_scratch_moves();
+    return fer_cuda_check(cudaStreamBeginCapture(fer_cuda_stream(), cudaStreamCaptureModeGlobal),
+                          "recording a graph");
+}
+
+static void *cu_graph_end(void)
+{
+    cudaGraph_t g = NULL;
+    cu_graph *cg = NULL;
+    if (fer_cuda_check(cudaStreamEndCapture(fer_cuda_stream(), &g), "recording a graph") < 0) {
+        cudaGetLastError();
+        return NULL;
+    }
+    if (fer_cuda_scratch_moves() != record_moves) {
+        /* an op grew the scratch while recording: its address is gone */
+        fer_seterr("cuda: recording a graph: the scratch memory moved");
+    } else if (!(cg = (cu_graph *)malloc(sizeof *cg))) {
+        fer_seterr("out of memory");
+    } else if (fer_cuda_check(cudaGraphInstantiate(&cg->exec, g, 0), "instantiating a graph") <
+               0) {
+        free(cg);
+        cg = NULL;
+    } else {
+        cg->moves = record_moves;
+    }
+    cudaGraphDestroy(g);
+    return cg;
+}
+
+static int cu_graph_launch(void *graph)
+{
+    cu_graph *cg = (cu_graph *)graph;
+    if (cg->moves != fer_cuda_scratch_moves())
+        return 1;
+    note(cudaGraphLaunch(cg->exec, fer_cuda_stream()), "a graph");
+    return 0;
+}
+
+static void cu_graph_free(void *graph)
+{
+    cu_graph *cg = (cu_graph *)graph;
+    if (cg) {
+        cudaStreamSynchronize(fer_cuda_stream());
+        cudaGraphExecDestroy(cg->exec);
+        free(cg);
+    }
+}
+
 /* filled by name: C++17 has no designated initialisers */
 static fer_backend table(void)
 {
@@ -122,6 +181,10 @@ static fer_backend table(void)
     b.optim_step = fer_cuda_optim_step;
     b.ema = fer_cuda_ema;
     b.augment_batch = fer_cuda_augment_batch;
+    b.graph_begin = cu_graph_begin;
+    b.graph_end = cu_graph_end;
+    b.graph_launch = cu_graph_launch;
+    b.graph_free = cu_graph_free;
     return b;
 }
 

@@ -13,6 +13,7 @@ static cudaStream_t stream;
 static int stream_made;
 static void *scratch;
 static size_t scratch_bytes;
+static unsigned scratch_moves;  /* graphs recorded before a move are stale */
 
 cudaStream_t fer_cuda_stream(void)
 {
@@ -51,7 +52,13 @@ void *fer_cuda_scratch(size_t bytes)
         return NULL;
     }
     scratch_bytes = want;
+    scratch_moves++;
     return scratch;
+}
+
+unsigned fer_cuda_scratch_moves(void)
+{
+    return scratch_moves;
 }
 
 void fer_cuda_mem_release(void)
@@ -62,4 +69,5 @@ void fer_cuda_mem_release(void)
     }
     scratch = NULL;
     scratch_bytes = 0;
+    scratch_moves++;
 }

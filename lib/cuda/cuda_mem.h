@@ -11,6 +11,9 @@
 cudaStream_t fer_cuda_stream(void);
 /* 0 when e is cudaSuccess, else -1 with fer_error() "cuda: what: why" */
 int fer_cuda_check(cudaError_t e, const char *what);
+/* how many times the scratch block has moved: a graph recorded with its
+ * old address is stale */
+unsigned fer_cuda_scratch_moves(void);
 /* frees the scratch block (fer_cuda_scratch, cuda_ops.h) */
 void fer_cuda_mem_release(void);
 

@@ -57,6 +57,11 @@ struct fer_net {
     size_t activations;         /* one image's node outputs so far (..._ACTIVATIONS) */
     int infer;                  /* planned for inference only: no backward */
     float bn_eps, bn_momentum;  /* every batch norm's (fer_net_set_bn) */
+    /* an inference pass recorded as a backend graph (graph_begin), for
+     * batches of graph_n; recorded on the second pass of a batch size in
+     * a row (the first sizes the backend's own memory) */
+    void *graph;
+    int graph_n, graph_last_n, graph_off;
 };
 
 static size_t align_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -91,8 +96,17 @@ void fer_net_set_bn(fer_net *net, float eps, float momentum)
     net->bn_momentum = momentum;
 }
 
+static void free_graph(fer_net *net)
+{
+    if (net->graph)
+        net->be->graph_free(net->graph);
+    net->graph = NULL;
+    net->graph_n = net->graph_last_n = 0;
+}
+
 static void free_plan(fer_net *net)
 {
+    free_graph(net);   /* it holds the plan's addresses */
     if (net->plan)
         net->be->free(net->plan);
     net->plan = NULL;
@@ -690,15 +704,11 @@ static float *pg(fer_net *net, node *nd, int i)
     return nd->param[i] >= 0 ? net->g + net->params[nd->param[i]].off : NULL;
 }
 
-int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t seed, uint64_t step,
-                    float *logits)
+/* The forward pass's ops, queued on the backend: the plan's input (node
+ * 0) to every node's output. */
+static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t step)
 {
     const fer_backend *be = net->be;
-    node *out = &net->nodes[net->nnodes - 1];
-    FER_ASSERT(n >= 1 && n <= net->max_n);
-    FER_ASSERT(!(train && net->infer));
-    if (x)
-        be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
@@ -748,6 +758,50 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
             break;
         }
     }
+}
+
+/* An inference pass as a recorded graph where the backend has them: 0 when
+ * it ran that way, -1 when the ops must be queued one by one. */
+static int forward_graph(fer_net *net, int n)
+{
+    const fer_backend *be = net->be;
+    if (!be->graph_begin || net->graph_off)
+        return -1;
+    if (net->graph && net->graph_n == n) {
+        if (be->graph_launch(net->graph) == 0)
+            return 0;
+        free_graph(net);   /* stale: record it again now */
+        net->graph_last_n = n;
+    }
+    if (net->graph_last_n != n) {
+        net->graph_last_n = n;
+        return -1;
+    }
+    free_graph(net);
+    if (be->graph_begin()) {
+        net->graph_off = 1;   /* this backend cannot record: never again */
+        return -1;
+    }
+    forward_walk(net, n, 0, 0, 0);
+    if (!(net->graph = be->graph_end()))
+        return -1;    /* nothing recorded ran: queue the ops */
+    net->graph_n = n;
+    return be->graph_launch(net->graph) == 0 ? 0 : -1;
+}
+
+int fer_net_graph_batch(const fer_net *net) { return net->graph ? net->graph_n : 0; }
+
+int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t seed, uint64_t step,
+                    float *logits)
+{
+    const fer_backend *be = net->be;
+    node *out = &net->nodes[net->nnodes - 1];
+    FER_ASSERT(n >= 1 && n <= net->max_n);
+    FER_ASSERT(!(train && net->infer));
+    if (x)
+        be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
+    if (train || forward_graph(net, n))
+        forward_walk(net, n, train, seed, step);
     if (logits)
         be->download(logits, out->y, (size_t)n * out->size * sizeof(float));
     return be->sync() ? fer_error_prefix("forward pass") : 0;
@@ -962,6 +1016,7 @@ int fer_net_set_backend(fer_net *net, const fer_backend *be)
     if (be == old)
         return 0;
     free_plan(net);
+    net->graph_off = 0;
     if (!net->cap) {
         net->be = be;
         return 0;

@@ -22,4 +22,8 @@ size_t fer_net_block_floats(const fer_net *net);
 void fer_net_block_pack(fer_net *net, const float *block, float *packed);
 void fer_net_block_unpack(fer_net *net, const float *packed, float *block);
 
+/* The batch size of the inference pass recorded as a backend graph, 0
+ * when none is (for tests). */
+int fer_net_graph_batch(const fer_net *net);
+
 #endif
