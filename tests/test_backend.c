@@ -34,6 +34,7 @@
 #include "net.h"
 #include "net_blocks.h"
 #include "optim.h"
+#include "train.h"
 
 /* The backends under test: every one this build has, opened by main. The
  * CUDA backend joins when fer was built with it and a GPU answers (else one
@@ -718,15 +719,16 @@ static void xent_one(const fer_backend *be, int N, int K, int weighted, float sm
     int32_t *lab = host(N * 4);
     float *Z, *CW, *P, *DZ;
     int32_t *L;
-    double loss, gloss;
+    double loss, gloss, *GL;
     set_ctx(be, "xent N%d K%d%s smoothing %g", N, K, weighted ? " weighted" : "", smoothing);
     for (int i = 0; i < N; i++)
         lab[i] = (int32_t)(check_uniform() * K);
-    loss = fer_backend_ref.xent_forward(N, K, z, lab, cw, smoothing, p);
+    fer_backend_ref.xent_forward(N, K, z, lab, cw, smoothing, p, &loss);
     fer_backend_ref.xent_backward(N, K, p, lab, cw, smoothing, dz);
     Z = put(be, z, n * 4), CW = cw ? put(be, cw, K * 4) : NULL, L = put(be, lab, N * 4);
-    P = put(be, NULL, n * 4), DZ = put(be, NULL, n * 4);
-    gloss = be->xent_forward(N, K, Z, L, CW, smoothing, P);
+    P = put(be, NULL, n * 4), DZ = put(be, NULL, n * 4), GL = put(be, NULL, sizeof gloss);
+    be->xent_forward(N, K, Z, L, CW, smoothing, P, GL);
+    be->download(&gloss, GL, sizeof gloss);
     CHECK(fabs(gloss - loss) <= 1e-5 * fabs(loss), "%s: loss %.9g, want %.9g", ctx, gloss, loss);
     compare("probs", got = get(be, P, n * 4), p, NULL, n, 1e-7, 1e-5);
     free(got);
@@ -734,7 +736,7 @@ static void xent_one(const fer_backend *be, int N, int K, int weighted, float sm
     compare("dlogits", got = get(be, DZ, n * 4), dz, NULL, n, 1e-7, 1e-5);
     free(got);
     done(be);
-    be->free(Z), be->free(L), be->free(P), be->free(DZ);
+    be->free(Z), be->free(L), be->free(P), be->free(DZ), be->free(GL);
     if (CW)
         be->free(CW);
     free(z), free(cw), free(p), free(dz), free(lab);
@@ -1256,6 +1258,124 @@ static void test_net_infer_graph(void)
     free(start), free(got), free(want);
 }
 
+/* graph_refill on a backend with graphs: a recorded dropout and upload
+ * replayed with a new key and new bytes give what running them with those
+ * gives; a refill with other ops than the recording's leaves the graph
+ * stale (graph_launch 1) and runs nothing. */
+static void test_graph_refill(void)
+{
+    const size_t n = 3001;
+    float *x = randv(n, -2, 2), *want = host(n * 4), *got;
+    float *up = randv(64, -1, 1), *up2 = randv(64, -1, 1);
+    uint8_t *mask = host(n);
+    for (int b = 0; b < NBACKENDS; b++) {
+        const fer_backend *be = backends[b];
+        void *g;
+        if (!be->graph_begin)
+            continue;
+        float *X = put(be, x, n * 4), *Y = put(be, NULL, n * 4), *Up = put(be, NULL, 64 * 4);
+        uint8_t *M = put(be, NULL, n);
+        set_ctx(be, "graph refill");
+        CHECK(be->graph_begin() == 0, "%s: graph_begin: %s", ctx, fer_error());
+        be->upload(Up, up, 64 * 4);
+        be->dropout_forward(n, 0.4f, fer_rng_key_base(5, 1, 2), X, Y, M);
+        CHECK((g = be->graph_end()) != NULL, "%s: graph_end: %s", ctx, fer_error());
+        if (!g) {
+            be->free(X), be->free(Y), be->free(Up), be->free(M);
+            continue;
+        }
+        for (int k = 0; k < 3; k++) {
+            const uint64_t key = fer_rng_key_base(5, 7 + (uint64_t)k, 2);
+            be->graph_refill(g);
+            be->upload(Up, k % 2 ? up : up2, 64 * 4);
+            be->dropout_forward(n, 0.4f, key, X, Y, M);
+            CHECK(be->graph_launch(g) == 0, "%s: replay %d: stale", ctx, k);
+            fer_backend_ref.dropout_forward(n, 0.4f, key, x, want, mask);
+            compare("dropout replayed", got = get(be, Y, n * 4), want, NULL, n, 0, 0);
+            free(got);
+            compare("upload replayed", got = get(be, Up, 64 * 4), k % 2 ? up : up2, NULL, 64, 0, 0);
+            free(got);
+        }
+        /* other ops: stale, and Y keeps the last replay's values */
+        be->graph_refill(g);
+        be->dropout_forward(n, 0.4f, fer_rng_key_base(9, 9, 9), X, Y, M);
+        CHECK(be->graph_launch(g) == 1, "%s: a refill with other ops was not stale", ctx);
+        compare("after a stale refill", got = get(be, Y, n * 4), want, NULL, n, 0, 0);
+        free(got);
+        done(be);
+        be->graph_free(g);
+        be->free(X), be->free(Y), be->free(Up), be->free(M);
+    }
+    free(x), free(want), free(up), free(up2), free(mask);
+}
+
+/* fer_train on each backend, its steps recorded as a graph and replayed
+ * (where the backend has graphs) and op by op (no_graph): the same
+ * weights and losses to the bit, over epochs whose validation replans the
+ * net (the graph is recorded again), with dropout, transforms, Adam, a
+ * warm-up and the weight average all changing values step by step. */
+static void test_train_graph(void)
+{
+    const net_case c = {"cnn", FER_ADAM, NULL, 0};
+    enum { NTRAIN = 4 * NB + 1, NVAL = 5 };
+    fer_dataset d, v;
+    fer_model m;
+    check_seed(16);
+    fer_dataset_init(&d, 1, 24, 24);
+    fer_dataset_init(&v, 1, 24, 24);
+    for (int i = 0; i < NTRAIN + NVAL; i++) {
+        uint8_t px[24 * 24];
+        for (int j = 0; j < 24 * 24; j++)
+            px[j] = (uint8_t)(check_uniform() * 256);
+        fer_dataset_push(i < NTRAIN ? &d : &v, px, (int)(check_uniform() * 7), FER_TRAINING);
+    }
+    d.nclasses = v.nclasses = 7;
+    if (net_build(&m, &c)) {
+        CHECK(0, "cnn: %s", fer_error());
+        return;
+    }
+    const size_t np = fer_net_param_floats(m.net);
+    float *start = host(np * 4), *a = host(np * 4), *b = host(np * 4);
+    fer_net_params_read(m.net, start);
+    for (int k = 0; k < NBACKENDS; k++) {
+        const fer_backend *be = backends[k];
+        fer_train_opts o;
+        fer_train_result ra, rb;
+        fer_train_defaults(&o);
+        o.epochs = 2;
+        o.batch = NB;
+        o.warmup = 1;
+        o.ema = 0.9;
+        o.mirror = 1;
+        o.rotate = 10;
+        o.shift = 2;
+        o.erase = 0.5;
+        o.seed = 3;
+        set_ctx(be, "training steps as a graph");
+        for (int run = 0; run < 2; run++) {
+            o.no_graph = run;
+            fer_net_params_write(m.net, start);
+            if (fer_net_set_backend(m.net, be) ||
+                fer_train(&m, &d, &v, &o, run ? &rb : &ra)) {
+                CHECK(0, "%s: %s", ctx, fer_error());
+                break;
+            }
+            fer_net_params_read(m.net, run ? b : a);
+        }
+        compare("weights", a, b, NULL, np, 0, 0);
+        CHECK(ra.last_train_loss == rb.last_train_loss, "%s: last loss %.17g, op by op %.17g", ctx,
+              ra.last_train_loss, rb.last_train_loss);
+        CHECK(rb.graph_steps == 0, "%s: no_graph replayed %ld steps", ctx, rb.graph_steps);
+        if (be->graph_begin)   /* 4 steps an epoch: record at the 2nd, replay to the 4th */
+            CHECK(ra.graph_steps >= 5, "%s: %ld steps from a graph, want 5 or more", ctx,
+                  ra.graph_steps);
+    }
+    fer_model_free(&m);
+    fer_dataset_free(&d);
+    fer_dataset_free(&v);
+    free(start), free(a), free(b);
+}
+
 static void test_open_backends(void)
 {
     backends[NBACKENDS++] = &fer_backend_cpu;
@@ -1292,5 +1412,7 @@ int main(void)
     RUN(test_net_ff);
     RUN(test_net_resnet18);
     RUN(test_net_infer_graph);
+    RUN(test_graph_refill);
+    RUN(test_train_graph);
     return check_done();
 }

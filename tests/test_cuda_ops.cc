@@ -411,8 +411,12 @@ static void test_xent(int N, int K, bool weighted, float smoothing)
           *dDL = dev_nan(p.size());
     int32_t *dL = dev_from(lab);
     const float *w = weighted ? cw.data() : NULL;
-    double got = fer_cuda_xent_forward(N, K, dZ, dL, dW, smoothing, dP);
-    double want = cpu.xent_forward(N, K, z.data(), lab.data(), w, smoothing, p.data());
+    double got = NAN, want;
+    std::vector<double> nanl(1, NAN);
+    double *dLoss = dev_from(nanl);
+    fer_cuda_xent_forward(N, K, dZ, dL, dW, smoothing, dP, dLoss);
+    cudaMemcpy(&got, dLoss, sizeof got, cudaMemcpyDeviceToHost);
+    cpu.xent_forward(N, K, z.data(), lab.data(), w, smoothing, p.data(), &want);
     const char *wn = weighted ? "weighted" : "plain";
     check_d(NAME("xent_forward loss %dx%d %s eps=%g", N, K, wn, smoothing), got, want, 1e-12);
     check_v(NAME("xent_forward probs %dx%d %s eps=%g", N, K, wn, smoothing),
@@ -428,6 +432,7 @@ static void test_xent(int N, int K, bool weighted, float smoothing)
     cudaFree(dP);
     cudaFree(dDL);
     cudaFree(dL);
+    cudaFree(dLoss);
 }
 
 /* ---- optimiser ---- */

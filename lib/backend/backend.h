@@ -122,10 +122,10 @@ typedef struct fer_backend {
     /* y = a + b, or a copy of a when b is NULL; y may be a or b. */
     void (*add)(size_t n, const float *a, const float *b, float *y);
 
-    /* Softmax cross-entropy (layers.h): probs and the mean loss, then
-     * dlogits from probs. The loss comes back to the host. */
-    double (*xent_forward)(int N, int K, const float *logits, const int32_t *labels,
-                           const float *class_w, float smoothing, float *probs);
+    /* Softmax cross-entropy (layers.h): probs and the mean loss (one
+     * double of backend memory), then dlogits from probs. */
+    void (*xent_forward)(int N, int K, const float *logits, const int32_t *labels,
+                         const float *class_w, float smoothing, float *probs, double *loss);
     void (*xent_backward)(int N, int K, const float *probs, const int32_t *labels,
                           const float *class_w, float smoothing, float *dlogits);
 
@@ -159,11 +159,19 @@ typedef struct fer_backend {
      * graph_launch: 0, or 1 when the graph has gone stale (the backend
      * moved memory of its own that the ops use): free it and record again.
      * Nothing may wait for the device or read back to the host while
-     * recording. */
+     * recording. The values an op takes from the host (uploads, a dropout
+     * key, the transforms, the optimiser's numbers, the weight average's
+     * factor) are the recording's, unless graph_refill(graph) came before
+     * the launch: the ops queued from graph_refill to graph_launch run
+     * nothing and give their values to the graph instead, so one graph
+     * replays training step after step. They must be the recording's ops
+     * in the recording's order with new values; graph_launch returns 1
+     * (stale) when they were not, and nothing ran. */
     int (*graph_begin)(void);
     void *(*graph_end)(void);
     int (*graph_launch)(void *graph);
     void (*graph_free)(void *graph);
+    void (*graph_refill)(void *graph);
 } fer_backend;
 
 #endif

@@ -180,6 +180,12 @@ static void ema_task(void *ctx, int t, int thread)
         e[i] += k * (w[i] - e[i]);
 }
 
+static void cpu_xent_forward(int N, int K, const float *logits, const int32_t *labels,
+                             const float *class_w, float smoothing, float *probs, double *loss)
+{
+    *loss = fer_xent_forward(N, K, logits, labels, class_w, smoothing, probs);
+}
+
 static void cpu_ema(size_t n, float k, const float *w, float *avg)
 {
     ema_job j = {n, k, w, avg};
@@ -249,7 +255,7 @@ const fer_backend fer_backend_cpu = {
     .dense_forward = fer_dense_forward,
     .dense_backward = fer_dense_backward,
     .add = cpu_add,
-    .xent_forward = fer_xent_forward,
+    .xent_forward = cpu_xent_forward,
     .xent_backward = fer_xent_backward,
     .sum_squares = cpu_sum_squares,
     .optim_step = cpu_optim_step,

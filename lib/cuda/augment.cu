@@ -12,11 +12,6 @@
 
 enum { AUG_THREADS = 256 };
 
-/* Where the op's host arrays and the two stages' bytes live in the
- * backend's scratch: n transforms, n indices, then per image the
- * geometry's bytes and the result's. */
-static size_t align64(size_t b) { return (b + 63) / 64 * 64; }
-
 /* Block j: image index[j] of data under par[j] into x[j]. bytes is 2 c h
  * w bytes per image of scratch (the geometry's, then the result's). */
 __global__ void augment_kernel(int c, int h, int w, const uint8_t *__restrict__ data,
@@ -64,24 +59,19 @@ __global__ void augment_kernel(int c, int h, int w, const uint8_t *__restrict__ 
 void fer_cuda_augment_batch(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
                             const fer_augment_params *par, float scale, float shift, float *x)
 {
-    const size_t o_index = align64((size_t)n * sizeof *par);
-    const size_t o_bytes = o_index + align64((size_t)n * sizeof *index);
     const size_t img = (size_t)c * h * w;
+    const fer_augment_params *pd;
+    const int64_t *id;
     uint8_t *s;
     if (n <= 0)
         return;
-    if (!(s = (uint8_t *)fer_cuda_scratch(o_bytes + 2 * img * n)))
+    if (!(s = (uint8_t *)fer_cuda_scratch(2 * img * n)))
         return;   /* fer_error() says why */
-    /* from pageable host memory: staged before the call returns, so the
-     * caller may reuse par and index at once */
-    if (fer_cuda_check(cudaMemcpyAsync(s, par, (size_t)n * sizeof *par, cudaMemcpyHostToDevice,
-                                       fer_cuda_stream()),
-                       "augment_batch: transforms") ||
-        fer_cuda_check(cudaMemcpyAsync(s + o_index, index, (size_t)n * sizeof *index,
-                                       cudaMemcpyHostToDevice, fer_cuda_stream()),
-                       "augment_batch: indices"))
+    /* staged (cuda_mem.h): copied before the call returns, so the caller
+     * may reuse par and index at once, and a graph replays each step's */
+    if (!(pd = (const fer_augment_params *)fer_cuda_stage(par, (size_t)n * sizeof *par)) ||
+        !(id = (const int64_t *)fer_cuda_stage(index, (size_t)n * sizeof *index)))
         return;
-    FER_LAUNCH(augment_kernel, dim3(n), dim3(AUG_THREADS), 0, c, h, w, data,
-               (const int64_t *)(s + o_index), (const fer_augment_params *)s, s + o_bytes, scale,
+    FER_LAUNCH(augment_kernel, dim3(n), dim3(AUG_THREADS), 0, c, h, w, data, id, pd, s, scale,
                shift, x);
 }

@@ -50,6 +50,17 @@ static void cu_free(void *block)
 
 static void cu_upload(void *dst, const void *host, size_t bytes)
 {
+    void *st;
+    if (fer_cuda_refilling() || fer_cuda_recording()) {
+        /* a graph's upload copies from its staged values (cuda_mem.h):
+         * a copy from host memory would replay the recording's bytes */
+        if (!(st = fer_cuda_stage(host, bytes)))
+            note(cudaErrorMemoryAllocation, "upload");
+        else if (!fer_cuda_refilling())
+            note(cudaMemcpyAsync(dst, st, bytes, cudaMemcpyDeviceToDevice, fer_cuda_stream()),
+                 "upload");
+        return;
+    }
     /* from pageable memory the copy is staged before the call returns, so
      * the host buffer may change at once */
     note(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, fer_cuda_stream()), "upload");
@@ -57,6 +68,10 @@ static void cu_upload(void *dst, const void *host, size_t bytes)
 
 static void cu_download(void *host, const void *src, size_t bytes)
 {
+    if (fer_cuda_refilling()) {
+        note(cudaErrorStreamCaptureUnsupported, "download while refilling a graph");
+        return;
+    }
     note(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, fer_cuda_stream()),
          "download");
     note(cudaStreamSynchronize(fer_cuda_stream()), "download");
@@ -64,16 +79,23 @@ static void cu_download(void *host, const void *src, size_t bytes)
 
 static void cu_copy(void *dst, const void *src, size_t bytes)
 {
-    note(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, fer_cuda_stream()), "copy");
+    if (!fer_cuda_refilling())
+        note(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, fer_cuda_stream()),
+             "copy");
 }
 
 static void cu_zero(void *dst, size_t bytes)
 {
-    note(cudaMemsetAsync(dst, 0, bytes, fer_cuda_stream()), "zero");
+    if (!fer_cuda_refilling())
+        note(cudaMemsetAsync(dst, 0, bytes, fer_cuda_stream()), "zero");
 }
 
 static int cu_sync(void)
 {
+    if (fer_cuda_refilling()) {
+        note(cudaErrorStreamCaptureUnsupported, "waiting while refilling a graph");
+        return 0;   /* reported by the launch */
+    }
     cudaError_t e = cudaStreamSynchronize(fer_cuda_stream());
     if (pending != cudaSuccess) {
         cudaError_t p = pending;
@@ -85,25 +107,42 @@ static int cu_sync(void)
     return fer_cuda_check(e, "a kernel");
 }
 
-/* A recorded graph and the scratch it was recorded with. */
+/* A recorded graph, the memory moves it was recorded at, and the shape
+ * of its staged values (cuda_mem.h): bytes and stage calls. */
 typedef struct cu_graph {
     cudaGraphExec_t exec;
     unsigned moves;
+    size_t used;
+    unsigned calls;
 } cu_graph;
 
 static unsigned record_moves;
+static cu_graph *image_of;    /* whose values the staging image holds */
+static cu_graph *refilling;   /* the graph graph_refill named */
+static int refill_bad;
 
 static int cu_graph_begin(void)
 {
+    if (fer_cuda_stage_begin(0) < 0)
+        return -1;
     record_moves = fer_cuda_scratch_moves();
-    return fer_cuda_check(cudaStreamBeginCapture(fer_cuda_stream(), cudaStreamCaptureModeGlobal),
-                          "recording a graph");
+    if (fer_cuda_check(cudaStreamBeginCapture(fer_cuda_stream(), cudaStreamCaptureModeGlobal),
+                       "recording a graph") < 0) {
+        size_t used;
+        unsigned calls;
+        fer_cuda_stage_end(&used, &calls);
+        return -1;
+    }
+    return 0;
 }
 
 static void *cu_graph_end(void)
 {
     cudaGraph_t g = NULL;
     cu_graph *cg = NULL;
+    size_t used;
+    unsigned calls;
+    const int over = fer_cuda_stage_end(&used, &calls);
     if (fer_cuda_check(cudaStreamEndCapture(fer_cuda_stream(), &g), "recording a graph") < 0) {
         cudaGetLastError();
         return NULL;
@@ -111,6 +150,9 @@ static void *cu_graph_end(void)
     if (fer_cuda_scratch_moves() != record_moves) {
         /* an op grew the scratch while recording: its address is gone */
         fer_seterr("cuda: recording a graph: the scratch memory moved");
+    } else if (over) {
+        /* the next recording gets the room this one lacked */
+        fer_seterr("cuda: recording a graph: its values outgrew the staging memory");
     } else if (!(cg = (cu_graph *)malloc(sizeof *cg))) {
         fer_seterr("out of memory");
     } else if (fer_cuda_check(cudaGraphInstantiate(&cg->exec, g, 0), "instantiating a graph") <
@@ -119,16 +161,42 @@ static void *cu_graph_end(void)
         cg = NULL;
     } else {
         cg->moves = record_moves;
+        cg->used = used;
+        cg->calls = calls;
+        image_of = cg;
     }
     cudaGraphDestroy(g);
     return cg;
 }
 
+static void cu_graph_refill(void *graph)
+{
+    refilling = (cu_graph *)graph;
+    refill_bad = fer_cuda_stage_begin(1) < 0;
+}
+
 static int cu_graph_launch(void *graph)
 {
     cu_graph *cg = (cu_graph *)graph;
-    if (cg->moves != fer_cuda_scratch_moves())
+    if (fer_cuda_refilling() || refilling) {
+        size_t used;
+        unsigned calls;
+        const int over = fer_cuda_stage_end(&used, &calls);
+        const int same = refilling == cg && !refill_bad && !over && used == cg->used &&
+                         calls == cg->calls;
+        refilling = NULL;
+        image_of = same ? cg : NULL;
+        if (pending == cudaErrorStreamCaptureUnsupported) {
+            pending = cudaSuccess;   /* a read-back in the walk: not this graph's ops */
+            return 1;
+        }
+        if (!same)
+            return 1;
+    }
+    if (cg->moves != fer_cuda_scratch_moves() || (cg->used && image_of != cg))
         return 1;
+    if (fer_cuda_stage_upload(cg->used) < 0)
+        note(cudaErrorMemoryAllocation, "a graph's values");
     note(cudaGraphLaunch(cg->exec, fer_cuda_stream()), "a graph");
     return 0;
 }
@@ -139,6 +207,10 @@ static void cu_graph_free(void *graph)
     if (cg) {
         cudaStreamSynchronize(fer_cuda_stream());
         cudaGraphExecDestroy(cg->exec);
+        if (image_of == cg)
+            image_of = NULL;
+        if (refilling == cg)
+            refilling = NULL;
         free(cg);
     }
 }
@@ -185,6 +257,7 @@ static fer_backend table(void)
     b.graph_end = cu_graph_end;
     b.graph_launch = cu_graph_launch;
     b.graph_free = cu_graph_free;
+    b.graph_refill = cu_graph_refill;
     return b;
 }
 

@@ -23,16 +23,34 @@
 
 #ifdef FER_CUDA_EMU
 #include <cuda_emu.h>
-#define FER_LAUNCH(kern, grid, block, smem, ...) \
-    fer_emu_launch(#kern, (grid), (block), (smem), [=]() { kern(__VA_ARGS__); })
+int fer_cuda_refilling(void);
+/* The arguments are evaluated and copied at the launch, as CUDA does: a
+ * graph's recording keeps the closure, and replays it after the caller's
+ * variables are gone. */
+template <class... P, class... A>
+static inline void fer_emu_launch_args(const char *name, dim3 grid, dim3 block, size_t smem,
+                                       void (*kern)(P...), A... args)
+{
+    fer_emu_launch(name, grid, block, smem, [=]() { kern(args...); });
+}
+#define FER_LAUNCH(kern, grid, block, smem, ...)                                          \
+    do {                                                                                  \
+        if (!fer_cuda_refilling())                                                        \
+            fer_emu_launch_args(#kern, (grid), (block), (smem), kern, __VA_ARGS__);       \
+    } while (0)
 #define FER_DYN_SMEM(type, name) type *name = (type *)fer_emu_dyn_smem()
 #else
 #include <cuda_runtime.h>
 
 cudaStream_t fer_cuda_stream(void);
-/* kern<<<grid, block, smem, the backend's stream>>>(args) */
-#define FER_LAUNCH(kern, grid, block, smem, ...) \
-    kern<<<(grid), (block), (smem), fer_cuda_stream()>>>(__VA_ARGS__)
+int fer_cuda_refilling(void);
+/* kern<<<grid, block, smem, the backend's stream>>>(args), except while a
+ * graph is refilled (cuda_mem.h), when nothing runs */
+#define FER_LAUNCH(kern, grid, block, smem, ...)                                  \
+    do {                                                                          \
+        if (!fer_cuda_refilling())                                                \
+            kern<<<(grid), (block), (smem), fer_cuda_stream()>>>(__VA_ARGS__);    \
+    } while (0)
 #define FER_DYN_SMEM(type, name) extern __shared__ __align__(16) type name[]
 
 /* D = A B + C for one warp: m16n8k16, A 16x16 row-major bf16, B 16x8

@@ -14,7 +14,28 @@ int fer_cuda_check(cudaError_t e, const char *what);
 /* how many times the scratch block has moved: a graph recorded with its
  * old address is stale */
 unsigned fer_cuda_scratch_moves(void);
-/* frees the scratch block (fer_cuda_scratch, cuda_ops.h) */
+/* Graph staging (backend.h's graph_refill). A kernel takes its per-call
+ * values (a dropout key, the transforms of a batch, the optimiser's
+ * numbers, an upload's bytes) from device memory that fer_cuda_stage
+ * fills, so that a recorded graph can be replayed with new ones:
+ *   direct:    the bytes are copied at once into a ring on the device;
+ *   recording: they go into a host image at the next offset of the
+ *              graph's block, which the graph's launch uploads;
+ *   refilling: likewise, while the ops launch nothing (FER_LAUNCH and
+ *              the backend's copies check fer_cuda_refilling), so that a
+ *              walk of the same ops with new values rewrites the image.
+ * fer_cuda_stage gives the device address that holds the bytes when the
+ * kernel queued next runs; NULL with fer_error() set on failure. */
+void *fer_cuda_stage(const void *host, size_t bytes);
+int fer_cuda_recording(void);
+/* fer_cuda_stage_begin(0) before a recording, (1) before a refill; then
+ * fer_cuda_stage_end: the image's bytes and stage calls, and -1 when the
+ * image outgrew the block (the next recording gets room). */
+int fer_cuda_stage_begin(int refill);
+int fer_cuda_stage_end(size_t *used, unsigned *calls);
+/* queues the image's first used bytes to the device block */
+int fer_cuda_stage_upload(size_t used);
+/* frees the scratch and staging blocks (fer_cuda_scratch, cuda_ops.h) */
 void fer_cuda_mem_release(void);
 
 #endif

@@ -1,8 +1,8 @@
 /* cuda_ops.h: the CUDA backend's ops, one host function each, with the
  * signatures and semantics of backend.h's table (backend_cuda.cu fills the
  * table with them). Each launches its kernels on the backend's stream and
- * returns at once; pointers are device addresses. The few that hand a
- * number back to the host (xent_forward, sum_squares) wait for it.
+ * returns at once; pointers are device addresses. sum_squares hands its
+ * number back to the host and waits for it.
  * Files: elementwise.cu, pool.cu, batchnorm.cu, loss.cu, optim.cu (the
  * small ops), gemm.cu, conv.cu, dense.cu (the products), backend_cuda.cu
  * (memory, stream, errors, the table). C++ (nvcc, or g++ against the
@@ -81,8 +81,8 @@ void fer_cuda_dense_backward(int N, int I, int O, const float *x, const float *w
                              const float *dy, float *dx, float *dw, float *db);
 
 /* loss.cu */
-double fer_cuda_xent_forward(int N, int K, const float *logits, const int32_t *labels,
-                             const float *class_w, float smoothing, float *probs);
+void fer_cuda_xent_forward(int N, int K, const float *logits, const int32_t *labels,
+                           const float *class_w, float smoothing, float *probs, double *loss);
 void fer_cuda_xent_backward(int N, int K, const float *probs, const int32_t *labels,
                             const float *class_w, float smoothing, float *dlogits);
 

@@ -30,11 +30,12 @@ struct add_f {
     __device__ float operator()(float x, float y) const { return fer_add(x, y); }
 };
 /* avg + k (w - avg), rounded op by op as the CPU: a = w, b = avg */
+/* k from device memory (staged: a graph replays it with each step's) */
 struct ema_f {
-    float k;
+    const float *k;
     __device__ float operator()(float w, float e) const
     {
-        return fer_add(e, fer_mul(k, fer_sub(w, e)));
+        return fer_add(e, fer_mul(*k, fer_sub(w, e)));
     }
 };
 
@@ -135,7 +136,9 @@ void fer_cuda_add(size_t n, const float *a, const float *b, float *y)
 
 void fer_cuda_ema(size_t n, float k, const float *w, float *avg)
 {
-    map2(n, ema_f{k}, w, avg, avg);
+    const float *kd = (const float *)fer_cuda_stage(&k, sizeof k);
+    if (kd)
+        map2(n, ema_f{kd}, w, avg, avg);
 }
 
 /* The CPU's scale: 1 / (1 - p) in float; p <= 0 keeps all, p >= 1 none. */
@@ -144,10 +147,11 @@ static float drop_scale(float p) { return p <= 0.0f ? 1.0f : p >= 1.0f ? 0.0f : 
 /* Grid-stride over the n elements, one per thread: mask[i] = the draw
  * fer_key_float(key, i) >= p, y[i] = x[i] * s where kept, else 0.
  * Grid: fer_cuda_blocks(n), FER_KT threads. */
-__global__ void dropout_fwd_kernel(size_t n, float p, float s, uint64_t key, const float *x,
-                                   float *y, uint8_t *mask)
+__global__ void dropout_fwd_kernel(size_t n, float p, float s, const uint64_t *keyp,
+                                   const float *x, float *y, uint8_t *mask)
 {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
+    const uint64_t key = *keyp;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         const bool keep = p <= 0.0f ? true : p >= 1.0f ? false : fer_key_float(key, i) >= p;
         const float v = p <= 0.0f ? x[i] : fer_mul(x[i], s);
@@ -170,9 +174,11 @@ __global__ void dropout_bwd_kernel(size_t n, float s, const uint8_t *mask, const
 void fer_cuda_dropout_forward(size_t n, float p, uint64_t key, const float *x, float *y,
                               uint8_t *mask)
 {
-    if (n)
+    const uint64_t *kd;
+    /* the key from device memory: a graph replays it with each step's */
+    if (n && (kd = (const uint64_t *)fer_cuda_stage(&key, sizeof key)))
         FER_LAUNCH(dropout_fwd_kernel, fer_cuda_blocks(n, FER_KT), FER_KT, 0, n, p,
-                   drop_scale(p), key, x, y, mask);
+                   drop_scale(p), kd, x, y, mask);
 }
 
 void fer_cuda_dropout_backward(size_t n, float p, const uint8_t *mask, const float *dy,

@@ -19,10 +19,10 @@ static __device__ __forceinline__ double class_weight(const float *w, int k)
 
 /* One block of FER_KT threads; thread t takes rows t, t + FER_KT, ...:
  * the row's max and log-sum-exp in double, probs, and its terms of the
- * loss (numerator, w[y]); out[0], out[1] = their block-tree sums. */
+ * loss (numerator, w[y]); *loss = the ratio of their block-tree sums. */
 __global__ void xent_fwd_kernel(int N, int K, const float *logits, const int32_t *labels,
                                 const float *class_w, float smoothing, float *probs,
-                                double *out)
+                                double *loss)
 {
     __shared__ double red[64];
     const double eps = smoothing;
@@ -46,10 +46,8 @@ __global__ void xent_fwd_kernel(int N, int K, const float *logits, const int32_t
         wsum += class_weight(class_w, y);
     }
     fer_block_sum2(&total, &wsum, red);
-    if (threadIdx.x == 0) {
-        out[0] = total;
-        out[1] = wsum;
-    }
+    if (threadIdx.x == 0)
+        *loss = total / wsum;
 }
 
 /* Each block first sums w[y_n] over the batch and w[k] over the classes
@@ -84,19 +82,12 @@ __global__ void xent_bwd_kernel(int N, int K, const float *probs, const int32_t 
     }
 }
 
-double fer_cuda_xent_forward(int N, int K, const float *logits, const int32_t *labels,
-                             const float *class_w, float smoothing, float *probs)
+void fer_cuda_xent_forward(int N, int K, const float *logits, const int32_t *labels,
+                           const float *class_w, float smoothing, float *probs, double *loss)
 {
-    double *out = (double *)fer_cuda_scratch(2 * sizeof(double)), host[2];
-    if (N <= 0 || !out)
-        return NAN;
-    FER_LAUNCH(xent_fwd_kernel, 1, FER_KT, 0, N, K, logits, labels, class_w, smoothing, probs,
-               out);
-    /* the stream is non-blocking: a plain cudaMemcpy would not wait for it */
-    if (fer_cuda_check(cudaStreamSynchronize(fer_cuda_stream()), "xent") < 0 ||
-        fer_cuda_check(cudaMemcpy(host, out, sizeof host, cudaMemcpyDeviceToHost), "xent") < 0)
-        return NAN;
-    return host[0] / host[1];
+    if (N > 0)
+        FER_LAUNCH(xent_fwd_kernel, 1, FER_KT, 0, N, K, logits, labels, class_w, smoothing, probs,
+                   loss);
 }
 
 void fer_cuda_xent_backward(int N, int K, const float *probs, const int32_t *labels,

@@ -171,9 +171,10 @@ struct step_consts {
  * lr_scale, step = (float) (lr lr_scale / bc1), keep = 1 - flr wd, the
  * same float operations per element. Grid: ceil(total / CHUNK), FER_KT
  * threads. */
-__global__ void step_kernel(step_consts k, const seg_dev *seg, int nseg, size_t total, float *w,
-                            float *m, float *v, const float *g)
+__global__ void step_kernel(const step_consts *kp, const seg_dev *seg, int nseg, size_t total,
+                            float *w, float *m, float *v, const float *g)
 {
+    const step_consts k = *kp;
     const size_t lo = (size_t)blockIdx.x * CHUNK;
     const size_t hi = lo + CHUNK < total ? lo + CHUNK : total;
     size_t j = lo + threadIdx.x;
@@ -235,6 +236,9 @@ void fer_cuda_optim_step(const fer_optim_step_args *a)
     k.lrd = a->lr;
     k.bc1 = a->bc1;
     const size_t nb = (total + CHUNK - 1) / CHUNK;
-    FER_LAUNCH(step_kernel, (unsigned)nb, FER_KT, 0, k, t, a->nseg, total, a->w, a->m, a->v,
-               a->g);
+    /* the numbers from device memory: a graph replays them with each step's */
+    const step_consts *kd = (const step_consts *)fer_cuda_stage(&k, sizeof k);
+    if (kd)
+        FER_LAUNCH(step_kernel, (unsigned)nb, FER_KT, 0, kd, t, a->nseg, total, a->w, a->m, a->v,
+                   a->g);
 }

@@ -52,6 +52,8 @@ struct fer_net {
     float *scratch;             /* dx for inputs with several consumers */
     int32_t *labels;            /* (max_n), the loss's */
     float *class_w, *probs;     /* (classes), (max_n, classes) */
+    double *loss;               /* the loss's one double */
+    unsigned plan_id;           /* counts the plans bound: graphs hold their addresses */
     int *seen;                  /* backward: consumers heard from, per node (host) */
     size_t weights;             /* parameter elements so far (FER_NET_MAX_WEIGHTS) */
     size_t activations;         /* one image's node outputs so far (..._ACTIVATIONS) */
@@ -119,6 +121,7 @@ static void free_plan(fer_net *net)
     free(net->seen);
     net->ws = net->scratch = net->class_w = net->probs = NULL;
     net->labels = NULL;
+    net->loss = NULL;
     net->seen = NULL;
     net->max_n = 0;
     net->infer = 0;
@@ -599,12 +602,13 @@ static void place_extras(fer_net *net, int max_n, int train, size_t *top)
 
 /* Allocates the plan's block of top bytes and points every tensor into it. */
 static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, size_t o_labels,
-                     size_t o_cw, size_t o_probs)
+                     size_t o_cw, size_t o_probs, size_t o_loss)
 {
     char *base = net->be->alloc(top);
     if (!base)
         return -1;
     net->plan = base;
+    net->plan_id++;
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         nd->y = AT(base, nd->o_y, float);
@@ -622,12 +626,13 @@ static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, si
     net->labels = AT(base, o_labels, int32_t);
     net->class_w = AT(base, o_cw, float);
     net->probs = AT(base, o_probs, float);
+    net->loss = AT(base, o_loss, double);
     return 0;
 }
 
 int fer_net_plan(fer_net *net, int max_n)
 {
-    size_t scratch = 0, top = 0, o_ws, o_scratch = SIZE_MAX, o_labels, o_cw, o_probs;
+    size_t scratch = 0, top = 0, o_ws, o_scratch = SIZE_MAX, o_labels, o_cw, o_probs, o_loss;
     size_t k = net->nodes[net->nnodes - 1].size;
     if (net->max_n == max_n && !net->infer)
         return 0;   /* planned already */
@@ -650,8 +655,9 @@ int fer_net_plan(fer_net *net, int max_n)
     o_labels = place(&top, (size_t)max_n * sizeof(int32_t));
     o_cw = place(&top, k * sizeof(float));
     o_probs = place(&top, (size_t)max_n * k * sizeof(float));
+    o_loss = place(&top, sizeof(double));
     if (!(net->seen = malloc(net->nnodes * sizeof *net->seen)) ||
-        bind_plan(net, top, o_ws, o_scratch, o_labels, o_cw, o_probs))
+        bind_plan(net, top, o_ws, o_scratch, o_labels, o_cw, o_probs, o_loss))
         goto oom;
     net->max_n = max_n;
     return 0;
@@ -682,7 +688,7 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     place_extras(net, max_n, 0, &top);
     o_ws = place(&top, workspace_floats(net, max_n) * sizeof(float));
     net->infer = 1;
-    if (bind_plan(net, top, o_ws, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX))
+    if (bind_plan(net, top, o_ws, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX))
         goto oom;
     net->max_n = max_n;
     free(last);
@@ -807,8 +813,9 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
     return be->sync() ? fer_error_prefix("forward pass") : 0;
 }
 
-int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, float smoothing,
-                 int n, double *loss, float *probs)
+/* The loss's ops, queued: the labels up, probs and the loss, dlogits. */
+static void loss_queue(fer_net *net, const int32_t *labels, const float *class_w,
+                       float smoothing, int n)
 {
     const fer_backend *be = net->be;
     node *out = &net->nodes[net->nnodes - 1];
@@ -817,12 +824,29 @@ int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, floa
     be->upload(net->labels, labels, (size_t)n * sizeof *labels);
     if (class_w)
         be->upload(net->class_w, class_w, (size_t)k * sizeof *class_w);
-    *loss = be->xent_forward(n, k, out->y, net->labels, class_w ? net->class_w : NULL, smoothing,
-                             net->probs);
+    be->xent_forward(n, k, out->y, net->labels, class_w ? net->class_w : NULL, smoothing,
+                     net->probs, net->loss);
     be->xent_backward(n, k, net->probs, net->labels, class_w ? net->class_w : NULL, smoothing,
                       out->dy);
+}
+
+int fer_net_step_result(fer_net *net, int n, double *loss, float *probs)
+{
+    const fer_backend *be = net->be;
+    be->download(loss, net->loss, sizeof *loss);
     if (probs)
-        be->download(probs, net->probs, (size_t)n * k * sizeof *probs);
+        be->download(probs, net->probs, (size_t)n * fer_net_outputs(net) * sizeof *probs);
+    return be->sync() ? fer_error_prefix("training step") : 0;
+}
+
+int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, float smoothing,
+                 int n, double *loss, float *probs)
+{
+    const fer_backend *be = net->be;
+    loss_queue(net, labels, class_w, smoothing, n);
+    be->download(loss, net->loss, sizeof *loss);
+    if (probs)
+        be->download(probs, net->probs, (size_t)n * fer_net_outputs(net) * sizeof *probs);
     return be->sync() ? fer_error_prefix("loss") : 0;
 }
 
@@ -848,15 +872,13 @@ static void accumulate(fer_net *net, int id, int n, int *seen)
         net->be->add(total, net->scratch, src->dy, src->dy);
 }
 
-int fer_net_backward(fer_net *net, const float *dlogits, int n)
+/* The backward pass's ops, queued, from the last node's dy. */
+static void backward_walk(fer_net *net, int n)
 {
     const fer_backend *be = net->be;
-    node *last = &net->nodes[net->nnodes - 1];
     int *seen = net->seen;
     FER_ASSERT(!net->infer);   /* planned with fer_net_plan_infer: no gradients */
     memset(seen, 0, net->nnodes * sizeof *seen);
-    if (dlogits)
-        be->upload(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
     for (int i = net->nnodes - 1; i >= 1; i--) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
@@ -915,8 +937,28 @@ int fer_net_backward(fer_net *net, const float *dlogits, int n)
         }
         accumulate(net, nd->in, n, seen);
     }
+}
+
+int fer_net_backward(fer_net *net, const float *dlogits, int n)
+{
+    const fer_backend *be = net->be;
+    node *last = &net->nodes[net->nnodes - 1];
+    if (dlogits)
+        be->upload(last->dy, dlogits, (size_t)n * last->size * sizeof(float));
+    backward_walk(net, n);
     return be->sync() ? fer_error_prefix("backward pass") : 0;
 }
+
+void fer_net_step_queue(fer_net *net, int n, uint64_t seed, uint64_t step,
+                        const int32_t *labels, const float *class_w, float smoothing)
+{
+    FER_ASSERT(n >= 1 && n <= net->max_n && !net->infer);
+    forward_walk(net, n, 1, seed, step);
+    loss_queue(net, labels, class_w, smoothing, n);
+    backward_walk(net, n);
+}
+
+unsigned fer_net_plan_id(const fer_net *net) { return net->plan_id; }
 
 int fer_net_max_batch(const fer_net *net) { return net->max_n; }
 

@@ -101,6 +101,21 @@ int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, floa
  * learnable parameter's gradient is overwritten. */
 int fer_net_backward(fer_net *net, const float *dlogits, int n);
 
+/* A training step's passes queued on the backend with no wait and no
+ * read-back, so that a backend graph can record them (backend.h): the
+ * forward pass of the n images already in the plan's input, the loss
+ * against labels as fer_net_loss, and the backward pass. Then
+ * fer_net_step_result reads the loss and the probabilities (n, classes;
+ * unless NULL) back and reports any error of the step. */
+void fer_net_step_queue(fer_net *net, int n, uint64_t seed, uint64_t step,
+                        const int32_t *labels, const float *class_w, float smoothing);
+int fer_net_step_result(fer_net *net, int n, double *loss, float *probs);
+
+/* Changes each time the net's activations are allocated anew (a plan for
+ * another size or for inference): a graph recorded before holds stale
+ * addresses. */
+unsigned fer_net_plan_id(const fer_net *net);
+
 /* Plans for inference only (forward with train = 0, no backward): the
  * output blocks of layers are reused once read, so memory is a few layers'
  * outputs rather than all of them. fer_net_plan goes back to training. */

@@ -144,6 +144,12 @@ double fer_optim_step(fer_optim *opt, double lr)
     return norm;
 }
 
+int fer_optim_queues_only(const fer_optim *opt) { return !(opt->o.clip_norm > 0); }
+
+long fer_optim_steps(const fer_optim *opt) { return opt->t; }
+
+void fer_optim_set_steps(fer_optim *opt, long t) { opt->t = t; }
+
 /* Moment block b's stretch for parameter p, copied out to (or in from) a
  * host buffer of p->n floats. */
 static void moment_read(const fer_optim *opt, const float *b, const fer_param *p, float *host)

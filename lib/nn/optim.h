@@ -50,6 +50,15 @@ int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale);
  * clipping when clip_norm is set, else 0 (the norm is not computed). */
 double fer_optim_step(fer_optim *opt, double lr);
 
+/* Whether a step only queues work (no clipping: the norm would come back
+ * to the host), so that a backend graph may record it. */
+int fer_optim_queues_only(const fer_optim *opt);
+
+/* The steps taken (Adam's t), read and set back: a walk of a step's ops
+ * that did not run (a graph's recording that did not take) is undone. */
+long fer_optim_steps(const fer_optim *opt);
+void fer_optim_set_steps(fer_optim *opt, long t);
+
 /* The state as records for checkpoints: "optim" (u8 (0), meta kind= and
  * t=), then "optim.<param>.m" (and ".v" for Adam and AdamW), f32 (n), for
  * every parameter with a gradient. */

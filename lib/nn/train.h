@@ -62,6 +62,8 @@ typedef struct fer_train_opts {
     const char *resume;         /* checkpoint to start from, or NULL */
     void (*report)(void *ctx, const fer_train_report *r); /* or NULL */
     void *report_ctx;
+    int no_graph;               /* queue every step op by op even where the
+                                 * backend records graphs (tests compare) */
 } fer_train_opts;
 
 typedef struct fer_train_result {
@@ -72,6 +74,7 @@ typedef struct fer_train_result {
     double seconds;
     int stopped;                /* interrupted */
     int paused;                 /* ended by stop_after before the last epoch */
+    long graph_steps;           /* steps replayed from a recorded backend graph */
 } fer_train_result;
 
 void fer_train_defaults(fer_train_opts *o);
