@@ -274,13 +274,13 @@ static void ref_avgpool_backward(int N, int C, int HW, const float *dy, float *d
 
 /* ---- the optimiser, over segments of flat blocks ---- */
 
-static double ref_sum_squares(const float *g, const fer_optim_segment *seg, int nseg)
+static void ref_sum_squares(const float *g, const fer_optim_segment *seg, int nseg, double *out)
 {
     double s = 0;
     for (int k = 0; k < nseg; k++)
         for (size_t i = seg[k].off; i < seg[k].off + seg[k].n; i++)
             s += (double)g[i] * g[i];
-    return s;
+    *out = s;
 }
 
 /* nn/optim.h's rules in double from the float inputs, w, m and v rounded
@@ -338,7 +338,13 @@ static void ref_optim_step_mag(const fer_optim_step_args *a, float *magw, float 
 
 static void ref_optim_step(const fer_optim_step_args *a)
 {
-    ref_optim_step_mag(a, NULL, NULL, NULL);
+    fer_optim_step_args c = *a;
+    if (c.sumsq) {   /* backend.h's clipping rule */
+        const double norm = sqrt(*c.sumsq);
+        c.gs = norm > c.clip ? (float)(c.clip / (norm + 1e-6)) : 1.0f;
+        c.sumsq = NULL;
+    }
+    ref_optim_step_mag(&c, NULL, NULL, NULL);
 }
 
 static void ref_xent_forward(int N, int K, const float *logits, const int32_t *labels,

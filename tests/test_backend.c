@@ -771,16 +771,18 @@ static const fer_optim_segment segs[] = {
 static void sum_squares_one(const fer_backend *be)
 {
     float *g = randv(BLOCK, -1, 1), *G = put(be, g, BLOCK * 4);
+    double *S = put(be, NULL, sizeof(double));
     size_t n = 0;
-    double want, got;
+    double want, got = NAN;
     set_ctx(be, "sum_squares");
     for (int s = 0; s < NSEG; s++)
         n += segs[s].n;
-    want = fer_backend_ref.sum_squares(g, segs, NSEG);
-    got = be->sum_squares(G, segs, NSEG);
+    fer_backend_ref.sum_squares(g, segs, NSEG, &want);
+    be->sum_squares(G, segs, NSEG, S);
+    be->download(&got, S, sizeof got);
     CHECK(fabs(got - want) <= n * 0x1p-53 * want, "%s: %.17g, want %.17g", ctx, got, want);
     done(be);
-    be->free(G);
+    be->free(G), be->free(S);
     free(g);
 }
 
@@ -791,8 +793,15 @@ static void sum_squares_one(const fer_backend *be)
  * ten times; a wrong term is of the order of the update, lr |g| >= 1e-3
  * of |w| here, far above. Elements outside the segments must stay: their
  * magnitude is |w|, under which any update shows. */
-static void step_one(const fer_backend *be, int kind, float mu, int nesterov, long t, float gs)
+static void step_one(const fer_backend *be, int kind, float mu, int nesterov, long t, float gs,
+                     int clip)
 {
+    /* clip: the backend works gs out from a sum of squares in its memory
+     * (backend.h's rule), the reference gets that gs */
+    const double norm = 2.5, clip_at = 1.5, sumsq = norm * norm;
+    double *S = clip ? put(be, &sumsq, sizeof sumsq) : NULL;
+    if (clip)
+        gs = (float)(clip_at / (sqrt(sumsq) + 1e-6));
     const double lr = 0.05, b1 = 0.9, b2 = 0.999;
     const size_t bytes = BLOCK * 4;
     float *w = randv(BLOCK, -1, 1), *g = randv(BLOCK, -1, 1);
@@ -823,6 +832,7 @@ static void step_one(const fer_backend *be, int kind, float mu, int nesterov, lo
             mw[i] = fabsf(w0[i]), mm[i] = fabsf(m0[i]), mv[i] = v ? fabsf(v0[i]) : 0;
     }
     a.w = W, a.g = G, a.m = M, a.v = V;
+    a.sumsq = S, a.clip = clip_at;
     be->optim_step(&a);
     compare("w", got = get(be, W, bytes), w, mw, BLOCK, 0, 64 * U);
     free(got);
@@ -836,6 +846,8 @@ static void step_one(const fer_backend *be, int kind, float mu, int nesterov, lo
     be->free(W), be->free(G), be->free(M);
     if (V)
         be->free(V);
+    if (S)
+        be->free(S);
     free(w), free(g), free(m), free(v), free(w0), free(m0), free(v0), free(mw), free(mm), free(mv);
 }
 
@@ -845,17 +857,20 @@ static void test_optim(void)
     for (int b = 0; b < NBACKENDS; b++) {
         const fer_backend *be = backends[b];
         sum_squares_one(be);
-        for (int k = 0; k < 2; k++) {
-            const float gs = k ? 0.6f : 1;   /* clipped: every gradient scaled */
-            step_one(be, FER_STEP_SGD, 0, 0, 1, gs);
-            step_one(be, FER_STEP_SGD, 0, 0, 3, gs);
+        for (int k = 0; k < 3; k++) {
+            /* plain, clipped (every gradient scaled), clipped by a norm
+             * the backend reads from its memory */
+            const float gs = k ? 0.6f : 1;
+            const int clip = k == 2;
+            step_one(be, FER_STEP_SGD, 0, 0, 1, gs, clip);
+            step_one(be, FER_STEP_SGD, 0, 0, 3, gs, clip);
             for (int nesterov = 0; nesterov < 2; nesterov++) {
-                step_one(be, FER_STEP_SGD, 0.9f, nesterov, 1, gs);
-                step_one(be, FER_STEP_SGD, 0.9f, nesterov, 4, gs);
+                step_one(be, FER_STEP_SGD, 0.9f, nesterov, 1, gs, clip);
+                step_one(be, FER_STEP_SGD, 0.9f, nesterov, 4, gs, clip);
             }
             for (int kind = FER_STEP_ADAM; kind <= FER_STEP_ADAMW; kind++) {
-                step_one(be, kind, 0, 0, 1, gs);
-                step_one(be, kind, 0, 0, 7, gs);
+                step_one(be, kind, 0, 0, 1, gs, clip);
+                step_one(be, kind, 0, 0, 7, gs, clip);
             }
         }
     }
@@ -1091,7 +1106,8 @@ static int net_step(fer_net *net, const fer_backend *be, const net_case *c, cons
         goto fail;
     if (c->head)
         fer_optim_scale_backbone(opt, c->head, 0.3);
-    r->norm = fer_optim_step(opt, oo.lr);
+    fer_optim_step(opt, oo.lr);
+    r->norm = fer_optim_norm(opt);
     fer_optim_free(opt);
     if (fer_net_params_read(net, r->params))
         goto fail;

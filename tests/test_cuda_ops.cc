@@ -462,12 +462,19 @@ static void test_sum_squares(void)
     std::vector<fer_optim_segment> seg = make_segments(&total);
     std::vector<float> g = randv(total);
     float *dg = dev_from(g);
-    check_d("sum_squares", fer_cuda_sum_squares(dg, seg.data(), (int)seg.size()),
-            cpu.sum_squares(g.data(), seg.data(), (int)seg.size()), 1e-12);
+    std::vector<double> nan1(1, NAN);
+    double *ds = dev_from(nan1), got = NAN, want;
+    fer_cuda_sum_squares(dg, seg.data(), (int)seg.size(), ds);
+    cudaMemcpy(&got, ds, sizeof got, cudaMemcpyDeviceToHost);
+    cpu.sum_squares(g.data(), seg.data(), (int)seg.size(), &want);
+    check_d("sum_squares", got, want, 1e-12);
     /* one segment, then a changed table (the device copy is cached) */
-    check_d("sum_squares one segment", fer_cuda_sum_squares(dg, seg.data() + 3, 1),
-            cpu.sum_squares(g.data(), seg.data() + 3, 1), 1e-12);
+    fer_cuda_sum_squares(dg, seg.data() + 3, 1, ds);
+    cudaMemcpy(&got, ds, sizeof got, cudaMemcpyDeviceToHost);
+    cpu.sum_squares(g.data(), seg.data() + 3, 1, &want);
+    check_d("sum_squares one segment", got, want, 1e-12);
     cudaFree(dg);
+    cudaFree(ds);
 }
 
 static void test_optim(int kind, float mu, int nesterov, long t, const char *what)

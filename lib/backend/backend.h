@@ -44,8 +44,12 @@ typedef struct fer_optim_segment {
 enum { FER_STEP_SGD, FER_STEP_ADAM, FER_STEP_ADAMW };
 
 /* One optimiser step over flat blocks w, g, m, v (v unused by SGD), as
- * nn/optim.h describes; gs scales every gradient (clipping), t counts
- * steps from 1, bc1 and bc2 are Adam's bias corrections 1 - beta^t. */
+ * nn/optim.h describes; gs scales every gradient, t counts steps from 1,
+ * bc1 and bc2 are Adam's bias corrections 1 - beta^t. Clipping: when
+ * sumsq (one double of backend memory, sum_squares's) is not NULL, gs is
+ * instead (float) (clip / (norm + 1e-6)) where the norm sqrt(*sumsq) (in
+ * double) exceeds clip, else 1, worked out where the step runs, so that
+ * the norm need not come back to the host. */
 typedef struct fer_optim_step_args {
     int kind;               /* FER_STEP_* */
     float *w, *m, *v;
@@ -54,6 +58,8 @@ typedef struct fer_optim_step_args {
     int nseg;
     double lr, bc1, bc2;
     float gs;
+    const double *sumsq;
+    double clip;
     float momentum, beta1, beta2, eps;
     int nesterov;
     long t;
@@ -130,8 +136,8 @@ typedef struct fer_backend {
                           const float *class_w, float smoothing, float *dlogits);
 
     /* The optimiser: the sum of squares of g over the segments (in double,
-     * in order), and one step. */
-    double (*sum_squares)(const float *g, const fer_optim_segment *seg, int nseg);
+     * in order) into *out (one double of backend memory), and one step. */
+    void (*sum_squares)(const float *g, const fer_optim_segment *seg, int nseg, double *out);
     void (*optim_step)(const fer_optim_step_args *a);
     /* The weight average: avg[i] += k (w[i] - avg[i]) for i < n. */
     void (*ema)(size_t n, float k, const float *w, float *avg);

@@ -58,13 +58,13 @@ static void cpu_add(size_t n, const float *a, const float *b, float *y)
     fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
 }
 
-static double cpu_sum_squares(const float *g, const fer_optim_segment *seg, int nseg)
+static void cpu_sum_squares(const float *g, const fer_optim_segment *seg, int nseg, double *out)
 {
     double s = 0;
     for (int i = 0; i < nseg; i++)
         for (size_t j = seg[i].off; j < seg[i].off + seg[i].n; j++)
             s += (double)g[j] * g[j];
-    return s;
+    *out = s;
 }
 
 /* The step runs in chunks of STEP_CHUNK elements of one segment; first[i]
@@ -138,8 +138,14 @@ FER_CLONES static void step_task(void *ctx, int t, int thread)
     }
 }
 
-static void cpu_optim_step(const fer_optim_step_args *a)
+static void cpu_optim_step(const fer_optim_step_args *args)
 {
+    fer_optim_step_args clipped = *args, *a = &clipped;
+    if (a->sumsq) {   /* backend.h's clipping rule */
+        const double norm = sqrt(*a->sumsq);
+        a->gs = norm > a->clip ? (float)(a->clip / (norm + 1e-6)) : 1.0f;
+        a->sumsq = NULL;
+    }
     int stack[256], *first = a->nseg <= 256 ? stack : malloc(a->nseg * sizeof *first), k = 0;
     step_job j = {a, first};
     if (!first) {   /* no memory for the index: one chunk list at a time */

@@ -1,8 +1,7 @@
 /* cuda_ops.h: the CUDA backend's ops, one host function each, with the
  * signatures and semantics of backend.h's table (backend_cuda.cu fills the
  * table with them). Each launches its kernels on the backend's stream and
- * returns at once; pointers are device addresses. sum_squares hands its
- * number back to the host and waits for it.
+ * returns at once; pointers are device addresses.
  * Files: elementwise.cu, pool.cu, batchnorm.cu, loss.cu, optim.cu (the
  * small ops), gemm.cu, conv.cu, dense.cu (the products), backend_cuda.cu
  * (memory, stream, errors, the table). C++ (nvcc, or g++ against the
@@ -87,7 +86,7 @@ void fer_cuda_xent_backward(int N, int K, const float *probs, const int32_t *lab
                             const float *class_w, float smoothing, float *dlogits);
 
 /* optim.cu: one launch over every segment of the flat block */
-double fer_cuda_sum_squares(const float *g, const fer_optim_segment *seg, int nseg);
+void fer_cuda_sum_squares(const float *g, const fer_optim_segment *seg, int nseg, double *out);
 void fer_cuda_optim_step(const fer_optim_step_args *a);
 
 /* augment.cu: training's batch, one block per image, augment_px.h's

@@ -137,34 +137,38 @@ __global__ void sum_parts_kernel(const double *part, size_t n, double *out)
         *out = a;
 }
 
-double fer_cuda_sum_squares(const float *g, const fer_optim_segment *seg, int nseg)
+void fer_cuda_sum_squares(const float *g, const fer_optim_segment *seg, int nseg, double *out)
 {
-    size_t total;
-    const seg_dev *t;
-    double *part, host;
-    if (nseg <= 0 || !(t = upload_table(seg, nseg, &total)))
-        return nseg <= 0 ? 0.0 : NAN;
-    if (!total)
-        return 0.0;
+    size_t total = 0;
+    const seg_dev *t = NULL;
+    double *part;
+    if (nseg > 0 && !(t = upload_table(seg, nseg, &total)))
+        return;   /* fer_error() says why */
     const size_t nb = (total + CHUNK - 1) / CHUNK;
     if (!(part = (double *)fer_cuda_scratch((nb + 1) * sizeof(double))))
-        return NAN;
-    FER_LAUNCH(sumsq_kernel, (unsigned)nb, FER_KT, 0, g, t, nseg, total, part);
-    FER_LAUNCH(sum_parts_kernel, 1, FER_KT, 0, part, nb, part + nb);
-    /* the stream is non-blocking: a plain cudaMemcpy would not wait for it */
-    if (fer_cuda_check(cudaStreamSynchronize(fer_cuda_stream()), "sum of squares") < 0 ||
-        fer_cuda_check(cudaMemcpy(&host, part + nb, sizeof host, cudaMemcpyDeviceToHost),
-                       "sum of squares") < 0)
-        return NAN;
-    return host;
+        return;
+    /* with nothing to sum, sum_parts_kernel still writes *out = 0 */
+    if (nb)
+        FER_LAUNCH(sumsq_kernel, (unsigned)nb, FER_KT, 0, g, t, nseg, total, part);
+    FER_LAUNCH(sum_parts_kernel, 1, FER_KT, 0, part, nb, out);
 }
 
-/* The step's numbers that do not vary by segment. */
+/* The step's numbers that do not vary by segment; with sumsq, gs comes
+ * from the norm (backend.h's clipping rule). */
 struct step_consts {
     int kind, nesterov, first;   /* first: t == 1 */
     float lr, gs, mu, b1, b2, eps, sq;
-    double lrd, bc1;
+    double lrd, bc1, clip;
+    const double *sumsq;
 };
+
+static __device__ __forceinline__ float clip_scale(const step_consts &k)
+{
+    if (!k.sumsq)
+        return k.gs;
+    const double norm = sqrt(*k.sumsq);
+    return norm > k.clip ? (float)(k.clip / (norm + 1e-6)) : 1.0f;
+}
 
 /* Block b updates flat indices [b CHUNK, (b + 1) CHUNK), thread t every
  * FER_KT-th from b CHUNK + t, as step_task: per segment flr = (float) lr
@@ -175,6 +179,7 @@ __global__ void step_kernel(const step_consts *kp, const seg_dev *seg, int nseg,
                             float *w, float *m, float *v, const float *g)
 {
     const step_consts k = *kp;
+    const float gs = clip_scale(k);
     const size_t lo = (size_t)blockIdx.x * CHUNK;
     const size_t hi = lo + CHUNK < total ? lo + CHUNK : total;
     size_t j = lo + threadIdx.x;
@@ -186,7 +191,7 @@ __global__ void step_kernel(const step_consts *kp, const seg_dev *seg, int nseg,
             s++;
         const size_t i = seg[s].off + (j - seg[s].start);
         const float wd = seg[s].wd, flr = fer_mul(k.lr, seg[s].lr_scale);
-        const float gg = fer_mul(g[i], k.gs);
+        const float gg = fer_mul(g[i], gs);
         if (k.kind == FER_STEP_SGD) {
             const float gi = fer_add(gg, fer_mul(wd, w[i]));
             if (k.mu == 0) {
@@ -228,6 +233,8 @@ void fer_cuda_optim_step(const fer_optim_step_args *a)
     k.first = a->t == 1;
     k.lr = (float)a->lr;
     k.gs = a->gs;
+    k.sumsq = a->sumsq;
+    k.clip = a->clip;
     k.mu = a->momentum;
     k.b1 = a->beta1;
     k.b2 = a->beta2;

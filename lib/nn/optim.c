@@ -15,6 +15,7 @@ struct fer_optim {
     float *m, *v;           /* moments: flat blocks laid out as the net's (v: Adam) */
     float *lr_scale;        /* per parameter */
     long t;                 /* steps taken */
+    double *sumsq;          /* clipping: the gradients' sum of squares (backend memory) */
     fer_optim_segment *seg; /* the trainable parameters, rebuilt each step */
 };
 
@@ -58,7 +59,8 @@ fer_optim *fer_optim_new(fer_net *net, const fer_optim_opts *o)
     opt->lr_scale = malloc(n * sizeof *opt->lr_scale);
     opt->seg = malloc((n ? n : 1) * sizeof *opt->seg);
     if (!opt->lr_scale || !opt->seg || !(opt->m = opt->be->alloc(bytes)) ||
-        (o->kind != FER_SGD && !(opt->v = opt->be->alloc(bytes))))
+        (o->kind != FER_SGD && !(opt->v = opt->be->alloc(bytes))) ||
+        !(opt->sumsq = opt->be->alloc(sizeof *opt->sumsq)))
         goto oom;
     opt->be->zero(opt->m, bytes);
     if (opt->v)
@@ -80,6 +82,8 @@ void fer_optim_free(fer_optim *opt)
         opt->be->free(opt->m);
     if (opt->v)
         opt->be->free(opt->v);
+    if (opt->sumsq)
+        opt->be->free(opt->sumsq);
     free(opt->lr_scale);
     free(opt->seg);
     free(opt);
@@ -121,16 +125,14 @@ static int segments(fer_optim *opt)
     return k;
 }
 
-double fer_optim_step(fer_optim *opt, double lr)
+void fer_optim_step(fer_optim *opt, double lr)
 {
     const fer_optim_opts *o = &opt->o;
     int nseg = segments(opt);
     const float *g = fer_net_grad_block(opt->net);
-    double norm = o->clip_norm > 0 ? sqrt(opt->be->sum_squares(g, opt->seg, nseg)) : 0;
-    double gscale = 1;
     fer_optim_step_args a;
-    if (o->clip_norm > 0 && norm > o->clip_norm)
-        gscale = o->clip_norm / (norm + 1e-6);
+    if (o->clip_norm > 0)
+        opt->be->sum_squares(g, opt->seg, nseg, opt->sumsq);
     opt->t++;
     a = (fer_optim_step_args){
         .kind = o->kind == FER_SGD ? FER_STEP_SGD : o->kind == FER_ADAM ? FER_STEP_ADAM
@@ -138,13 +140,20 @@ double fer_optim_step(fer_optim *opt, double lr)
         .w = fer_net_weight_block(opt->net), .m = opt->m, .v = opt->v, .g = g,
         .seg = opt->seg, .nseg = nseg, .lr = lr,
         .bc1 = 1 - pow(o->beta1, (double)opt->t), .bc2 = 1 - pow(o->beta2, (double)opt->t),
-        .gs = (float)gscale, .momentum = (float)o->momentum, .beta1 = (float)o->beta1,
+        .gs = 1, .sumsq = o->clip_norm > 0 ? opt->sumsq : NULL, .clip = o->clip_norm,
+        .momentum = (float)o->momentum, .beta1 = (float)o->beta1,
         .beta2 = (float)o->beta2, .eps = (float)o->eps, .nesterov = o->nesterov, .t = opt->t};
     opt->be->optim_step(&a);
-    return norm;
 }
 
-int fer_optim_queues_only(const fer_optim *opt) { return !(opt->o.clip_norm > 0); }
+double fer_optim_norm(const fer_optim *opt)
+{
+    double s = 0;
+    if (!(opt->o.clip_norm > 0))
+        return 0;
+    opt->be->download(&s, opt->sumsq, sizeof s);
+    return sqrt(s);
+}
 
 long fer_optim_steps(const fer_optim *opt) { return opt->t; }
 

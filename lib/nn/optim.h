@@ -46,13 +46,14 @@ void fer_optim_free(fer_optim *opt);
 int fer_optim_scale_backbone(fer_optim *opt, const char *head, double scale);
 
 /* One update of every trainable parameter from its g, at learning rate lr
- * (the schedule's current value). Returns the gradient norm before
- * clipping when clip_norm is set, else 0 (the norm is not computed). */
-double fer_optim_step(fer_optim *opt, double lr);
+ * (the schedule's current value), queued on the backend: clipping works
+ * out the norm there too, so nothing comes back to the host and a backend
+ * graph may record the step. */
+void fer_optim_step(fer_optim *opt, double lr);
 
-/* Whether a step only queues work (no clipping: the norm would come back
- * to the host), so that a backend graph may record it. */
-int fer_optim_queues_only(const fer_optim *opt);
+/* The gradient norm before clipping of the last step when clip_norm is
+ * set, else 0 (not computed); read back from the backend (it waits). */
+double fer_optim_norm(const fer_optim *opt);
 
 /* The steps taken (Adam's t), read and set back: a walk of a step's ops
  * that did not run (a graph's recording that did not take) is undone. */

@@ -348,13 +348,13 @@ static void step_undo(const step_args *a, long t, long ema_t)
 }
 
 /* Queues one step: replayed from the graph, recorded, or op by op where
- * the backend has no graphs or the step reads back (clipping). */
+ * the backend has no graphs. */
 static void run_step(step_graph *sg, int on, const step_args *a)
 {
     const fer_backend *be = fer_net_backend(a->net);
     const unsigned plan = fer_net_plan_id(a->net);
     const long t = fer_optim_steps(a->opt), et = *a->ema_t;
-    if (!on || !be->graph_begin || sg->failures >= 2 || !fer_optim_queues_only(a->opt)) {
+    if (!on || !be->graph_begin || sg->failures >= 2) {
         queue_step(a);
         return;
     }
