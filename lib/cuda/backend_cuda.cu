@@ -75,6 +75,10 @@ static void cu_zero(void *dst, size_t bytes)
 static int cu_sync(void)
 {
     cudaError_t e = cudaStreamSynchronize(fer_cuda_stream());
+    if (fer_cuda_take_error() < 0) {
+        pending = cudaSuccess;
+        return -1;
+    }
     if (pending != cudaSuccess) {
         cudaError_t p = pending;
         pending = cudaSuccess;
