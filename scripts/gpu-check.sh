@@ -5,6 +5,9 @@
 #      training step of cnn, ff and resnet18 against the reference);
 #   2. compute-sanitizer memcheck and racecheck over the same tests;
 #   3. one short training run twice: the logs' losses must be identical;
+#      and the same run with --gemm cublas (cuBLAS in every product: the
+#      dense layers, and the convolutions as im2col + cuBLAS) beside
+#      --gemm ours, for the whole-step time of each;
 #   4. one table: our GEMM against cuBLAS at the convolutions' sizes
 #      (bench_cuda_gemm), and training and inference images/s of cnn and
 #      resnet18 at batch 128, 256 and 1024, ours against PyTorch + cuDNN
@@ -69,9 +72,19 @@ else
     fails=$((fails + 1))
 fi
 
+for g in ours cublas; do
+    step "train-gemm-$g" build/bin/fer-train -m cnn --width 0.5 -i "$out/faces.fer" \
+        -o "$out/gemm-$g.fer" --epochs 3 --batch 128 --seed 3 --device cuda --gemm $g \
+        --log "$out/gemm-$g.csv" --quiet
+done
+
 # 4. the table
 table=$out/table.txt
 build/bench/bench_cuda_gemm 128 20 | tee "$table" | tee -a "$log"
+# the last epoch's seconds (the log's last column) and training loss
+last() { [ -s "$1" ] && tail -n 1 "$1" | awk -F, '{ printf "%ss (loss %s)", $NF, $2 }' || echo -; }
+printf '\nwhole-step training, cnn --width 0.5, batch 128, 3rd epoch: --gemm ours %s, --gemm cublas %s\n' \
+    "$(last "$out/gemm-ours.csv")" "$(last "$out/gemm-cublas.csv")" | tee -a "$table"
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 printf '\n%-9s %-6s %5s %9s %11s %11s %6s\n' net mode batch precision "fer img/s" \
     "torch img/s" ratio | tee -a "$table"

@@ -97,6 +97,10 @@ static int cu_sync(void)
         return 0;   /* reported by the launch */
     }
     cudaError_t e = cudaStreamSynchronize(fer_cuda_stream());
+    if (fer_cuda_take_error() < 0) {
+        pending = cudaSuccess;
+        return -1;
+    }
     if (pending != cudaSuccess) {
         cudaError_t p = pending;
         pending = cudaSuccess;

@@ -8,12 +8,15 @@
  *   weights:  dw[k][(c,r,s)] = sum over (n,p,q) of dy(n, k, p, q) x(...)
  *             M = K, N = C R S, split-K over N P Q into the workspace,
  *             then summed in split order (no atomics).
- *   bias:     db[k] = sum of dy(n, k, ., .), one block a channel, in double. */
+ *   bias:     db[k] = sum of dy(n, k, ., .), one block a channel, in double.
+ * With --gemm cublas (fer_cuda_cublas()) the products go to conv_cublas.cu
+ * instead, as im2col + cuBLAS; the bias gradient stays here. */
 #include "cuda_compat.h"
 
 extern "C" {
 #include "error.h"
 }
+#include "conv_cublas.h"
 #include "cuda_ops.h"
 #include "gemm_tile.cuh"
 
@@ -266,6 +269,8 @@ static int wgrad_splits(const fer_conv_shape *s, int *chunk)
 
 size_t fer_cuda_conv_workspace(const fer_conv_shape *s)
 {
+    if (fer_cuda_cublas())
+        return fer_cuda_conv_cublas_workspace(s);
     int chunk;
     const int splits = wgrad_splits(s, &chunk);
     return splits > 1 ? (size_t)splits * s->K * s->C * s->R * s->S : 0;
@@ -274,6 +279,10 @@ size_t fer_cuda_conv_workspace(const fer_conv_shape *s)
 void fer_cuda_conv_forward(const fer_conv_shape *s, const float *x, const float *w,
                            const float *b, float *y, float *ws)
 {
+    if (fer_cuda_cublas()) {
+        fer_cuda_conv_cublas_forward(s, x, w, b, y, ws);
+        return;
+    }
     (void)ws;
     const int PQ = s->P * s->Q, CRS = s->C * s->R * s->S;
     const fer_conv_fwd_x a = {x, conv_dims(s)};
@@ -292,6 +301,10 @@ void fer_cuda_conv_backward(const fer_conv_shape *s, const float *x, const float
 
     if (db)
         FER_LAUNCH(fer_conv_bias_grad, dim3(s->K), dim3(256), 0, s->N, s->K, PQ, dy, db);
+    if (fer_cuda_cublas()) {
+        fer_cuda_conv_cublas_backward(s, x, w, dy, dx, dw, ws);
+        return;
+    }
 
     if (dx) {
         const fer_conv_dgrad_dy a = {dy, d};

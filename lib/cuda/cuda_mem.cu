@@ -48,6 +48,24 @@ int fer_cuda_check(cudaError_t e, const char *what)
     return fer_seterr("cuda: %s: %s", what, cudaGetErrorString(e));
 }
 
+/* one message across threads: the backend has one stream */
+static char deferred[512];
+
+void fer_cuda_defer_error(void)
+{
+    if (!deferred[0])
+        snprintf(deferred, sizeof deferred, "%s", fer_error()[0] ? fer_error() : "cuda: failed");
+}
+
+int fer_cuda_take_error(void)
+{
+    if (!deferred[0])
+        return 0;
+    fer_seterr("%s", deferred);
+    deferred[0] = 0;
+    return -1;
+}
+
 void *fer_cuda_scratch(size_t bytes)
 {
     if (bytes <= scratch_bytes)

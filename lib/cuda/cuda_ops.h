@@ -3,9 +3,10 @@
  * table with them). Each launches its kernels on the backend's stream and
  * returns at once; pointers are device addresses.
  * Files: elementwise.cu, pool.cu, batchnorm.cu, loss.cu, optim.cu (the
- * small ops), gemm.cu, conv.cu, dense.cu (the products), backend_cuda.cu
- * (memory, stream, errors, the table). C++ (nvcc, or g++ against the
- * emulator in the tests); no CUDA type appears here. */
+ * small ops), gemm.cu, conv.cu (conv_cublas.cu with --gemm cublas),
+ * dense.cu (the products), backend_cuda.cu (memory, stream, errors, the
+ * table). C++ (nvcc, or g++ against the emulator in the tests); no CUDA
+ * type appears here. */
 #ifndef FER_CUDA_OPS_H
 #define FER_CUDA_OPS_H
 
@@ -35,7 +36,10 @@ void fer_cuda_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, c
                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* conv.cu: implicit GEMM (no column matrix); the weight gradient sums its
- * split-K partials in a fixed order in the workspace, never atomically. */
+ * split-K partials in a fixed order in the workspace, never atomically.
+ * With cuBLAS on, im2col + cuBLAS (conv_cublas.h), whose workspace is
+ * larger: the workspace is the path's that is on when it is asked for, so
+ * --gemm is chosen before a net is planned and not changed after. */
 size_t fer_cuda_conv_workspace(const fer_conv_shape *s);
 void fer_cuda_conv_forward(const fer_conv_shape *s, const float *x, const float *w,
                            const float *b, float *y, float *ws);
