@@ -44,6 +44,7 @@
 
 #include "cuda_compat.h"
 #include "cuda_ops.h"
+#include "kern_util.cuh"
 
 /* loop unrolling and register bounds (threads a block, blocks an SM):
  * hints nvcc reads and the emulation (host C++) has no use for. The fp32
@@ -286,8 +287,8 @@ template <class P> __global__ void FER_BOUNDS(256, 2) fer_sgemm_tile(P pb)
                     q += y * y;
                 }
             }
-            s += __shfl_xor_sync(0xffffffffu, s, 16);
-            q += __shfl_xor_sync(0xffffffffu, q, 16);
+            s += fer_shfl_xor_double(s, 16);
+            q += fer_shfl_xor_double(q, 16);
             fer_tile_sums_put<8, P>(red, tid % 32 < 16, tid / 32, c, s, q);
         }
         fer_tile_sums_end<8>(pb, red, n0);
@@ -447,8 +448,8 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
                         }
                     }
                 for (int off = 16; off >= 4; off /= 2) {
-                    s += __shfl_xor_sync(0xffffffffu, s, off);
-                    q += __shfl_xor_sync(0xffffffffu, q, off);
+                    s += fer_shfl_xor_double(s, off);
+                    q += fer_shfl_xor_double(q, off);
                 }
                 fer_tile_sums_put<2, P>(red, g == 0, warp % 2, c, s, q);
             }
