@@ -155,6 +155,24 @@ typedef struct fer_backend {
     void (*augment_batch)(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
                           const fer_augment_params *par, float scale, float shift, float *x);
 
+    /* Optional fusions, NULL where a backend has none (the CPU; the net
+     * then runs the separate ops). conv_forward_fused is conv_forward
+     * (the same workspace) with y = max(conv + b, 0) when relu, and
+     * stats, 2 K doubles of device memory, set to each channel's sum of
+     * the stored y over (N, P, Q), then its sum of y^2: batch norm's
+     * statistics, taken while the output is in registers and summed in
+     * a fixed order (the same bits on every run). bn_forward_train_stats
+     * is bn_forward_train with x's statistics given as those sums
+     * (mean = sum / M, biased variance sum2 / M - mean^2, M = N HW),
+     * and y = max(y, 0) after it when relu (a ReLU's backward may use
+     * that y as its input: y > 0 exactly where the input is). */
+    void (*conv_forward_fused)(const fer_conv_shape *s, const float *x, const float *w,
+                               const float *b, int relu, float *y, double *stats, float *ws);
+    void (*bn_forward_train_stats)(int N, int C, int HW, const double *stats, const float *x,
+                                   const float *gamma, const float *beta, float eps,
+                                   float momentum, float *run_mean, float *run_var, int relu,
+                                   float *y, float *save_mean, float *save_invstd);
+
     /* Optional, NULL where a backend has none (the CPU): the ops queued
      * between graph_begin and graph_end are recorded, not run, into a
      * graph that graph_launch replays in one submission (a CUDA graph:

@@ -257,6 +257,8 @@ static fer_backend table(void)
     b.optim_step = fer_cuda_optim_step;
     b.ema = fer_cuda_ema;
     b.augment_batch = fer_cuda_augment_batch;
+    b.conv_forward_fused = fer_cuda_conv_forward_fused;
+    b.bn_forward_train_stats = fer_cuda_bn_forward_train_stats;
     b.graph_begin = cu_graph_begin;
     b.graph_end = cu_graph_end;
     b.graph_launch = cu_graph_launch;

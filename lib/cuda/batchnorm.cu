@@ -11,7 +11,10 @@
  * pass: sums of x - x0 and (x - x0)^2 in double, x0 = the channel's first
  * value, so the variance does not cancel unless the data spread is below
  * 1e-8 of their distance from x0. The CPU sums in float lanes, so the
- * two agree to float rounding (test_cuda_ops states the tolerance). */
+ * two agree to float rounding (test_cuda_ops states the tolerance).
+ * forward_train_stats takes the sums of x and x^2 from the convolution
+ * that wrote x (conv.cu's fused forward, in double) in place of the sums
+ * launch, and may apply a ReLU to y in the same pass. */
 #include "cuda_compat.h"
 #include "kern_util.cuh"
 
@@ -76,6 +79,26 @@ static __device__ void bn_total(const double *part, int c, int S, double *a, dou
     *b = tb;
 }
 
+/* batchnorm.c's train_coefs for channel c from its mean and biased
+ * variance (clamped at 0): y = x ca + cb, the saves, and the running
+ * statistics (the running variance unbiased, M / (M - 1)). */
+static __device__ void bn_train_finish(int c, double M, double mean, double var,
+                                       const float *gamma, const float *beta, float eps,
+                                       float momentum, float *run_mean, float *run_var,
+                                       float *save_mean, float *save_invstd, float *ca,
+                                       float *cb)
+{
+    if (var < 0)
+        var = 0;
+    const double invstd = 1.0 / sqrt(var + eps), ad = gamma[c] * invstd;
+    ca[c] = (float)ad;
+    cb[c] = (float)(beta[c] - mean * ad);
+    save_mean[c] = (float)mean;
+    save_invstd[c] = (float)invstd;
+    run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean);
+    run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * var * M / (M - 1));
+}
+
 /* One thread per channel: mean and biased variance from the shifted sums,
  * then batchnorm.c's train_coefs: save, running statistics, and y = x ca
  * + cb. Grid: fer_cuda_blocks(C), FER_KT threads. */
@@ -90,17 +113,24 @@ __global__ void bn_train_coefs_kernel(int N, int C, int HW, const float *x, cons
     const double M = (double)N * HW;
     double s1, s2;
     bn_total(part, c, S, &s1, &s2);
-    const double d = s1 / M, mean = x[(size_t)c * HW] + d;
-    double var = s2 / M - d * d;
-    if (var < 0)
-        var = 0;
-    const double invstd = 1.0 / sqrt(var + eps), ad = gamma[c] * invstd;
-    ca[c] = (float)ad;
-    cb[c] = (float)(beta[c] - mean * ad);
-    save_mean[c] = (float)mean;
-    save_invstd[c] = (float)invstd;
-    run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean);
-    run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * var * M / (M - 1));
+    const double d = s1 / M;
+    bn_train_finish(c, M, x[(size_t)c * HW] + d, s2 / M - d * d, gamma, beta, eps, momentum,
+                    run_mean, run_var, save_mean, save_invstd, ca, cb);
+}
+
+/* The same from the plain sums stats[c] = sum x, stats[C + c] = sum x^2
+ * (conv.cu's, in double). Grid fer_cuda_blocks(C), FER_KT threads. */
+__global__ void bn_stats_coefs_kernel(int N, int C, int HW, const double *stats,
+                                      const float *gamma, const float *beta, float eps,
+                                      float momentum, float *run_mean, float *run_var,
+                                      float *save_mean, float *save_invstd, float *ca, float *cb)
+{
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C)
+        return;
+    const double M = (double)N * HW, mean = stats[c] / M;
+    bn_train_finish(c, M, mean, stats[C + c] / M - mean * mean, gamma, beta, eps, momentum,
+                    run_mean, run_var, save_mean, save_invstd, ca, cb);
 }
 
 /* infer_coefs: y = x ca + cb from the running statistics; one thread per
@@ -141,7 +171,7 @@ __global__ void bn_grad_coefs_kernel(int N, int C, int HW, const double *part, i
     cb[c] = (float)(fer_mul(k, invstd) * (sdyx / M));
 }
 
-/* y = x ca[c] + cb[c], or (GRAD) dx = ca dy - cb (x - mean) - cc, float
+/* y = x ca[c] + cb[c] (then max(y, 0) when relu), or (GRAD) dx = ca dy - cb (x - mean) - cc, float
  * operations rounded one by one as on the CPU. Grid-stride over the
  * elements, by quads (V: HW % 4 == 0 and 16-byte aligned pointers, so a
  * quad is one channel's) or singly; c = (element / HW) % C in the index
@@ -149,7 +179,7 @@ __global__ void bn_grad_coefs_kernel(int N, int C, int HW, const double *part, i
 template <class I, bool V, bool GRAD>
 __global__ void bn_apply_kernel(I total, int C, int HW, const float *x, const float *dy,
                                 const float *mean, const float *ca, const float *cb,
-                                const float *cc, float *y)
+                                const float *cc, int relu, float *y)
 {
     const I L = V ? 4 : 1, step = (I)gridDim.x * blockDim.x, nq = total / L;
     for (I q = (I)blockIdx.x * blockDim.x + threadIdx.x; q < nq; q += step) {
@@ -171,8 +201,10 @@ __global__ void bn_apply_kernel(I total, int C, int HW, const float *x, const fl
                 xv.v[u] = fer_sub(fer_sub(fer_mul(a, dv.v[u]), fer_mul(b, fer_sub(xv.v[u], m))),
                                   k3);
         } else {
-            for (int u = 0; u < (int)L; u++)
-                xv.v[u] = fer_add(fer_mul(xv.v[u], a), b);
+            for (int u = 0; u < (int)L; u++) {
+                const float v = fer_add(fer_mul(xv.v[u], a), b);
+                xv.v[u] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
         }
         if (V)
             ((fer_f4 *)y)[q] = xv;
@@ -184,31 +216,31 @@ __global__ void bn_apply_kernel(I total, int C, int HW, const float *x, const fl
 template <class I, bool GRAD>
 static void bn_apply_as(I total, int C, int HW, const float *x, const float *dy,
                         const float *mean, const float *ca, const float *cb, const float *cc,
-                        float *y)
+                        int relu, float *y)
 {
     const bool v = HW % 4 == 0 && (uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0 &&
                    (!GRAD || (uintptr_t)dy % 16 == 0);
     const unsigned g = fer_cuda_blocks(v ? total / 4 : total, FER_KT);
     if (v)
         FER_LAUNCH((bn_apply_kernel<I, true, GRAD>), g, FER_KT, 0, total, C, HW, x, dy, mean,
-                   ca, cb, cc, y);
+                   ca, cb, cc, relu, y);
     else
         FER_LAUNCH((bn_apply_kernel<I, false, GRAD>), g, FER_KT, 0, total, C, HW, x, dy, mean,
-                   ca, cb, cc, y);
+                   ca, cb, cc, relu, y);
 }
 
 /* y or dx over all N C HW elements, 32-bit indices when they fit */
 template <bool GRAD>
 static void bn_apply(int N, int C, int HW, const float *x, const float *dy, const float *mean,
-                     const float *ca, const float *cb, const float *cc, float *y)
+                     const float *ca, const float *cb, const float *cc, int relu, float *y)
 {
     const size_t total = (size_t)N * C * HW;
     if (!total)
         return;
     if (total < INT32_MAX)
-        bn_apply_as<unsigned, GRAD>((unsigned)total, C, HW, x, dy, mean, ca, cb, cc, y);
+        bn_apply_as<unsigned, GRAD>((unsigned)total, C, HW, x, dy, mean, ca, cb, cc, relu, y);
     else
-        bn_apply_as<size_t, GRAD>(total, C, HW, x, dy, mean, ca, cb, cc, y);
+        bn_apply_as<size_t, GRAD>(total, C, HW, x, dy, mean, ca, cb, cc, relu, y);
 }
 
 /* Blocks per channel for the sums: about 2048 blocks in all (several per
@@ -252,7 +284,20 @@ void fer_cuda_bn_forward_train(int N, int C, int HW, const float *x, const float
                (const float *)NULL, part);
     FER_LAUNCH(bn_train_coefs_kernel, fer_cuda_blocks(C, FER_KT), FER_KT, 0, N, C, HW, x, part,
                S, gamma, beta, eps, momentum, run_mean, run_var, save_mean, save_invstd, ca, cb);
-    bn_apply<false>(N, C, HW, x, NULL, NULL, ca, cb, NULL, y);
+    bn_apply<false>(N, C, HW, x, NULL, NULL, ca, cb, NULL, 0, y);
+}
+
+void fer_cuda_bn_forward_train_stats(int N, int C, int HW, const double *stats,
+                                     const float *x, const float *gamma, const float *beta,
+                                     float eps, float momentum, float *run_mean, float *run_var,
+                                     int relu, float *y, float *save_mean, float *save_invstd)
+{
+    float *ca, *cb, *cc;
+    if (C <= 0 || !bn_scratch(C, 0, &ca, &cb, &cc))
+        return;
+    FER_LAUNCH(bn_stats_coefs_kernel, fer_cuda_blocks(C, FER_KT), FER_KT, 0, N, C, HW, stats,
+               gamma, beta, eps, momentum, run_mean, run_var, save_mean, save_invstd, ca, cb);
+    bn_apply<false>(N, C, HW, x, NULL, NULL, ca, cb, NULL, relu, y);
 }
 
 void fer_cuda_bn_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
@@ -264,7 +309,7 @@ void fer_cuda_bn_forward_infer(int N, int C, int HW, const float *x, const float
         return;
     FER_LAUNCH(bn_infer_coefs_kernel, fer_cuda_blocks(C, FER_KT), FER_KT, 0, C, gamma, beta, eps,
                run_mean, run_var, ca, cb);
-    bn_apply<false>(N, C, HW, x, NULL, NULL, ca, cb, NULL, y);
+    bn_apply<false>(N, C, HW, x, NULL, NULL, ca, cb, NULL, 0, y);
 }
 
 void fer_cuda_bn_backward(int N, int C, int HW, const float *x, const float *dy,
@@ -279,5 +324,5 @@ void fer_cuda_bn_backward(int N, int C, int HW, const float *x, const float *dy,
     FER_LAUNCH(bn_sums_kernel<true>, dim3(C, S), FER_KT, 0, N, C, HW, x, dy, save_mean, part);
     FER_LAUNCH(bn_grad_coefs_kernel, fer_cuda_blocks(C, FER_KT), FER_KT, 0, N, C, HW, part, S,
                gamma, save_invstd, dgamma, dbeta, ca, cb, cc);
-    bn_apply<true>(N, C, HW, x, dy, save_mean, ca, cb, cc, dx);
+    bn_apply<true>(N, C, HW, x, dy, save_mean, ca, cb, cc, 0, dx);
 }

@@ -9,6 +9,10 @@
  *             M = K, N = C R S, split-K over N P Q into the workspace,
  *             then summed in split order (no atomics).
  *   bias:     db[k] = sum of dy(n, k, ., .), one block a channel, in double.
+ *   fused:    the forward with bias, ReLU and each channel's sums of y and
+ *             y^2 taken in the tile's epilogue (batch-norm statistics
+ *             without reading y again): per 128-row tile into the
+ *             scratch, then added over the tiles in order, in double.
  * With --gemm cublas (fer_cuda_cublas()) the products go to conv_cublas.cu
  * instead, as im2col + cuBLAS; the bias gradient stays here. */
 #include "cuda_compat.h"
@@ -19,6 +23,7 @@ extern "C" {
 #include "conv_cublas.h"
 #include "cuda_ops.h"
 #include "gemm_tile.cuh"
+#include "kern_util.cuh"
 
 /* the shape's sizes as the gathers want them */
 struct fer_conv_dims {
@@ -99,6 +104,51 @@ struct fer_conv_fwd_store {
         y[((size_t)n * K + k) * PQ + j] = b ? v + b[k] : v;
     }
 };
+
+/* the fused forward's: y(n, k, p, q) = v + b[k], then max(., 0) when
+ * relu (as relu_forward: NaN to 0), returned for the column sums; tile
+ * mt's sums of channel k at part[(mt K + k) 2 + 0/1] */
+struct fer_conv_fused_store {
+    float *y;
+    const float *b;
+    double *part;
+    int K, PQ, relu;
+    __device__ float store(int, int m, int k, float v) const
+    {
+        const int n = m / PQ, j = m - n * PQ;
+        float o = b ? v + b[k] : v;
+        if (relu)
+            o = o > 0.0f ? o : 0.0f;
+        y[((size_t)n * K + k) * PQ + j] = o;
+        return o;
+    }
+    __device__ void sums(int mt, int k, int which, double v) const
+    {
+        part[((size_t)mt * K + k) * 2 + which] = v;
+    }
+};
+template <> struct fer_tile_sums<fer_conv_fused_store> {
+    static const bool value = true;
+};
+
+/* stats[k] and stats[K + k]: the tiles' sums of channel k in a fixed
+ * order (thread t takes tiles t, t + FER_KT, ..., then the block tree).
+ * Grid K, FER_KT threads. */
+__global__ void fer_conv_sums_total(int tiles, int K, const double *part, double *stats)
+{
+    __shared__ double red[64];
+    const int k = blockIdx.x;
+    double s = 0.0, q = 0.0;
+    for (int t = threadIdx.x; t < tiles; t += FER_KT) {
+        s += part[((size_t)t * K + k) * 2];
+        q += part[((size_t)t * K + k) * 2 + 1];
+    }
+    fer_block_sum2(&s, &q, red);
+    if (threadIdx.x == 0) {
+        stats[k] = s;
+        stats[K + k] = q;
+    }
+}
 
 /* data gradient A: dy gathered, rows m = (n, h, w), k = (k, r, s): the
  * output position whose window puts tap (r, s) on (h, w), if any */
@@ -291,6 +341,56 @@ void fer_cuda_conv_forward(const fer_conv_shape *s, const float *x, const float 
     fer_tile_problem<fer_conv_fwd_x, fer_mat_ik, fer_conv_fwd_store> pb = {
         a, bw, st, s->N * PQ, s->K, CRS, CRS};
     fer_tile_run(pb, 1);
+}
+
+/* --gemm cublas: the fused forward's results after cuBLAS's forward, in
+ * a pass of its own: the ReLU in place, and stats[k], stats[K + k] the
+ * sums of channel k's y and y^2 (thread t every FER_KT-th element, in
+ * double, then the block tree). Grid K, FER_KT threads. */
+__global__ void fer_conv_relu_sums(int N, int K, int PQ, int relu, float *y, double *stats)
+{
+    __shared__ double red[64];
+    const int k = blockIdx.x;
+    const size_t total = (size_t)N * PQ;
+    double a = 0, a2 = 0;
+    for (size_t i = threadIdx.x; i < total; i += FER_KT) {
+        const size_t n = i / PQ, j = i - n * PQ;
+        float *p = y + (n * K + k) * PQ + j;
+        const float v = relu && !(*p > 0.0f) ? 0.0f : *p;
+        *p = v;
+        a += v;
+        a2 += (double)v * v;
+    }
+    fer_block_sum2(&a, &a2, red);
+    if (threadIdx.x == 0) {
+        stats[k] = a;
+        stats[K + k] = a2;
+    }
+}
+
+void fer_cuda_conv_forward_fused(const fer_conv_shape *s, const float *x, const float *w,
+                                 const float *b, int relu, float *y, double *stats, float *ws)
+{
+    if (fer_cuda_cublas()) {
+        /* the yardstick's products are cuBLAS's; the epilogue's work follows */
+        fer_cuda_conv_forward(s, x, w, b, y, ws);
+        if (s->K > 0)
+            FER_LAUNCH(fer_conv_relu_sums, dim3(s->K), dim3(FER_KT), 0, s->N, s->K,
+                       s->P * s->Q, relu, y, stats);
+        return;
+    }
+    const int PQ = s->P * s->Q, CRS = s->C * s->R * s->S, M = s->N * PQ;
+    const int tiles = (M + FER_TILE_M - 1) / FER_TILE_M;
+    double *part = (double *)fer_cuda_scratch(2 * sizeof(double) * (size_t)tiles * s->K);
+    if (!part || s->K <= 0)
+        return;
+    const fer_conv_fwd_x a = {x, conv_dims(s)};
+    const fer_mat_ik bw = {w, CRS};
+    const fer_conv_fused_store st = {y, b, part, s->K, PQ, relu};
+    fer_tile_problem<fer_conv_fwd_x, fer_mat_ik, fer_conv_fused_store> pb = {a, bw, st, M, s->K,
+                                                                             CRS, CRS};
+    fer_tile_run(pb, 1);
+    FER_LAUNCH(fer_conv_sums_total, dim3(s->K), dim3(FER_KT), 0, tiles, s->K, part, stats);
 }
 
 void fer_cuda_conv_backward(const fer_conv_shape *s, const float *x, const float *w,

@@ -45,11 +45,17 @@ void fer_cuda_conv_forward(const fer_conv_shape *s, const float *x, const float 
                            const float *b, float *y, float *ws);
 void fer_cuda_conv_backward(const fer_conv_shape *s, const float *x, const float *w,
                             const float *dy, float *dx, float *dw, float *db, float *ws);
+void fer_cuda_conv_forward_fused(const fer_conv_shape *s, const float *x, const float *w,
+                                 const float *b, int relu, float *y, double *stats, float *ws);
 
 /* batchnorm.cu */
 void fer_cuda_bn_forward_train(int N, int C, int HW, const float *x, const float *gamma,
                                const float *beta, float eps, float momentum, float *run_mean,
                                float *run_var, float *y, float *save_mean, float *save_invstd);
+void fer_cuda_bn_forward_train_stats(int N, int C, int HW, const double *stats,
+                                     const float *x, const float *gamma, const float *beta,
+                                     float eps, float momentum, float *run_mean, float *run_var,
+                                     int relu, float *y, float *save_mean, float *save_invstd);
 void fer_cuda_bn_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
                                const float *beta, float eps, const float *run_mean,
                                const float *run_var, float *y);

@@ -16,6 +16,14 @@
  *             (then threads walk k, else they walk m: loads coalesce).
  *   P::LB b:  likewise op(B)[k][n] = b.at(b.row(n), b.col(k)), n < N.
  *   P::EP ep: ep.store(z, m, n, v) for m < M, n < N: the block's sum.
+ *             An epilogue for which fer_tile_sums<EP> is true also sums
+ *             its stored values per column while the tile is in
+ *             registers (a convolution's batch-norm statistics): its
+ *             store returns the value it wrote, y, and the block then
+ *             calls ep.sums(blockIdx.x, n, 0, s) and ep.sums(blockIdx.x,
+ *             n, 1, q) for each n < N of its tile, s and q the sums of y
+ *             and y^2 (in double) over the tile's rows m < M, in a fixed
+ *             order. No split-K with sums.
  * Every sum runs in a fixed order: results repeat bit for bit.
  *
  * The host picks a grid of (ceil(M / 128), ceil(N / 128), splits) blocks
@@ -36,6 +44,7 @@
 
 #include "cuda_compat.h"
 #include "cuda_ops.h"
+#include "kern_util.cuh"
 
 /* loop unrolling and register bounds (threads a block, blocks an SM):
  * hints nvcc reads and the emulation (host C++) has no use for. The fp32
@@ -75,6 +84,41 @@ enum { FER_TILE_FAULT_NONE, FER_TILE_FAULT_NOSYNC, FER_TILE_FAULT_FRAGMENT };
 template <class P> struct fer_tile_fault {
     static const int value = FER_TILE_FAULT_NONE;
 };
+
+/* Whether epilogue E sums its columns (above); conv.cu specialises it. */
+template <class E> struct fer_tile_sums {
+    static const bool value = false;
+};
+
+/* The column sums' last step: each of the 256 threads holds the sums s, q
+ * of its rows of column col (of 128), in slot `slot` of SLOTS; put
+ * fills red (shared) where `has` (one thread a slot and column); end,
+ * called by every thread (it syncs), has thread t < 128 add column t's
+ * s over the slots in order, t >= 128 column t - 128's q, and hands the
+ * totals to the epilogue. */
+template <int SLOTS, class P>
+static __device__ __forceinline__ void fer_tile_sums_put(double (*red)[SLOTS][128], bool has,
+                                                         int slot, int col, double s, double q)
+{
+    if (has) {
+        red[0][slot][col] = s;
+        red[1][slot][col] = q;
+    }
+}
+
+template <int SLOTS, class P>
+static __device__ __forceinline__ void fer_tile_sums_end(const P &pb,
+                                                         double (*red)[SLOTS][128], int n0)
+{
+    __syncthreads();
+    const int t = threadIdx.x, which = t / 128, col = t % 128;
+    double v = 0.0;
+    FER_UNROLL
+    for (int i = 0; i < SLOTS; i++)
+        v += red[which][i][col];
+    if (n0 + col < pb.N)
+        pb.ep.sums(blockIdx.x, n0 + col, which, v);
+}
 
 /* Loaders of stored matrices: */
 /* a matrix stored with element (i, k) at p[i ld + k]: rows of k */
@@ -225,14 +269,39 @@ template <class P> __global__ void FER_BOUNDS(256, 2) fer_sgemm_tile(P pb)
             __syncthreads();
     }
 
-    FER_UNROLL
-    for (int i = 0; i < 8; i++) {
-        const int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    if constexpr (fer_tile_sums<typename P::EP>::value) {
+        /* column by column, so that two doubles are live, not 32: the
+         * thread's 8 rows, then its warp's other half (ty ^ 1), so that 8
+         * slots (warps) remain */
+        __shared__ double red[2][8][128];
         FER_UNROLL
         for (int j = 0; j < 8; j++) {
-            const int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
-            if (m < pb.M && n < pb.N)
-                pb.ep.store(z, m, n, acc[i][j]);
+            const int c = j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4, n = n0 + c;
+            double s = 0.0, q = 0.0;
+            FER_UNROLL
+            for (int i = 0; i < 8; i++) {
+                const int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+                if (m < pb.M && n < pb.N) {
+                    const double y = pb.ep.store(z, m, n, acc[i][j]);
+                    s += y;
+                    q += y * y;
+                }
+            }
+            s += fer_shfl_xor_double(s, 16);
+            q += fer_shfl_xor_double(q, 16);
+            fer_tile_sums_put<8, P>(red, tid % 32 < 16, tid / 32, c, s, q);
+        }
+        fer_tile_sums_end<8>(pb, red, n0);
+    } else {
+        FER_UNROLL
+        for (int i = 0; i < 8; i++) {
+            const int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+            FER_UNROLL
+            for (int j = 0; j < 8; j++) {
+                const int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+                if (m < pb.M && n < pb.N)
+                    pb.ep.store(z, m, n, acc[i][j]);
+            }
         }
     }
 }
@@ -356,17 +425,48 @@ static __device__ __forceinline__ void fer_mma_body(const P &pb, uint32_t (*As)[
     }
 
     /* fragment element e: row g + 8 (e / 2), column 2t + e % 2 */
-    FER_UNROLL
-    for (int i = 0; i < 4; i++)
+    if constexpr (fer_tile_sums<typename P::EP>::value) {
+        /* column by column (two doubles live): the thread's 8 rows, then
+         * the warp's 8 groups g (lanes 4 apart, a fixed tree), so that
+         * 2 slots (wm) remain */
+        __shared__ double red[2][2][128];
         FER_UNROLL
         for (int j = 0; j < 4; j++)
             FER_UNROLL
-            for (int e = 0; e < 4; e++) {
-                const int m = m0 + mb + i * 16 + g + 8 * (e / 2);
-                const int n = n0 + nb + j * 8 + 2 * t + e % 2;
-                if (m < pb.M && n < pb.N)
-                    pb.ep.store(z, m, n, acc[i][j][e]);
+            for (int e2 = 0; e2 < 2; e2++) {
+                const int c = nb + j * 8 + 2 * t + e2, n = n0 + c;
+                double s = 0.0, q = 0.0;
+                FER_UNROLL
+                for (int i = 0; i < 4; i++)
+                    FER_UNROLL
+                    for (int h = 0; h < 2; h++) {
+                        const int m = m0 + mb + i * 16 + g + 8 * h;
+                        if (m < pb.M && n < pb.N) {
+                            const double y = pb.ep.store(z, m, n, acc[i][j][2 * h + e2]);
+                            s += y;
+                            q += y * y;
+                        }
+                    }
+                for (int off = 16; off >= 4; off /= 2) {
+                    s += fer_shfl_xor_double(s, off);
+                    q += fer_shfl_xor_double(q, off);
+                }
+                fer_tile_sums_put<2, P>(red, g == 0, warp % 2, c, s, q);
             }
+        fer_tile_sums_end<2>(pb, red, n0);
+    } else {
+        FER_UNROLL
+        for (int i = 0; i < 4; i++)
+            FER_UNROLL
+            for (int j = 0; j < 4; j++)
+                FER_UNROLL
+                for (int e = 0; e < 4; e++) {
+                    const int m = m0 + mb + i * 16 + g + 8 * (e / 2);
+                    const int n = n0 + nb + j * 8 + 2 * t + e % 2;
+                    if (m < pb.M && n < pb.N)
+                        pb.ep.store(z, m, n, acc[i][j][e]);
+                }
+    }
 }
 
 template <class P> __global__ void FER_BOUNDS(256, 1) fer_mma_tf32_tile(P pb)

@@ -1,6 +1,7 @@
 /* kern_util.cuh: device helpers shared by the small ops (elementwise.cu,
- * pool.cu, batchnorm.cu, loss.cu, optim.cu): float arithmetic rounded op
- * by op, and block sums in a fixed order. Include after cuda_compat.h. */
+ * pool.cu, batchnorm.cu, loss.cu, optim.cu) and gemm_tile.cuh's column
+ * sums: float arithmetic rounded op by op, and block sums in a fixed
+ * order. Include after cuda_compat.h. */
 #ifndef FER_KERN_UTIL_CUH
 #define FER_KERN_UTIL_CUH
 
@@ -52,6 +53,19 @@ static __device__ __forceinline__ double fer_shfl_down_double(double v, unsigned
     unsigned lo = (unsigned)u, hi = (unsigned)(u >> 32);
     lo = __shfl_down_sync(0xffffffffu, lo, off);
     hi = __shfl_down_sync(0xffffffffu, hi, off);
+    u = (uint64_t)hi << 32 | lo;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* v from lane ^ mask, as two 32-bit halves likewise */
+static __device__ __forceinline__ double fer_shfl_xor_double(double v, int mask)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    unsigned lo = (unsigned)u, hi = (unsigned)(u >> 32);
+    lo = __shfl_xor_sync(0xffffffffu, lo, mask);
+    hi = __shfl_xor_sync(0xffffffffu, hi, mask);
     u = (uint64_t)hi << 32 | lo;
     memcpy(&v, &u, sizeof v);
     return v;

@@ -33,6 +33,12 @@ typedef struct node {
     int32_t *argmax;            /* maxpool */
     uint8_t *mask;              /* dropout */
     float *save_mean, *save_invstd; /* bn, (c) */
+    /* training's fusions (plan_fusion): a conv's ReLU node and the batch
+     * norm it takes sums for, the ReLU a batch norm applies, a ReLU run
+     * by the node before it; a batch norm's sums (2 c doubles) */
+    int fuse_relu, fuse_bn, bn_relu, fused;
+    size_t o_stats;
+    double *stats;
 } node;
 
 struct fer_net {
@@ -115,6 +121,7 @@ static void free_plan(fer_net *net)
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         nd->y = nd->dy = nd->save_mean = nd->save_invstd = NULL;
+        nd->stats = NULL;
         nd->argmax = NULL;
         nd->mask = NULL;
     }
@@ -576,11 +583,59 @@ static void clear_offsets(fer_net *net)
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         nd->o_y = nd->o_dy = nd->o_argmax = nd->o_mask = nd->o_mean = nd->o_invstd = SIZE_MAX;
+        nd->o_stats = SIZE_MAX;
+        nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = 0;
+    }
+}
+
+/* The only consumer of node i, or 0 when it has none or several. */
+static int sole_consumer(const fer_net *net, int i)
+{
+    if (net->nodes[i].consumers != 1)
+        return 0;
+    for (int j = i + 1; j < net->nnodes; j++)
+        if (net->nodes[j].in == i || net->nodes[j].in2 == i)
+            return j;
+    return 0;
+}
+
+/* Training's fusions, where the backend has them (else none: the CPU
+ * runs the ops one by one): a conv whose only consumer is a batch norm,
+ * or a ReLU whose only consumer is one, takes that batch norm's sums in
+ * its epilogue (conv_forward_fused) with the ReLU; a batch norm so fed
+ * applies the ReLU that is its only consumer (bn_forward_train_stats).
+ * Those ReLUs are in place (in_place), so their backward reads their
+ * output, which is > 0 exactly where their input is. */
+static void plan_fusion(fer_net *net)
+{
+    if (!net->be->conv_forward_fused || !net->be->bn_forward_train_stats)
+        return;
+    for (int i = 1; i < net->nnodes; i++) {
+        node *c = &net->nodes[i];
+        int j = sole_consumer(net, i), k;
+        if (c->op != FER_OP_CONV || !j)
+            continue;
+        if (net->nodes[j].op == FER_OP_RELU && in_place(net, j)) {
+            if (!(k = sole_consumer(net, j)) || net->nodes[k].op != FER_OP_BN)
+                continue;
+            c->fuse_relu = j;
+            net->nodes[j].fused = 1;
+            c->fuse_bn = k;
+        } else if (net->nodes[j].op == FER_OP_BN) {
+            c->fuse_bn = j;
+        } else {
+            continue;
+        }
+        k = sole_consumer(net, c->fuse_bn);
+        if (k && net->nodes[k].op == FER_OP_RELU && in_place(net, k)) {
+            net->nodes[c->fuse_bn].bn_relu = k;
+            net->nodes[k].fused = 1;
+        }
     }
 }
 
 /* Offsets in the plan: the input images, and each node's argmax, mask
- * and batch-norm saves (only maxpool's argmax when inference). */
+ * and batch-norm saves and sums (only maxpool's argmax when inference). */
 static void place_extras(fer_net *net, int max_n, int train, size_t *top)
 {
     net->nodes[0].o_y = place(top, (size_t)max_n * net->nodes[0].size * sizeof(float));
@@ -595,6 +650,8 @@ static void place_extras(fer_net *net, int max_n, int train, size_t *top)
             nd->o_mean = place(top, nd->c * sizeof(float));
             nd->o_invstd = place(top, nd->c * sizeof(float));
         }
+        if (train && nd->fuse_bn)
+            net->nodes[nd->fuse_bn].o_stats = place(top, 2 * (size_t)nd->c * sizeof(double));
     }
 }
 
@@ -617,6 +674,7 @@ static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, si
         nd->mask = AT(base, nd->o_mask, uint8_t);
         nd->save_mean = AT(base, nd->o_mean, float);
         nd->save_invstd = AT(base, nd->o_invstd, float);
+        nd->stats = AT(base, nd->o_stats, double);
     }
     for (int i = 1; i < net->nnodes; i++)   /* in order, so that chains resolve */
         if (!net->infer && in_place(net, i))
@@ -640,6 +698,7 @@ int fer_net_plan(fer_net *net, int max_n)
     clear_offsets(net);
     if (plan_blocks(net, max_n, &top))
         goto oom;
+    plan_fusion(net);
     place_extras(net, max_n, 1, &top);
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
@@ -724,11 +783,20 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
         case FER_OP_CONV: {
             fer_conv_shape s = nd->cs;
             s.N = n;
-            be->conv_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
+            if (train && nd->fuse_bn)   /* y is the fused ReLU's too (in place) */
+                be->conv_forward_fused(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->fuse_relu != 0,
+                                       nd->y, net->nodes[nd->fuse_bn].stats, net->ws);
+            else
+                be->conv_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
             break;
         }
         case FER_OP_BN:
-            if (train)
+            if (train && nd->stats)
+                be->bn_forward_train_stats(n, nd->c, nd->h * nd->w, nd->stats, in, pw(net, nd, 0),
+                                           pw(net, nd, 1), net->bn_eps, net->bn_momentum,
+                                           pw(net, nd, 2), pw(net, nd, 3), nd->bn_relu != 0,
+                                           nd->y, nd->save_mean, nd->save_invstd);
+            else if (train)
                 be->bn_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
                                      net->bn_eps, net->bn_momentum, pw(net, nd, 2),
                                      pw(net, nd, 3), nd->y, nd->save_mean, nd->save_invstd);
@@ -737,7 +805,8 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
                                      net->bn_eps, pw(net, nd, 2), pw(net, nd, 3), nd->y);
             break;
         case FER_OP_RELU:
-            be->relu_forward(total, in, nd->y);
+            if (!(train && nd->fused))
+                be->relu_forward(total, in, nd->y);
             break;
         case FER_OP_LRELU:
             be->lrelu_forward(total, nd->slope, in, nd->y);
