@@ -16,9 +16,12 @@
  *              GPU also tf32
  *     DEVICE   cpu (default) or cuda: the net moved to GPU 0
  *              (fer_backend_cuda_open); BENCH_GEMM=cublas there puts
- *              cuBLAS's products in place of ours. Every step ends with
- *              the loss or the probabilities on the host, so the time
- *              counts whole steps.
+ *              cuBLAS's products in place of ours. Training there runs
+ *              as fer-train does: the batch's bytes uploaded once (the
+ *              PyTorch half keeps its batch on the GPU too), each step
+ *              built by augment_batch and replayed as one CUDA graph.
+ *              Every step ends with the loss or the probabilities on
+ *              the host, so the time counts whole steps.
  *
  * Steps run on one batch of seeded random pixels and labels, first as a
  * warm-up (at least one step, up to 0.5 s), then timed until SECONDS have
@@ -46,6 +49,7 @@
 #include "parse.h"
 #include "rng.h"
 #include "threads.h"
+#include "train_step.h"
 
 #define SEED 1
 #define WARMUP_S 0.5
@@ -73,7 +77,11 @@ static int usage(void)
     return 2;
 }
 
-/* What one step needs: the model, its optimiser and the batch. */
+/* What one step needs: the model, its optimiser and the batch. On a GPU
+ * the training batch lives there, as bench/torch_net.py's does: its bytes
+ * uploaded once (data), built by augment_batch with no transform, and the
+ * step queued whole and replayed as one graph (train_step.h), as fer-train
+ * runs it. */
 typedef struct bench {
     fer_model m;
     fer_optim *opt;
@@ -83,11 +91,26 @@ typedef struct bench {
     uint8_t *px;
     int32_t *y;
     float *x, *probs;
+    uint8_t *data;              /* GPU training: the batch's bytes there */
+    int64_t *index;
+    fer_augment_params *par;
+    fer_step_graph graph;
 } bench;
 
 static void step(bench *b)
 {
     double loss;
+    if (b->data) {
+        int c, h, w;
+        float scale, shift;
+        fer_net_input_shape(b->m.net, &c, &h, &w);
+        fer_model_input_scale(&b->m, &scale, &shift);
+        const fer_step st = {b->m.net, b->opt, b->n, c, h, w, b->data, b->index, b->par, scale,
+                             shift, b->y, NULL, 0.0f, 1, b->step++, 0.01, NULL, 0, NULL};
+        fer_step_run(&b->graph, 1, &st);
+        fer_net_step_result(b->m.net, b->n, &loss, NULL);
+        return;
+    }
     fer_model_preprocess(&b->m, b->px, b->n, b->x);
     /* the logits come back to the host as an inference's would */
     fer_net_forward(b->m.net, b->x, b->n, b->train, 1, b->step++, b->train ? NULL : b->probs);
@@ -179,6 +202,19 @@ int main(int argc, char **argv)
         b.px[i] = (uint8_t)(fer_rng_u64(&b.rng) >> 56);
     for (int i = 0; i < b.n; i++)
         b.y[i] = (int32_t)fer_rng_below(&b.rng, b.k);
+    if (be && b.train) {
+        b.index = malloc(b.n * sizeof *b.index);
+        b.par = calloc(b.n, sizeof *b.par);
+        if (!b.index || !b.par || !(b.data = be->alloc(b.n * img))) {
+            fprintf(stderr, "bench_net: out of memory\n");
+            goto out;
+        }
+        be->upload(b.data, b.px, b.n * img);
+        for (int i = 0; i < b.n; i++) {
+            b.index[i] = i;
+            b.par[i].bf = b.par[i].cf = 1;   /* no transform */
+        }
+    }
 
     t0 = now();
     do
@@ -200,6 +236,12 @@ out:
     free(b.y);
     free(b.x);
     free(b.probs);
+    free(b.index);
+    free(b.par);
+    if (b.data) {
+        fer_step_graph_free(&b.graph, be);
+        be->free(b.data);
+    }
     fer_optim_free(b.opt);
     fer_model_free(&b.m);
     return rc;

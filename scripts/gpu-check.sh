@@ -1,8 +1,10 @@
 #!/bin/sh
 # gpu-check.sh: the CUDA backend on a real GPU, in one command that ends
 # within about 8 minutes on a one-GPU machine. Builds there (nvcc), then:
-#   1. the backend tests on the device (test_backend: every op and one
-#      training step of cnn, ff and resnet18 against the reference);
+#   1. the backend tests on the device (test_backend: every op, one
+#      training step of cnn, ff and resnet18 against the reference, and
+#      training steps replayed as CUDA graphs against op by op), with our
+#      GEMM and again with cuBLAS's;
 #   2. compute-sanitizer memcheck and racecheck over the same tests;
 #   3. one short training run twice: the logs' losses must be identical;
 #      and the same run with --gemm cublas (cuBLAS in every product: the
@@ -43,8 +45,10 @@ step build make -j"$(nproc)" all build/tests/test_backend build/tests/make_faces
 cp build/lib/cuda/*.ptxas "$out/" 2>/dev/null
 grep -h -E "registers|spill" build/lib/cuda/*.ptxas >"$out/ptxas.txt" 2>/dev/null
 
-# 1. the ops and a training step of each net, on the device
+# 1. the ops and a training step of each net, on the device; again with
+# cuBLAS in every product (--gemm cublas's path, convolutions included)
 step device-tests build/tests/test_backend
+step device-tests-cublas env FER_TEST_GEMM=cublas build/tests/test_backend
 grep -E "^(skip|FAIL)" "$log" | grep -q "CUDA backend" && { say "FAIL: the GPU did not open"; fails=$((fails + 1)); }
 
 # 2. the sanitizers, on the same tests (small shapes)

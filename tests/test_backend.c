@@ -1397,6 +1397,12 @@ static void test_open_backends(void)
     backends[NBACKENDS++] = &fer_backend_cpu;
 #if defined(FER_CUDA) || defined(FER_TEST_CUDA_EMU)
     const fer_backend *gpu = fer_backend_cuda_open(0);
+    /* FER_TEST_GEMM=cublas: the GPU's products by cuBLAS (gpu-check.sh) */
+    const char *gemm = getenv("FER_TEST_GEMM");
+    if (gpu && gemm && fer_backend_cuda_gemm(gemm)) {
+        CHECK(0, "--gemm %s: %s", gemm, fer_error());
+        gpu = NULL;
+    }
     if (gpu)
         backends[NBACKENDS++] = gpu;
 #ifdef FER_TEST_CUDA_EMU

@@ -16,6 +16,7 @@
 #include "record.h"
 #include "rng.h"
 #include "train.h"
+#include "train_step.h"
 
 void fer_train_defaults(fer_train_opts *o)
 {
@@ -276,122 +277,10 @@ out:
     return rc;
 }
 
-/* One update of the weight average a (a block laid out as the weights)
- * after update t: a += (1 - d)(w - a), d = min(decay, (1 + t) / (10 +
- * t)); a weight that does not move (frozen) stays exactly what it was. */
-static void ema_update(fer_net *net, float *a, double decay, long t)
-{
-    double warm = (1.0 + t) / (10.0 + t);
-    const float k = (float)(1 - (decay < warm ? decay : warm));
-    fer_net_backend(net)->ema(fer_net_block_floats(net), k, fer_net_weight_block(net), a);
-}
-
-/* What one training step's ops take: the batch's images (indices into
- * the data on the backend) and transforms, labels, the draws' key and the
- * learning rate. */
-typedef struct step_args {
-    fer_net *net;
-    fer_optim *opt;
-    int b, c, h, w;
-    const uint8_t *data;
-    const int64_t *index;
-    const fer_augment_params *par;
-    float in_scale, in_shift;
-    const int32_t *labels;
-    const float *class_w;
-    float smoothing;
-    uint64_t seed, step;
-    double lr;
-    float *ema_dev;             /* NULL without the weight average */
-    double ema_decay;
-    long *ema_t;
-} step_args;
-
-/* The step's ops, queued on the backend with no wait and no read-back:
- * the batch built where the data lives, the passes, the optimiser's step
- * and the weight average's update. */
-static void queue_step(const step_args *a)
-{
-    fer_net_backend(a->net)->augment_batch(a->b, a->c, a->h, a->w, a->data, a->index, a->par,
-                                           a->in_scale, a->in_shift,
-                                           fer_net_input_block(a->net));
-    fer_net_step_queue(a->net, a->b, a->seed, a->step, a->labels, a->class_w, a->smoothing);
-    fer_optim_step(a->opt, a->lr);
-    if (a->ema_dev)
-        ema_update(a->net, a->ema_dev, a->ema_decay, (*a->ema_t)++);
-}
-
-/* A training step as a backend graph (backend.h): recorded at the second
- * step of a plan (the first sizes the backend's own memory), replayed
- * after with each step's values (graph_refill), so that the small batches
- * of 48x48 faces are not bound by the cost of each launch. */
-typedef struct step_graph {
-    void *graph;
-    unsigned plan;              /* the plan it was recorded in */
-    unsigned seen;              /* the plan of the last step, + 1 (0: none) */
-    int failures;               /* recordings that did not take */
-    long replays;
-} step_graph;
-
-static void step_graph_free(step_graph *sg, const fer_backend *be)
-{
-    if (sg->graph)
-        be->graph_free(sg->graph);
-    sg->graph = NULL;
-}
-
-/* Undoes the host side of a walk of queue_step whose ops never ran. */
-static void step_undo(const step_args *a, long t, long ema_t)
-{
-    fer_optim_set_steps(a->opt, t);
-    *a->ema_t = ema_t;
-}
-
-/* Queues one step: replayed from the graph, recorded, or op by op where
- * the backend has no graphs. */
-static void run_step(step_graph *sg, int on, const step_args *a)
-{
-    const fer_backend *be = fer_net_backend(a->net);
-    const unsigned plan = fer_net_plan_id(a->net);
-    const long t = fer_optim_steps(a->opt), et = *a->ema_t;
-    if (!on || !be->graph_begin || sg->failures >= 2) {
-        queue_step(a);
-        return;
-    }
-    if (sg->graph && sg->plan != plan)
-        step_graph_free(sg, be);   /* it holds the old plan's addresses */
-    if (sg->graph) {
-        be->graph_refill(sg->graph);
-        queue_step(a);
-        if (be->graph_launch(sg->graph) == 0) {
-            sg->replays++;
-            return;
-        }
-        step_graph_free(sg, be);   /* stale, and nothing ran: record again */
-        step_undo(a, t, et);
-    } else if (sg->seen == plan + 1) {
-        if (be->graph_begin() == 0) {
-            queue_step(a);
-            if ((sg->graph = be->graph_end())) {
-                sg->plan = plan;
-                if (be->graph_launch(sg->graph) == 0) {
-                    sg->replays++;
-                    return;
-                }
-                step_graph_free(sg, be);
-            }
-            step_undo(a, t, et);   /* nothing recorded ran */
-        }
-        sg->failures++;
-    }
-    sg->seen = plan + 1;
-    queue_step(a);
-}
-
 int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
               const fer_train_opts *o, fer_train_result *res)
 {
-    step_graph sg = {0};
+    fer_step_graph sg = {0};
     int k = m->nclasses, c, h, w, B = o->batch, epoch = 0, best_epoch = 0, rc = -1;
     size_t img, n = train->n;
     float *probs = NULL, *best = NULL, cw[FER_CLASSES_MAX];
@@ -556,11 +445,11 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
              * the net runs, straight into its input; the whole step is
              * queued (a graph where the backend has them), then the loss
              * and probabilities come back */
-            const step_args sa = {m->net, opt, b, c, h, w, data, order + s, par, in_scale,
+            const fer_step sa = {m->net, opt, b, c, h, w, data, order + s, par, in_scale,
                                   in_shift, by, o->balanced ? cw : NULL,
                                   (float)o->label_smoothing, o->seed, step, lr_step,
                                   ema ? ema_dev : NULL, o->ema, &ema_t};
-            run_step(&sg, !o->no_graph, &sa);
+            fer_step_run(&sg, !o->no_graph, &sa);
             if (fer_net_step_result(m->net, b, &loss, probs))
                 goto out;
             if (!isfinite(loss)) {
@@ -657,7 +546,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
     rc = res->stopped ? 1 : 0;
 out:
     res->graph_steps = sg.replays;
-    step_graph_free(&sg, fer_net_backend(m->net));
+    fer_step_graph_free(&sg, fer_net_backend(m->net));
     free(probs);
     free(flat);
     free(par);
