@@ -31,13 +31,9 @@ extern "C" {
 #include "error.h"
 #include "gemm.h"
 }
-#include "check.h"
 #include "conv_cublas.h"
+#include "cuda_check.h"
 #include "cuda_ops.h"
-
-typedef std::vector<float> vec;
-
-static uint64_t emu_seed = 1;
 
 static vec rand_vec(size_t n)
 {
@@ -45,65 +41,6 @@ static vec rand_vec(size_t n)
     for (size_t i = 0; i < n; i++)
         v[i] = check_randf(-1.0f, 1.0f);
     return v;
-}
-
-static vec absv(const vec &v)
-{
-    vec r(v);
-    for (float &f : r)
-        f = fabsf(f);
-    return r;
-}
-
-static float *dev(const vec &h)
-{
-    float *d = NULL;
-    if (cudaMalloc(&d, h.size() * sizeof(float) + 4) != cudaSuccess)
-        abort();
-    cudaMemcpy(d, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice);
-    return d;
-}
-
-/* n floats of NaN */
-static float *dev_nan(size_t n)
-{
-    float *d = NULL;
-    if (cudaMalloc(&d, n * sizeof(float) + 4) != cudaSuccess)
-        abort();
-    cudaMemset(d, 0xff, n * sizeof(float));
-    return d;
-}
-
-static vec host(const float *d, size_t n)
-{
-    vec h(n);
-    cudaDeviceSynchronize();
-    cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost);
-    return h;
-}
-
-static void next_seed(void)
-{
-    fer_emu_seed(emu_seed++);
-}
-
-/* 1 when |got[i] - want[i]| <= 1e-6 + rtol mag[i] for i in [from, to),
- * else a failure naming the first element that is not */
-static int within(const char *what, const char *ctx, const vec &got, const vec &want,
-                  const vec &mag, double rtol, size_t from = 0, size_t to = SIZE_MAX)
-{
-    if (to > want.size())
-        to = want.size();
-    for (size_t i = from; i < to; i++) {
-        const double tol = 1e-6 + rtol * mag[i];
-        if (!(fabs((double)got[i] - want[i]) <= tol)) {
-            check_fail(__FILE__, __LINE__,
-                       "%s: %s[%zu] = %.9g, want %.9g (tol %.3g, emulator seed %llu)", ctx,
-                       what, i, got[i], want[i], tol, (unsigned long long)(emu_seed - 1));
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* 1 when got[i] is NaN for every i in [from, to) */
@@ -173,7 +110,7 @@ static void test_im2col(void)
     for (const conv_case &c : cases) {
         const fer_conv_shape s = shape_of(c);
         const vec x = rand_vec((size_t)s.N * s.C * s.H * s.W);
-        float *dx = dev(x);
+        float *dx = dev_from(x);
         int nc[2][2];
         for (int k = 0, n = chunks(s.N, nc); k < n; k++) {
             const int n0 = nc[k][0], nb = nc[k][1], L = nb * s.P * s.Q;
@@ -181,7 +118,7 @@ static void test_im2col(void)
             float *dcol = dev_nan(ncol + 8);
             next_seed();
             fer_cuda_im2col(&s, n0, nb, dx, dcol);
-            const vec got = host(dcol, ncol + 8);
+            const vec got = host_from(dcol, ncol + 8);
             cudaFree(dcol);
             char ctx[160], more[40];
             snprintf(more, sizeof more, " images %d..%d", n0, n0 + nb - 1);
@@ -234,10 +171,10 @@ static void test_col2im(void)
                             want[o] += v;
                             mag[o] += fabs(v);
                         }
-            float *dcol = dev(col), *ddx = dev_nan(nx);
+            float *dcol = dev_from(col), *ddx = dev_nan(nx);
             next_seed();
             fer_cuda_col2im(&s, n0, nb, dcol, ddx);
-            const vec got = host(ddx, nx);
+            const vec got = host_from(ddx, nx);
             cudaFree(dcol);
             cudaFree(ddx);
             char ctx[160], more[40];
@@ -280,7 +217,7 @@ static int conv_check(int prec, const fer_conv_shape &s, size_t budget, int v)
              with_dx ? "" : " no dx", with_db ? "" : " no db");
     describe(ctx, sizeof ctx, s, more);
 
-    float *dx_ = dev(x), *dw_ = dev(w), *db_ = dev(b), *ddy = dev(dy);
+    float *dx_ = dev_from(x), *dw_ = dev_from(w), *db_ = dev_from(b), *ddy = dev_from(dy);
     float *dyo = dev_nan(ny), *ddx = dev_nan(nx), *ddw = dev_nan(nw), *ddb = dev_nan(s.K);
     float *dws = dev_nan(nws + 8);
     next_seed();
@@ -288,8 +225,8 @@ static int conv_check(int prec, const fer_conv_shape &s, size_t budget, int v)
     next_seed();
     fer_cuda_conv_backward(&s, dx_, dw_, ddy, with_dx ? ddx : NULL, ddw, with_db ? ddb : NULL,
                            dws);
-    const vec y = host(dyo, ny), gdx = host(ddx, nx), gdw = host(ddw, nw), gdb = host(ddb, s.K);
-    const vec gws = host(dws, nws + 8);
+    const vec y = host_from(dyo, ny), gdx = host_from(ddx, nx), gdw = host_from(ddw, nw), gdb = host_from(ddb, s.K);
+    const vec gws = host_from(dws, nws + 8);
     for (float *p : {dx_, dw_, db_, ddy, dyo, ddx, ddw, ddb, dws})
         cudaFree(p);
     fer_cuda_set_cublas(0);
@@ -377,20 +314,14 @@ static void test_conv_cublas_repeat(void)
     fer_cuda_conv_cublas_hooks(fer_cuda_gemm, two_images(s));
     fer_cuda_set_precision(FER_CUDA_FP32);
     const size_t nws = fer_cuda_conv_workspace(&s);
-    float *dx = dev(rand_vec(nx)), *dw = dev(rand_vec(nw)), *ddy = dev(rand_vec(ny));
+    float *dx = dev_from(rand_vec(nx)), *dw = dev_from(rand_vec(nw)), *ddy = dev_from(rand_vec(ny));
     float *ddx = dev_nan(nx), *ddw = dev_nan(nw), *dws = dev_nan(nws);
-    vec first;
-    for (int run = 0; run < 3; run++) {
-        next_seed();
+    same_bits_each_run([&]() {
         fer_cuda_conv_backward(&s, dx, dw, ddy, ddx, ddw, NULL, dws);
-        vec got = host(ddw, nw), gx = host(ddx, nx);
+        vec got = host_from(ddw, nw), gx = host_from(ddx, nx);
         got.insert(got.end(), gx.begin(), gx.end());
-        if (run == 0)
-            first = got;
-        else
-            CHECK(!memcmp(got.data(), first.data(), got.size() * sizeof(float)),
-                  "run %d differs from run 0", run);
-    }
+        return got;
+    });
     for (float *p : {dx, dw, ddy, ddx, ddw, dws})
         cudaFree(p);
     fer_cuda_set_cublas(0);
@@ -410,7 +341,7 @@ static void test_cublas_failure(void)
     const size_t ny = (size_t)s.N * s.K * s.P * s.Q;
     fer_cuda_set_cublas(1);
     fer_cuda_conv_cublas_hooks(NULL, 0);
-    float *dx = dev(rand_vec(nx)), *dw = dev(rand_vec(nw)), *dy = dev_nan(ny);
+    float *dx = dev_from(rand_vec(nx)), *dw = dev_from(rand_vec(nw)), *dy = dev_nan(ny);
     float *dws = dev_nan(fer_cuda_conv_workspace(&s));
     CHECK(be->sync() == 0, "a sync before: %s", fer_error());
     fer_seterr("%s", "");

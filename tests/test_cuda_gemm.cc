@@ -25,14 +25,11 @@ extern "C" {
 #include "gemm.h"
 #include "layers.h"
 }
-#include "check.h"
+#include "cuda_check.h"
 #include "cuda_ops.h"
 #include "gemm_tile.cuh"
 
-typedef std::vector<float> vec;
-
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t emu_seed = 1;
 
 static float frand(void)
 {
@@ -72,14 +69,6 @@ static vec rounded(const vec &v, int prec)
     return r;
 }
 
-static vec absv(const vec &v)
-{
-    vec r(v);
-    for (float &f : r)
-        f = fabsf(f);
-    return r;
-}
-
 static const char *prec_name(int prec)
 {
     return prec == FER_CUDA_BF16 ? "bf16" : prec == FER_CUDA_TF32 ? "tf32" : "fp32";
@@ -88,58 +77,6 @@ static const char *prec_name(int prec)
 static double prec_rtol(int prec)
 {
     return prec == FER_CUDA_FP32 ? 2e-5 : 1e-4;
-}
-
-/* ---- device memory ---- */
-
-static float *dev(const vec &h)
-{
-    float *d = NULL;
-    if (cudaMalloc(&d, h.size() * sizeof(float) + 4) != cudaSuccess)
-        abort();
-    cudaMemcpy(d, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice);
-    return d;
-}
-
-/* n floats of NaN */
-static float *dev_nan(size_t n)
-{
-    float *d = NULL;
-    if (cudaMalloc(&d, n * sizeof(float) + 4) != cudaSuccess)
-        abort();
-    cudaMemset(d, 0xff, n * sizeof(float));
-    return d;
-}
-
-static vec host(const float *d, size_t n)
-{
-    vec h(n);
-    cudaDeviceSynchronize();
-    cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost);
-    return h;
-}
-
-/* Each case runs under a fresh emulator seed. */
-static void next_seed(void)
-{
-    fer_emu_seed(emu_seed++);
-}
-
-/* 1 when got[i] is within the bound of want[i] for every i < n, else a
- * failure naming the first element that is not */
-static int within(const char *what, const char *ctx, const vec &got, const vec &want,
-                 const vec &mag, double rtol)
-{
-    for (size_t i = 0; i < want.size(); i++) {
-        const double tol = 1e-6 + rtol * mag[i];
-        if (!(fabs((double)got[i] - want[i]) <= tol)) {
-            check_fail(__FILE__, __LINE__,
-                       "%s: %s[%zu] = %.9g, want %.9g (tol %.3g, emulator seed %llu)", ctx,
-                       what, i, got[i], want[i], tol, (unsigned long long)(emu_seed - 1));
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* 1 when every element of a skipped output is still NaN */
@@ -174,11 +111,11 @@ static int gemm_check(int prec, int ta, int tb, int M, int N, int K, float alpha
     if (beta == 0.0f)
         for (float &f : C0)
             f = NAN;
-    float *dA = dev(A), *dB = dev(B), *dC = dev(C0);
+    float *dA = dev_from(A), *dB = dev_from(B), *dC = dev_from(C0);
     fer_cuda_set_precision(prec);
     next_seed();
     run(ta, tb, M, N, K, alpha, dA, lda, dB, ldb, beta, dC, ldc);
-    const vec got = host(dC, C0.size());
+    const vec got = host_from(dC, C0.size());
     cudaFree(dA);
     cudaFree(dB);
     cudaFree(dC);
@@ -246,23 +183,23 @@ static void test_gemm_bf16(void) { gemm_all(FER_CUDA_BF16); }
 static void test_gemm_degenerate(void)
 {
     const vec nanv(64, NAN);
-    float *dA = dev(nanv), *dB = dev(nanv);
+    float *dA = dev_from(nanv), *dB = dev_from(nanv);
     const vec C0 = rand_vec(12);
-    float *dC = dev(C0);
+    float *dC = dev_from(C0);
     fer_cuda_set_precision(FER_CUDA_FP32);
     fer_cuda_gemm(0, 0, 3, 4, 5, 0.0f, dA, 5, dB, 4, 2.0f, dC, 4);
-    vec got = host(dC, 12);
+    vec got = host_from(dC, 12);
     for (int i = 0; i < 12; i++)
         CHECK(got[i] == 2.0f * C0[i], "alpha 0: C[%d] = %g, want %g", i, got[i], 2.0f * C0[i]);
-    float *dN = dev(nanv);
+    float *dN = dev_from(nanv);
     fer_cuda_gemm(1, 1, 3, 4, 0, 1.0f, dA, 3, dB, 1, 0.0f, dN, 4);
-    got = host(dN, 12);
+    got = host_from(dN, 12);
     for (int i = 0; i < 12; i++)
         CHECK(got[i] == 0.0f, "K 0, beta 0 over NaN: C[%d] = %g", i, got[i]);
     cudaMemcpy(dC, C0.data(), 12 * sizeof(float), cudaMemcpyHostToDevice);
     fer_cuda_gemm(0, 0, 0, 4, 5, 1.0f, dA, 5, dB, 4, 0.0f, dC, 4);
     fer_cuda_gemm(0, 0, 3, 0, 5, 1.0f, dA, 5, dB, 4, 0.0f, dC, 4);
-    got = host(dC, 12);
+    got = host_from(dC, 12);
     CHECK(got == C0, "M or N 0 wrote C");
     cudaFree(dA);
     cudaFree(dB);
@@ -303,7 +240,7 @@ static int conv_check(int prec, const conv_case &c, int v)
              prec_name(prec), s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad,
              with_b ? "" : " no b", with_dx ? "" : " no dx", with_db ? "" : " no db");
 
-    float *dx_ = dev(x), *dw_ = dev(w), *db_ = dev(b), *ddy = dev(dy);
+    float *dx_ = dev_from(x), *dw_ = dev_from(w), *db_ = dev_from(b), *ddy = dev_from(dy);
     float *dyo = dev_nan(ny), *ddx = dev_nan(nx), *ddw = dev_nan(nw), *ddb = dev_nan(s.K);
     const size_t nws = fer_cuda_conv_workspace(&s);
     float *dws = dev_nan(nws + 1);
@@ -313,7 +250,7 @@ static int conv_check(int prec, const conv_case &c, int v)
     next_seed();
     fer_cuda_conv_backward(&s, dx_, dw_, ddy, with_dx ? ddx : NULL, ddw, with_db ? ddb : NULL,
                            dws);
-    const vec y = host(dyo, ny), gdx = host(ddx, nx), gdw = host(ddw, nw), gdb = host(ddb, s.K);
+    const vec y = host_from(dyo, ny), gdx = host_from(ddx, nx), gdw = host_from(ddw, nw), gdb = host_from(ddb, s.K);
     for (float *p : {dx_, dw_, db_, ddy, dyo, ddx, ddw, ddb, dws})
         cudaFree(p);
 
@@ -363,21 +300,15 @@ static void test_conv_repeat(void)
     const size_t nx = (size_t)s.N * s.C * s.H * s.W, nw = (size_t)s.K * s.C * s.R * s.S;
     const size_t ny = (size_t)s.N * s.K * s.P * s.Q, nws = fer_cuda_conv_workspace(&s);
     CHECK(nws > 0, "the case was meant to split the weight gradient");
-    float *dx = dev(rand_vec(nx)), *dw = dev(rand_vec(nw)), *ddy = dev(rand_vec(ny));
+    float *dx = dev_from(rand_vec(nx)), *dw = dev_from(rand_vec(nw)), *ddy = dev_from(rand_vec(ny));
     float *ddw = dev_nan(nw), *ddb = dev_nan(s.K), *dws = dev_nan(nws + 1);
     fer_cuda_set_precision(FER_CUDA_FP32);
-    vec first;
-    for (int run = 0; run < 3; run++) {
-        next_seed();
+    same_bits_each_run([&]() {
         fer_cuda_conv_backward(&s, dx, dw, ddy, NULL, ddw, ddb, dws);
-        vec got = host(ddw, nw), gb = host(ddb, s.K);
+        vec got = host_from(ddw, nw), gb = host_from(ddb, s.K);
         got.insert(got.end(), gb.begin(), gb.end());
-        if (run == 0)
-            first = got;
-        else
-            CHECK(!memcmp(got.data(), first.data(), got.size() * sizeof(float)),
-                  "run %d differs from run 0", run);
-    }
+        return got;
+    });
     for (float *p : {dx, dw, ddy, ddw, ddb, dws})
         cudaFree(p);
 }
@@ -392,7 +323,7 @@ static int dense_check(int prec, int N, int I, int O, int v)
     char ctx[120];
     snprintf(ctx, sizeof ctx, "%s N %d I %d O %d%s%s%s", prec_name(prec), N, I, O,
              with_b ? "" : " no b", with_dx ? "" : " no dx", with_db ? "" : " no db");
-    float *dx_ = dev(x), *dw_ = dev(w), *db_ = dev(b), *ddy = dev(dy);
+    float *dx_ = dev_from(x), *dw_ = dev_from(w), *db_ = dev_from(b), *ddy = dev_from(dy);
     float *dyo = dev_nan((size_t)N * O), *ddx = dev_nan((size_t)N * I);
     float *ddw = dev_nan((size_t)O * I), *ddb = dev_nan(O);
     fer_cuda_set_precision(prec);
@@ -401,8 +332,8 @@ static int dense_check(int prec, int N, int I, int O, int v)
     next_seed();
     fer_cuda_dense_backward(N, I, O, dx_, dw_, ddy, with_dx ? ddx : NULL, ddw,
                             with_db ? ddb : NULL);
-    const vec y = host(dyo, (size_t)N * O), gdx = host(ddx, (size_t)N * I);
-    const vec gdw = host(ddw, (size_t)O * I), gdb = host(ddb, O);
+    const vec y = host_from(dyo, (size_t)N * O), gdx = host_from(ddx, (size_t)N * I);
+    const vec gdw = host_from(ddw, (size_t)O * I), gdb = host_from(ddb, O);
     for (float *p : {dx_, dw_, db_, ddy, dyo, ddx, ddw, ddb})
         cudaFree(p);
 

@@ -38,6 +38,7 @@ extern "C" {
 #include "rng.h"
 }
 #include "cuda_ops.h"
+#include "cuda_test.h"
 
 static int failures;
 
@@ -72,37 +73,6 @@ static std::vector<float> randv(size_t n, float lo = -2.0f, float hi = 2.0f)
 }
 
 /* ---- device memory ---- */
-
-template <class T> static T *dev_new(size_t n)
-{
-    void *p = NULL;
-    if (cudaMalloc(&p, n * sizeof(T) + 16) != cudaSuccess) {
-        fprintf(stderr, "test_cuda_ops: cudaMalloc failed\n");
-        exit(1);
-    }
-    return (T *)p;
-}
-
-template <class T> static T *dev_from(const std::vector<T> &h)
-{
-    T *d = dev_new<T>(h.size());
-    cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-    return d;
-}
-
-/* n floats of NaN on the device */
-static float *dev_nan(size_t n)
-{
-    return dev_from(std::vector<float>(n, NAN));
-}
-
-template <class T> static std::vector<T> host_from(const T *d, size_t n)
-{
-    std::vector<T> h(n);
-    cudaDeviceSynchronize();
-    cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-}
 
 /* ---- comparison ---- */
 

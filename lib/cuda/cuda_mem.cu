@@ -66,48 +66,45 @@ int fer_cuda_take_error(void)
     return -1;
 }
 
-void *fer_cuda_scratch(size_t bytes)
+/* *block of at least bytes (at least `least`, half again when it grows):
+ * a new block, since the old one may still be read by queued work, which
+ * is waited for before it is freed. A move makes recorded graphs stale.
+ * 0, or -1 with fer_error() set. */
+static int grow(void **block, size_t *have, size_t bytes, size_t least, const char *what)
 {
-    if (bytes <= scratch_bytes)
-        return scratch;
-    /* grows only; the old block may still be read by queued work, so wait
-     * for it before freeing */
-    if (scratch) {
-        cudaStreamSynchronize(fer_cuda_stream());
-        cudaFree(scratch);
-        scratch = NULL;
-        scratch_bytes = 0;
-    }
-    size_t want = bytes < 4096 ? 4096 : bytes + bytes / 2;
-    if (fer_cuda_check(cudaMalloc(&scratch, want), "scratch memory") < 0) {
-        scratch = NULL;
-        return NULL;
-    }
-    scratch_bytes = want;
-    scratch_moves++;
-    return scratch;
-}
-
-/* stage_dev of at least bytes; a move makes recorded graphs stale */
-static int stage_grow(size_t bytes)
-{
-    if (bytes <= stage_dev_bytes)
+    if (bytes <= *have)
         return 0;
-    if (stage_dev) {   /* queued work may still read it */
+    if (*block) {
         cudaStreamSynchronize(fer_cuda_stream());
-        cudaFree(stage_dev);
-        stage_dev = NULL;
-        stage_dev_bytes = 0;
+        cudaFree(*block);
+        *block = NULL;
+        *have = 0;
     }
-    size_t want = bytes < 65536 ? 65536 : bytes + bytes / 2;
-    if (fer_cuda_check(cudaMalloc(&stage_dev, want), "staging memory") < 0) {
-        stage_dev = NULL;
+    size_t want = bytes < least ? least : bytes + bytes / 2;
+    if (fer_cuda_check(cudaMalloc(block, want), what) < 0) {
+        *block = NULL;
         return -1;
     }
-    stage_dev_bytes = want;
-    ring = 0;
+    *have = want;
     scratch_moves++;
     return 0;
+}
+
+void *fer_cuda_scratch(size_t bytes)
+{
+    return grow(&scratch, &scratch_bytes, bytes, 4096, "scratch memory") < 0 ? NULL : scratch;
+}
+
+/* stage_dev of at least bytes */
+static int stage_grow(size_t bytes)
+{
+    void *p = stage_dev;
+    const size_t had = stage_dev_bytes;
+    const int rc = grow(&p, &stage_dev_bytes, bytes, 65536, "staging memory");
+    stage_dev = (unsigned char *)p;
+    if (stage_dev_bytes != had)
+        ring = 0;
+    return rc;
 }
 
 void *fer_cuda_stage(const void *host, size_t bytes)

@@ -44,31 +44,28 @@ static __device__ __forceinline__ float fer_sub(float a, float b)
 #endif
 }
 
-/* v from the lane `off` above, a double moved as two 32-bit halves (the
- * shuffles take 32-bit values) */
-static __device__ __forceinline__ double fer_shfl_down_double(double v, unsigned off)
+/* A double through a 32-bit shuffle (the shuffles take 32-bit values):
+ * its two halves, each moved by shfl. */
+template <class S> static __device__ __forceinline__ double fer_shfl_halves(double v, S shfl)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
-    unsigned lo = (unsigned)u, hi = (unsigned)(u >> 32);
-    lo = __shfl_down_sync(0xffffffffu, lo, off);
-    hi = __shfl_down_sync(0xffffffffu, hi, off);
+    const unsigned lo = shfl((unsigned)u), hi = shfl((unsigned)(u >> 32));
     u = (uint64_t)hi << 32 | lo;
     memcpy(&v, &u, sizeof v);
     return v;
 }
 
-/* v from lane ^ mask, as two 32-bit halves likewise */
+/* v from the lane `off` above */
+static __device__ __forceinline__ double fer_shfl_down_double(double v, unsigned off)
+{
+    return fer_shfl_halves(v, [off](unsigned x) { return __shfl_down_sync(0xffffffffu, x, off); });
+}
+
+/* v from lane ^ mask */
 static __device__ __forceinline__ double fer_shfl_xor_double(double v, int mask)
 {
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    unsigned lo = (unsigned)u, hi = (unsigned)(u >> 32);
-    lo = __shfl_xor_sync(0xffffffffu, lo, mask);
-    hi = __shfl_xor_sync(0xffffffffu, hi, mask);
-    u = (uint64_t)hi << 32 | lo;
-    memcpy(&v, &u, sizeof v);
-    return v;
+    return fer_shfl_halves(v, [mask](unsigned x) { return __shfl_xor_sync(0xffffffffu, x, mask); });
 }
 
 /* The sum of one warp's v, in lane 0: a fixed tree (lane i takes lane
