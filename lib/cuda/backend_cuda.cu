@@ -275,7 +275,13 @@ const fer_backend *fer_backend_cuda_open(int device)
     cudaError_t e = cudaGetDeviceCount(&n);
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
-    if (e == cudaErrorInsufficientDriver || (driver && driver < runtime)) {
+    if (!driver) {
+        /* no driver at all: a machine without a GPU, not an old driver */
+        fer_seterr("cuda: no usable GPU (no CUDA driver is installed)");
+        cudaGetLastError();
+        return NULL;
+    }
+    if (e == cudaErrorInsufficientDriver || driver < runtime) {
         fer_seterr("cuda: the GPU driver is too old: it supports CUDA %d.%d, fer was built "
                    "with CUDA %d.%d", driver / 1000, driver % 1000 / 10, runtime / 1000,
                    runtime % 1000 / 10);
