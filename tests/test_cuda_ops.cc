@@ -35,8 +35,11 @@
 
 extern "C" {
 #include "backend_cpu.h"
+#include "error.h"
 #include "rng.h"
 }
+#include "backend_cuda.h"
+#include "cuda_mem.h"
 #include "cuda_ops.h"
 #include "cuda_test.h"
 
@@ -522,6 +525,38 @@ static void test_broken(void)
     }
 }
 
+/* A device allocation an op needs and cannot get (here the staging of a
+ * dropout key, with the memory full) queues nothing and is the next
+ * sync's error, once; the op runs again once memory is there. */
+static void test_alloc_failure(void)
+{
+    const fer_backend *be = fer_backend_cuda_open(0);
+    const size_t n = 1001;
+    std::vector<float> x = randv(n), want(n);
+    std::vector<uint8_t> mask(n);
+    float *dx = dev_from(x), *dy = dev_nan(n);
+    uint8_t *dm = dev_new<uint8_t>(n);
+    const uint64_t key = fer_rng_key_base(7, 1, 2);
+    bool ok = be != NULL;
+    fer_cuda_mem_release();   /* no scratch or staging block left */
+    fer_emu_set_memory_limit(fer_emu_device_bytes());
+    fer_cuda_dropout_forward(n, 0.5f, key, dx, dy, dm);
+    ok = ok && be->sync() < 0 && strstr(fer_error(), "staging memory");
+    printf("%s alloc failure: the next sync's error (%s)\n", ok ? "ok" : "FAIL", fer_error());
+    failures += !ok;
+    ok = be && be->sync() == 0;
+    printf("%s alloc failure: reported once\n", ok ? "ok" : "FAIL");
+    failures += !ok;
+    fer_emu_set_memory_limit(0);
+    fer_cuda_dropout_forward(n, 0.5f, key, dx, dy, dm);
+    cpu.dropout_forward(n, 0.5f, key, x.data(), want.data(), mask.data());
+    check("alloc failure: dropout once memory is there", host_from(dy, n).data(), want.data(), n,
+          0, 0, true);
+    cudaFree(dx);
+    cudaFree(dy);
+    cudaFree(dm);
+}
+
 int main(void)
 {
     const bn_ops ops = {fer_cuda_bn_forward_train, fer_cuda_bn_forward_infer,
@@ -566,6 +601,7 @@ int main(void)
         test_optim(FER_STEP_ADAMW, 0.0f, 0, 9, "adamw");
     }
     test_broken();
+    test_alloc_failure();
     if (failures)
         printf("test_cuda_ops: %d failed\n", failures);
     return failures ? 1 : 0;

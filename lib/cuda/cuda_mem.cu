@@ -82,6 +82,8 @@ static int grow(void **block, size_t *have, size_t bytes, size_t least, const ch
     }
     size_t want = bytes < least ? least : bytes + bytes / 2;
     if (fer_cuda_check(cudaMalloc(block, want), what) < 0) {
+        cudaGetLastError();       /* not sticky: the next sync reports it instead */
+        fer_cuda_defer_error();   /* the op that wanted it queues nothing */
         *block = NULL;
         return -1;
     }
@@ -122,8 +124,10 @@ void *fer_cuda_stage(const void *host, size_t bytes)
         ring += b;
         if (fer_cuda_check(cudaMemcpyAsync(p, host, bytes, cudaMemcpyHostToDevice,
                                            fer_cuda_stream()),
-                           "staging") < 0)
+                           "staging") < 0) {
+            fer_cuda_defer_error();
             return NULL;
+        }
         return p;
     }
     /* a graph's values: at the next offset of the image, uploaded by the
