@@ -94,6 +94,8 @@ typedef struct bench {
     uint8_t *data;              /* GPU training: the batch's bytes there */
     int64_t *index;
     fer_augment_params *par;
+    int c, h, w;                /* the input's shape, and its preprocessing */
+    float scale, shift;
     fer_step_graph graph;
 } bench;
 
@@ -101,12 +103,9 @@ static void step(bench *b)
 {
     double loss;
     if (b->data) {
-        int c, h, w;
-        float scale, shift;
-        fer_net_input_shape(b->m.net, &c, &h, &w);
-        fer_model_input_scale(&b->m, &scale, &shift);
-        const fer_step st = {b->m.net, b->opt, b->n, c, h, w, b->data, b->index, b->par, scale,
-                             shift, b->y, NULL, 0.0f, 1, b->step++, 0.01, NULL, 0, NULL};
+        const fer_step st = {b->m.net, b->opt, b->n, b->c, b->h, b->w, b->data, b->index,
+                             b->par, b->scale, b->shift, b->y, NULL, 0.0f, 1, b->step++, 0.01,
+                             NULL, 0, NULL};
         fer_step_run(&b->graph, 1, &st);
         fer_net_step_result(b->m.net, b->n, &loss, NULL);
         return;
@@ -210,6 +209,8 @@ int main(int argc, char **argv)
             goto out;
         }
         be->upload(b.data, b.px, b.n * img);
+        fer_net_input_shape(b.m.net, &b.c, &b.h, &b.w);
+        fer_model_input_scale(&b.m, &b.scale, &b.shift);
         for (int i = 0; i < b.n; i++) {
             b.index[i] = i;
             b.par[i].bf = b.par[i].cf = 1;   /* no transform */

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vector>
@@ -19,6 +20,14 @@
 typedef std::vector<float> vec;
 
 static uint64_t emu_seed = 1;
+
+/* the first emulator seed: the command's argument, else 1 (each case
+ * takes the next) */
+static void first_seed(int argc, char **argv)
+{
+    if (argc > 1)
+        emu_seed = strtoull(argv[1], NULL, 10);
+}
 
 static void next_seed(void)
 {

@@ -250,7 +250,8 @@ static int conv_check(int prec, const conv_case &c, int v)
     next_seed();
     fer_cuda_conv_backward(&s, dx_, dw_, ddy, with_dx ? ddx : NULL, ddw, with_db ? ddb : NULL,
                            dws);
-    const vec y = host_from(dyo, ny), gdx = host_from(ddx, nx), gdw = host_from(ddw, nw), gdb = host_from(ddb, s.K);
+    const vec y = host_from(dyo, ny), gdx = host_from(ddx, nx);
+    const vec gdw = host_from(ddw, nw), gdb = host_from(ddb, s.K);
     for (float *p : {dx_, dw_, db_, ddy, dyo, ddx, ddw, ddb, dws})
         cudaFree(p);
 
@@ -437,9 +438,7 @@ static void test_fault_fragment(void)
 
 int main(int argc, char **argv)
 {
-    /* an argument: the first emulator seed (each case takes the next) */
-    if (argc > 1)
-        emu_seed = strtoull(argv[1], NULL, 10);
+    first_seed(argc, argv);
     RUN(test_gemm_fp32);
     RUN(test_gemm_tf32);
     RUN(test_gemm_bf16);

@@ -899,24 +899,27 @@ static void loss_queue(fer_net *net, const int32_t *labels, const float *class_w
                       out->dy);
 }
 
-int fer_net_step_result(fer_net *net, int n, double *loss, float *probs)
+/* The loss and the probabilities (unless probs is NULL) back to the host;
+ * any error of the queued work, prefixed with what. */
+static int loss_read_back(fer_net *net, int n, double *loss, float *probs, const char *what)
 {
     const fer_backend *be = net->be;
     be->download(loss, net->loss, sizeof *loss);
     if (probs)
         be->download(probs, net->probs, (size_t)n * fer_net_outputs(net) * sizeof *probs);
-    return be->sync() ? fer_error_prefix("training step") : 0;
+    return be->sync() ? fer_error_prefix("%s", what) : 0;
+}
+
+int fer_net_step_result(fer_net *net, int n, double *loss, float *probs)
+{
+    return loss_read_back(net, n, loss, probs, "training step");
 }
 
 int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, float smoothing,
                  int n, double *loss, float *probs)
 {
-    const fer_backend *be = net->be;
     loss_queue(net, labels, class_w, smoothing, n);
-    be->download(loss, net->loss, sizeof *loss);
-    if (probs)
-        be->download(probs, net->probs, (size_t)n * fer_net_outputs(net) * sizeof *probs);
-    return be->sync() ? fer_error_prefix("loss") : 0;
+    return loss_read_back(net, n, loss, probs, "loss");
 }
 
 /* Where node nd's backward writes the gradient of its input id: straight
