@@ -45,7 +45,7 @@ static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, i
     dw = malloc(wn * 4), dw2 = malloc(wn * 4), db = malloc(K * 4), db2 = malloc(K * 4);
     ws = malloc(fer_conv_gemm_workspace(&s) * 4);
     fer_conv2d_forward_ref(&s, x, w, b, y);
-    fer_conv2d_forward_gemm(&s, x, w, b, y2, ws);
+    fer_conv2d_forward_gemm(&s, x, w, b, y2, ws, NULL);
     close_all("y", y2, y, yn, C * R * R);
     fer_conv2d_backward_ref(&s, x, w, dy, dx, dw, db);
     fer_conv2d_backward_gemm(&s, x, w, dy, dx2, dw2, db2, ws);
@@ -114,7 +114,7 @@ static void winograd(void)
         float *y = malloc(yn * 4), *y2 = malloc(yn * 4);
         float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
         fer_conv2d_forward_ref(&s, x, w, b, y);
-        fer_conv2d_forward_wino(&s, x, w, t & 1 ? NULL : b, y2, ws);
+        fer_conv2d_forward_wino(&s, x, w, t & 1 ? NULL : b, y2, ws, NULL);
         if (t & 1)   /* without bias: compare with the bias taken off */
             for (size_t i = 0; i < yn; i++)
                 y[i] -= b[i / ((size_t)s.P * s.Q) % c[4]];

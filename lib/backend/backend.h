@@ -155,8 +155,8 @@ typedef struct fer_backend {
     void (*augment_batch)(int n, int c, int h, int w, const uint8_t *data, const int64_t *index,
                           const fer_augment_params *par, float scale, float shift, float *x);
 
-    /* Optional fusions, NULL where a backend has none (the CPU; the net
-     * then runs the separate ops). conv_forward_fused is conv_forward
+    /* Optional fusions, NULL where a backend has none (the net then runs
+     * the separate ops). conv_forward_fused is conv_forward
      * (the same workspace) with y = max(conv + b, 0) when relu, and
      * stats, 2 K doubles of device memory, set to each channel's sum of
      * the stored y over (N, P, Q), then its sum of y^2: batch norm's

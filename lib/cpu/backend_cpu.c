@@ -267,4 +267,6 @@ const fer_backend fer_backend_cpu = {
     .optim_step = cpu_optim_step,
     .ema = cpu_ema,
     .augment_batch = cpu_augment_batch,
+    .conv_forward_fused = fer_conv2d_forward_fused,
+    .bn_forward_train_stats = fer_batchnorm_forward_train_stats,
 };

@@ -101,6 +101,8 @@ typedef struct bn_job {
     double *p1, *p2;
     float *ca, *cb, *cc;
     int per_img;        /* tasks per image */
+    const double *stats;   /* forward from given sums: (C) sums, then (C) sums of squares */
+    int relu;           /* forward from given sums: y = max(y, 0) after */
 } bn_job;
 
 /* Channel c's batch statistics are mean and (biased) var: keeps mean and
@@ -237,7 +239,7 @@ FER_CLONES static void plane_stats_task(void *ctx, int t, int thread)
     }
 }
 
-/* y = x ca + cb per plane */
+/* y = x ca + cb per plane, then max(y, 0) when relu */
 FER_CLONES static void plane_scale_task(void *ctx, int t, int thread)
 {
     const bn_job *j = ctx;
@@ -248,8 +250,14 @@ FER_CLONES static void plane_scale_task(void *ctx, int t, int thread)
         const float *restrict xp = j->x + off;
         float *restrict yp = j->y + off;
         const float a = j->ca[c], b = j->cb[c];
-        for (int i = 0; i < j->HW; i++)
-            yp[i] = xp[i] * a + b;
+        if (j->relu)
+            for (int i = 0; i < j->HW; i++) {
+                const float v = xp[i] * a + b;
+                yp[i] = v > 0.0f ? v : 0.0f;
+            }
+        else
+            for (int i = 0; i < j->HW; i++)
+                yp[i] = xp[i] * a + b;
     }
 }
 
@@ -330,6 +338,52 @@ void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const flo
         train_by_image(&j);
     else
         fer_parallel_for(C, train_task, &j);
+}
+
+/* ---- from given sums (conv_epilogue.h's, training's fusion) ---- */
+
+/* Channel c's mean and biased variance from its sum and sum of squares
+ * (the cancellation in sum2 / M - mean^2 costs digits of double only) */
+static void sums_coefs(const bn_job *j, int c, float *a, float *b)
+{
+    const double M = (double)j->N * j->HW, mean = j->stats[c] / M;
+    double var = j->stats[j->C + c] / M - mean * mean;
+    train_coefs(j, c, mean, var > 0 ? var : 0, a, b);
+}
+
+FER_CLONES static void stats_task(void *ctx, int c, int thread)
+{
+    const bn_job *j = ctx;
+    float a, b;
+    (void)thread;
+    sums_coefs(j, c, &a, &b);
+    for (int n = 0; n < j->N; n++) {
+        const size_t off = ((size_t)n * j->C + c) * j->HW;
+        for (int i = 0; i < j->HW; i++) {
+            const float v = j->x[off + i] * a + b;
+            j->y[off + i] = j->relu && !(v > 0.0f) ? 0.0f : v;
+        }
+    }
+}
+
+void fer_batchnorm_forward_train_stats(int N, int C, int HW, const double *stats,
+                                       const float *x, const float *gamma, const float *beta,
+                                       float eps, float momentum, float *running_mean,
+                                       float *running_var, int relu, float *y, float *save_mean,
+                                       float *save_invstd)
+{
+    bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
+                .momentum = momentum, .running_mean = running_mean, .running_var = running_var,
+                .y = y, .save_mean = save_mean, .save_invstd = save_invstd, .stats = stats,
+                .relu = relu};
+    FER_ASSERT((double)N * HW > 1);
+    if (!by_image(&j)) {
+        fer_parallel_for(C, stats_task, &j);
+        return;
+    }
+    for (int c = 0; c < C; c++)
+        sums_coefs(&j, c, &j.ca[c], &j.cb[c]);
+    fer_parallel_for(image_tasks(&j), plane_scale_task, &j);
 }
 
 FER_CLONES static void infer_task(void *ctx, int c, int thread)

@@ -7,6 +7,7 @@
  * kernel is chosen: conv_gemm.c, which runs 3x3 stride-1 shapes by
  * Winograd (conv_winograd.c) and the others as GEMMs with implicit im2col. */
 #include <limits.h>
+#include <stdlib.h>
 
 #include "conv.h"
 #include "conv_gemm.h"
@@ -48,7 +49,31 @@ size_t fer_conv2d_workspace(const fer_conv_shape *s)
 void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w, const float *b,
                         float *y, float *ws)
 {
-    fer_conv2d_forward_gemm(s, x, w, b, y, ws);
+    fer_conv2d_forward_gemm(s, x, w, b, y, ws, NULL);
+}
+
+void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const float *w,
+                              const float *b, int relu, float *y, double *stats, float *ws)
+{
+    const int K = s->K, parts = fer_conv_epi_parts(s);
+    const size_t PQ = (size_t)s->P * s->Q;
+    fer_conv_epi e = {relu, calloc(2 * (size_t)parts * K, sizeof(double))};
+    if (e.part) {
+        fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
+        fer_conv_epi_finish(e.part, parts, K, stats);
+        free(e.part);
+        return;
+    }
+    /* no memory for the parts: the same y, and the sums from a pass of
+     * their own, each channel's planes in image order */
+    fer_conv2d_forward_gemm(s, x, w, b, y, ws, NULL);
+    for (int k = 0; k < K; k++) {
+        double acc[2] = {0, 0};
+        for (int n = 0; n < s->N; n++)
+            fer_conv_epi_span(y + ((size_t)n * K + k) * PQ, (int)PQ, relu, acc);
+        stats[k] = acc[0];
+        stats[K + k] = acc[1];
+    }
 }
 
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,

@@ -28,6 +28,14 @@ size_t fer_conv2d_workspace(const fer_conv_shape *s);
 void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w, const float *b,
                         float *y, float *ws);
 
+/* Training's fused forward (backend.h's conv_forward_fused): the same y,
+ * then y = max(y, 0) when relu, and stats (2 K doubles) set to each
+ * channel's sum of the stored y over (N, P, Q), then its sum of y^2,
+ * taken as each part of the output is written (conv_epilogue.h) and
+ * added in an order that does not depend on the thread count. */
+void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const float *w,
+                              const float *b, int relu, float *y, double *stats, float *ws);
+
 /* Given dy (N, K, P, Q): dx (N, C, H, W, skipped when NULL), dw (K, C, R, S)
  * and db (K, skipped when NULL) are overwritten, not accumulated. */
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,

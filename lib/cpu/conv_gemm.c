@@ -285,14 +285,58 @@ static void dy_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, fl
 
 /* ---- forward ---- */
 
+/* A group's output planes from the GEMM's (K, g PQ) into y, plus the bias,
+ * then the fused epilogue (conv_epilogue.h; part = the image) where there
+ * is one: tasks of about OUT_TASK floats, element-wise, so the same bits
+ * for any thread count. */
+typedef struct out_job {
+    const fer_conv_shape *s;
+    const float *out, *b;
+    float *y;
+    size_t cols;
+    int n0, g, per_task;
+    const fer_conv_epi *epi;
+} out_job;
+
+enum { OUT_TASK = 8192 };
+
+FER_CLONES static void out_task(void *ctx, int t, int thread)
+{
+    const out_job *j = ctx;
+    const int K = j->s->K, end = (t + 1) * j->per_task < j->g * K ? (t + 1) * j->per_task
+                                                                   : j->g * K;
+    const size_t pq = pq_of(j->s);
+    (void)thread;
+    for (int plane = t * j->per_task; plane < end; plane++) {
+        const int img = plane / K, k = plane % K;
+        float *restrict dst = j->y + ((size_t)(j->n0 + img) * K + k) * pq;
+        const float *sp = j->out + (size_t)k * j->cols + img * pq;
+        const float bias = j->b ? j->b[k] : 0;
+        if (dst != sp)
+            for (size_t i = 0; i < pq; i++)
+                dst[i] = sp[i] + bias;
+        else if (j->b)
+            for (size_t i = 0; i < pq; i++)
+                dst[i] += bias;
+        if (j->epi)
+            fer_conv_epi_span(dst, (int)pq, j->epi->relu,
+                              j->epi->part + 2 * ((size_t)(j->n0 + img) * K + k));
+    }
+}
+
+int fer_conv_epi_parts(const fer_conv_shape *s)
+{
+    return fer_conv_wino_ok(s) ? fer_conv_wino_blocks(s) : s->N;
+}
+
 void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws)
+                             const float *b, float *y, float *ws, const fer_conv_epi *epi)
 {
     const int K = s->K, g0 = fer_conv_gemm_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
     fer_gemm_operand A = {.p = w, .ld = (long)crs};
     if (fer_conv_wino_ok(s)) {
-        fer_conv2d_forward_wino(s, x, w, b, y, ws);
+        fer_conv2d_forward_wino(s, x, w, b, y, ws, epi);
         return;
     }
     for (int n0 = 0; n0 < s->N; n0 += g0) {
@@ -304,18 +348,11 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
         if (is_pointwise(s) && g == 1)
             B = (fer_gemm_operand){.p = bs.p, .ld = (long)cols};
         fer_gemm_op(K, (int)cols, (int)crs, 1.0f, &A, &B, 0.0f, out, (int)cols);
-        for (int img = 0; img < g; img++)
-            for (int k = 0; k < K; k++) {
-                float *dst = y + ((size_t)(n0 + img) * K + k) * pq;
-                const float *sp = out + (size_t)k * cols + img * pq;
-                float bias = b ? b[k] : 0;
-                if (dst != sp)
-                    for (size_t i = 0; i < pq; i++)
-                        dst[i] = sp[i] + bias;
-                else if (b)
-                    for (size_t i = 0; i < pq; i++)
-                        dst[i] += bias;
-            }
+        if (out != y + (size_t)n0 * K * pq || b || epi) {
+            out_job oj = {s, out, b, y, cols, n0, g, 0, epi};
+            oj.per_task = pq >= OUT_TASK ? 1 : (int)(OUT_TASK / pq);
+            fer_parallel_for((g * K + oj.per_task - 1) / oj.per_task, out_task, &oj);
+        }
     }
 }
 
@@ -410,7 +447,7 @@ static void data_grad_flipped(const fer_conv_shape *s, const float *w, const flo
     flip_job j = {s, w, NULL, ws, NULL};
     fer_parallel_for(K, flip_task, &j);
     flipped_shape(s, &t);
-    fer_conv2d_forward_gemm(&t, dy, ws, NULL, dx, ws + (size_t)K * C * RS);
+    fer_conv2d_forward_gemm(&t, dy, ws, NULL, dx, ws + (size_t)K * C * RS, NULL);
 }
 
 /* db[k] = the sum of dy over images and pixels: float per image plane, in

@@ -10,6 +10,7 @@
 #define FER_CONV_GEMM_H
 
 #include "conv.h"
+#include "conv_epilogue.h"
 
 #define FER_CONV_COLS_TARGET (1u << 21)
 
@@ -23,8 +24,11 @@ int fer_conv_gemm_group(const fer_conv_shape *s);
 /* Floats of workspace forward and backward need. */
 size_t fer_conv_gemm_workspace(const fer_conv_shape *s);
 
+/* y = conv(x, w) + b, then epi's ReLU and sums (conv_epilogue.h) unless
+ * epi is NULL, in fer_conv_epi_parts(s) parts. */
 void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws);
+                             const float *b, float *y, float *ws, const fer_conv_epi *epi);
+int fer_conv_epi_parts(const fer_conv_shape *s);
 void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,
                               const float *dy, float *dx, float *dw, float *db, float *ws);
 

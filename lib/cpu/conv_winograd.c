@@ -21,6 +21,7 @@
 #endif
 
 #include "clones.h"
+#include "conv_epilogue.h"
 #include "conv_gemm.h"
 #include "conv_winograd.h"
 #include "conv_winograd512.h"
@@ -100,6 +101,7 @@ typedef struct wjob {
                                a weight-gradient lane: its images */
     int g;                  /* weight gradient: images in this group */
     int failed;             /* a weight-gradient lane found no scratch */
+    const fer_conv_epi *epi;   /* forward: training's fused epilogue, or NULL */
 } wjob;
 
 static void pack_task(void *ctx, int xi, int thread)
@@ -393,6 +395,21 @@ static void block_gemms(const wjob *j, int n, const float *V, float *M)
     }
 }
 
+/* The fused epilogue (conv_epilogue.h) over output channel k of tile rows
+ * [r0, r1), just written: part r0 / block_rows, the forward block. A tile
+ * row's two output rows are one span of the plane. */
+FER_CLONES static void epi_rows(const wjob *j, int k, int r0, int r1)
+{
+    const fer_conv_shape *s = j->s;
+    const int TY = tiles_y(s), P = s->P, Q = s->Q, K = s->K;
+    double *acc = j->epi->part + 2 * ((size_t)(r0 / block_rows(s)) * K + k);
+    for (int r = r0; r < r1; r++) {
+        int img = r / TY, h0 = 2 * (r % TY), h1 = h0 + 2 < P ? h0 + 2 : P;
+        fer_conv_epi_span(j->y + (((size_t)img * K + k) * P + h0) * Q, (h1 - h0) * Q,
+                          j->epi->relu, acc);
+    }
+}
+
 static void block(const wjob *j, int r0, int r1, float *buf)
 {
     const fer_conv_shape *s = j->s;
@@ -404,9 +421,12 @@ static void block(const wjob *j, int r0, int r1, float *buf)
         transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n + PAD);
     }
     block_gemms(j, n, V, M);
-    for (int k = 0; k < K; k++)
+    for (int k = 0; k < K; k++) {
         transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n,
                       (size_t)K * n + PAD);
+        if (j->epi)
+            epi_rows(j, k, r0, r1);
+    }
 }
 
 /* Too few blocks to go round the threads (a small batch): one block at a
@@ -426,6 +446,8 @@ static void wide_out_task(void *ctx, int k, int thread)
     (void)thread;
     transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, j->r0, j->r1, j->M + k * n,
                   (size_t)j->s->K * n + PAD);
+    if (j->epi)
+        epi_rows(j, k, j->r0, j->r1);
 }
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -583,7 +605,7 @@ void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float 
     const int K = s->K, C = s->C, g0 = group(s), ngroups = (s->N + g0 - 1) / g0;
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
-    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0, 0};
+    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0, 0, NULL};
     if (ngroups >= 2 && fer_threads_get() <= 2) {
         wjob lanes[2];
         const int half = (s->N + 1) / 2;
@@ -622,11 +644,17 @@ shared:
     fer_parallel_for(K, wgrad_task, &j);
 }
 
-void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws)
+int fer_conv_wino_blocks(const fer_conv_shape *s)
 {
-    const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = (rows + rb - 1) / rb;
-    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0, 0};
+    const int rb = block_rows(s);
+    return (s->N * tiles_y(s) + rb - 1) / rb;
+}
+
+void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws, const fer_conv_epi *epi)
+{
+    const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = fer_conv_wino_blocks(s);
+    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0, 0, epi};
     j.Up = ws + 16 * (size_t)s->K * s->C;
     j.V = j.Up + 16 * packed_u(s);   /* the spare block */
     fer_parallel_for(s->K, filter_task, &j);

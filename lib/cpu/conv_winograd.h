@@ -13,6 +13,7 @@
 #define FER_CONV_WINOGRAD_H
 
 #include "conv.h"
+#include "conv_epilogue.h"
 
 /* Whether shape s is a 3x3 stride-1 convolution that Winograd serves
  * better than implicit GEMM (enough channels and tiles). */
@@ -22,9 +23,12 @@ int fer_conv_wino_ok(const fer_conv_shape *s);
  * shape). */
 size_t fer_conv_wino_workspace(const fer_conv_shape *s);
 
-/* y = conv(x, w) + b (b may be NULL) for a 3x3, stride-1 shape. */
+/* y = conv(x, w) + b (b may be NULL) for a 3x3, stride-1 shape; then
+ * epi's ReLU and sums (conv_epilogue.h) unless epi is NULL, in
+ * fer_conv_wino_blocks(s) parts: the forward blocks. */
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws);
+                             const float *b, float *y, float *ws, const fer_conv_epi *epi);
+int fer_conv_wino_blocks(const fer_conv_shape *s);
 
 /* dw (K, C, 3, 3) = the weight gradient for dy (N, K, P, Q), through
  * the same transforms: dU[xi] = sum over tiles of (A dy A^T)[xi] times

@@ -79,6 +79,15 @@ void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const flo
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var, float *y,
                                  float *save_mean, float *save_invstd);
+/* Training's forward from x's statistics given as sums (conv.h's
+ * fer_conv2d_forward_fused): stats[c] = sum x, stats[C + c] = sum x^2
+ * over (N, HW); mean = sum / M, biased variance sum2 / M - mean^2 (M = N
+ * HW); then y = max(y, 0) when relu. Otherwise as forward_train. */
+void fer_batchnorm_forward_train_stats(int N, int C, int HW, const double *stats,
+                                       const float *x, const float *gamma, const float *beta,
+                                       float eps, float momentum, float *running_mean,
+                                       float *running_var, int relu, float *y, float *save_mean,
+                                       float *save_invstd);
 void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, const float *running_mean,
                                  const float *running_var, float *y);

@@ -70,6 +70,7 @@ struct fer_net {
      * a row (the first sizes the backend's own memory) */
     void *graph;
     int graph_n, graph_last_n, graph_off;
+    int no_fusion;              /* fer_net_set_fusion(net, 0) */
 };
 
 static size_t align_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -599,8 +600,8 @@ static int sole_consumer(const fer_net *net, int i)
     return 0;
 }
 
-/* Training's fusions, where the backend has them (else none: the CPU
- * runs the ops one by one): a conv whose only consumer is a batch norm,
+/* Training's fusions, where the backend has them and the net has not
+ * turned them off (fer_net_set_fusion; else the ops run one by one): a conv whose only consumer is a batch norm,
  * or a ReLU whose only consumer is one, takes that batch norm's sums in
  * its epilogue (conv_forward_fused) with the ReLU; a batch norm so fed
  * applies the ReLU that is its only consumer (bn_forward_train_stats).
@@ -608,7 +609,7 @@ static int sole_consumer(const fer_net *net, int i)
  * output, which is > 0 exactly where their input is. */
 static void plan_fusion(fer_net *net)
 {
-    if (!net->be->conv_forward_fused || !net->be->bn_forward_train_stats)
+    if (net->no_fusion || !net->be->conv_forward_fused || !net->be->bn_forward_train_stats)
         return;
     for (int i = 1; i < net->nnodes; i++) {
         node *c = &net->nodes[i];
@@ -686,6 +687,13 @@ static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, si
     net->probs = AT(base, o_probs, float);
     net->loss = AT(base, o_loss, double);
     return 0;
+}
+
+void fer_net_set_fusion(fer_net *net, int on)
+{
+    if (net->no_fusion != !on)
+        free_plan(net);
+    net->no_fusion = !on;
 }
 
 int fer_net_plan(fer_net *net, int max_n)

@@ -1,0 +1,65 @@
+/* conv_epilogue.h: training's fused convolution epilogue on the CPU
+ * (conv.h's fer_conv2d_forward_fused, backend.h's conv_forward_fused):
+ * the ReLU, and batch norm's per-channel sums of y and y^2, applied to an
+ * output span right after the kernel wrote it, while it is still in the
+ * cache, instead of in passes of their own over the whole output.
+ *
+ * The sums go by parts that do not depend on the thread count (a forward
+ * block of Winograd's, an image of implicit GEMM's): each part sums its
+ * spans into part[2 (p K + k)] (sum, sum of squares) in double, and
+ * fer_conv_epi_finish adds the parts in part order. The squares of
+ * floats are exact in double. Internal to lib/cpu. */
+#ifndef FER_CONV_EPILOGUE_H
+#define FER_CONV_EPILOGUE_H
+
+#include <stddef.h>
+
+typedef struct fer_conv_epi {
+    int relu;           /* y = max(y, 0) first (relu_forward's expression) */
+    double *part;       /* (parts, K, 2) */
+} fer_conv_epi;
+
+/* The ReLU over y[0 .. n) in place when relu, then its sum and sum of
+ * squares added to acc[0] and acc[1]; 8 double lanes, so that it
+ * vectorises. */
+static inline void fer_conv_epi_span(float *restrict y, int n, int relu, double *restrict acc)
+{
+    double a[8] = {0}, b[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int u = 0; u < 8; u++) {
+            float v = y[i + u];
+            if (relu)
+                y[i + u] = v = v > 0.0f ? v : 0.0f;
+            a[u] += v;
+            b[u] += (double)v * v;
+        }
+    for (; i < n; i++) {
+        float v = y[i];
+        if (relu)
+            y[i] = v = v > 0.0f ? v : 0.0f;
+        acc[0] += v;
+        acc[1] += (double)v * v;
+    }
+    for (int u = 0; u < 8; u++) {
+        acc[0] += a[u];
+        acc[1] += b[u];
+    }
+}
+
+/* stats[k] = the parts' sums of channel k, stats[K + k] their sums of
+ * squares, added in part order. */
+static inline void fer_conv_epi_finish(const double *part, int parts, int K, double *stats)
+{
+    for (int k = 0; k < K; k++) {
+        double s = 0, s2 = 0;
+        for (int p = 0; p < parts; p++) {
+            s += part[2 * ((size_t)p * K + k)];
+            s2 += part[2 * ((size_t)p * K + k) + 1];
+        }
+        stats[k] = s;
+        stats[K + k] = s2;
+    }
+}
+
+#endif

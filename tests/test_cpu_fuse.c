@@ -1,0 +1,252 @@
+/* test_cpu_fuse.c: the CPU's training fusions (conv.h's
+ * fer_conv2d_forward_fused, layers.h's fer_batchnorm_forward_train_stats)
+ * against the separate ops they replace, on shapes that take each path
+ * (Winograd by blocks and one block at a time, implicit GEMM by groups of
+ * images and image by image, pointwise, stride 2, no bias), with and
+ * without the ReLU, on 1 and 2 threads, outputs filled with NaN first;
+ * then one training step of whole nets with the fusions on and off.
+ *
+ * Tolerances, and why:
+ *   fused y: exact: the same kernel writes it, and the ReLU is
+ *     relu_forward's expression;
+ *   the sums of y and y^2: against sums of the unfused y in long double
+ *     (x87's 64-bit mantissa). Ours add M = N P Q doubles (the squares
+ *     of floats are exact in double), each within (M - 1) u of the sum of
+ *     magnitudes (u = 2^-53): |got - want| <= M u sum |y| (and sum y^2);
+ *     and the same bits on 1 and 2 threads (the parts do not depend on
+ *     the thread count);
+ *   batch norm from the sums against fer_batchnorm_forward_train on the
+ *     same x, whose variance comes from two passes: the two variances
+ *     differ by the cancellation of sum2 / M - mean^2 (relative M u
+ *     E[x^2] / var, far below float's 2^-24), so the coefficients a =
+ *     gamma invstd and b = beta - mean a may round an ulp apart; and the
+ *     two-pass forward sums each plane of HW values in 16 float lanes,
+ *     so its mean is within lane = (HW / 16 + 2) 2^-24 of E|x| of the
+ *     exact one and its variance within lane relative. Saves and running
+ *     statistics: two ulps (rtol 2.4e-7) + those bounds; y = x a + b:
+ *     two ulps of |x a| and |b|, plus the bounds carried through a and
+ *     b, plus 1e-7; with the ReLU, exactly max(y, 0) of the same call
+ *     without it;
+ *   a whole training step: the loss within 1e-6 relative, the gradients
+ *     of every parameter within 1% of their norm (relative L2). Only the
+ *     batch norms' statistics are summed differently (ulps, above), but a
+ *     max pool whose largest inputs lie within an ulp may then pick the
+ *     other, which moves that window's gradient to its neighbour: whole
+ *     gradients of the layers before it then differ by up to a few
+ *     tenths of a percent. A wiring mistake (stats of the wrong tensor,
+ *     a ReLU lost or doubled) moves them by far more. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conv.h"
+#include "error.h"
+#include "layers.h"
+#include "model.h"
+#include "net.h"
+#include "rng.h"
+#include "threads.h"
+
+static float *randv(size_t n, float lo, float hi)
+{
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = check_randf(lo, hi);
+    return p;
+}
+
+static float *nanv(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+    return p;
+}
+
+/* Batch norm from the sums st against the two-pass forward on y (N, K,
+ * PQ), then its ReLU. */
+static void check_bn(int N, int K, int PQ, const float *y, const double *st)
+{
+    const size_t n = (size_t)N * K * PQ;
+    float *g = randv(K, 0.5f, 2), *bt = randv(K, -1, 1), *rm = randv(K, -1, 1);
+    float *rv = randv(K, 0.5f, 2), *rm2 = malloc(K * 4), *rv2 = malloc(K * 4);
+    float *z = nanv(n), *z2 = nanv(n), *zr = nanv(n), *sm = nanv(K), *si = nanv(K);
+    float *sm2 = nanv(K), *si2 = nanv(K);
+    memcpy(rm2, rm, K * 4);
+    memcpy(rv2, rv, K * 4);
+    fer_batchnorm_forward_train(N, K, PQ, y, g, bt, 1e-5f, 0.1f, rm, rv, z, sm, si);
+    fer_batchnorm_forward_train_stats(N, K, PQ, st, y, g, bt, 1e-5f, 0.1f, rm2, rv2, 0, z2, sm2,
+                                      si2);
+    /* the two-pass forward sums each plane in 16 float lanes: its mean is
+     * within lane E|x| of the exact one, its variance within lane of it */
+    const double lane = (PQ / 16 + 2) * 0x1p-24;
+    double *ea = calloc(K, sizeof *ea);
+    for (size_t i = 0; i < n; i++)
+        ea[i / PQ % K] += fabs(y[i]) / ((double)N * PQ);
+    for (int k = 0; k < K; k++) {
+        CHECK_CLOSE(sm2[k], sm[k], lane * ea[k] + 1e-12, 2.4e-7);
+        CHECK_CLOSE(si2[k], si[k], 1e-12, 2.4e-7 + lane);
+        CHECK_CLOSE(rm2[k], rm[k], lane * ea[k] + 1e-12, 2.4e-7);
+        CHECK_CLOSE(rv2[k], rv[k], 1e-12, 2.4e-7 + lane);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const int k = (int)(i / PQ % K);
+        const double a = (double)g[k] * si[k], b = bt[k] - sm[k] * a;
+        const double tol = (4.8e-7 + lane) * fabs(y[i] * a) + fabs(a) * lane * ea[k] +
+                           4.8e-7 * fabs(b) + 1e-7;
+        if (!(fabs((double)z2[i] - z[i]) <= tol)) {
+            CHECK(0, "bn y[%zu] = %.9g, two-pass %.9g (tol %.3g)", i, z2[i], z[i], tol);
+            break;
+        }
+    }
+    /* the ReLU after it: exactly max(y, 0) of the call without */
+    memcpy(rm2, rm, K * 4);
+    fer_batchnorm_forward_train_stats(N, K, PQ, st, y, g, bt, 1e-5f, 0.1f, rm2, rv2, 1, zr, sm2,
+                                      si2);
+    for (size_t i = 0; i < n; i++)
+        if (zr[i] != (z2[i] > 0 ? z2[i] : 0.0f)) {
+            CHECK(0, "bn+relu y[%zu] = %.9g, want max(%.9g, 0)", i, zr[i], z2[i]);
+            break;
+        }
+    free(g), free(bt), free(rm), free(rv), free(rm2), free(rv2), free(z), free(z2), free(zr);
+    free(sm), free(si), free(sm2), free(si2), free(ea);
+}
+
+/* One shape: the fused forward on 1 and 2 threads against conv + ReLU and
+ * long-double sums, then batch norm from its sums. */
+static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, int bias, int relu)
+{
+    fer_conv_shape s;
+    CHECK(fer_conv_shape_init(&s, N, C, H, W, K, R, R, stride, pad) == 0, "shape");
+    const size_t PQ = (size_t)s.P * s.Q, xn = (size_t)N * C * H * W, yn = (size_t)N * K * PQ;
+    float *x = randv(xn, -1, 1), *w = randv((size_t)K * C * R * R, -0.5f, 0.5f);
+    float *b = bias ? randv(K, -0.5f, 0.5f) : NULL, *y = nanv(yn);
+    float *ws = malloc((fer_conv2d_workspace(&s) + 1) * sizeof(float));
+    double *st[2] = {malloc(2 * K * sizeof(double)), malloc(2 * K * sizeof(double))};
+    fer_conv2d_forward(&s, x, w, b, y, ws);
+    if (relu)
+        fer_relu_forward(yn, y, y);
+    for (int t = 1; t <= 2; t++) {
+        float *yf = nanv(yn);
+        fer_threads_set(t);
+        for (int i = 0; i < 2 * K; i++)
+            st[t - 1][i] = NAN;
+        fer_conv2d_forward_fused(&s, x, w, b, relu, yf, st[t - 1], ws);
+        if (memcmp(yf, y, yn * sizeof *y)) {
+            size_t i = 0;
+            while (!memcmp(yf + i, y + i, sizeof *y))
+                i++;
+            CHECK(0, "%d threads: fused y[%zu] = %.9g, conv%s %.9g", t, i, yf[i],
+                  relu ? " + relu" : "", y[i]);
+        }
+        free(yf);
+    }
+    fer_threads_set(2);
+    const double M = (double)N * PQ, u = 0x1p-53;
+    for (int k = 0; k < K; k++) {
+        long double s1 = 0, s2 = 0, a1 = 0;
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < PQ; i++) {
+                const double v = y[((size_t)n * K + k) * PQ + i];
+                s1 += v, s2 += (long double)v * v, a1 += fabs(v);
+            }
+        CHECK(fabsl(st[0][k] - s1) <= M * u * a1 + 1e-300, "sum y channel %d: %.17g want %.17Lg",
+              k, st[0][k], s1);
+        CHECK(fabsl(st[0][K + k] - s2) <= M * u * s2 + 1e-300,
+              "sum y^2 channel %d: %.17g want %.17Lg", k, st[0][K + k], s2);
+    }
+    CHECK(!memcmp(st[0], st[1], 2 * K * sizeof(double)), "the sums differ between 1 and 2 threads");
+    check_bn(N, K, (int)PQ, y, st[0]);
+    free(x), free(w), free(b), free(y), free(ws), free(st[0]), free(st[1]);
+}
+
+static void shapes(int relu)
+{
+    one(8, 16, 24, 24, 20, 3, 1, 1, 1, relu);   /* Winograd, by blocks */
+    one(1, 16, 19, 21, 24, 3, 1, 1, 1, relu);   /* Winograd, one block at a time, odd edges */
+    one(16, 32, 6, 6, 32, 3, 1, 1, 0, relu);    /* Winograd, small maps (channel-order bn) */
+    one(5, 1, 12, 12, 16, 3, 1, 1, 1, relu);    /* implicit GEMM, C = 1 (the cnn's first) */
+    one(4, 8, 13, 11, 12, 3, 2, 1, 1, relu);    /* stride 2, groups of images */
+    one(3, 24, 9, 9, 40, 1, 1, 0, 0, relu);     /* pointwise, no bias */
+    one(2, 6, 40, 40, 10, 3, 1, 1, 1, relu);    /* few channels: GEMM image by image */
+}
+
+static void test_fused_ops(void) { shapes(0); }
+static void test_fused_ops_relu(void) { shapes(1); }
+
+/* Parameters' gradients and the loss of one training step of arch with
+ * the fusions on or off. */
+static double step(fer_model *m, int fuse, const float *x, const int32_t *lab, int n,
+                   float **grads)
+{
+    double loss = NAN;
+    fer_net_set_fusion(m->net, fuse);
+    CHECK(fer_net_plan(m->net, n) == 0, "plan: %s", fer_error());
+    CHECK(fer_net_forward(m->net, x, n, 1, 3, 1, NULL) == 0 &&
+              fer_net_loss(m->net, lab, NULL, 0, n, &loss, NULL) == 0 &&
+              fer_net_backward(m->net, NULL, n) == 0,
+          "step: %s", fer_error());
+    for (int i = 0; i < fer_net_nparams(m->net); i++) {
+        const fer_param *p = fer_net_param(m->net, i);
+        grads[i] = NULL;
+        if (p->learn && (grads[i] = malloc(p->n * sizeof(float))))
+            fer_net_grad_read(m->net, i, grads[i]);
+    }
+    return loss;
+}
+
+static void whole_net(const char *arch, double width, int stages)
+{
+    fer_model m;
+    fer_model_opts o;
+    fer_rng r;
+    const int n = 12;
+    fer_model_defaults(arch, &o);
+    o.width = width;
+    if (stages)
+        o.stages = stages;
+    fer_rng_seed(&r, 11);
+    CHECK(fer_model_build(&m, arch, &o, &r) == 0, "%s: %s", arch, fer_error());
+    float *x = randv((size_t)n * 48 * 48, -2, 2);
+    int32_t lab[12];
+    for (int i = 0; i < n; i++)
+        lab[i] = (int32_t)(check_uniform() * 7);
+    const int np = fer_net_nparams(m.net);
+    float **g1 = calloc(np, sizeof *g1), **g0 = calloc(np, sizeof *g0);
+    /* (batch norm's running statistics move with the first step; a
+     * training forward does not read them) */
+    double l1 = step(&m, 1, x, lab, n, g1);
+    double l0 = step(&m, 0, x, lab, n, g0);
+    CHECK_CLOSE(l1, l0, 0, 1e-6);
+    for (int i = 0; i < np; i++) {
+        const fer_param *p = fer_net_param(m.net, i);
+        double d = 0, a = 0;
+        if (!g1[i] || !g0[i])
+            continue;
+        for (size_t j = 0; j < p->n; j++) {
+            d += ((double)g1[i][j] - g0[i][j]) * ((double)g1[i][j] - g0[i][j]);
+            a += (double)g0[i][j] * g0[i][j];
+        }
+        CHECK(sqrt(d) <= 1e-2 * sqrt(a) + 1e-30, "%s %s: fused gradient %.3g of its norm away",
+              arch, p->name, sqrt(d / (a > 0 ? a : 1)));
+        free(g1[i]), free(g0[i]);
+    }
+    free(g1), free(g0), free(x);
+    fer_model_free(&m);
+}
+
+static void test_step_cnn(void) { whole_net("cnn", 0.25, 0); }
+static void test_step_cnn4(void) { whole_net("cnn", 0.125, 4); }
+static void test_step_resnet18(void) { whole_net("resnet18", 0.125, 0); }
+
+int main(void)
+{
+    check_seed(20261205);
+    RUN(test_fused_ops);
+    RUN(test_fused_ops_relu);
+    RUN(test_step_cnn);
+    RUN(test_step_cnn4);
+    RUN(test_step_resnet18);
+    return check_done();
+}
