@@ -22,6 +22,8 @@
  *              built by augment_batch and replayed as one CUDA graph.
  *              Every step ends with the loss or the probabilities on
  *              the host, so the time counts whole steps.
+ *   BENCH_FUSE=0 in the environment turns training's fusions off
+ *              (fer_net_set_fusion): bench/fuse.sh measures what they save.
  *
  * Steps run on one batch of seeded random pixels and labels, first as a
  * warm-up (at least one step, up to 0.5 s), then timed until SECONDS have
@@ -193,6 +195,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_net: out of memory\n");
         goto out;
     }
+    if (getenv("BENCH_FUSE") && !strcmp(getenv("BENCH_FUSE"), "0"))
+        fer_net_set_fusion(b.m.net, 0);
     if (b.train ? fer_net_plan(b.m.net, b.n) : fer_net_plan_infer(b.m.net, b.n)) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         goto out;

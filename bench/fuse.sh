@@ -1,0 +1,64 @@
+#!/bin/sh
+# bench/fuse.sh: what training's fusions save on the CPU (issue 13). The
+# conv epilogue takes the ReLU and batch norm's sums while the output is in
+# cache, and batch norm then normalises from those sums (with the ReLU
+# after it, in resnet18), instead of separate passes over each map. Each
+# row trains the net with the fusions off (BENCH_FUSE=0) and on, in
+# alternating processes (off, on, off, on, ...), BENCH_ROUNDS rounds, and
+# gives the medians in images/s, their ratio on/off, and the peak memory
+# of each.
+#
+# Environment: BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_THREADS (2),
+# BENCH_NETS ("cnn resnet18"), BENCH_PRECISIONS ("fp32 bf16"),
+# BENCH_QUICK=1 (batch 64 only).
+ROOT=${FER_ROOT:-.}
+BN=$ROOT/${FER_BUILD:-build}/bench/bench_net
+SECS=${BENCH_SECONDS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
+THREADS=${BENCH_THREADS:-2}
+NETS=${BENCH_NETS:-cnn resnet18}
+PRECS=${BENCH_PRECISIONS:-fp32 bf16}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then BATCHES="64"; else BATCHES="32 64 128"; fi
+if [ ! -x "$BN" ]; then echo "fuse: no $BN (make bench first)"; exit 1; fi
+
+field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+median() { printf '%s\n' "$@" | sort -g | awk 'NF { v[++n] = $1 } END {
+    if (n == 0) print "-"; else if (n % 2) print v[(n + 1) / 2];
+    else printf "%.2f\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
+most() { printf '%s\n' "$@" | sort -g | awk 'NF { m = $1 } END { print (m == "" ? "-" : m) }'; }
+
+echo "fuse: $(date -u '+%Y-%m-%d %H:%M UTC'), $THREADS threads, $ROUNDS rounds of >= ${SECS} s," \
+    "load:$(uptime | sed 's/.*load average[s]*://')"
+printf '%-8s %5s %-4s %10s %10s %7s %8s %8s  %s\n' net batch prec "off img/s" "on img/s" \
+    "on/off" "off MB" "on MB" "rounds (off | on)"
+failed=0 ratios=''
+for prec in $PRECS; do
+    for net in $NETS; do
+        for b in $BATCHES; do
+            off='' on='' offm='' onm=''
+            r=0
+            while [ $r -lt "$ROUNDS" ]; do
+                if out=$(BENCH_FUSE=0 "$BN" "$net" train "$b" "$SECS" "$THREADS" "$prec"); then
+                    off="$off $(field img_s "$out")" offm="$offm $(field peak_mb "$out")"
+                else
+                    failed=$((failed + 1))
+                fi
+                if out=$("$BN" "$net" train "$b" "$SECS" "$THREADS" "$prec"); then
+                    on="$on $(field img_s "$out")" onm="$onm $(field peak_mb "$out")"
+                else
+                    failed=$((failed + 1))
+                fi
+                r=$((r + 1))
+            done
+            mo=$(median $off) mn=$(median $on)
+            ratio=$(awk -v a="$mn" -v b="$mo" 'BEGIN {
+                if (a == "-" || b == "-" || b <= 0) print "-"; else printf "%.3f", a / b }')
+            [ "$ratio" = - ] || ratios="$ratios $ratio"
+            printf '%-8s %5s %-4s %10s %10s %7s %8s %8s  %s |%s\n' "$net" "$b" "$prec" "$mo" \
+                "$mn" "$ratio" "$(most $offm)" "$(most $onm)" "${off# }" "$on"
+        done
+    done
+done
+printf '%s\n' $ratios | awk 'NF { s += log($1); n++ }
+    END { if (n) printf "fuse: geometric mean on/off %.3f over %d rows\n", exp(s / n), n }'
+[ "$failed" -eq 0 ]
