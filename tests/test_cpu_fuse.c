@@ -1,10 +1,12 @@
-/* test_cpu_fuse.c: the CPU's training fusions (conv.h's
- * fer_conv2d_forward_fused, layers.h's fer_batchnorm_forward_train_stats)
- * against the separate ops they replace, on shapes that take each path
+/* test_cpu_fuse.c: the CPU's fusions against the separate ops they
+ * replace: training's (conv.h's fer_conv2d_forward_fused, layers.h's
+ * fer_batchnorm_forward_train_stats) and inference's
+ * (fer_conv2d_forward_infer_fused), on shapes that take each path
  * (Winograd by blocks and one block at a time, implicit GEMM by groups of
  * images and image by image, pointwise, stride 2, no bias), with and
- * without the ReLU, on 1 and 2 threads, outputs filled with NaN first;
- * then one training step of whole nets with the fusions on and off.
+ * without the ReLUs, on 1 and 2 threads, outputs filled with NaN first;
+ * then whole nets with the fusions on and off: one training step, and an
+ * inference pass.
  *
  * Tolerances, and why:
  *   fused y: exact: the same kernel writes it, and the ReLU is
@@ -27,7 +29,12 @@
  *     two ulps of |x a| and |b|, plus the bounds carried through a and
  *     b, plus 1e-7; with the ReLU, exactly max(y, 0) of the same call
  *     without it;
- *   a whole training step: the loss within 1e-6 relative, the gradients
+ *   inference's fused conv: exact, against conv_forward, relu_forward,
+ *     bn_forward_infer, relu_forward in turn: the same float operations
+ *     on the same values (batch norm's coefficients from the same
+ *     function); and so a whole net's inference logits, exact;
+ *   a whole training step: the loss within 1e-5 relative (those ulps,
+ *     carried through up to ten layers), the gradients
  *     of every parameter within 1% of their norm (relative L2). Only the
  *     batch norms' statistics are summed differently (ulps, above), but a
  *     max pool whose largest inputs lie within an ulp may then pick the
@@ -113,6 +120,39 @@ static void check_bn(int N, int K, int PQ, const float *y, const double *st)
     free(sm), free(si), free(sm2), free(si2), free(ea);
 }
 
+/* Inference's fused conv on s against the ops one by one, every
+ * combination of the two ReLUs and the batch norm. */
+static void infer_one(const fer_conv_shape *s, const float *x, const float *w, const float *b,
+                      float *ws)
+{
+    const int K = s->K;
+    const size_t yn = (size_t)s->N * K * s->P * s->Q;
+    float *g = randv(K, 0.5f, 2), *bt = randv(K, -1, 1), *rm = randv(K, -1, 1);
+    float *rv = randv(K, 0.5f, 2);
+    for (int mode = 0; mode < 8; mode++) {
+        const int r1 = mode & 1, bn = mode & 2, r2 = (mode & 4) && bn;
+        float *y = nanv(yn), *yf = nanv(yn);
+        fer_conv2d_forward(s, x, w, b, y, ws);
+        if (r1)
+            fer_relu_forward(yn, y, y);
+        if (bn)
+            fer_batchnorm_forward_infer(s->N, K, s->P * s->Q, y, g, bt, 1e-5f, rm, rv, y);
+        if (r2)
+            fer_relu_forward(yn, y, y);
+        fer_conv2d_forward_infer_fused(s, x, w, b, r1, bn ? g : NULL, bt, 1e-5f, rm, rv, r2, yf,
+                                       ws);
+        if (memcmp(yf, y, yn * sizeof *y)) {
+            size_t i = 0;
+            while (!memcmp(yf + i, y + i, sizeof *y))
+                i++;
+            CHECK(0, "infer fused (relu %d bn %d relu %d) y[%zu] = %.9g, the ops %.9g", r1, !!bn,
+                  r2, i, yf[i], y[i]);
+        }
+        free(y), free(yf);
+    }
+    free(g), free(bt), free(rm), free(rv);
+}
+
 /* One shape: the fused forward on 1 and 2 threads against conv + ReLU and
  * long-double sums, then batch norm from its sums. */
 static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, int bias, int relu)
@@ -158,6 +198,12 @@ static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, i
     }
     CHECK(!memcmp(st[0], st[1], 2 * K * sizeof(double)), "the sums differ between 1 and 2 threads");
     check_bn(N, K, (int)PQ, y, st[0]);
+    if (!relu)
+        for (int t = 1; t <= 2; t++) {
+            fer_threads_set(t);
+            infer_one(&s, x, w, b, ws);
+        }
+    fer_threads_set(2);
     free(x), free(w), free(b), free(y), free(ws), free(st[0]), free(st[1]);
 }
 
@@ -218,7 +264,7 @@ static void whole_net(const char *arch, double width, int stages)
      * training forward does not read them) */
     double l1 = step(&m, 1, x, lab, n, g1);
     double l0 = step(&m, 0, x, lab, n, g0);
-    CHECK_CLOSE(l1, l0, 0, 1e-6);
+    CHECK_CLOSE(l1, l0, 0, 1e-5);
     for (int i = 0; i < np; i++) {
         const fer_param *p = fer_net_param(m.net, i);
         double d = 0, a = 0;
@@ -236,6 +282,53 @@ static void whole_net(const char *arch, double width, int stages)
     fer_model_free(&m);
 }
 
+/* Inference logits of arch with the fusion on and off: the same bits. */
+static void infer_net(const char *arch, double width, int stages, int n)
+{
+    fer_model m;
+    fer_model_opts o;
+    fer_rng r;
+    fer_model_defaults(arch, &o);
+    o.width = width;
+    if (stages)
+        o.stages = stages;
+    fer_rng_seed(&r, 12);
+    CHECK(fer_model_build(&m, arch, &o, &r) == 0, "%s: %s", arch, fer_error());
+    /* batch norms with statistics of their own, not 0 and 1 */
+    for (int i = 0; i < fer_net_nparams(m.net); i++) {
+        const fer_param *p = fer_net_param(m.net, i);
+        const char *dot = strrchr(p->name, '.');
+        if (!dot || (strcmp(dot, ".running_mean") && strcmp(dot, ".running_var") &&
+                     strcmp(dot, ".bias") && !strstr(p->name, "bn")))
+            continue;
+        float *v = randv(p->n, strcmp(dot, ".running_var") ? -0.5f : 0.5f, 1.5f);
+        fer_net_param_write(m.net, i, v);
+        free(v);
+    }
+    float *x = randv((size_t)n * 48 * 48, -2, 2), *l[2];
+    for (int f = 0; f < 2; f++) {
+        l[f] = nanv((size_t)n * 7);
+        fer_net_set_fusion(m.net, f);
+        CHECK(fer_net_plan_infer(m.net, n) == 0 && fer_net_forward(m.net, x, n, 0, 0, 0, l[f]) == 0,
+              "%s: %s", arch, fer_error());
+    }
+    for (int i = 0; i < n * 7; i++)
+        if (memcmp(&l[0][i], &l[1][i], sizeof(float))) {
+            CHECK(0, "%s logit %d: fused %.9g, unfused %.9g", arch, i, l[1][i], l[0][i]);
+            break;
+        }
+    free(x), free(l[0]), free(l[1]);
+    fer_model_free(&m);
+}
+
+static void test_infer_nets(void)
+{
+    infer_net("cnn", 0.25, 0, 5);
+    infer_net("cnn", 0.125, 4, 1);
+    infer_net("resnet18", 0.125, 0, 3);
+    infer_net("resnet18", 0.125, 0, 1);
+}
+
 static void test_step_cnn(void) { whole_net("cnn", 0.25, 0); }
 static void test_step_cnn4(void) { whole_net("cnn", 0.125, 4); }
 static void test_step_resnet18(void) { whole_net("resnet18", 0.125, 0); }
@@ -248,5 +341,6 @@ int main(void)
     RUN(test_step_cnn);
     RUN(test_step_cnn4);
     RUN(test_step_resnet18);
+    RUN(test_infer_nets);
     return check_done();
 }

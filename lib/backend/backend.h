@@ -156,8 +156,8 @@ typedef struct fer_backend {
                           const fer_augment_params *par, float scale, float shift, float *x);
 
     /* Optional fusions, NULL where a backend has none (the net then runs
-     * the separate ops). conv_forward_fused is conv_forward
-     * (the same workspace) with y = max(conv + b, 0) when relu, and
+     * the separate ops). conv_forward_fused is conv_forward (the same
+     * workspace) with y = max(conv + b, 0) when relu, and
      * stats, 2 K doubles of device memory, set to each channel's sum of
      * the stored y over (N, P, Q), then its sum of y^2: batch norm's
      * statistics, taken while the output is in registers and summed in
@@ -172,6 +172,14 @@ typedef struct fer_backend {
                                    const float *gamma, const float *beta, float eps,
                                    float momentum, float *run_mean, float *run_var, int relu,
                                    float *y, float *save_mean, float *save_invstd);
+    /* Inference's: conv_forward, then y = max(y, 0) when relu, then
+     * bn_forward_infer with these parameters unless gamma is NULL, then
+     * y = max(y, 0) when relu2, with the same bits as those ops run one
+     * by one (CPU only, so far). */
+    void (*conv_forward_infer_fused)(const fer_conv_shape *s, const float *x, const float *w,
+                                     const float *b, int relu, const float *gamma,
+                                     const float *beta, float eps, const float *run_mean,
+                                     const float *run_var, int relu2, float *y, float *ws);
 
     /* Optional, NULL where a backend has none (the CPU): the ops queued
      * between graph_begin and graph_end are recorded, not run, into a

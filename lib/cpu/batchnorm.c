@@ -395,6 +395,16 @@ FER_CLONES static void infer_task(void *ctx, int c, int thread)
     scale_shift(j->N, j->C, j->HW, j->x, c, a, b, j->y);
 }
 
+void fer_batchnorm_infer_coefs(int C, const float *gamma, const float *beta, float eps,
+                               const float *running_mean, const float *running_var, float *a,
+                               float *b)
+{
+    bn_job j = {.C = C, .gamma = gamma, .beta = beta, .eps = eps, .mean_in = running_mean,
+                .var_in = running_var};
+    for (int c = 0; c < C; c++)
+        infer_coefs(&j, c, &a[c], &b[c]);
+}
+
 void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, const float *running_mean,
                                  const float *running_var, float *y)

@@ -12,6 +12,7 @@
 #include "conv.h"
 #include "conv_gemm.h"
 #include "error.h"
+#include "layers.h"
 
 int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
                         int stride, int pad)
@@ -57,7 +58,7 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
 {
     const int K = s->K, parts = fer_conv_epi_parts(s);
     const size_t PQ = (size_t)s->P * s->Q;
-    fer_conv_epi e = {relu, calloc(2 * (size_t)parts * K, sizeof(double))};
+    fer_conv_epi e = {relu, calloc(2 * (size_t)parts * K, sizeof(double)), NULL, NULL, 0};
     if (e.part) {
         fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
         fer_conv_epi_finish(e.part, parts, K, stats);
@@ -70,10 +71,36 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
     for (int k = 0; k < K; k++) {
         double acc[2] = {0, 0};
         for (int n = 0; n < s->N; n++)
-            fer_conv_epi_span(y + ((size_t)n * K + k) * PQ, (int)PQ, relu, acc);
+            fer_conv_epi_sums(y + ((size_t)n * K + k) * PQ, (int)PQ, relu, acc);
         stats[k] = acc[0];
         stats[K + k] = acc[1];
     }
+}
+
+void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, const float *w,
+                                    const float *b, int relu, const float *gamma,
+                                    const float *beta, float eps, const float *mean,
+                                    const float *var, int relu2, float *y, float *ws)
+{
+    const int K = s->K;
+    const size_t PQ = (size_t)s->P * s->Q;
+    float *ac = gamma ? malloc(2 * (size_t)K * sizeof *ac) : NULL;
+    fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2};
+    if (ac)
+        fer_batchnorm_infer_coefs(K, gamma, beta, eps, mean, var, ac, ac + K);
+    if (ac || !gamma) {
+        fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
+        free(ac);
+        return;
+    }
+    /* no memory for the coefficients: the ops one by one, as the net runs
+     * them unfused */
+    fer_conv2d_forward_gemm(s, x, w, b, y, ws, NULL);
+    if (relu)
+        fer_relu_forward((size_t)s->N * K * PQ, y, y);
+    fer_batchnorm_forward_infer(s->N, K, (int)PQ, y, gamma, beta, eps, mean, var, y);
+    if (relu2)
+        fer_relu_forward((size_t)s->N * K * PQ, y, y);
 }
 
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,

@@ -36,6 +36,15 @@ void fer_conv2d_forward(const fer_conv_shape *s, const float *x, const float *w,
 void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const float *w,
                               const float *b, int relu, float *y, double *stats, float *ws);
 
+/* Inference's fused forward (backend.h's conv_forward_infer_fused): y =
+ * conv(x, w) + b, then max(y, 0) when relu, then batch norm's inference
+ * (layers.h) when gamma is not NULL, then max(y, 0) when relu2: the same
+ * bits as the ops one by one, each span of y done while in cache. */
+void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, const float *w,
+                                    const float *b, int relu, const float *gamma,
+                                    const float *beta, float eps, const float *mean,
+                                    const float *var, int relu2, float *y, float *ws);
+
 /* Given dy (N, K, P, Q): dx (N, C, H, W, skipped when NULL), dw (K, C, R, S)
  * and db (K, skipped when NULL) are overwritten, not accumulated. */
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,

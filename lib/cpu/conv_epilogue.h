@@ -1,8 +1,11 @@
-/* conv_epilogue.h: training's fused convolution epilogue on the CPU
- * (conv.h's fer_conv2d_forward_fused, backend.h's conv_forward_fused):
- * the ReLU, and batch norm's per-channel sums of y and y^2, applied to an
+/* conv_epilogue.h: the CPU's fused convolution epilogues, applied to an
  * output span right after the kernel wrote it, while it is still in the
- * cache, instead of in passes of their own over the whole output.
+ * cache, instead of in passes of their own over the whole output:
+ *   training (conv.h's fer_conv2d_forward_fused): the ReLU, and batch
+ *     norm's per-channel sums of y and y^2;
+ *   inference (fer_conv2d_forward_infer_fused): the ReLU, batch norm's
+ *     y a + c per channel, the ReLU after it: the same float operations
+ *     as the separate ops, so the same bits.
  *
  * The sums go by parts that do not depend on the thread count (a forward
  * block of Winograd's, an image of implicit GEMM's): each part sums its
@@ -16,13 +19,15 @@
 
 typedef struct fer_conv_epi {
     int relu;           /* y = max(y, 0) first (relu_forward's expression) */
-    double *part;       /* (parts, K, 2) */
+    double *part;       /* training: the sums, (parts, K, 2); else NULL */
+    const float *a, *c; /* inference: then y = y a[k] + c[k] (K each), or NULL */
+    int relu2;          /* inference: then y = max(y, 0) */
 } fer_conv_epi;
 
 /* The ReLU over y[0 .. n) in place when relu, then its sum and sum of
  * squares added to acc[0] and acc[1]; 8 double lanes, so that it
  * vectorises. */
-static inline void fer_conv_epi_span(float *restrict y, int n, int relu, double *restrict acc)
+static inline void fer_conv_epi_sums(float *restrict y, int n, int relu, double *restrict acc)
 {
     double a[8] = {0}, b[8] = {0};
     int i = 0;
@@ -45,6 +50,34 @@ static inline void fer_conv_epi_span(float *restrict y, int n, int relu, double 
         acc[0] += a[u];
         acc[1] += b[u];
     }
+}
+
+/* Inference's epilogue over y[0 .. n) of channel k, in place. */
+static inline void fer_conv_epi_affine(float *restrict y, int n, const fer_conv_epi *e, int k)
+{
+    const int r1 = e->relu, r2 = e->relu2, bn = e->a != NULL;
+    const float a = bn ? e->a[k] : 1.0f, c = bn ? e->c[k] : 0.0f;
+    for (int i = 0; i < n; i++) {
+        float v = y[i];
+        if (r1)
+            v = v > 0.0f ? v : 0.0f;
+        if (bn)
+            v = v * a + c;
+        if (r2)
+            v = v > 0.0f ? v : 0.0f;
+        y[i] = v;
+    }
+}
+
+/* The epilogue e over y[0 .. n) of channel k: the sums into acc (part p's
+ * of channel k) when training, else inference's. */
+static inline void fer_conv_epi_span(float *restrict y, int n, const fer_conv_epi *e, int K,
+                                     int k, size_t p)
+{
+    if (e->part)
+        fer_conv_epi_sums(y, n, e->relu, e->part + 2 * (p * K + k));
+    else
+        fer_conv_epi_affine(y, n, e, k);
 }
 
 /* stats[k] = the parts' sums of channel k, stats[K + k] their sums of

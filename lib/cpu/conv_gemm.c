@@ -319,8 +319,7 @@ FER_CLONES static void out_task(void *ctx, int t, int thread)
             for (size_t i = 0; i < pq; i++)
                 dst[i] += bias;
         if (j->epi)
-            fer_conv_epi_span(dst, (int)pq, j->epi->relu,
-                              j->epi->part + 2 * ((size_t)(j->n0 + img) * K + k));
+            fer_conv_epi_span(dst, (int)pq, j->epi, K, k, (size_t)(j->n0 + img));
     }
 }
 

@@ -402,11 +402,10 @@ FER_CLONES static void epi_rows(const wjob *j, int k, int r0, int r1)
 {
     const fer_conv_shape *s = j->s;
     const int TY = tiles_y(s), P = s->P, Q = s->Q, K = s->K;
-    double *acc = j->epi->part + 2 * ((size_t)(r0 / block_rows(s)) * K + k);
     for (int r = r0; r < r1; r++) {
         int img = r / TY, h0 = 2 * (r % TY), h1 = h0 + 2 < P ? h0 + 2 : P;
-        fer_conv_epi_span(j->y + (((size_t)img * K + k) * P + h0) * Q, (h1 - h0) * Q,
-                          j->epi->relu, acc);
+        fer_conv_epi_span(j->y + (((size_t)img * K + k) * P + h0) * Q, (h1 - h0) * Q, j->epi, K,
+                          k, (size_t)(r0 / block_rows(s)));
     }
 }
 
@@ -605,7 +604,7 @@ void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float 
     const int K = s->K, C = s->C, g0 = group(s), ngroups = (s->N + g0 - 1) / g0;
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
-    wjob j = {s, x, NULL, NULL, NULL, NULL, ws, ws + 16 * (size_t)K * C, NULL, NULL, 0, 0, 0, 0, NULL};
+    wjob j = {.s = s, .x = x, .U = ws, .V = ws + 16 * (size_t)K * C};
     if (ngroups >= 2 && fer_threads_get() <= 2) {
         wjob lanes[2];
         const int half = (s->N + 1) / 2;
@@ -654,7 +653,7 @@ void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const floa
                              const float *b, float *y, float *ws, const fer_conv_epi *epi)
 {
     const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = fer_conv_wino_blocks(s);
-    wjob j = {s, x, w, b, NULL, y, ws, NULL, NULL, NULL, 0, 0, 0, 0, epi};
+    wjob j = {.s = s, .x = x, .w = w, .b = b, .y = y, .U = ws, .epi = epi};
     j.Up = ws + 16 * (size_t)s->K * s->C;
     j.V = j.Up + 16 * packed_u(s);   /* the spare block */
     fer_parallel_for(s->K, filter_task, &j);

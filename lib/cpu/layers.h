@@ -88,6 +88,11 @@ void fer_batchnorm_forward_train_stats(int N, int C, int HW, const double *stats
                                        float eps, float momentum, float *running_mean,
                                        float *running_var, int relu, float *y, float *save_mean,
                                        float *save_invstd);
+/* Inference's y = x a + b per channel: a and b (C each) as
+ * forward_infer computes them, for a kernel that applies them itself. */
+void fer_batchnorm_infer_coefs(int C, const float *gamma, const float *beta, float eps,
+                               const float *running_mean, const float *running_var, float *a,
+                               float *b);
 void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const float *gamma,
                                  const float *beta, float eps, const float *running_mean,
                                  const float *running_var, float *y);

@@ -37,6 +37,10 @@ typedef struct node {
      * norm it takes sums for, the ReLU a batch norm applies, a ReLU run
      * by the node before it; a batch norm's sums (2 c doubles) */
     int fuse_relu, fuse_bn, bn_relu, fused;
+    /* inference's fusion (plan_infer_fusion): a conv's chain of ReLU,
+     * batch norm, ReLU (each optional) and its last node; ifused marks
+     * the chain's nodes after the conv, which share its output block */
+    int ifuse_relu, ifuse_bn, ifuse_relu2, ifuse_end, ifused;
     size_t o_stats;
     double *stats;
 } node;
@@ -586,6 +590,7 @@ static void clear_offsets(fer_net *net)
         nd->o_y = nd->o_dy = nd->o_argmax = nd->o_mask = nd->o_mean = nd->o_invstd = SIZE_MAX;
         nd->o_stats = SIZE_MAX;
         nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = 0;
+        nd->ifuse_relu = nd->ifuse_bn = nd->ifuse_relu2 = nd->ifuse_end = nd->ifused = 0;
     }
 }
 
@@ -601,8 +606,9 @@ static int sole_consumer(const fer_net *net, int i)
 }
 
 /* Training's fusions, where the backend has them and the net has not
- * turned them off (fer_net_set_fusion; else the ops run one by one): a conv whose only consumer is a batch norm,
- * or a ReLU whose only consumer is one, takes that batch norm's sums in
+ * turned them off (fer_net_set_fusion; else the ops run one by one): a
+ * conv whose only consumer is a batch norm, or a ReLU whose only
+ * consumer is one, takes that batch norm's sums in
  * its epilogue (conv_forward_fused) with the ReLU; a batch norm so fed
  * applies the ReLU that is its only consumer (bn_forward_train_stats).
  * Those ReLUs are in place (in_place), so their backward reads their
@@ -736,6 +742,34 @@ oom:
 /* The inference plan: a node's output block is handed on to a later node
  * once every consumer of it has run (its last use), best fit by size; no
  * gradients, masks or batch-norm saves. */
+/* Inference's fusion, where the backend has it and the net has not turned
+ * it off: a conv followed by a ReLU, a batch norm and a ReLU, any of them
+ * missing but in that order, each the sole consumer of the one before,
+ * runs as one op (conv_forward_infer_fused) into one block. */
+static void plan_infer_fusion(fer_net *net)
+{
+    if (net->no_fusion || !net->be->conv_forward_infer_fused)
+        return;
+    for (int i = 1; i < net->nnodes; i++) {
+        node *c = &net->nodes[i];
+        int j = i, k;
+        if (c->op != FER_OP_CONV)
+            continue;
+        if ((k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_RELU)
+            c->ifuse_relu = j = k;
+        if ((k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_BN)
+            c->ifuse_bn = j = k;
+        if (c->ifuse_bn && (k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_RELU)
+            c->ifuse_relu2 = j = k;
+        if (j == i)
+            continue;
+        c->ifuse_end = j;
+        for (k = i + 1; k <= j; k++)
+            if (k == c->ifuse_relu || k == c->ifuse_bn || k == c->ifuse_relu2)
+                net->nodes[k].ifused = 1;
+    }
+}
+
 int fer_net_plan_infer(fer_net *net, int max_n)
 {
     int nn = net->nnodes, *last;
@@ -748,8 +782,17 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     last = last_consumers(net);   /* the logits outlive the pass */
     if (pool_init(&p, nn) || !last)
         goto oom;
-    for (int i = 1; i < nn; i++)
-        net->nodes[i].o_y = pool_take(&p, (size_t)max_n * net->nodes[i].size, i, last[i]);
+    plan_infer_fusion(net);
+    for (int i = 1; i < nn; i++) {
+        node *nd = &net->nodes[i];
+        if (nd->ifused)   /* the fused conv's block, set there */
+            continue;
+        nd->o_y = pool_take(&p, (size_t)max_n * nd->size, i,
+                            last[nd->ifuse_end ? nd->ifuse_end : i]);
+        for (int k = i + 1; k <= nd->ifuse_end; k++)
+            if (net->nodes[k].ifused)
+                net->nodes[k].o_y = nd->o_y;
+    }
     if (place_blocks(net, &p, &top))
         goto oom;
     place_extras(net, max_n, 0, &top);
@@ -791,10 +834,17 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
         case FER_OP_CONV: {
             fer_conv_shape s = nd->cs;
             s.N = n;
-            if (train && nd->fuse_bn)   /* y is the fused ReLU's too (in place) */
+            if (train && nd->fuse_bn) {   /* y is the fused ReLU's too (in place) */
                 be->conv_forward_fused(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->fuse_relu != 0,
                                        nd->y, net->nodes[nd->fuse_bn].stats, net->ws);
-            else
+            } else if (!train && nd->ifuse_end) {   /* y is the whole chain's */
+                node *bn = nd->ifuse_bn ? &net->nodes[nd->ifuse_bn] : NULL;
+                be->conv_forward_infer_fused(&s, in, pw(net, nd, 0), pw(net, nd, 1),
+                                             nd->ifuse_relu != 0, bn ? pw(net, bn, 0) : NULL,
+                                             bn ? pw(net, bn, 1) : NULL, net->bn_eps,
+                                             bn ? pw(net, bn, 2) : NULL, bn ? pw(net, bn, 3) : NULL,
+                                             nd->ifuse_relu2 != 0, nd->y, net->ws);
+            } else
                 be->conv_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
             break;
         }
@@ -808,12 +858,12 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
                 be->bn_forward_train(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
                                      net->bn_eps, net->bn_momentum, pw(net, nd, 2),
                                      pw(net, nd, 3), nd->y, nd->save_mean, nd->save_invstd);
-            else
+            else if (!nd->ifused)
                 be->bn_forward_infer(n, nd->c, nd->h * nd->w, in, pw(net, nd, 0), pw(net, nd, 1),
                                      net->bn_eps, pw(net, nd, 2), pw(net, nd, 3), nd->y);
             break;
         case FER_OP_RELU:
-            if (!(train && nd->fused))
+            if (!(train ? nd->fused : nd->ifused))
                 be->relu_forward(total, in, nd->y);
             break;
         case FER_OP_LRELU:
