@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 enum { FER_SCRATCH_PACK, FER_SCRATCH_NARROW, FER_SCRATCH_CONV, FER_SCRATCH_STATS,
-       FER_SCRATCH_SLOTS };
+       FER_SCRATCH_EPI, FER_SCRATCH_SLOTS };
 
 /* A 64-byte aligned buffer of at least n floats for this thread in slot,
  * keeping its contents only while it does not grow; NULL when out of

@@ -7,12 +7,13 @@
  * kernel is chosen: conv_gemm.c, which runs 3x3 stride-1 shapes by
  * Winograd (conv_winograd.c) and the others as GEMMs with implicit im2col. */
 #include <limits.h>
-#include <stdlib.h>
+#include <string.h>
 
 #include "conv.h"
 #include "conv_gemm.h"
 #include "error.h"
 #include "layers.h"
+#include "scratch.h"
 
 int fer_conv_shape_init(fer_conv_shape *s, int N, int C, int H, int W, int K, int R, int S,
                         int stride, int pad)
@@ -57,12 +58,15 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
                               const float *b, int relu, float *y, double *stats, float *ws)
 {
     const int K = s->K, parts = fer_conv_epi_parts(s);
-    const size_t PQ = (size_t)s->P * s->Q;
-    fer_conv_epi e = {relu, calloc(2 * (size_t)parts * K, sizeof(double)), NULL, NULL, 0};
+    const size_t PQ = (size_t)s->P * s->Q, nsums = 2 * (size_t)parts * K;
+    /* the parts' sums in this thread's scratch: a buffer malloc'd per call
+     * was mapped afresh each time, and its page faults cost more than the
+     * passes the fusion saves */
+    fer_conv_epi e = {relu, (double *)fer_scratch(FER_SCRATCH_EPI, 2 * nsums), NULL, NULL, 0};
     if (e.part) {
+        memset(e.part, 0, nsums * sizeof(double));
         fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
         fer_conv_epi_finish(e.part, parts, K, stats);
-        free(e.part);
         return;
     }
     /* no memory for the parts: the same y, and the sums from a pass of
@@ -84,13 +88,12 @@ void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, con
 {
     const int K = s->K;
     const size_t PQ = (size_t)s->P * s->Q;
-    float *ac = gamma ? malloc(2 * (size_t)K * sizeof *ac) : NULL;
+    float *ac = gamma ? fer_scratch(FER_SCRATCH_EPI, 2 * (size_t)K) : NULL;
     fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2};
     if (ac)
         fer_batchnorm_infer_coefs(K, gamma, beta, eps, mean, var, ac, ac + K);
     if (ac || !gamma) {
         fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
-        free(ac);
         return;
     }
     /* no memory for the coefficients: the ops one by one, as the net runs

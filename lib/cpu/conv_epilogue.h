@@ -24,10 +24,17 @@ typedef struct fer_conv_epi {
     int relu2;          /* inference: then y = max(y, 0) */
 } fer_conv_epi;
 
+/* The loops are inlined into their callers (FER_CLONES kernels, so
+ * compiled for AVX-512 there) and specialised on their flags, which are
+ * constants at each call: a loop testing a flag per element, or a call
+ * per span, ran the fused passes several times slower than the separate
+ * ones. */
+#define FER_EPI_INLINE static inline __attribute__((always_inline))
+
 /* The ReLU over y[0 .. n) in place when relu, then its sum and sum of
  * squares added to acc[0] and acc[1]; 8 double lanes, so that it
  * vectorises. */
-static inline void fer_conv_epi_sums(float *restrict y, int n, int relu, double *restrict acc)
+FER_EPI_INLINE void epi_sums(float *restrict y, int n, const int relu, double *restrict acc)
 {
     double a[8] = {0}, b[8] = {0};
     int i = 0;
@@ -52,11 +59,19 @@ static inline void fer_conv_epi_sums(float *restrict y, int n, int relu, double 
     }
 }
 
-/* Inference's epilogue over y[0 .. n) of channel k, in place. */
-static inline void fer_conv_epi_affine(float *restrict y, int n, const fer_conv_epi *e, int k)
+FER_EPI_INLINE void fer_conv_epi_sums(float *restrict y, int n, int relu, double *restrict acc)
 {
-    const int r1 = e->relu, r2 = e->relu2, bn = e->a != NULL;
-    const float a = bn ? e->a[k] : 1.0f, c = bn ? e->c[k] : 0.0f;
+    if (relu)
+        epi_sums(y, n, 1, acc);
+    else
+        epi_sums(y, n, 0, acc);
+}
+
+/* Inference's epilogue over y[0 .. n): the flags r1, bn, r2 as in
+ * fer_conv_epi, a and c channel k's. */
+FER_EPI_INLINE void epi_affine(float *restrict y, int n, const int r1, const int bn, const int r2,
+                               float a, float c)
+{
     for (int i = 0; i < n; i++) {
         float v = y[i];
         if (r1)
@@ -69,10 +84,25 @@ static inline void fer_conv_epi_affine(float *restrict y, int n, const fer_conv_
     }
 }
 
-/* The epilogue e over y[0 .. n) of channel k: the sums into acc (part p's
- * of channel k) when training, else inference's. */
-static inline void fer_conv_epi_span(float *restrict y, int n, const fer_conv_epi *e, int K,
-                                     int k, size_t p)
+FER_EPI_INLINE void fer_conv_epi_affine(float *restrict y, int n, const fer_conv_epi *e, int k)
+{
+    const float a = e->a ? e->a[k] : 1.0f, c = e->a ? e->c[k] : 0.0f;
+    switch ((e->relu ? 1 : 0) | (e->a ? 2 : 0) | (e->relu2 ? 4 : 0)) {
+    case 1: epi_affine(y, n, 1, 0, 0, a, c); break;
+    case 2: epi_affine(y, n, 0, 1, 0, a, c); break;
+    case 3: epi_affine(y, n, 1, 1, 0, a, c); break;
+    case 4: epi_affine(y, n, 0, 0, 1, a, c); break;
+    case 5: epi_affine(y, n, 1, 0, 1, a, c); break;
+    case 6: epi_affine(y, n, 0, 1, 1, a, c); break;
+    case 7: epi_affine(y, n, 1, 1, 1, a, c); break;
+    default: break;
+    }
+}
+
+/* The epilogue e over y[0 .. n) of channel k: the sums into part p's of
+ * channel k when training, else inference's. */
+FER_EPI_INLINE void fer_conv_epi_span(float *restrict y, int n, const fer_conv_epi *e, int K, int k,
+                                      size_t p)
 {
     if (e->part)
         fer_conv_epi_sums(y, n, e->relu, e->part + 2 * (p * K + k));
