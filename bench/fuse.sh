@@ -27,11 +27,7 @@ else
 fi
 if [ ! -x "$BN" ]; then echo "fuse: no $BN (make bench first)"; exit 1; fi
 
-field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-median() { printf '%s\n' "$@" | sort -g | awk 'NF { v[++n] = $1 } END {
-    if (n == 0) print "-"; else if (n % 2) print v[(n + 1) / 2];
-    else printf "%.2f\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'; }
-most() { printf '%s\n' "$@" | sort -g | awk 'NF { m = $1 } END { print (m == "" ? "-" : m) }'; }
+. "$ROOT/bench/lib.sh"
 
 echo "fuse: $(date -u '+%Y-%m-%d %H:%M UTC'), $THREADS threads, $ROUNDS rounds of >= ${SECS} s," \
     "load:$(uptime | sed 's/.*load average[s]*://')"

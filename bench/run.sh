@@ -18,7 +18,8 @@ run() {
     "$@" || { echo "== $* FAILED (status $?)"; failed=$((failed + 1)); }
 }
 for s in bench/*.sh; do
-    case $s in bench/run.sh | bench/ab.sh) continue ;; esac   # ab.sh takes two builds
+    # ab.sh takes two builds; lib.sh holds the others' helpers
+    case $s in bench/run.sh | bench/ab.sh | bench/lib.sh) continue ;; esac
     run sh "$s"
 done
 for b in "$B"/bench/bench_*; do

@@ -82,6 +82,14 @@ static inline double check_uniform(void)   /* in [0, 1) */
     return (double)((check_rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 static inline float check_randf(float lo, float hi) { return lo + (hi - lo) * (float)check_uniform(); }
+/* n floats from check_randf, malloc'd (the caller frees). */
+static inline float *check_randv(size_t n, float lo, float hi)
+{
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; p && i < n; i++)
+        p[i] = check_randf(lo, hi);
+    return p;
+}
 
 /* Path of a shared data file or NULL: $FER_SHARED, else ../shared beside
  * the repository. */

@@ -415,8 +415,7 @@ void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const flo
         fer_parallel_for(C, infer_task, &j);
         return;
     }
-    for (int c = 0; c < C; c++)
-        infer_coefs(&j, c, &j.ca[c], &j.cb[c]);
+    fer_batchnorm_infer_coefs(C, gamma, beta, eps, running_mean, running_var, j.ca, j.cb);
     fer_parallel_for(image_tasks(&j), plane_scale_task, &j);
 }
 
