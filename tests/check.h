@@ -85,7 +85,7 @@ static inline float check_randf(float lo, float hi) { return lo + (hi - lo) * (f
 /* n floats from check_randf, malloc'd (the caller frees). */
 static inline float *check_randv(size_t n, float lo, float hi)
 {
-    float *p = malloc(n * sizeof *p);
+    float *p = (float *)malloc(n * sizeof *p);   /* the cast: C++ tests include this */
     for (size_t i = 0; p && i < n; i++)
         p[i] = check_randf(lo, hi);
     return p;
