@@ -89,5 +89,5 @@ json.dump([{"paths": ["c.bin"], "weights": [{"name": "MobilenetV1/Conv2d_0_point
 PYEOF
 "$PY" "$CV" ssd_mobilenetv1 test c.json shape.fer
 { printf 'P6\n8 8\n255\n'; head -c 192 /dev/zero; } > p.ppm
-t tfjs2fer-wrong-shape 1 '^fer-detect: shape\.fer: tensor MobilenetV1/Conv2d_0_pointwise/weights is f32 \(3,3,3,16\), expected f32 \(3,3,3,32\)$' -- \
+t tfjs2fer-wrong-shape 1 '^fer-detect: shape\.fer: tensor MobilenetV1/Conv2d_0_pointwise/weights is \(3,3,3,16\), expected \(3,3,3,32\)$' -- \
     fer-detect --detector ssd --weights shape.fer p.ppm
