@@ -414,20 +414,25 @@ $(FUZZ_B)/libfer.a: $(FUZZ_LIB_OBJ)
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/libfer.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libfer.a $(LDLIBS)
 
-# The neural face detector's weights (fer-detect --detector ssd), never
-# committed: the pinned npm package fetched with npm, its tarball checked
-# against the sha256 below, the weights converted by scripts/tfjs2fer.py
-# into $(MODELS)/ssd_mobilenetv1.fer (git ignores $(MODELS)/).
+# The neural face detectors' weights (fer-detect --detector ssd and
+# blazeface), never committed: the pinned npm packages fetched with npm,
+# their tarballs checked against the sha256 below, the weights converted by
+# scripts/tfjs2fer.py into $(MODELS)/ssd_mobilenetv1.fer and
+# $(MODELS)/blazeface.fer (git ignores $(MODELS)/).
 # models-ref adds face-api's own runtime (tfjs with the wasm backend, no
 # native download) under $(MODELS)/node_modules for the tests that compare
-# boxes with it (tests/ssd_ref.sh). Both need npm; CI runs them.
+# boxes with it (tests/ssd_ref.sh, tests/blaze_ref.sh). Both need npm; CI
+# runs them.
 MODELS ?= models
 FACEAPI_VERSION = 1.7.15
 FACEAPI_SHA256 = 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
 FACEAPI_TGZ = $(MODELS)/vladmandic-face-api-$(FACEAPI_VERSION).tgz
+HUMAN_VERSION = 3.3.6
+HUMAN_SHA256 = 425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7
+HUMAN_TGZ = $(MODELS)/vladmandic-human-$(HUMAN_VERSION).tgz
 TFJS_VERSION = 4.22.0
 PYTHON ?= python3
-models: $(MODELS)/ssd_mobilenetv1.fer
+models: $(MODELS)/ssd_mobilenetv1.fer $(MODELS)/blazeface.fer
 
 $(FACEAPI_TGZ):
 	@command -v npm >/dev/null || { echo "models: needs npm (Debian: nodejs)" >&2; exit 1; }
@@ -445,6 +450,24 @@ $(MODELS)/ssd_mobilenetv1.fer: $(FACEAPI_TGZ) scripts/tfjs2fer.py
 	    package/model/ssd_mobilenetv1_model-weights_manifest.json package/model/ssd_mobilenetv1_model.bin
 	$(PYTHON) scripts/tfjs2fer.py ssd_mobilenetv1 @vladmandic/face-api@$(FACEAPI_VERSION) \
 	    $(MODELS)/face-api/ssd_mobilenetv1_model-weights_manifest.json $@
+
+$(HUMAN_TGZ):
+	@command -v npm >/dev/null || { echo "models: needs npm (Debian: nodejs)" >&2; exit 1; }
+	@mkdir -p $(MODELS)
+	cd $(MODELS) && npm pack --silent @vladmandic/human@$(HUMAN_VERSION) >/dev/null
+	@echo "$(HUMAN_SHA256)  $@" | sha256sum -c --quiet || \
+	  { echo "models: $@: sha256 differs from the pinned one; removed" >&2; rm -f $@; exit 1; }
+
+# BlazeFace: human's models/blazeface.json (graph and weights manifest) and .bin
+$(MODELS)/blazeface.fer: $(HUMAN_TGZ) scripts/tfjs2fer.py
+	@echo "$(HUMAN_SHA256)  $(HUMAN_TGZ)" | sha256sum -c --quiet || \
+	  { echo "models: $(HUMAN_TGZ): sha256 differs from the pinned one; removed" >&2; \
+	    rm -f $(HUMAN_TGZ); exit 1; }
+	rm -rf $(MODELS)/human && mkdir -p $(MODELS)/human
+	tar -xzf $(HUMAN_TGZ) -C $(MODELS)/human --strip-components=2 \
+	    package/models/blazeface.json package/models/blazeface.bin
+	$(PYTHON) scripts/tfjs2fer.py blazeface @vladmandic/human@$(HUMAN_VERSION) \
+	    $(MODELS)/human/blazeface.json $@
 
 models-ref: $(MODELS)/node_modules/.fer-ref
 

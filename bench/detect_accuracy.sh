@@ -3,7 +3,9 @@
 # on every shared photo with ground truth (bench/detect_score.py says how
 # they are counted): Haar with and without --eyes, and the SSD MobileNetV1
 # whole photo at face-api's score 0.5 and at 0.9, and with tiles (the
-# default) at 0.9 and 0.5. Prints the Markdown table of bench/README.md.
+# default) at 0.9 and 0.5; BlazeFace whole photo and with tiles (the
+# default), both at its default score 0.75. Prints the Markdown table of
+# bench/README.md.
 # DETECT_TILES="200 256 400" adds a row for each of those tile sides (at
 # the default score), as the choice of the default was measured.
 # Takes about 3 minutes on 2 cores (the tiled runs); BENCH_QUICK=1 leaves
@@ -35,6 +37,16 @@ if "$FD" --detector ssd --boxes "$1" > /dev/null 2> "$T/err"; then
     fi
 else
     echo "detect_accuracy: no SSD rows: $(cat "$T/err")"
+fi
+if "$FD" --detector blazeface --boxes "$1" > /dev/null 2> "$T/err"; then
+    "$FD" --detector blazeface --tiles off --boxes "$@" > "$T/b_whole" || exit 1
+    rows="$rows blazeface_--tiles_off_(score_0.75)=$T/b_whole"
+    if [ -z "${BENCH_QUICK:-}" ]; then
+        "$FD" --detector blazeface --boxes "$@" > "$T/b_tiles" || exit 1
+        rows="$rows blazeface_(default:_tiles_auto_160,_score_0.75)=$T/b_tiles"
+    fi
+else
+    echo "detect_accuracy: no BlazeFace rows: $(cat "$T/err")"
 fi
 # names carry _ for spaces through the shell
 "$PY" "$HERE/detect_score.py" "$FACES" $rows | sed 's/_/ /g'

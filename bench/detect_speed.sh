@@ -1,16 +1,18 @@
 #!/bin/sh
 # bench/detect_speed.sh: megapixels per second of whole fer-detect runs over
 # every shared photo (decoding, detection, output; loading the weights or
-# the cascade once per run included): Haar, the SSD MobileNetV1 on whole
-# photos (--tiles off) and with tiles (the default), and OpenCV's Haar
+# the cascade once per run included): Haar, the SSD MobileNetV1 and
+# BlazeFace on whole photos (--tiles off) and with tiles (their defaults),
+# and OpenCV's Haar
 # (imread, gray, detectMultiScale as bench/detect_opencv.py, in one
 # python3 process; the interpreter's start and the cascade's loading left
 # out), each on 1 thread, the median of ROUNDS (3) rounds. Each figure is
 # given by CPU time (user + system, which other jobs on a shared machine
 # stretch little) and by wall time; the ratios to fer's Haar use CPU time.
-# The net alone at its 512x512 input, on 1 and 2 threads, is bench_ssd's
-# line. Skips the SSD rows without the weights (make models), OpenCV's
-# without python3-opencv.
+# The nets alone at their native input (512x512, 256x256), on 1 and 2
+# threads, are bench_ssd's and bench_blaze's lines (BENCH_NETS=1 runs them
+# here too). Skips a net's rows without its weights (make models),
+# OpenCV's without python3-opencv.
 FACES=${FER_SHARED:-../shared}/faces/images
 FD=${FER_BIN:-build/bin}/fer-detect
 PY=${FER_PYTHON:-/usr/bin/python3}
@@ -75,7 +77,19 @@ if "$FD" --detector ssd --boxes "$1" > /dev/null 2>&1; then
 else
     echo "detect_speed: skip the SSD rows: no weights (make models)"
 fi
-for k in opencv ssd_whole ssd_tiled; do
+if "$FD" --detector blazeface --boxes "$1" > /dev/null 2>&1; then
+    run blaze_whole "$FD" --threads 1 --detector blazeface --tiles off --boxes "$@" || exit 1
+    run blaze_tiled "$FD" --threads 1 --detector blazeface --boxes "$@" || exit 1
+else
+    echo "detect_speed: skip the BlazeFace rows: no weights (make models)"
+fi
+if [ -n "${BENCH_NETS:-}" ]; then
+    for b in bench_ssd bench_blaze; do
+        x=${FER_BIN:-build/bin}/../bench/$b
+        if [ -x "$x" ]; then "$x" 1 | sed 's/^/detect_speed: /'; else echo "detect_speed: no $x"; fi
+    done
+fi
+for k in opencv ssd_whole ssd_tiled blaze_whole blaze_tiled; do
     eval "v=\${cpu_$k:-}"
     [ -n "$v" ] && awk -v k="$k" -v v="$v" -v h="$cpu_haar" 'BEGIN {
         printf "detect_speed: %s MP/s over fer haar MP/s (CPU time): %.3f\n", k, h / v }'

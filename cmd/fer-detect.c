@@ -1,6 +1,7 @@
 /* fer-detect: Haar-cascade face detection (OpenCV's procedure, bit for
- * bit) or face-api.js's SSD MobileNetV1 (--detector ssd); a fer stream of
- * face crops, or plain boxes, on stdout.
+ * bit), face-api.js's SSD MobileNetV1 (--detector ssd) or MediaPipe's
+ * BlazeFace (--detector blazeface); a fer stream of face crops, or plain
+ * boxes, on stdout.
  * See man/fer-detect.1. */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include "detect.h"
 #include "draw.h"
 #include "error.h"
+#include "facenet_blaze.h"
 #include "facenet_ssd.h"
 #include "haar.h"
 #include "image.h"
@@ -25,7 +27,7 @@
 #include "util.h"
 
 static const char synopsis[] =
-    "usage: fer-detect [--detector haar|ssd] [--weights file] [--min-score f]\n"
+    "usage: fer-detect [--detector haar|ssd|blazeface] [--weights file] [--min-score f]\n"
     "                  [--tiles auto|off|px] [-c cascade] [--eyes] [--eye-cascade file]\n"
     "                  [--scale-factor f] [--min-neighbors n] [--min-size px]\n"
     "                  [--max-size px] [--margin frac] [--equalize] [--size px]\n"
@@ -36,8 +38,10 @@ typedef struct conf {
     fer_cascade face, eye;
     int eyes;
     fer_detect_opts fo, eo;
-    fer_ssd *ssd;               /* --detector ssd: the net, else Haar */
+    fer_ssd *ssd;               /* --detector ssd: the net */
     fer_ssd_opts so;
+    fer_blaze *blaze;           /* --detector blazeface: the net; neither: Haar */
+    fer_blaze_opts bo;
     double margin;
     int equalize, size, boxes;
     uint64_t nfaces;            /* face records written, for the end record */
@@ -96,10 +100,11 @@ static int crop_face(const conf *cf, const fer_image *gray, fer_rect b, fer_imag
 
 /* The net's faces in whole pixels, clipped to the image, with their
  * scores. Returns the count or -1. */
-static int detect_ssd(conf *cf, const fer_image *im, fer_rect **faces, float **scores)
+static int detect_net(conf *cf, const fer_image *im, fer_rect **faces, float **scores)
 {
     fer_box *b;
-    int n = fer_ssd_detect(cf->ssd, im, &cf->so, &b), k = 0;
+    int n = cf->ssd ? fer_ssd_detect(cf->ssd, im, &cf->so, &b)
+                    : fer_blaze_detect(cf->blaze, im, &cf->bo, &b), k = 0;
     if (n <= 0)
         return n;
     if (!(*faces = malloc(sizeof **faces * (size_t)n)) ||
@@ -131,8 +136,8 @@ static int process(conf *cf, const char *name, long frame, fer_image *im)
 
     if (fer_image_to_gray(im, &gray) < 0)
         goto done;
-    if (cf->ssd)
-        n = detect_ssd(cf, im, &faces, &scores);
+    if (cf->ssd || cf->blaze)
+        n = detect_net(cf, im, &faces, &scores);
     else
         n = fer_detect(&cf->face, gray.px, gray.w, gray.h, gray.w, &cf->fo, &faces);
     if (n < 0)
@@ -317,10 +322,13 @@ int main(int argc, char **argv)
         FER_CMD_LONGOPTS,
         {0, 0, 0, 0},
     };
-    static const char *const detectors[] = {"haar", "ssd", NULL};
+    enum { D_HAAR, D_SSD, D_BLAZE };
+    static const char *const detectors[] = {"haar", "ssd", "blazeface", NULL};
+    static const char *const files[] = {NULL, "ssd_mobilenetv1.fer", "blazeface.fer"};
     conf cf;
     const char *cascade = NULL, *eye_cascade = NULL, *output = "-", *weights = NULL;
-    int use_ssd = 0, score_given = 0, tiles_given = 0, haar_given = 0;
+    int det = D_HAAR, score_given = 0, tiles_given = 0, haar_given = 0, tile = -1;
+    float score = 0;
     fer_outfile of = {0};
     long v;
     int opt, failed = 0;
@@ -333,6 +341,7 @@ int main(int argc, char **argv)
     cf.eo.min_neighbors = 5;
     cf.size = 48;
     fer_ssd_defaults(&cf.so);
+    fer_blaze_defaults(&cf.bo);
     fer_cmd_init("fer-detect", synopsis);
     while ((opt = fer_cmd_getopt(argc, argv, "c:o:h", longs)) != -1) {
         switch (opt) {
@@ -367,23 +376,23 @@ int main(int argc, char **argv)
             if (fer_threads_set((int)fer_cmd_whole("threads", optarg, 1, FER_THREADS_MAX)) < 0)
                 usage_error("--threads: %s", fer_error());
             break;
-        case O_DETECTOR: use_ssd = fer_cmd_pick("detector", optarg, detectors); break;
+        case O_DETECTOR: det = fer_cmd_pick("detector", optarg, detectors); break;
         case O_WEIGHTS: weights = optarg; break;
         case O_MINSCORE:
-            cf.so.min_score = (float)fer_cmd_num("min-score", optarg, 0, 0.9999);
+            score = (float)fer_cmd_num("min-score", optarg, 0, 0.9999);
             score_given = 1;
             break;
         case O_TILES:
             tiles_given = 1;
             if (!strcmp(optarg, "auto"))
-                cf.so.tile = FER_SSD_TILE_AUTO;
+                tile = -1;          /* the detector's own, below */
             else if (!strcmp(optarg, "off"))
-                cf.so.tile = 0;
+                tile = 0;
             else if (fer_parse_long(optarg, 16, FER_IMAGE_DIM_MAX, &v) < 0)
                 usage_error("--tiles: %s (auto, off or a side of 16 or more pixels)",
                             fer_error());
             else
-                cf.so.tile = (int)v;
+                tile = (int)v;
             break;
         default: usage(2);
         }
@@ -399,28 +408,34 @@ int main(int argc, char **argv)
             if (outs[k] && fer_outfile_same(outs[k], argv[i]))
                 usage_error("%s %s is the input %s", oname[k], outs[k], argv[i]);
     }
-    if (!use_ssd && (weights || score_given || tiles_given))
-        usage_error("--weights, --min-score and --tiles are for --detector ssd");
-    if (use_ssd && (cascade || haar_given))   /* the net replaces the face cascade and its scan */
+    if (det == D_HAAR && (weights || score_given || tiles_given))
+        usage_error("--weights, --min-score and --tiles are for --detector ssd or blazeface");
+    if (det != D_HAAR && (cascade || haar_given))   /* the net replaces the cascade and its scan */
         usage_error("-c, --scale-factor, --min-neighbors, --min-size and --max-size are for "
                     "--detector haar");
-    if (use_ssd && !score_given)
-        cf.so.min_score = cf.so.tile ? FER_SSD_TILED_SCORE : 0.5f;
-    if (use_ssd) {
+    if (det == D_SSD) {
+        cf.so.tile = tile < 0 ? FER_SSD_TILE_AUTO : tile;
+        cf.so.min_score = score_given ? score : cf.so.tile ? FER_SSD_TILED_SCORE : 0.5f;
+    } else if (det == D_BLAZE) {
+        cf.bo.tile = tile < 0 ? FER_BLAZE_TILE_AUTO : tile;
+        cf.bo.min_score = score_given ? score : FER_BLAZE_SCORE;
+    }
+    if (det != D_HAAR) {
         char buf[4096];
         if (!weights) {
-            if (fer_ssd_find("ssd_mobilenetv1.fer", buf, sizeof buf) < 0)
-                die("--detector ssd: %s", fer_error());
+            if (fer_ssd_find(files[det], buf, sizeof buf) < 0)
+                die("--detector %s: %s", detectors[det], fer_error());
             weights = buf;
         }
-        if (!(cf.ssd = fer_ssd_load(weights)))
+        if (det == D_SSD ? !(cf.ssd = fer_ssd_load(weights))
+                         : !(cf.blaze = fer_blaze_load(weights)))
             die("%s", fer_error());
     } else
         load_cascade(cascade, "haarcascade_frontalface_default.xml", &cf.face);
     if (cf.eyes)
         load_cascade(eye_cascade, "haarcascade_eye.xml", &cf.eye);
     /* each scale is a pass over the photo: bounded for the largest photo */
-    if (!cf.ssd && fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
+    if (det == D_HAAR && fer_detect_nscales(&cf.face, FER_IMAGE_DIM_MAX, FER_IMAGE_DIM_MAX, &cf.fo)
         > FER_DETECT_SCALES_MAX) {
         fer_haar_free(&cf.face);
         fer_haar_free(&cf.eye);
@@ -456,5 +471,6 @@ int main(int argc, char **argv)
     fer_haar_free(&cf.face);
     fer_haar_free(&cf.eye);
     fer_ssd_free(cf.ssd);
+    fer_blaze_free(cf.blaze);
     return failed;
 }

@@ -4,7 +4,9 @@ fer(5) model file, for the neural face detectors of fer-detect(1).
 
     python3 scripts/tfjs2fer.py ARCH SOURCE manifest.json out.fer
 
-The manifest (model-weights_manifest.json) is a JSON list of groups, each
+The manifest (model-weights_manifest.json) is a JSON list of groups, or a
+graph model's model.json whose "weightsManifest" holds that list (the
+graph itself is not read: lib/detect/facenet_blaze.c knows it), each
 {"paths": [shard files, read one after another], "weights": [{"name",
 "shape", "dtype", "quantization"?}, ...]}; the weights lie in the
 concatenated shards in the listed order, little-endian. A weight whose
@@ -15,7 +17,8 @@ written as an f32 record of its own name and shape (TensorFlow's layouts
 kept: HWIO for a convolution, HWC1 for a depthwise one); int32 weights
 (graph constants of the export) are stepped over. The first record,
 "model", carries format=fer-model, arch=ARCH, source=SOURCE and
-tfjs2fer=1 (this converter's version), which lib/facenet_ssd.c checks.
+tfjs2fer=1 (this converter's version), which lib/detect/tfweights.c and
+facenet_ssd.c check.
 
 Standard library only (no numpy). On bad input prints one line naming
 the file and exits 1, leaving no output file (written beside it, then
@@ -72,6 +75,8 @@ def convert(arch, source, manifest_path, out):
     except (OSError, ValueError) as e:
         raise Bad("%s: %s" % (manifest_path, getattr(e, "strerror", None) or
                               "not a JSON manifest (%s)" % e))
+    if isinstance(groups, dict) and "weightsManifest" in groups:
+        groups = groups["weightsManifest"]
     if not isinstance(groups, list) or not groups:
         raise Bad("%s: not a weights manifest (a JSON list of groups)" % manifest_path)
     folder = os.path.dirname(manifest_path)

@@ -10,28 +10,8 @@
 // Prints one line per face: "file x y w h score" in pixels of the photo,
 // floats as the runtime gives them.
 'use strict';
-const fs = require('fs');
 const path = require('path');
-
-function readPPM(file) {
-    const b = fs.readFileSync(file);
-    let pos = 0;
-    const tok = () => {
-        for (;;) {
-            while (/\s/.test(String.fromCharCode(b[pos]))) pos++;
-            if (b[pos] !== 0x23) break;
-            while (b[pos] !== 0x0a) pos++;
-        }
-        const s = pos;
-        while (!/\s/.test(String.fromCharCode(b[pos]))) pos++;
-        return b.toString('latin1', s, pos);
-    };
-    if (tok() !== 'P6') throw new Error(file + ': not a P6 PPM');
-    const w = +tok(), h = +tok(), max = +tok();
-    if (max !== 255) throw new Error(file + ': maxval ' + max);
-    pos++;
-    return { w, h, px: b.subarray(pos, pos + w * h * 3) };
-}
+const { readPPM } = require('./ppm_read.js');
 
 async function main() {
     const [dir, minScore, ...photos] = process.argv.slice(2);

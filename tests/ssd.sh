@@ -16,7 +16,7 @@ if [ ! -f "$P" ]; then
     { printf 'P6\n64 48\n255\n'; head -c 9216 /dev/zero | tr '\0' '\200'; } > "$P"
 fi
 
-t ssd-bad-detector 2 "^fer-detect: --detector: 'yolo': use haar or ssd\$" -- fer-detect --detector yolo "$P"
+t ssd-bad-detector 2 "^fer-detect: --detector: 'yolo': use haar, ssd or blazeface\$" -- fer-detect --detector yolo "$P"
 t ssd-bad-tiles 2 '^fer-detect: --tiles' -- fer-detect --detector ssd --tiles 3 "$P"
 t ssd-bad-tiles-word 2 '^fer-detect: --tiles' -- fer-detect --detector ssd --tiles many "$P"
 t ssd-bad-score 2 '^fer-detect: --min-score' -- fer-detect --detector ssd --min-score 1.5 "$P"

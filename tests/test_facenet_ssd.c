@@ -79,7 +79,8 @@ static void test_bad_files(void)
     write_model("empty.fer", good_meta, NULL, 0, NULL, 0);
     expect_fail("empty.fer", "no tensor MobilenetV1/Conv2d_0_pointwise/weights");
     write_model("shape.fer", good_meta, "MobilenetV1/Conv2d_0_pointwise/weights", 4, wrong, 0.5f);
-    expect_fail("shape.fer", "(3,3,3,16), expected f32 (3,3,3,32)");
+    expect_fail("shape.fer",
+                "tensor MobilenetV1/Conv2d_0_pointwise/weights is (3,3,3,16), expected (3,3,3,32)");
     write_model("nan.fer", good_meta, "MobilenetV1/Conv2d_0_pointwise/weights", 4, conv0, NAN);
     expect_fail("nan.fer", "not finite");
     /* the same file cut inside its tensor's payload */

@@ -89,5 +89,18 @@ json.dump([{"paths": ["c.bin"], "weights": [{"name": "MobilenetV1/Conv2d_0_point
 PYEOF
 "$PY" "$CV" ssd_mobilenetv1 test c.json shape.fer
 { printf 'P6\n8 8\n255\n'; head -c 192 /dev/zero; } > p.ppm
-t tfjs2fer-wrong-shape 1 '^fer-detect: shape\.fer: tensor MobilenetV1/Conv2d_0_pointwise/weights is f32 \(3,3,3,16\), expected f32 \(3,3,3,32\)$' -- \
+t tfjs2fer-wrong-shape 1 '^fer-detect: shape\.fer: tensor MobilenetV1/Conv2d_0_pointwise/weights is \(3,3,3,16\), expected \(3,3,3,32\)$' -- \
     fer-detect --detector ssd --weights shape.fer p.ppm
+
+# a graph model's model.json (weightsManifest inside) for BlazeFace, its
+# first convolution of the wrong shape
+"$PY" - <<'PYEOF'
+import json, struct
+open("g.bin", "wb").write(struct.pack("<%df" % (5 * 5 * 3 * 16), *([0.25] * (5 * 5 * 3 * 16))))
+json.dump({"format": "graph-model", "modelTopology": {"node": []}, "weightsManifest": [
+    {"paths": ["g.bin"], "weights": [{"name": "unknown", "shape": [5, 5, 3, 16],
+                                      "dtype": "float32"}]}]}, open("g.json", "w"))
+PYEOF
+t tfjs2fer-graph-model 0 '' -- "$PY" "$CV" blazeface test g.json blaze.fer
+t tfjs2fer-blaze-wrong-shape 1 '^fer-detect: blaze\.fer: tensor unknown is \(5,5,3,16\), expected \(5,5,3,24\)$' -- \
+    fer-detect --detector blazeface --weights blaze.fer p.ppm

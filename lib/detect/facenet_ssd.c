@@ -5,14 +5,15 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
-#include "parse.h"
-#include "record.h"
 #include "tfconv.h"
+#include "tfinput.h"
+#include "tfweights.h"
 #include "tiles.h"
 
 #define NPAIR 13        /* MobileNetV1's depthwise + pointwise pairs */
@@ -51,42 +52,13 @@ static void free_work(fer_ssd *m);
 
 /* ---- loading ---- */
 
-typedef struct table {
-    fer_record *r;
-    int n;
-    const char *path;
-} table;
-
-/* The record named name, f32 of the given shape (nd dims), or NULL with
+/* The tensor name, f32 of the given shape (nd dims), or NULL with
  * fer_error() set. */
-static const float *find(const table *t, const char *name, int nd, int d0, int d1, int d2,
+static const float *find(const fer_tfweights *t, const char *name, int nd, int d0, int d1, int d2,
                          int d3)
 {
     int want[4] = {d0, d1, d2, d3};
-    for (int i = 0; i < t->n; i++) {
-        const fer_record *r = &t->r[i];
-        int ok;
-        if (strcmp(r->name, name))
-            continue;
-        ok = r->dtype == FER_F32 && r->ndim == nd;
-        for (int d = 0; ok && d < nd; d++)
-            ok = r->shape[d] == (uint64_t)want[d];
-        if (!ok) {
-            char got[128] = "", exp[128] = "";
-            int k = 0, e = 0;
-            for (int d = 0; d < r->ndim && k < 100; d++)
-                k += snprintf(got + k, sizeof got - k, "%s%llu", d ? "," : "",
-                              (unsigned long long)r->shape[d]);
-            for (int d = 0; d < nd; d++)
-                e += snprintf(exp + e, sizeof exp - e, "%s%d", d ? "," : "", want[d]);
-            fer_seterr("%s: tensor %s is %s (%s), expected f32 (%s)", t->path, name,
-                       fer_dtype_name(r->dtype), got, exp);
-            return NULL;
-        }
-        return r->data;
-    }
-    fer_seterr("%s: no tensor %s (not face-api's SSD MobileNetV1 weights)", t->path, name);
-    return NULL;
+    return fer_tfweights_find(t, name, nd, want);
 }
 
 static float *fdup(const float *p, size_t n)
@@ -99,7 +71,7 @@ static float *fdup(const float *p, size_t n)
 
 /* A dense convolution from its TensorFlow weights name/weights (k, k, C,
  * K) and bias name/<bias> (K). */
-static int load_dense(const table *t, conv *cv, const char *name, const char *bias, int C,
+static int load_dense(const fer_tfweights *t, conv *cv, const char *name, const char *bias, int C,
                       int K, int k, int s, float lo, float hi)
 {
     char wn[256], bn[256];
@@ -116,7 +88,7 @@ static int load_dense(const table *t, conv *cv, const char *name, const char *bi
 }
 
 /* A depthwise 3x3 convolution with its batch norm folded in. */
-static int load_depthwise(const table *t, conv *cv, int i, int C)
+static int load_depthwise(const fer_tfweights *t, conv *cv, int i, int C)
 {
     char n[6][256];
     const char *part[6] = {"depthwise_weights", "BatchNorm/gamma", "BatchNorm/beta",
@@ -139,7 +111,7 @@ static int load_depthwise(const table *t, conv *cv, int i, int C)
     return 0;
 }
 
-static int load_all(fer_ssd *m, const table *t)
+static int load_all(fer_ssd *m, const fer_tfweights *t)
 {
     char name[256];
     const float *anc;
@@ -178,79 +150,19 @@ static int load_all(fer_ssd *m, const table *t)
     return 0;
 }
 
-/* Reads the model record and every f32 record of path into t. */
-static int read_table(const char *path, table *t)
-{
-    fer_reader *rd = fer_reader_open(path);
-    fer_record r;
-    char v[64];
-    int k, cap = 0;
-    if (!rd)
-        return -1;
-    fer_reader_expect(rd, "fer model");
-    if ((k = fer_reader_next(rd, &r)) <= 0) {
-        if (k == 0)
-            fer_seterr("%s: empty file, not a fer model", path);
-        fer_reader_close(rd);
-        return -1;
-    }
-    if (strcmp(r.name, "model") || !r.meta) {
-        fer_seterr("%s: starts with a record '%s', not a fer model", path, r.name);
-        goto bad;
-    }
-    if (fer_parse_meta(r.meta, "arch", v, sizeof v) < 0 || strcmp(v, "ssd_mobilenetv1")) {
-        fer_seterr("%s: a model of arch '%s', not the ssd_mobilenetv1 face detector", path,
-                   fer_parse_meta(r.meta, "arch", v, sizeof v) < 0 ? "(none)" : v);
-        goto bad;
-    }
-    if (fer_parse_meta(r.meta, "tfjs2fer", v, sizeof v) < 0 || strcmp(v, "1")) {
-        fer_seterr("%s: converter version '%s', this fer reads 1 (make models again)", path,
-                   fer_parse_meta(r.meta, "tfjs2fer", v, sizeof v) < 0 ? "(none)" : v);
-        goto bad;
-    }
-    fer_record_free(&r);
-    while ((k = fer_reader_next(rd, &r)) > 0) {
-        if (r.dtype != FER_F32) {
-            fer_record_free(&r);
-            continue;
-        }
-        for (uint64_t i = 0, n = fer_record_count(&r); i < n; i++)
-            if (!isfinite(((const float *)r.data)[i])) {
-                fer_seterr("%s: tensor %s holds a value that is not finite", path, r.name);
-                goto bad;
-            }
-        if (t->n == cap) {
-            fer_record *g = realloc(t->r, sizeof *g * (size_t)(cap = cap ? 2 * cap : 64));
-            if (!g) {
-                fer_seterr("%s: out of memory", path);
-                goto bad;
-            }
-            t->r = g;
-        }
-        t->r[t->n++] = r;
-    }
-    fer_reader_close(rd);
-    return k;
-bad:
-    fer_record_free(&r);
-    fer_reader_close(rd);
-    return -1;
-}
-
 fer_ssd *fer_ssd_load(const char *path)
 {
-    table t = {NULL, 0, path};
+    fer_tfweights t;
     fer_ssd *m = calloc(1, sizeof *m);
     int st = -1;
     if (!m) {
         fer_seterr("%s: out of memory", path);
         return NULL;
     }
-    if (read_table(path, &t) == 0)
+    if (fer_tfweights_read(path, "ssd_mobilenetv1", "face-api's SSD MobileNetV1", &t) == 0) {
         st = load_all(m, &t);
-    for (int i = 0; i < t.n; i++)
-        fer_record_free(&t.r[i]);
-    free(t.r);
+        fer_tfweights_free(&t);
+    }
     if (st < 0) {
         fer_ssd_free(m);
         return NULL;
@@ -356,49 +268,6 @@ oom:
     return fer_seterr("out of memory (the detector's working memory)");
 }
 
-/* The net's input from the region: padded square, TensorFlow's bilinear
- * resize (no corner alignment, no half-pixel centres: output index i
- * samples at i * side / 512, between floor and ceil), [-1, 1]. */
-static void prepare(float *in, const fer_image *im, int x0, int y0, int w, int h)
-{
-    int side = w > h ? w : h, S = FER_SSD_SIDE, nc = im->c;
-    int cf[FER_SSD_SIDE], cc[FER_SSD_SIDE];
-    double ratio = (double)side / S, cl[FER_SSD_SIDE];
-    size_t plane = (size_t)S * S;
-    for (int q = 0; q < S; q++) {
-        double fx = ratio * q;
-        cf[q] = (int)floor(fx), cc[q] = (int)ceil(fx), cl[q] = fx - cf[q];
-        if (cc[q] > side - 1)
-            cc[q] = side - 1;
-    }
-    for (int r = 0; r < S; r++) {
-        double fy = ratio * r, ly;
-        int yf = (int)floor(fy), yc = (int)ceil(fy);
-        const uint8_t *rows[2];
-        ly = fy - yf;
-        if (yc > side - 1)
-            yc = side - 1;
-        /* a row below the region is padding: NULL */
-        rows[0] = yf < h ? im->px + ((size_t)(y0 + yf) * im->w + x0) * nc : NULL;
-        rows[1] = yc < h ? im->px + ((size_t)(y0 + yc) * im->w + x0) * nc : NULL;
-        for (int q = 0; q < S; q++) {
-            int xs[2] = {cf[q], cc[q]};
-            for (int c = 0; c < 3; c++) {
-                double v[4];
-                int ch = nc == 3 ? c : 0;
-                for (int i = 0; i < 4; i++) {
-                    const uint8_t *row = rows[i >> 1];
-                    int xx = xs[i & 1];
-                    v[i] = row && xx < w ? row[(size_t)xx * nc + ch] : 0;
-                }
-                double top = v[0] + (v[1] - v[0]) * cl[q], bot = v[2] + (v[3] - v[2]) * cl[q];
-                float val = (float)(top + (bot - top) * ly);
-                in[c * plane + (size_t)r * S + q] = val / 127.5f - 1.f;
-            }
-        }
-    }
-}
-
 /* A predictor's output (A*n, cells) into rows of n per anchor, anchor
  * index (cell * A + a), as TensorFlow's NHWC reshape orders them. */
 static void gather(const float *y, int A, int n, int cells, float *dst)
@@ -467,7 +336,7 @@ int fer_ssd_run(fer_ssd *m, const fer_image *im, int x, int y, int w, int h, flo
                           im->h);
     if (alloc_work(m) < 0)
         return -1;
-    prepare(m->in, im, x, y, w, h);
+    fer_tf_square_input(im, x, y, w, h, 0, 0, FER_SSD_SIDE, m->in);
     if (forward(m) < 0)
         return -1;
     fer_ssd_decode(m->anchors, m->enc, FER_SSD_ANCHORS, m->dec);

@@ -7,7 +7,7 @@ dir=${1:?usage: seeds.sh DIR}
 B=${FER_BUILD:-build}
 bin=$B/bin
 mf=$B/tests/make_faces
-for p in csv record dataset model checkpoint haar image parse logs ssd; do
+for p in csv record dataset model checkpoint haar image parse logs ssd blaze; do
     mkdir -p "$dir/$p"
 done
 tmp=$(mktemp -d)
@@ -157,3 +157,6 @@ printf 'format=fer-model\nclasses=angry,disgust\ntrain.command=fer-train -m ff\n
 ssd=${FER_MODELS:-models}/ssd_mobilenetv1.fer
 [ -s "$ssd" ] && head -c 65536 "$ssd" >"$dir/ssd/head.fer"
 cp "$dir/model/ff-adam.fer" "$dir/ssd/other-model.fer"
+blaze=${FER_MODELS:-models}/blazeface.fer
+[ -s "$blaze" ] && head -c 65536 "$blaze" >"$dir/blaze/head.fer"
+cp "$dir/model/ff-adam.fer" "$dir/blaze/other-model.fer"
