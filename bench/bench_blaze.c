@@ -1,7 +1,7 @@
 /* bench_blaze.c: milliseconds per run of the BlazeFace face detector at
  * its native input (one fer_blaze_run on a 256x256 photo: resize, net,
  * decode, NMS), at 1 and 2 threads, on seeded random pixels; the sibling
- * of bench_blaze.c. make bench runs it; it skips with one line when make
+ * of bench_ssd.c. make bench runs it; it skips with one line when make
  * models has not fetched the weights.
  *
  *   bench_blaze [SECONDS]    (per thread count, default 3)
