@@ -13,7 +13,7 @@
 #include "tfconv.h"
 #include "tfinput.h"
 #include "tfweights.h"
-#include "tiles.h"
+#include "tiled.h"
 
 #define S FER_BLAZE_SIDE
 #define NB FER_BLAZE_BLOCKS
@@ -353,69 +353,15 @@ void fer_blaze_defaults(fer_blaze_opts *o)
     o->overlap = 0.25;
 }
 
-/* Appends the n boxes of b to *all (count *na, room *cap); frees b. */
-static int append(fer_box **all, int *na, int *cap, fer_box *b, int n)
+/* fer_blaze_run as tiled.h runs a region */
+static int region(void *net, const fer_image *im, int x, int y, int w, int h, float min_score,
+                  fer_box **out)
 {
-    if (n > 0 && *na + n > *cap) {
-        int c = (*na + n) * 2;
-        fer_box *g = realloc(*all, sizeof *g * (size_t)c);
-        if (!g) {
-            free(b);
-            return fer_seterr("out of memory");
-        }
-        *all = g, *cap = c;
-    }
-    if (n > 0)
-        memcpy(*all + *na, b, sizeof *b * (size_t)n);
-    *na += n > 0 ? n : 0;
-    free(b);
-    return 0;
+    return fer_blaze_run(net, im, x, y, w, h, min_score, out);
 }
 
 int fer_blaze_detect(fer_blaze *m, const fer_image *im, const fer_blaze_opts *o,
                      fer_box **out)
 {
-    fer_tile *t = NULL;
-    fer_box *all = NULL, *b, *res = NULL;
-    int na = 0, cap = 0, nt, n, *keep = NULL;
-
-    *out = NULL;
-    if ((n = fer_blaze_run(m, im, 0, 0, im->w, im->h, o->min_score, &b)) < 0 ||
-        append(&all, &na, &cap, b, n) < 0)
-        goto fail;
-    if ((nt = fer_tiles_plan(im->w, im->h, o->tile, o->overlap, &t)) < 0)
-        goto fail;
-    for (int i = 0; i < nt; i++) {
-        int k = 0;
-        double margin = 0.02 * (t[i].w > t[i].h ? t[i].w : t[i].h);
-        if ((n = fer_blaze_run(m, im, t[i].x, t[i].y, t[i].w, t[i].h, o->min_score, &b)) < 0)
-            goto fail;
-        for (int j = 0; j < n; j++)
-            if (!fer_tile_cut(&t[i], im->w, im->h, b[j].x0, b[j].y0, b[j].x1, b[j].y1, margin))
-                b[k++] = b[j];
-        if (append(&all, &na, &cap, b, k) < 0)
-            goto fail;
-    }
-    if (na && !(keep = malloc(sizeof *keep * (size_t)na))) {
-        fer_seterr("out of memory (%d boxes)", na);
-        goto fail;
-    }
-    if ((n = na ? fer_nms(all, na, o->min_score, FER_BLAZE_IOU, na, keep) : 0) < 0)
-        goto fail;
-    if (n && !(res = malloc(sizeof *res * (size_t)n))) {
-        fer_seterr("out of memory (%d boxes)", n);
-        goto fail;
-    }
-    for (int i = 0; i < n; i++)
-        res[i] = all[keep[i]];
-    free(keep);
-    free(all);
-    free(t);
-    *out = res;
-    return n;
-fail:
-    free(keep);
-    free(all);
-    free(t);
-    return -1;
+    return fer_tiled_detect(region, m, im, o->tile, o->overlap, o->min_score, FER_BLAZE_IOU, out);
 }

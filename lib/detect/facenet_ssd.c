@@ -14,7 +14,7 @@
 #include "tfconv.h"
 #include "tfinput.h"
 #include "tfweights.h"
-#include "tiles.h"
+#include "tiled.h"
 
 #define NPAIR 13        /* MobileNetV1's depthwise + pointwise pairs */
 #define NPRED 8         /* the SSD layers after it */
@@ -371,79 +371,16 @@ void fer_ssd_defaults(fer_ssd_opts *o)
     o->overlap = 0.25;
 }
 
-/* Appends the n boxes of b to *all (count *na, room *cap); frees b. */
-static int append(fer_box **all, int *na, int *cap, fer_box *b, int n)
+/* fer_ssd_run as tiled.h runs a region */
+static int region(void *net, const fer_image *im, int x, int y, int w, int h, float min_score,
+                  fer_box **out)
 {
-    if (n <= 0) {
-        free(b);
-        return 0;
-    }
-    if (*na + n > *cap) {
-        int c = (*na + n) * 2;
-        fer_box *g = realloc(*all, sizeof *g * (size_t)c);
-        if (!g) {
-            free(b);
-            return fer_seterr("out of memory");
-        }
-        *all = g, *cap = c;
-    }
-    memcpy(*all + *na, b, sizeof *b * (size_t)n);
-    *na += n;
-    free(b);
-    return 0;
+    return fer_ssd_run(net, im, x, y, w, h, min_score, out);
 }
 
 int fer_ssd_detect(fer_ssd *m, const fer_image *im, const fer_ssd_opts *o, fer_box **out)
 {
-    fer_tile *t = NULL;
-    fer_box *all = NULL, *b, *res = NULL;
-    int na = 0, cap = 0, nt, n, *keep = NULL;
-
-    *out = NULL;
-    if ((n = fer_ssd_run(m, im, 0, 0, im->w, im->h, o->min_score, &b)) < 0 ||
-        append(&all, &na, &cap, b, n) < 0)
-        goto fail;
-    if ((nt = fer_tiles_plan(im->w, im->h, o->tile, o->overlap, &t)) < 0)
-        goto fail;
-    for (int i = 0; i < nt; i++) {
-        int k = 0;
-        /* 2% of the tile: a box this near an inner edge is taken as cut */
-        double margin = 0.02 * (t[i].w > t[i].h ? t[i].w : t[i].h);
-        if ((n = fer_ssd_run(m, im, t[i].x, t[i].y, t[i].w, t[i].h, o->min_score, &b)) < 0)
-            goto fail;
-        for (int j = 0; j < n; j++)
-            if (!fer_tile_cut(&t[i], im->w, im->h, b[j].x0, b[j].y0, b[j].x1, b[j].y1, margin))
-                b[k++] = b[j];
-        if (append(&all, &na, &cap, b, k) < 0)
-            goto fail;
-    }
-    if (!na) {
-        free(t);
-        free(all);
-        return 0;
-    }
-    if (!(keep = malloc(sizeof *keep * (size_t)na))) {
-        fer_seterr("out of memory (%d boxes)", na);
-        goto fail;
-    }
-    if ((n = fer_nms(all, na, o->min_score, 0.5, na, keep)) < 0)
-        goto fail;
-    if (n && !(res = malloc(sizeof *res * (size_t)n))) {
-        fer_seterr("out of memory (%d boxes)", n);
-        goto fail;
-    }
-    for (int i = 0; i < n; i++)
-        res[i] = all[keep[i]];
-    free(keep);
-    free(all);
-    free(t);
-    *out = res;
-    return n;
-fail:
-    free(keep);
-    free(all);
-    free(t);
-    return -1;
+    return fer_tiled_detect(region, m, im, o->tile, o->overlap, o->min_score, 0.5, out);
 }
 
 int fer_ssd_find(const char *name, char *buf, size_t n)
