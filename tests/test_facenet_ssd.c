@@ -16,36 +16,7 @@
 
 static char dir[] = "/tmp/test_facenet_ssd.XXXXXX";
 
-static const char *path_of(const char *name)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-/* Writes a model file: the model record with meta, then one f32 tensor
- * (name, shape of nd dims, all values v) when tname is not NULL. */
-static void write_model(const char *file, const char *meta, const char *tname, int nd,
-                        const uint64_t *shape, float v)
-{
-    FILE *f = fopen(path_of(file), "wb");
-    uint64_t zero = 0, n = 1;
-    fer_record r;
-    fer_record_init(&r, "model", FER_U8, 1, &zero, NULL, meta);
-    fer_record_write(f, &r);
-    if (tname) {
-        float *d;
-        for (int i = 0; i < nd; i++)
-            n *= shape[i];
-        d = malloc(sizeof *d * n);
-        for (uint64_t i = 0; i < n; i++)
-            d[i] = v;
-        fer_record_init(&r, tname, FER_F32, nd, shape, d, NULL);
-        fer_record_write(f, &r);
-        free(d);
-    }
-    fclose(f);
-}
+#include "tfmodel_test.h"
 
 /* Loading file fails with a message naming it and containing what. */
 static void expect_fail(const char *file, const char *what)
