@@ -49,6 +49,7 @@
 #include "check.h"
 #include "conv.h"
 #include "error.h"
+#include "gemm.h"
 #include "layers.h"
 #include "model.h"
 #include "net.h"
@@ -115,7 +116,7 @@ static void check_bn(int N, int K, int PQ, const float *y, const double *st)
 /* Inference's fused conv on s against the ops one by one, every
  * combination of the two ReLUs and the batch norm. */
 static void infer_one(const fer_conv_shape *s, const float *x, const float *w, const float *b,
-                      float *ws)
+                      float *ws, float *pack)
 {
     const int K = s->K;
     const size_t yn = (size_t)s->N * K * s->P * s->Q;
@@ -131,18 +132,47 @@ static void infer_one(const fer_conv_shape *s, const float *x, const float *w, c
             fer_batchnorm_forward_infer(s->N, K, s->P * s->Q, y, g, bt, 1e-5f, rm, rv, y);
         if (r2)
             fer_relu_forward(yn, y, y);
-        fer_conv2d_forward_infer_fused(s, x, w, b, r1, bn ? g : NULL, bt, 1e-5f, rm, rv, r2, yf,
-                                       ws);
-        if (memcmp(yf, y, yn * sizeof *y)) {
-            size_t i = 0;
-            while (!memcmp(yf + i, y + i, sizeof *y))
-                i++;
-            CHECK(0, "infer fused (relu %d bn %d relu %d) y[%zu] = %.9g, the ops %.9g", r1, !!bn,
-                  r2, i, yf[i], y[i]);
+        /* without a pack, then with one packed now and with it kept */
+        for (int v = 0; v < 3; v++) {
+            fer_conv2d_forward_infer_fused(s, x, w, b, r1, bn ? g : NULL, bt, 1e-5f, rm, rv, r2,
+                                           yf, ws, v ? pack : NULL, v == 1);
+            if (memcmp(yf, y, yn * sizeof *y)) {
+                size_t i = 0;
+                while (!memcmp(yf + i, y + i, sizeof *y))
+                    i++;
+                CHECK(0, "infer fused (relu %d bn %d relu %d, %s) y[%zu] = %.9g, the ops %.9g",
+                      r1, !!bn, r2, v == 0 ? "no pack" : v == 1 ? "packed" : "pack kept", i,
+                      yf[i], y[i]);
+            }
         }
         free(y), free(yf);
     }
     free(g), free(bt), free(rm), free(rv);
+}
+
+/* A kept pack is what the op uses: new weights without repack give the
+ * old weights' y, with repack the new ones'; another precision packs
+ * anew by itself. */
+static void pack_kept(const fer_conv_shape *s, const float *x, const float *w, const float *b,
+                      float *ws, float *pack)
+{
+    const size_t yn = (size_t)s->N * s->K * s->P * s->Q, wn = (size_t)s->K * s->C * s->R * s->S;
+    float *w2 = check_randv(wn, -0.5f, 0.5f), *y = nanv(yn), *y2 = nanv(yn), *yf = nanv(yn);
+    fer_conv2d_forward(s, x, w, b, y, ws);
+    fer_conv2d_forward(s, x, w2, b, y2, ws);
+    fer_conv2d_forward_infer_fused(s, x, w, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 1);
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 0);
+    CHECK(!memcmp(yf, y, yn * sizeof *y), "a kept pack: not the first weights' y");
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 1);
+    CHECK(!memcmp(yf, y2, yn * sizeof *y), "repacked: not the new weights' y");
+    /* bf16 from a pack made in fp32: the bf16 product's bits, not fp32's */
+    fer_gemm_set_precision("bf16");
+    fer_conv2d_forward(s, x, w2, b, y, ws);
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 0);
+    CHECK(!memcmp(yf, y, yn * sizeof *y), "bf16 through an fp32 pack: not bf16's y");
+    CHECK(memcmp(y, y2, yn * sizeof *y), "bf16 and fp32 gave the same bits: a void check");
+    fer_gemm_set_precision("fp32");
+    free(w2), free(y), free(y2), free(yf);
 }
 
 /* One shape: the fused forward on 1 and 2 threads against conv + ReLU and
@@ -190,11 +220,17 @@ static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, i
     }
     CHECK(!memcmp(st[0], st[1], 2 * K * sizeof(double)), "the sums differ between 1 and 2 threads");
     check_bn(N, K, (int)PQ, y, st[0]);
-    if (!relu)
+    if (!relu) {
+        /* a pack's first contents are anything: random bits here */
+        const size_t pn = fer_conv2d_infer_pack_floats(&s);
+        float *pack = check_randv(pn, -1, 1);
         for (int t = 1; t <= 2; t++) {
             fer_threads_set(t);
-            infer_one(&s, x, w, b, ws);
+            infer_one(&s, x, w, b, ws, pack);
         }
+        pack_kept(&s, x, w, b, ws, pack);
+        free(pack);
+    }
     fer_threads_set(2);
     free(x), free(w), free(b), free(y), free(ws), free(st[0]), free(st[1]);
 }
@@ -315,8 +351,37 @@ static void infer_net(const char *arch, double width, int stages, int n)
     fer_model_free(&m);
 }
 
+/* Weights written between inference passes of one plan (as fer-train's
+ * EMA swap and a model load do): the next pass uses them. */
+static void infer_rewrite(const char *arch, double width, int n)
+{
+    fer_model a, b;
+    float *x = check_randv((size_t)n * 48 * 48, -2, 2), *la = nanv((size_t)n * 7);
+    float *lb = nanv((size_t)n * 7);
+    build_net(&a, arch, width, 0, 21);
+    build_net(&b, arch, width, 0, 22);
+    CHECK(fer_net_plan_infer(a.net, n) == 0 && fer_net_forward(a.net, x, n, 0, 0, 0, la) == 0 &&
+              fer_net_forward(a.net, x, n, 0, 0, 0, la) == 0,
+          "%s: %s", arch, fer_error());
+    for (int i = 0; i < fer_net_nparams(b.net); i++) {   /* b's weights into a */
+        const fer_param *p = fer_net_param(b.net, i);
+        float *v = malloc(p->n * sizeof *v);
+        fer_net_param_read(b.net, i, v);
+        fer_net_param_write(a.net, i, v);
+        free(v);
+    }
+    CHECK(fer_net_forward(a.net, x, n, 0, 0, 0, la) == 0 && fer_net_plan_infer(b.net, n) == 0 &&
+              fer_net_forward(b.net, x, n, 0, 0, 0, lb) == 0,
+          "%s: %s", arch, fer_error());
+    CHECK(!memcmp(la, lb, (size_t)n * 7 * sizeof *la), "%s: rewritten weights not used", arch);
+    free(x), free(la), free(lb);
+    fer_model_free(&a), fer_model_free(&b);
+}
+
 static void test_infer_nets(void)
 {
+    infer_rewrite("cnn", 0.25, 1);
+    infer_rewrite("resnet18", 0.125, 2);
     infer_net("cnn", 0.25, 0, 5);
     infer_net("cnn", 0.125, 4, 1);
     infer_net("resnet18", 0.125, 0, 3);

@@ -7,11 +7,13 @@
  * kernel is chosen: conv_gemm.c, which runs 3x3 stride-1 shapes by
  * Winograd (conv_winograd.c) and the others as GEMMs with implicit im2col. */
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "conv.h"
 #include "conv_gemm.h"
 #include "error.h"
+#include "gemm.h"
 #include "layers.h"
 #include "scratch.h"
 
@@ -81,24 +83,61 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
     }
 }
 
+/* A kept pack's header: what it was packed for. */
+enum { PACK_HEAD = 16, PACK_MAGIC = 0x4b434150 };
+
+size_t fer_conv2d_infer_pack_floats(const fer_conv_shape *s)
+{
+    return PACK_HEAD + fer_conv_pack_floats(s);
+}
+
+/* pack's packed weights, packed anew when asked or when they were packed
+ * for another GEMM layout, shape or path; NULL when pack is. */
+static const float *kept_pack(const fer_conv_shape *s, const float *w, float *pack, int repack,
+                              float *ws)
+{
+    uint32_t want[8] = {PACK_MAGIC, fer_gemm_layout(), (uint32_t)fer_conv_pack_kind(s),
+                        (uint32_t)s->K, (uint32_t)s->C, (uint32_t)s->R, (uint32_t)s->S,
+                        (uint32_t)s->stride};
+    if (!pack)
+        return NULL;
+    if (repack || memcmp(pack, want, sizeof want)) {
+        fer_conv_pack(s, w, pack + PACK_HEAD, ws);
+        memcpy(pack, want, sizeof want);
+    }
+    return pack + PACK_HEAD;
+}
+
+static void forward_maybe_packed(const fer_conv_shape *s, const float *x, const float *w,
+                                 const float *packed, const float *b, float *y, float *ws,
+                                 const fer_conv_epi *e)
+{
+    if (packed)
+        fer_conv2d_forward_packed(s, x, packed, b, y, ws, e);
+    else
+        fer_conv2d_forward_gemm(s, x, w, b, y, ws, e);
+}
+
 void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, const float *w,
                                     const float *b, int relu, const float *gamma,
                                     const float *beta, float eps, const float *mean,
-                                    const float *var, int relu2, float *y, float *ws)
+                                    const float *var, int relu2, float *y, float *ws,
+                                    float *pack, int repack)
 {
     const int K = s->K;
     const size_t PQ = (size_t)s->P * s->Q;
     float *ac = gamma ? fer_scratch(FER_SCRATCH_EPI, 2 * (size_t)K) : NULL;
     fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2};
+    const float *packed = kept_pack(s, w, pack, repack, ws);
     if (ac)
         fer_batchnorm_infer_coefs(K, gamma, beta, eps, mean, var, ac, ac + K);
     if (ac || !gamma) {
-        fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
+        forward_maybe_packed(s, x, w, packed, b, y, ws, &e);
         return;
     }
     /* no memory for the coefficients: the ops one by one, as the net runs
      * them unfused */
-    fer_conv2d_forward_gemm(s, x, w, b, y, ws, NULL);
+    forward_maybe_packed(s, x, w, packed, b, y, ws, NULL);
     if (relu)
         fer_relu_forward((size_t)s->N * K * PQ, y, y);
     fer_batchnorm_forward_infer(s->N, K, (int)PQ, y, gamma, beta, eps, mean, var, y);

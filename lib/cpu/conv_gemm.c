@@ -328,16 +328,23 @@ int fer_conv_epi_parts(const fer_conv_shape *s)
     return fer_conv_wino_ok(s) ? fer_conv_wino_blocks(s) : s->N;
 }
 
-void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
-                             const float *b, float *y, float *ws, const fer_conv_epi *epi)
+/* The forward pass with weights w, or with their packed form (pack, not
+ * NULL; fer_conv_pack's output) */
+static void forward(const fer_conv_shape *s, const float *x, const float *w, const float *pack,
+                    const float *b, float *y, float *ws, const fer_conv_epi *epi)
 {
     const int K = s->K, g0 = fer_conv_gemm_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
     fer_gemm_operand A = {.p = w, .ld = (long)crs};
     if (fer_conv_wino_ok(s)) {
-        fer_conv2d_forward_wino(s, x, w, b, y, ws, epi);
+        if (pack)
+            fer_conv2d_forward_wino_packed(s, x, pack, b, y, ws, epi);
+        else
+            fer_conv2d_forward_wino(s, x, w, b, y, ws, epi);
         return;
     }
+    if (pack)
+        A = (fer_gemm_operand){.p = pack, .packed = 1};
     for (int n0 = 0; n0 < s->N; n0 += g0) {
         int g = s->N - n0 < g0 ? s->N - n0 : g0;
         size_t cols = (size_t)g * pq;
@@ -353,6 +360,38 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
             fer_parallel_for((g * K + oj.per_task - 1) / oj.per_task, out_task, &oj);
         }
     }
+}
+
+void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const float *w,
+                             const float *b, float *y, float *ws, const fer_conv_epi *epi)
+{
+    forward(s, x, w, NULL, b, y, ws, epi);
+}
+
+int fer_conv_pack_kind(const fer_conv_shape *s)
+{
+    return fer_conv_wino_ok(s) ? 1 : 2;
+}
+
+size_t fer_conv_pack_floats(const fer_conv_shape *s)
+{
+    size_t a = ((size_t)s->K + 16) * crs_of(s);   /* gemm.h's bound for any kernel */
+    size_t b = s->R == 3 && s->S == 3 && s->stride == 1 ? fer_conv_wino_pack_floats(s) : 0;
+    return a > b ? a : b;
+}
+
+void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
+{
+    if (fer_conv_wino_ok(s))
+        fer_conv_wino_pack(s, w, pack, ws);
+    else
+        fer_gemm_pack_a(0, s->K, (int)crs_of(s), w, (int)crs_of(s), pack);
+}
+
+void fer_conv2d_forward_packed(const fer_conv_shape *s, const float *x, const float *pack,
+                               const float *b, float *y, float *ws, const fer_conv_epi *epi)
+{
+    forward(s, x, NULL, pack, b, y, ws, epi);
 }
 
 /* ---- backward ---- */

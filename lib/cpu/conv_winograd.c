@@ -649,15 +649,35 @@ int fer_conv_wino_blocks(const fer_conv_shape *s)
     return (s->N * tiles_y(s) + rb - 1) / rb;
 }
 
+size_t fer_conv_wino_pack_floats(const fer_conv_shape *s)
+{
+    return 16 * packed_u(s);
+}
+
+void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
+{
+    wjob j = {.s = s, .w = w, .U = ws, .Up = pack};
+    fer_parallel_for(s->K, filter_task, &j);
+    fer_parallel_for(16, pack_task, &j);
+}
+
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
                              const float *b, float *y, float *ws, const fer_conv_epi *epi)
 {
+    float *Up = ws + 16 * (size_t)s->K * s->C;
+    fer_conv_wino_pack(s, w, Up, ws);
+    fer_conv2d_forward_wino_packed(s, x, Up, b, y, ws, epi);
+}
+
+void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, const float *pack,
+                                    const float *b, float *y, float *ws,
+                                    const fer_conv_epi *epi)
+{
     const int rb = block_rows(s), rows = s->N * tiles_y(s), nblocks = fer_conv_wino_blocks(s);
-    wjob j = {.s = s, .x = x, .w = w, .b = b, .y = y, .U = ws, .epi = epi};
-    j.Up = ws + 16 * (size_t)s->K * s->C;
-    j.V = j.Up + 16 * packed_u(s);   /* the spare block */
-    fer_parallel_for(s->K, filter_task, &j);
-    fer_parallel_for(16, pack_task, &j);
+    wjob j = {.s = s, .x = x, .b = b, .y = y, .epi = epi};
+    j.Up = (float *)pack;   /* only read here */
+    /* the spare block, where the unpacked pass has it */
+    j.V = ws + 16 * ((size_t)s->K * s->C + packed_u(s));
     if (nblocks >= 2 * fer_threads_get() || fer_threads_get() == 1) {
         fer_parallel_for(nblocks, block_task, &j);
         return;

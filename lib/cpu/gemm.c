@@ -74,9 +74,12 @@ static char emu_name[32];
 /* kern from the chosen kernel and the precision: AVX512_BF16's kernel in
  * place of the AVX-512 one where the CPU has it, else the chosen kernel
  * with its panels rounded to bf16. */
+static unsigned layout;                    /* fer_gemm_layout */
+
 static void select_kernel(void)
 {
     const fer_gemm_kernel *native = fer_gemm_kernel_avx512bf16();
+    layout++;
     kern = kern_fp32;
     if (!bf16)
         return;
@@ -149,6 +152,12 @@ int fer_gemm_set_precision(const char *name)
     bf16 = !strcmp(name, "bf16");
     select_kernel();
     return 0;
+}
+
+unsigned fer_gemm_layout(void)
+{
+    pthread_once(&once, init_kernel);
+    return layout;
 }
 
 const char *fer_gemm_precision(void)

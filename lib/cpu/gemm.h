@@ -58,6 +58,9 @@ void fer_gemm_op(int M, int N, int K, float alpha, const fer_gemm_operand *A,
  * fer_gemm_packed_floats(M, K) floats, at most (M + 16) * K. The kernel
  * must not change between packing and use. */
 size_t fer_gemm_packed_floats(int M, int K);
+/* Changes whenever the kernel or the precision is chosen anew (packed
+ * panels made before may no longer fit): a tag for kept panels. */
+unsigned fer_gemm_layout(void);
 void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */

@@ -41,6 +41,13 @@ typedef struct node {
      * batch norm, ReLU (each optional) and its last node; ifused marks
      * the chain's nodes after the conv, which share its output block */
     int ifuse_relu, ifuse_bn, ifuse_relu2, ifuse_end, ifused;
+    /* the chain's conv weights kept packed for the backend's GEMMs across
+     * inference passes (conv_infer_pack_floats), valid when pack_ok and
+     * packed at weights generation pack_wgen */
+    size_t o_pack;
+    float *pack;
+    int pack_ok;
+    unsigned pack_wgen;
     size_t o_stats;
     double *stats;
 } node;
@@ -75,7 +82,11 @@ struct fer_net {
     void *graph;
     int graph_n, graph_last_n, graph_off;
     int no_fusion;              /* fer_net_set_fusion(net, 0) */
+    unsigned wgen;              /* changes whenever the weights may have (touch) */
 };
+
+/* The weights may change: kept packs are stale. */
+static void touch(fer_net *net) { net->wgen++; }
 
 static size_t align_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
@@ -129,6 +140,8 @@ static void free_plan(fer_net *net)
         nd->stats = NULL;
         nd->argmax = NULL;
         nd->mask = NULL;
+        nd->pack = NULL;
+        nd->pack_ok = 0;
     }
     free(net->seen);
     net->ws = net->scratch = net->class_w = net->probs = NULL;
@@ -160,6 +173,7 @@ static int reserve_flat(fer_net *net, size_t need)
     const fer_backend *be = net->be;
     size_t cap = net->cap ? 2 * net->cap : 4096;
     float *w, *g;
+    touch(net);
     if (need <= net->cap)
         return 0;
     if (cap < need)
@@ -234,6 +248,7 @@ static int fill_param(fer_net *net, int i, float v)
         return fer_seterr("out of memory");
     for (size_t j = 0; j < p->n; j++)
         one[j] = v;
+    touch(net);
     net->be->upload(net->w + p->off, one, p->n * sizeof *one);
     free(one);
     return 0;
@@ -588,7 +603,7 @@ static void clear_offsets(fer_net *net)
     for (int i = 0; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         nd->o_y = nd->o_dy = nd->o_argmax = nd->o_mask = nd->o_mean = nd->o_invstd = SIZE_MAX;
-        nd->o_stats = SIZE_MAX;
+        nd->o_stats = nd->o_pack = SIZE_MAX;
         nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = 0;
         nd->ifuse_relu = nd->ifuse_bn = nd->ifuse_relu2 = nd->ifuse_end = nd->ifused = 0;
     }
@@ -682,6 +697,8 @@ static int bind_plan(fer_net *net, size_t top, size_t o_ws, size_t o_scratch, si
         nd->save_mean = AT(base, nd->o_mean, float);
         nd->save_invstd = AT(base, nd->o_invstd, float);
         nd->stats = AT(base, nd->o_stats, double);
+        nd->pack = AT(base, nd->o_pack, float);
+        nd->pack_ok = 0;
     }
     for (int i = 1; i < net->nnodes; i++)   /* in order, so that chains resolve */
         if (!net->infer && in_place(net, i))
@@ -770,6 +787,22 @@ static void plan_infer_fusion(fer_net *net)
     }
 }
 
+/* Room for the fused convs' packed weights, where the backend keeps them:
+ * packed on the first pass, then again only when the weights change. */
+static void place_packs(fer_net *net, int max_n, size_t *top)
+{
+    if (!net->be->conv_infer_pack_floats)
+        return;
+    for (int i = 1; i < net->nnodes; i++) {
+        node *nd = &net->nodes[i];
+        fer_conv_shape s = nd->cs;
+        if (nd->op != FER_OP_CONV || !nd->ifuse_end)
+            continue;
+        s.N = max_n;
+        nd->o_pack = place(top, net->be->conv_infer_pack_floats(&s) * sizeof(float));
+    }
+}
+
 int fer_net_plan_infer(fer_net *net, int max_n)
 {
     int nn = net->nnodes, *last;
@@ -796,6 +829,7 @@ int fer_net_plan_infer(fer_net *net, int max_n)
     if (place_blocks(net, &p, &top))
         goto oom;
     place_extras(net, max_n, 0, &top);
+    place_packs(net, max_n, &top);
     o_ws = place(&top, workspace_floats(net, max_n) * sizeof(float));
     net->infer = 1;
     if (bind_plan(net, top, o_ws, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX))
@@ -843,7 +877,10 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
                                              nd->ifuse_relu != 0, bn ? pw(net, bn, 0) : NULL,
                                              bn ? pw(net, bn, 1) : NULL, net->bn_eps,
                                              bn ? pw(net, bn, 2) : NULL, bn ? pw(net, bn, 3) : NULL,
-                                             nd->ifuse_relu2 != 0, nd->y, net->ws);
+                                             nd->ifuse_relu2 != 0, nd->y, net->ws, nd->pack,
+                                             !nd->pack_ok || nd->pack_wgen != net->wgen);
+                nd->pack_ok = 1;
+                nd->pack_wgen = net->wgen;
             } else
                 be->conv_forward(&s, in, pw(net, nd, 0), pw(net, nd, 1), nd->y, net->ws);
             break;
@@ -1130,6 +1167,7 @@ int fer_net_param_read(fer_net *net, int i, float *dst)
 int fer_net_param_write(fer_net *net, int i, const float *src)
 {
     const fer_param *p = &net->params[i];
+    touch(net);
     net->be->upload(net->w + p->off, src, p->n * sizeof *src);
     return net->be->sync() ? fer_error_prefix("%s", p->name) : 0;
 }
@@ -1160,6 +1198,7 @@ void fer_net_block_pack(fer_net *net, const float *block, float *packed)
 
 void fer_net_block_unpack(fer_net *net, const float *packed, float *block)
 {
+    touch(net);
     for (int i = 0; i < net->nparams; i++) {
         net->be->upload(block + net->params[i].off, packed, net->params[i].n * sizeof *packed);
         packed += net->params[i].n;
@@ -1214,7 +1253,11 @@ int fer_net_set_backend(fer_net *net, const fer_backend *be)
     net->be = be;
     return be->sync() ? fer_error_prefix("%s backend", be->name) : 0;
 }
-float *fer_net_weight_block(fer_net *net) { return net->w; }
+float *fer_net_weight_block(fer_net *net)
+{
+    touch(net);   /* the caller may write through it */
+    return net->w;
+}
 float *fer_net_grad_block(fer_net *net) { return net->g; }
 float *fer_net_input_block(fer_net *net) { return net->max_n ? net->nodes[0].y : NULL; }
 size_t fer_net_block_floats(const fer_net *net) { return net->flat; }
@@ -1245,6 +1288,7 @@ int fer_net_init_weights(fer_net *net, fer_rng *rng, int xavier)
 {
     float *buf = NULL;
     size_t cap = 0;
+    touch(net);
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
         fer_param *w;
