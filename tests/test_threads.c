@@ -1,7 +1,8 @@
 /* test_threads.c: the worker pool. Every task runs exactly once per call,
  * over many calls and task counts; thread numbers stay in range; one thread
  * runs inline in order; nested calls and calls from two program threads at
- * once run their tasks inline instead of deadlocking; resizing works. */
+ * once run their tasks inline instead of deadlocking; solo runs a
+ * caller's calls inline; resizing works. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -133,6 +134,24 @@ static void test_two_callers(void)
     CHECK(atomic_load(&C1.bad_thread) + atomic_load(&C2.bad_thread) == 0, "thread out of range");
 }
 
+/* Solo: with the pool at 2 threads, the caller's calls run inline in
+ * order on thread 0, until it is turned off again. */
+static void test_solo(void)
+{
+    CHECK(fer_threads_set(2) == 0, "set 2: %s", fer_error());
+    CHECK(fer_threads_solo(1) == 0, "solo was on before");
+    CHECK(fer_threads_in_task(), "solo: in_task not set");
+    norder = 0;
+    fer_parallel_for(64, record_task, NULL);
+    for (int i = 0; i < 64; i++)
+        CHECK(order[i] == i, "solo: task %d ran as %d (thread != 0 gives -1)", i, order[i]);
+    CHECK(fer_threads_solo(0) == 1, "solo was off");
+    CHECK(!fer_threads_in_task(), "in_task still set after solo");
+    C1.nthreads = 2;
+    atomic_store(&C1.bad_thread, 0);
+    CHECK(exactly_once(&C1, 50) == 0, "after solo: a task ran other than once");
+}
+
 static void test_bad_counts(void)
 {
     CHECK(fer_threads_set(0) == -1, "0 threads accepted");
@@ -147,6 +166,7 @@ int main(void)
     RUN(test_one_thread_inline);
     RUN(test_nested);
     RUN(test_two_callers);
+    RUN(test_solo);
     RUN(test_bad_counts);
     return check_done();
 }

@@ -68,6 +68,7 @@ static void *job_ctx;
 
 static _Thread_local int in_task;    /* set inside tasks and in workers */
 static _Thread_local int my_index;   /* a worker's index; 0 elsewhere */
+static _Thread_local int solo;       /* fer_threads_solo: this thread's calls run inline */
 
 static void cpu_relax(void)
 {
@@ -232,7 +233,14 @@ int fer_threads_set(int n)
     return 0;
 }
 
-int fer_threads_in_task(void) { return in_task; }
+int fer_threads_in_task(void) { return in_task || solo; }
+
+int fer_threads_solo(int on)
+{
+    int was = solo;
+    solo = on != 0;
+    return was;
+}
 
 int fer_threads_get(void)
 {
@@ -245,7 +253,8 @@ void fer_parallel_for(int ntasks, void (*fn)(void *ctx, int task, int thread), v
     int t, i, joined;
     if (ntasks <= 0)
         return;
-    if (ntasks == 1 || in_task || fer_threads_get() == 1 || pthread_mutex_trylock(&use_lock)) {
+    if (ntasks == 1 || in_task || solo || fer_threads_get() == 1 ||
+        pthread_mutex_trylock(&use_lock)) {
         for (t = 0; t < ntasks; t++)
             fn(ctx, t, my_index);
         return;

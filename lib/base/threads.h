@@ -36,10 +36,16 @@ int fer_threads_set(int n);
 /* The current number of threads (>= 1). */
 int fer_threads_get(void);
 
-/* Whether the caller runs inside a task of fer_parallel_for (where a
- * nested parallel call runs inline, so splitting work only repeats
- * setup). */
+/* Whether the caller runs inside a task of fer_parallel_for, or solo
+ * (below): where a parallel call runs inline, so splitting work only
+ * repeats setup. */
 int fer_threads_in_task(void);
+
+/* on = 1: from now on the calling thread's parallel calls run inline, on
+ * it alone, as in a task (for work too small to share, where handing it
+ * out costs more than the second core gives); 0 shares them again. The
+ * results are the same bits either way. Returns the previous setting. */
+int fer_threads_solo(int on);
 
 /* Runs fn(ctx, task, thread) once for every task in 0..ntasks-1 on the pool
  * and the caller, and returns when all have finished. Tasks are handed out

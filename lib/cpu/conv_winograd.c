@@ -678,7 +678,7 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
     j.Up = (float *)pack;   /* only read here */
     /* the spare block, where the unpacked pass has it */
     j.V = ws + 16 * ((size_t)s->K * s->C + packed_u(s));
-    if (nblocks >= 2 * fer_threads_get() || fer_threads_get() == 1) {
+    if (nblocks >= 2 * fer_threads_get() || fer_threads_get() == 1 || fer_threads_in_task()) {
         fer_parallel_for(nblocks, block_task, &j);
         return;
     }

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "net.h"
 #include "scratch.h"
+#include "threadpick.h"
 #include "threads.h"
 
 #define MAX_NODE_PARAMS 4
@@ -83,6 +84,7 @@ struct fer_net {
     int graph_n, graph_last_n, graph_off;
     int no_fusion;              /* fer_net_set_fusion(net, 0) */
     unsigned wgen;              /* changes whenever the weights may have (touch) */
+    fer_threadpick pick;        /* small inference batches: one thread or the pool */
 };
 
 /* The weights may change: kept packs are stale. */
@@ -970,8 +972,16 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
     FER_ASSERT(!(train && net->infer));
     if (x)
         be->upload(net->nodes[0].y, x, (size_t)n * net->nodes[0].size * sizeof(float));
-    if (train || forward_graph(net, n))
+    if (train)
         forward_walk(net, n, train, seed, step);
+    else if (forward_graph(net, n)) {
+        /* host backends: a small batch on this thread alone when that is
+         * faster (threadpick.h) */
+        int solo = be->graph_begin ? 0 : fer_threadpick_begin(&net->pick, n);
+        forward_walk(net, n, 0, seed, step);
+        if (!be->graph_begin)
+            fer_threadpick_end(&net->pick, solo);
+    }
     if (logits)
         be->download(logits, out->y, (size_t)n * out->size * sizeof(float));
     return be->sync() ? fer_error_prefix("forward pass") : 0;
