@@ -4,9 +4,12 @@
  * (fer_conv2d_forward_infer_fused), on shapes that take each path
  * (Winograd by blocks and one block at a time, implicit GEMM by groups of
  * images and image by image, pointwise, stride 2, no bias), with and
- * without the ReLUs, on 1 and 2 threads, outputs filled with NaN first;
- * then whole nets with the fusions on and off: one training step, and an
- * inference pass.
+ * without the ReLUs, on 1 and 2 threads, in fp32 and with bf16 products,
+ * outputs filled with NaN first; inference's kept weight packs (the same
+ * bits, really kept, repacked when asked or for another precision); then
+ * whole nets with the fusions on and off: one training step, and
+ * inference passes (the same logits solo and shared, and after weights
+ * are written under the plan).
  *
  * Tolerances, and why:
  *   fused y: exact: the same kernel writes it, and the ReLU is
@@ -228,7 +231,8 @@ static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, i
             fer_threads_set(t);
             infer_one(&s, x, w, b, ws, pack);
         }
-        pack_kept(&s, x, w, b, ws, pack);
+        if (!strcmp(fer_gemm_precision(), "fp32"))
+            pack_kept(&s, x, w, b, ws, pack);
         free(pack);
     }
     fer_threads_set(2);
@@ -399,6 +403,20 @@ static void test_infer_nets(void)
 
 static void test_step_cnn(void) { whole_net("cnn", 0.25, 0); }
 static void test_step_cnn4(void) { whole_net("cnn", 0.125, 4); }
+
+/* bf16 products: the fused ops round the same operands as the ops one by
+ * one, so they must give the same bits there too. (Whole steps are not
+ * compared in bf16: a step's loss and gradients move by up to tens of
+ * percent when its input moves by one float step, since an operand near a
+ * bf16 rounding midpoint moves by 2^-8 and batch norm over a small batch
+ * magnifies it; the fused ops are the same code in either precision.) */
+static void test_fused_ops_bf16(void)
+{
+    fer_gemm_set_precision("bf16");
+    shapes(0);
+    shapes(1);
+    fer_gemm_set_precision("fp32");
+}
 static void test_step_resnet18(void) { whole_net("resnet18", 0.125, 0); }
 
 int main(void)
@@ -406,6 +424,7 @@ int main(void)
     check_seed(20261205);
     RUN(test_fused_ops);
     RUN(test_fused_ops_relu);
+    RUN(test_fused_ops_bf16);
     RUN(test_step_cnn);
     RUN(test_step_cnn4);
     RUN(test_step_resnet18);
