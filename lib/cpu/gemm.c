@@ -71,11 +71,11 @@ static int bf16;                          /* precision "bf16" */
 static fer_gemm_kernel emu;               /* kern_fp32 on rounded operands */
 static char emu_name[32];
 
+static unsigned layout;                    /* fer_gemm_layout */
+
 /* kern from the chosen kernel and the precision: AVX512_BF16's kernel in
  * place of the AVX-512 one where the CPU has it, else the chosen kernel
  * with its panels rounded to bf16. */
-static unsigned layout;                    /* fer_gemm_layout */
-
 static void select_kernel(void)
 {
     const fer_gemm_kernel *native = fer_gemm_kernel_avx512bf16();

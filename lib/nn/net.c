@@ -986,8 +986,7 @@ int fer_net_forward(fer_net *net, const float *x, int n, int train, uint64_t see
          * faster (threadpick.h) */
         int solo = be->graph_begin ? 0 : fer_threadpick_begin(&net->pick, n);
         forward_walk(net, n, 0, seed, step);
-        if (!be->graph_begin)
-            fer_threadpick_end(&net->pick, solo);
+        fer_threadpick_end(&net->pick, solo);   /* nothing when nothing began */
     }
     if (logits)
         be->download(logits, out->y, (size_t)n * out->size * sizeof(float));
