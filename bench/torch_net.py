@@ -5,7 +5,9 @@ imported by path).
     torch_net.py ARCH MODE BATCH [SECONDS [THREADS [PRECISION [DEVICE]]]]
 
 ARCH cnn | ff | resnet18 with fer's defaults (width 1; dropouts cnn 0.25 and
-0.5, ff 0.2, as lib/model.c; 7 classes; 1x48x48). MODE train: one SGD step
+0.5, ff 0.2, as lib/model.c; 7 classes; 1x48x48); a cnn of other stages or
+width is named cnn,stages=S,width=W (either or both, as fer-train's
+--stages and --width; bench/classify.sh measures a model file's net so). MODE train: one SGD step
 (momentum 0.9, lr 0.01) per batch: preprocess, forward in training mode,
 cross-entropy, backward, update. MODE infer: preprocess and a forward in
 eval mode under no_grad. torch.set_num_threads(THREADS), default 2.
@@ -40,18 +42,27 @@ def peak_mb():
 
 
 def usage():
-    sys.stderr.write("usage: torch_net.py cnn|ff|resnet18 train|infer BATCH "
+    sys.stderr.write("usage: torch_net.py cnn[,stages=S][,width=W]|ff|resnet18 train|infer BATCH "
                      "[SECONDS [THREADS [fp32|tf32|bf16 [cpu|cuda]]]]\n")
     sys.exit(2)
 
 
 def main(argv):
-    if not 4 <= len(argv) <= 8 or argv[1] not in ("cnn", "ff", "resnet18") \
+    arch, _, spec = argv[1].partition(",") if len(argv) > 1 else ("", "", "")
+    shape = {"stages": 3, "width": 1.0}
+    try:
+        for kv in filter(None, spec.split(",")):
+            k, v = kv.split("=")
+            shape[k] = {"stages": int, "width": float}[k](v)
+    except (KeyError, ValueError):
+        usage()
+    if not 4 <= len(argv) <= 8 or arch not in ("cnn", "ff", "resnet18") \
+            or (spec and arch != "cnn") \
             or argv[2] not in ("train", "infer") \
             or (len(argv) > 6 and argv[6] not in ("fp32", "tf32", "bf16")) \
             or (len(argv) > 7 and argv[7] not in ("cpu", "cuda")):
         usage()
-    arch, mode = argv[1], argv[2]
+    mode = argv[2]
     try:
         batch = int(argv[3])
         seconds = float(argv[4]) if len(argv) > 4 else 4.0
@@ -79,7 +90,7 @@ def main(argv):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     dropout = {"cnn": (0.25, 0.5), "ff": (0.2, 0.0), "resnet18": (0.0, 0.0)}[arch]
-    model = fer_torch.build(arch, 1.0, dropout[0], dropout[1], 7)
+    model = fer_torch.build(arch, shape["width"], dropout[0], dropout[1], 7, shape["stages"])
     model.train(train)
     g = torch.Generator().manual_seed(1)
     px = torch.randint(0, 256, (batch, 1, 48, 48), dtype=torch.uint8, generator=g)
@@ -128,7 +139,7 @@ def main(argv):
             break
     print("impl=torch net=%s mode=%s batch=%d threads=%d precision=%s device=%s steps=%d "
           "seconds=%.3f img_s=%.2f peak_mb=%.1f base_mb=%.1f"
-          % (arch, mode, batch, torch.get_num_threads(), precision, device, steps, t,
+          % (argv[1], mode, batch, torch.get_num_threads(), precision, device, steps, t,
              steps * batch / t, peak_mb(), base))
 
 

@@ -4,6 +4,8 @@ of lib/model.c, and the Python half of the parity tests.
     cnn       3 blocks of [conv3x3 pad 1 (bias) -> ReLU -> BatchNorm2d] x 2,
               max pool 2, dropout; flatten -> fc1 -> ReLU -> BatchNorm1d (bn7)
               -> dropout -> fc2. Channels 64, 128, 256 (x width), fc1 256.
+              With stages=4 (fer-train --stages 4) a fourth block of 512
+              (x width) channels, and the fc1 norm is bn9.
     ff        [Linear -> LeakyReLU(0.01) -> Dropout] x 4 (1024, 512, 256, 128,
               x width) -> fc5.
     resnet18  torchvision's resnet18(num_classes) with conv1 a 3x3 stride 1
@@ -45,11 +47,12 @@ def _round(x):
 
 
 class FerCNN(nn.Module):
-    def __init__(self, width=1.0, dropout=0.25, dropout2=0.5, nclasses=7, input=(1, 48, 48)):
+    def __init__(self, width=1.0, dropout=0.25, dropout2=0.5, nclasses=7, input=(1, 48, 48),
+                 stages=3):
         super().__init__()
         c, h, w = input
-        self.dropout, self.dropout2 = dropout, dropout2
-        for b in range(3):
+        self.dropout, self.dropout2, self.stages = dropout, dropout2, stages
+        for b in range(stages):
             k = _round(64 * width * (1 << b))
             setattr(self, "conv%d" % (2 * b + 1), nn.Conv2d(c, k, 3, padding=1))
             setattr(self, "bn%d" % (2 * b + 1), nn.BatchNorm2d(k))
@@ -57,15 +60,16 @@ class FerCNN(nn.Module):
             setattr(self, "bn%d" % (2 * b + 2), nn.BatchNorm2d(k))
             c, h, w = k, h // 2, w // 2
         self.fc1 = nn.Linear(c * h * w, _round(256 * width))
-        self.bn7 = nn.BatchNorm1d(_round(256 * width))
+        self.fcbn = "bn%d" % (2 * stages + 1)
+        setattr(self, self.fcbn, nn.BatchNorm1d(_round(256 * width)))
         self.fc2 = nn.Linear(_round(256 * width), nclasses)
 
     def forward(self, x):
-        for b in range(3):
+        for b in range(self.stages):
             for i in (2 * b + 1, 2 * b + 2):
                 x = getattr(self, "bn%d" % i)(F.relu(getattr(self, "conv%d" % i)(x)))
             x = F.dropout(F.max_pool2d(x, 2, 2), self.dropout, self.training)
-        x = self.bn7(F.relu(self.fc1(x.flatten(1))))
+        x = getattr(self, self.fcbn)(F.relu(self.fc1(x.flatten(1))))
         return self.fc2(F.dropout(x, self.dropout2, self.training))
 
 
@@ -150,9 +154,9 @@ def resnet18(nclasses=7, stem48=True, use_torchvision=None):
     return m
 
 
-def build(arch, width=1.0, dropout=0.0, dropout2=0.0, nclasses=7):
+def build(arch, width=1.0, dropout=0.0, dropout2=0.0, nclasses=7, stages=3):
     if arch == "cnn":
-        return FerCNN(width, dropout, dropout2, nclasses)
+        return FerCNN(width, dropout, dropout2, nclasses, stages=stages)
     if arch == "ff":
         return FerFF(width, dropout, nclasses)
     if arch == "resnet18":
