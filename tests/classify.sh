@@ -50,9 +50,9 @@ avg_probs() {   # $1 = average of $2 and $3, all fer-classify CSV
             if (d > 2e-6) { print "row " NR ": " $j " vs " $(j + w) ", " $(j + 2 * w); exit 1 } } }'
 }
 
-fer-classify -m m1.fer -f csv faces.fer >faces.csv 2>err.txt
+fer-classify -m m1.fer -f csv --tta none faces.fer >faces.csv 2>err.txt
 # a model from a pipe is read once; standard input then holds no faces
-t model_pipe 0 "" -- sh -c "cat m1.fer | fer-classify -m - -f csv faces.fer >pipe.csv"
+t model_pipe 0 "" -- sh -c "cat m1.fer | fer-classify -m - -f csv --tta none faces.fer >pipe.csv"
 check model_pipe_same cmp faces.csv pipe.csv
 t model_pipe_and_faces 2 '^fer-classify: -m - and the input both read standard input$' -- \
     sh -c "cat m1.fer | fer-classify -m -"
@@ -68,25 +68,28 @@ check csv-meta grep -q '^photo.jpg,149,1149,20,100,120,' faces.csv
 fer-eval -m m1.fer -i d48.fer --predictions eval.csv >/dev/null
 check vs-fer-eval same_probs faces.csv eval.csv 9 4
 # a data set as input: the same faces, named by index
-fer-classify -m m1.fer -f csv d48.fer >dset.csv
+fer-classify -m m1.fer -f csv --tta none d48.fer >dset.csv
 check dataset-same same_probs faces.csv dset.csv 9 9
 check dataset-index grep -q '^d48.fer,149,0,0,48,48,' dset.csv
 # batches of any size give the same
-fer-classify -m m1.fer -f csv --batch 7 <faces.fer >b7.csv
+fer-classify -m m1.fer -f csv --tta none --batch 7 <faces.fer >b7.csv
 check batch-7 same_probs faces.csv b7.csv 9 9
 check batch-7-stdin grep -q '^photo.jpg,3,13,20,100,120' b7.csv
 
 # two models: the mean of each alone; --tta flip: the mean with the mirror
-fer-classify -m m2.fer -f csv faces.fer >m2.csv
-fer-classify -m m1.fer -m m2.fer -f csv faces.fer >both.csv
+fer-classify -m m2.fer -f csv --tta none faces.fer >m2.csv
+fer-classify -m m1.fer -m m2.fer -f csv --tta none faces.fer >both.csv
 check two-models avg_probs both.csv faces.csv m2.csv
 check two-models-differ sh -c '! cmp -s faces.csv m2.csv'
-fer-classify -m m1.fer -f csv mirrored.fer >mirror.csv
+fer-classify -m m1.fer -f csv --tta none mirrored.fer >mirror.csv
 fer-classify -m m1.fer -f csv --tta flip faces.fer >tta.csv
 check tta-flip avg_probs tta.csv faces.csv mirror.csv
 check tta-rows test "$(csv_ok tta.csv)" = 150
+# without --tta, flip (the face and its mirror image) is the default
+fer-classify -m m1.fer -f csv faces.fer >default.csv
+check tta-default-flip cmp default.csv tta.csv
 # --tta crop10 (its views against the mean by hand: test_predict); none
-# is no option
+# is no averaging
 fer-classify -m m1.fer -f csv --tta crop10 faces.fer >crop.csv
 check tta-crop10-rows test "$(csv_ok crop.csv)" = 150
 check tta-crop10-differs sh -c '! cmp -s crop.csv faces.csv && ! cmp -s crop.csv tta.csv'
@@ -94,11 +97,11 @@ fer-classify -m m1.fer -f csv --tta none faces.fer >none.csv
 check tta-none cmp none.csv faces.csv
 
 # text: one aligned line per face; json: one object per face
-fer-classify -m m1.fer faces.fer >faces.txt
+fer-classify -m m1.fer --tta none faces.fer >faces.txt
 line='^photo\.jpg +frame [0-9]+ +box 1[0-9]+,20,100,120 +[a-z]+ +0\.[0-9]{3}  '
 line="$line"'\(angry 0\.[0-9]{3} disgust .* neutral [01]\.[0-9]{3}\)$'
 check text-lines test "$(grep -Ec "$line" faces.txt)" = 150
-fer-classify -m m1.fer -f json faces.fer >faces.json
+fer-classify -m m1.fer -f json --tta none faces.fer >faces.json
 json_ok() {
     "$PY" -c '
 import json, sys
