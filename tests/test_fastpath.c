@@ -103,6 +103,11 @@ static void winograd(void)
         /* rows of more than 16 tiles (the AVX-512 transform's chunks): 19,
          * 36 and exactly 16 */
         {2, 3, 6, 37, 4, 1}, {1, 2, 5, 70, 3, 2}, {1, 3, 4, 33, 2, 0},
+        /* rows of at most 8 tiles, which go two tile rows a step: odd and
+         * even tile rows per image (pairs that straddle two images), 1 to
+         * 8 tiles a row, odd edges */
+        {3, 4, 7, 7, 5, 1}, {5, 3, 3, 3, 2, 0}, {3, 2, 15, 16, 3, 1}, {2, 5, 9, 11, 4, 1},
+        {3, 2, 6, 4, 3, 2},
     };
     check_seed(15);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
@@ -135,6 +140,31 @@ static void winograd(void)
             one(20, 16, 12, 12, 16, 3, 1, 1, 1);
             one(3, 16, 12, 12, 16, 3, 1, 1, 0);
         }
+    }
+}
+
+/* The Winograd weight gradient on planes of at most 16 columns (its dy
+ * transform's two-tile-rows-a-step path): odd and even P and Q, one tile
+ * row and many, against the reference. */
+static void wgrad_small(void)
+{
+    static const int cases[][6] = {   /* N, C, H, W, K, pad */
+        {3, 16, 7, 7, 17, 1}, {2, 16, 6, 13, 16, 1}, {4, 16, 2, 3, 16, 1}, {2, 16, 16, 16, 16, 1},
+        {3, 16, 9, 4, 16, 0},
+    };
+    check_seed(17);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
+        const size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
+        const size_t wn = (size_t)c[4] * c[1] * 9;
+        float *x = rnd(xn), *dy = rnd(yn), *w = rnd(wn), *dw = malloc(wn * 4);
+        float *dw1 = malloc(wn * 4), *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+        fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
+        fer_conv2d_wgrad_wino(&s, x, dy, dw1, ws);
+        close_all("small dw", dw1, dw, wn, (double)c[0] * s.P * s.Q);
+        free(x), free(dy), free(w), free(dw), free(dw1), free(ws);
     }
 }
 
@@ -208,6 +238,7 @@ int main(void)
     RUN(shapes);
     RUN(groups);
     RUN(winograd);
+    RUN(wgrad_small);
     RUN(threads);
     RUN(wgrad_lanes);
     RUN(dispatch);

@@ -11,7 +11,16 @@
  * the image load as zeros, under masks worked out once per call. The
  * output transform runs the other way: 16 loads, the adds of A^T m A, and
  * two permutes per output row put the even and odd columns back in
- * order. */
+ * order.
+ *
+ * Rows of at most 8 tiles (planes of at most 16 columns: the late layers
+ * of every net here) would leave half the lanes or more idle, so they go
+ * two tile rows to a step: the first row's tiles in lanes 0-7, the second
+ * row's in lanes 8-15 (the two-source permutes take one row's first 16
+ * columns from each source where the wide step takes 32 columns of one
+ * row), packed together (compress) before each store and spread out
+ * (expand) after each load of the inverse. Each lane does what the wide
+ * step does, so the results are the same bits. */
 #include "conv_winograd512.h"
 #include "cpu_has.h"
 
@@ -33,6 +42,80 @@ static __mmask16 in_row(long w0, int W)
     return (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
 }
 
+static const int EV[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+static const int OD[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+
+/* The input rows i = 0..3 that tile row r reads, as pointers to column
+ * -pad (NULL: a padding row, all zeros), as in fer_wino512_input. */
+static void tile_rows(int H, int W, int pad, int TY, const float *x, size_t img_stride, int r,
+                      const float *row[4])
+{
+    const float *xp = x + (size_t)(r / TY) * img_stride;
+    for (int i = 0; i < 4; i++) {
+        int ih = 2 * (r % TY) - pad + i;
+        row[i] = ih >= 0 && ih < H ? xp + (size_t)ih * W - pad : NULL;
+    }
+}
+
+/* Stores lanes keep of v, packed together, to the first n floats at p. */
+__attribute__((target("avx512f"))) static inline void store_packed(float *p, __mmask16 keep,
+                                                                   __mmask16 n, __m512 v)
+{
+    _mm512_mask_storeu_ps(p, n, _mm512_maskz_compress_ps(keep, v));
+}
+
+/* fer_wino512_input for rows of TX <= 8 tiles, two tile rows a step. */
+__attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad, int TY, int TX,
+                                                           const float *x, size_t img_stride,
+                                                           int r0, int r1, float *V, size_t xs)
+{
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
+    for (int r = r0; r < r1; r += 2) {
+        const int two = r + 1 < r1;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
+        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
+        if (two)
+            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+        __m512 e0, o0, f0, g0, e1, o1, f1, g1, e2, o2, f2, g2, e3, o3, f3, g3;
+        const __m512 z = _mm512_setzero_ps();
+#define ROW(i)                                                                            \
+    {                                                                                     \
+        __m512 a = ra[i] ? _mm512_maskz_loadu_ps(m0, ra[i]) : z;                          \
+        __m512 b = rb[i] ? _mm512_maskz_loadu_ps(m0, rb[i]) : z;                          \
+        __m512 a2 = ra[i] ? _mm512_maskz_loadu_ps(m2, ra[i] + 2) : z;                     \
+        __m512 b2 = rb[i] ? _mm512_maskz_loadu_ps(m2, rb[i] + 2) : z;                     \
+        e##i = _mm512_permutex2var_ps(a, ev, b);                                          \
+        o##i = _mm512_permutex2var_ps(a, od, b);                                          \
+        f##i = _mm512_permutex2var_ps(a2, ev, b2);                                        \
+        g##i = _mm512_permutex2var_ps(a2, od, b2);                                        \
+    }
+        ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+#define DOWN(q)                                                                           \
+    {                                                                                     \
+        __m512 t0 = _mm512_sub_ps(q##0, q##2), t1 = _mm512_add_ps(q##1, q##2);            \
+        __m512 t2 = _mm512_sub_ps(q##2, q##1), t3 = _mm512_sub_ps(q##1, q##3);            \
+        q##0 = t0, q##1 = t1, q##2 = t2, q##3 = t3;                                       \
+    }
+        DOWN(e) DOWN(o) DOWN(f) DOWN(g)
+#undef DOWN
+        float *v = V + (size_t)(r - r0) * TX;
+#define ACROSS(i)                                                                         \
+    {                                                                                     \
+        float *p = v + (size_t)(4 * i) * xs;                                              \
+        store_packed(p, keep, n, _mm512_sub_ps(e##i, f##i));                              \
+        store_packed(p + xs, keep, n, _mm512_add_ps(o##i, f##i));                         \
+        store_packed(p + 2 * xs, keep, n, _mm512_sub_ps(f##i, o##i));                     \
+        store_packed(p + 3 * xs, keep, n, _mm512_sub_ps(o##i, g##i));                     \
+    }
+        ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
+#undef ACROSS
+    }
+}
+
 __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad, int TY,
                                                           int TX, const float *x, size_t img_stride,
                                                           int r0, int r1, float *V, size_t xs)
@@ -42,6 +125,10 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     static const int off[4] = {0, 16, 2, 18};
+    if (TX <= 8) {
+        input_pairs(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
+        return;
+    }
     for (int k = 0; k < nch; k++) {
         int left = TX - 16 * k;
         sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
@@ -103,6 +190,51 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     }
 }
 
+/* Lanes keep filled from the first n floats at p, in order (the inverse
+ * of store_packed). */
+__attribute__((target("avx512f"))) static inline __m512 load_spread(const float *p,
+                                                                   __mmask16 keep, __mmask16 n)
+{
+    return _mm512_maskz_expand_ps(keep, _mm512_maskz_loadu_ps(n, p));
+}
+
+/* fer_wino512_grad for rows of TX <= 8 tiles, two tile rows a step. */
+__attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TY, int TX,
+                                                          const float *dy, float *M, size_t xs)
+{
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    const __mmask16 lm = in_row(0, Q), one = (1u << TX) - 1;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int ty = 0; ty < TY; ty += 2) {
+        const int two = ty + 1 < TY;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        /* dy rows 2 ty, 2 ty + 1 (first tile row), 2 ty + 2, 2 ty + 3
+         * (second); past P: zeros */
+        const float *d[4];
+        for (int i = 0; i < 4; i++)
+            d[i] = 2 * ty + i < P && (i < 2 || two) ? dy + (size_t)(2 * ty + i) * Q : NULL;
+        __m512 a = _mm512_maskz_loadu_ps(lm, d[0]);
+        __m512 b = d[2] ? _mm512_maskz_loadu_ps(lm, d[2]) : zero;
+        const __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b);
+        a = d[1] ? _mm512_maskz_loadu_ps(lm, d[1]) : zero;
+        b = d[3] ? _mm512_maskz_loadu_ps(lm, d[3]) : zero;
+        const __m512 e1 = _mm512_permutex2var_ps(a, ev, b), o1 = _mm512_permutex2var_ps(a, od, b);
+        const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),
+                             _mm512_sub_ps(zero, e1)};
+        const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),
+                             _mm512_sub_ps(zero, o1)};
+        float *m = M + (size_t)ty * TX;
+        for (int i = 0; i < 4; i++) {
+            float *pl = m + (size_t)(4 * i) * xs;
+            store_packed(pl, keep, n, p[i]);
+            store_packed(pl + xs, keep, n, _mm512_add_ps(p[i], q[i]));
+            store_packed(pl + 2 * xs, keep, n, _mm512_sub_ps(p[i], q[i]));
+            store_packed(pl + 3 * xs, keep, n, _mm512_sub_ps(zero, q[i]));
+        }
+    }
+}
+
 __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, int TX,
                                                          const float *dy, float *M, size_t xs)
 {
@@ -110,6 +242,10 @@ __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, i
     __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    if (TX <= 8) {
+        grad_pairs(P, Q, TY, TX, dy, M, xs);
+        return;
+    }
     for (int k = 0; k < nch; k++) {
         int left = TX - 16 * k;
         sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
@@ -154,6 +290,48 @@ __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, i
 /* Column lanes l of a 16-wide store at column w0 + l that lie in [0, Q). */
 static __mmask16 below(long w0, int Q) { return in_row(w0, Q); }
 
+/* fer_wino512_output for rows of TX <= 8 tiles, two tile rows a step. */
+__attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY, int TX,
+                                                            float *y, size_t img_stride,
+                                                            float bias, int r0, int r1,
+                                                            const float *M, size_t xs)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 bv = _mm512_set1_ps(bias);
+    const __mmask16 cm = below(0, Q), one = (1u << TX) - 1;
+    for (int r = r0; r < r1; r += 2) {
+        const int two = r + 1 < r1;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        const float *m = M + (size_t)(r - r0) * TX;
+        __m512 s[4], d[4];
+        for (int q = 0; q < 4; q++) {
+            __m512 a = load_spread(m + (size_t)q * xs, keep, n);
+            __m512 b = load_spread(m + (size_t)(4 + q) * xs, keep, n);
+            __m512 c = load_spread(m + (size_t)(8 + q) * xs, keep, n);
+            __m512 e = load_spread(m + (size_t)(12 + q) * xs, keep, n);
+            s[q] = _mm512_add_ps(_mm512_add_ps(a, b), c);
+            d[q] = _mm512_sub_ps(_mm512_sub_ps(b, c), e);
+        }
+        __m512 r0v = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv);
+        __m512 r1v = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv);
+        __m512 r2v = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv);
+        __m512 r3v = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv);
+        /* the first tile row's outputs from lanes 0-7 (lo), the second's
+         * from lanes 8-15 (hi) */
+        for (int h = 0; h < 1 + two; h++) {
+            const int rr = r + h, ty = rr % TY;
+            const __m512i sel = h ? hi : lo;
+            float *o = y + (size_t)(rr / TY) * img_stride + (size_t)(2 * ty) * Q;
+            _mm512_mask_storeu_ps(o, cm, _mm512_permutex2var_ps(r0v, sel, r1v));
+            if (2 * ty + 1 < P)
+                _mm512_mask_storeu_ps(o + Q, cm, _mm512_permutex2var_ps(r2v, sel, r3v));
+        }
+    }
+}
+
 __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY, int TX, float *y,
                                                            size_t img_stride, float bias, int r0,
                                                            int r1, const float *M, size_t xs)
@@ -164,6 +342,10 @@ __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY,
     const __m512i hi =
         _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const __m512 bv = _mm512_set1_ps(bias);
+    if (TX <= 8) {
+        output_pairs(P, Q, TY, TX, y, img_stride, bias, r0, r1, M, xs);
+        return;
+    }
     for (int k = 0; k < nch; k++) {
         int left = TX - 16 * k;
         tm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
