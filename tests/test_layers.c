@@ -159,6 +159,10 @@ static void test_dropout(void)
     CHECK(!memcmp(x, y, n * sizeof *x), "p = 0 does not copy");
     for (size_t i = 0; i < n; i++)
         CHECK(m[i] == 1, "p = 0: mask[%zu] = %d", i, m[i]);
+    /* p = 1 drops everything */
+    fer_dropout_forward(n, 1, fer_rng_key_base(5, 0, 0), x, y, m);
+    for (size_t i = 0; i < n; i++)
+        CHECK(m[i] == 0 && y[i] == 0.0f, "p = 1: mask[%zu] = %d, y %g", i, m[i], y[i]);
     free(x), free(y), free(dy), free(dx), free(m), free(m2);
 }
 

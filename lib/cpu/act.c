@@ -1,5 +1,7 @@
 /* act.c: element-wise activations (ReLU, leaky ReLU) and inverted dropout. */
+#include "clones.h"
 #include "layers.h"
+#include "rng_key.h"
 #include "threads.h"
 
 /* ReLU runs in chunks over the thread pool (element-wise: the same bits
@@ -144,6 +146,23 @@ typedef struct drop_job {
     uint8_t *mask;
 } drop_job;
 
+/* One span of elements [lo, hi), vectorised: the draw is fer_rng_key_float's
+ * (rng_key.h's fer_key_u64, top 24 bits, times 2^-24), with the 24 bits
+ * made a float through uint32_t, which converts in vector registers (the
+ * same value: both conversions are exact below 2^24). About ten times the
+ * speed of a call per element on AVX-512. */
+FER_CLONES_V4 static void drop_span(size_t lo, size_t hi, float p, float scale, uint64_t key,
+                                    const float *restrict x, float *restrict y,
+                                    uint8_t *restrict mask)
+{
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t u = (uint32_t)(fer_key_u64(key, i) >> 40);
+        int keep = (float)u * (1.0f / 16777216.0f) >= p;
+        mask[i] = (uint8_t)keep;
+        y[i] = keep ? x[i] * scale : 0.0f;
+    }
+}
+
 static void drop_task(void *ctx, int t, int thread)
 {
     const drop_job *j = ctx;
@@ -151,11 +170,13 @@ static void drop_task(void *ctx, int t, int thread)
     size_t lo, hi;
     (void)thread;
     fer_chunk(j->n, CHUNK, t, &lo, &hi);
-    for (size_t i = lo; i < hi; i++) {
-        int keep = p <= 0.0f ? 1 : p >= 1.0f ? 0 : fer_rng_key_float(j->key, i) >= p;
-        float v = p <= 0.0f ? j->x[i] : j->x[i] * scale;
-        j->mask[i] = (uint8_t)keep;
-        j->y[i] = keep ? v : 0.0f;
+    if (p > 0.0f && p < 1.0f) {
+        drop_span(lo, hi, p, scale, j->key, j->x, j->y, j->mask);
+        return;
+    }
+    for (size_t i = lo; i < hi; i++) {   /* p = 0 keeps all (unscaled), p >= 1 none */
+        j->mask[i] = (uint8_t)(p <= 0.0f);
+        j->y[i] = p <= 0.0f ? j->x[i] : 0.0f;
     }
 }
 
