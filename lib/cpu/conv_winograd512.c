@@ -42,6 +42,15 @@ static __mmask16 in_row(long w0, int W)
     return (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
 }
 
+/* B^T d down the rows of the input transform, in the registers q0..q3
+ * (the rows' even or odd columns): [d0 - d2, d1 + d2, d2 - d1, d1 - d3] */
+#define DOWN(q)                                                                           \
+    {                                                                                     \
+        __m512 t0 = _mm512_sub_ps(q##0, q##2), t1 = _mm512_add_ps(q##1, q##2);            \
+        __m512 t2 = _mm512_sub_ps(q##2, q##1), t3 = _mm512_sub_ps(q##1, q##3);            \
+        q##0 = t0, q##1 = t1, q##2 = t2, q##3 = t3;                                       \
+    }
+
 static const int EV[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
 static const int OD[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
 
@@ -94,14 +103,7 @@ __attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad
     }
         ROW(0) ROW(1) ROW(2) ROW(3)
 #undef ROW
-#define DOWN(q)                                                                           \
-    {                                                                                     \
-        __m512 t0 = _mm512_sub_ps(q##0, q##2), t1 = _mm512_add_ps(q##1, q##2);            \
-        __m512 t2 = _mm512_sub_ps(q##2, q##1), t3 = _mm512_sub_ps(q##1, q##3);            \
-        q##0 = t0, q##1 = t1, q##2 = t2, q##3 = t3;                                       \
-    }
         DOWN(e) DOWN(o) DOWN(f) DOWN(g)
-#undef DOWN
         float *v = V + (size_t)(r - r0) * TX;
 #define ACROSS(i)                                                                         \
     {                                                                                     \
@@ -164,15 +166,7 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     }
             ROW(0) ROW(1) ROW(2) ROW(3)
 #undef ROW
-            /* B^T d down the rows: [d0 - d2, d1 + d2, d2 - d1, d1 - d3] */
-#define DOWN(q)                                                                           \
-    {                                                                                     \
-        __m512 t0 = _mm512_sub_ps(q##0, q##2), t1 = _mm512_add_ps(q##1, q##2);            \
-        __m512 t2 = _mm512_sub_ps(q##2, q##1), t3 = _mm512_sub_ps(q##1, q##3);            \
-        q##0 = t0, q##1 = t1, q##2 = t2, q##3 = t3;                                       \
-    }
             DOWN(e) DOWN(o) DOWN(f) DOWN(g)
-#undef DOWN
             /* then across: [E - F, O + F, F - O, O - G] into planes 4i .. 4i + 3 */
             float *v = vr + 16 * k;
             const __mmask16 m = sm[k];
