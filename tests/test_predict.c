@@ -101,6 +101,11 @@ static void test_crop10(void)
         CHECK(fer_predict(&m, px, N, 2, FER_TTA_CROP10, got) == 0, "crop10: %s", fer_error());
         for (int j = 0; j < N * C; j++)
             CHECK_CLOSE(got[j], want[j], 1e-6, 1e-5);
+        /* all ten views of the five images in one pass (a batch of 50) */
+        CHECK(fer_predict(&m, px, N, 10 * N, FER_TTA_CROP10, got) == 0, "crop10: %s",
+              fer_error());
+        for (int j = 0; j < N * C; j++)
+            CHECK_CLOSE(got[j], want[j], 1e-6, 1e-5);
         /* and it is not the plain prediction */
         CHECK(fer_predict(&m, px, N, N, FER_TTA_NONE, one) == 0, "predict: %s", fer_error());
         {
@@ -157,6 +162,15 @@ static void test_flip(void)
     for (int j = 0; j < N * C; j++)
         CHECK(got[j] == 0.5f * (a[j] + b[j]), "flip %d: %g, want %g", j, got[j],
               0.5f * (a[j] + b[j]));
+    /* both views in one pass: all five images (batch 10), and the last
+     * image alone after a batch of 4 done view by view (batch 4); the
+     * same to the last bits a kernel chosen by batch size may change */
+    for (int t = 0; t < 2; t++) {
+        CHECK(fer_predict(&m, px, N, t ? 4 : 2 * N, FER_TTA_FLIP, got) == 0, "flip: %s",
+              fer_error());
+        for (int j = 0; j < N * C; j++)
+            CHECK_CLOSE(got[j], 0.5f * (a[j] + b[j]), 1e-6, 1e-5);
+    }
     fer_model_free(&m);
 }
 

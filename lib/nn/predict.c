@@ -49,6 +49,34 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
     }
 }
 
+/* The views of b images (b views <= the plan's batch) as one pass of
+ * b views images, view-major, then each image's probabilities summed in
+ * view order and divided by the count, as the pass per view does: a
+ * single face (a webcam's) then costs one pass of 2 or 10, not 2 or 10
+ * passes of 1. The same probabilities as pass by pass, to the last bits
+ * that a kernel chosen by batch size may change. */
+static int views_at_once(fer_model *m, const uint8_t *src, int b, int tta, int views,
+                         uint8_t *tmp, float *x, float *logits, float *out)
+{
+    int c, h, w, k = m->nclasses;
+    size_t img;
+    fer_net_input_shape(m->net, &c, &h, &w);
+    img = (size_t)c * h * w;
+    for (int v = 0; v < views; v++)
+        fer_tta_view(tta, v, src, b, c, h, w, tmp + (size_t)v * b * img);
+    fer_model_preprocess(m, tmp, (size_t)b * views, x);
+    if (fer_net_forward(m->net, x, b * views, 0, 0, 0, logits))
+        return -1;
+    fer_softmax(b * views, k, logits, logits);
+    memcpy(out, logits, (size_t)b * k * sizeof *out);
+    for (int v = 1; v < views; v++)
+        for (size_t j = 0; j < (size_t)b * k; j++)
+            out[j] += logits[(size_t)v * b * k + j];
+    for (size_t j = 0; j < (size_t)b * k; j++)
+        out[j] /= (float)views;
+    return 0;
+}
+
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs)
 {
     int c, h, w, k = m->nclasses, views = fer_tta_views(tta), rc = -1;
@@ -59,8 +87,8 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
     img = (size_t)c * h * w;
     if (batch < 1)
         batch = 1;
-    if ((size_t)batch > n)
-        batch = n ? (int)n : 1;
+    if ((size_t)batch > n * views)   /* a pass holds at most all the views */
+        batch = n ? (int)(n * views) : 1;
     if (fer_net_max_batch(m->net) >= batch)
         batch = fer_net_max_batch(m->net);   /* use the plan there is */
     else if (fer_net_plan_infer(m->net, batch))
@@ -81,6 +109,11 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
     for (size_t i = 0; i < n; i += batch) {
         int b = (int)(n - i < (size_t)batch ? n - i : (size_t)batch);
         float *out = probs + i * k;
+        if (views > 1 && b * views <= batch) {   /* a few faces: one pass */
+            if (views_at_once(m, px + i * img, b, tta, views, tmp, x, logits, out))
+                goto fail;
+            continue;
+        }
         /* every view's probabilities summed, then divided by the count
          * (bit for bit the mean the flip path took before crop10); the
          * plain image, view 0 of none and flip, is read in place */

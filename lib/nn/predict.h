@@ -36,7 +36,9 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
  * batch images at a time, averaged over the views of tta (enum fer_tta;
  * 1 is flip, as this argument's older meaning). flip is 0.5 (a + b) in
  * float; crop10 sums the ten in view order in float and divides by 10.
- * 0 or -1 (out of memory). */
+ * A pass runs one view of batch images, or, where all the views of the
+ * images left fit in batch (a few faces), all of them at once. 0 or -1
+ * (out of memory). */
 int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, float *probs);
 
 /* Mean loss and accuracy of m on d (labels >= 0 only). 0 or -1. */
