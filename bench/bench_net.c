@@ -5,7 +5,9 @@
  *
  *   bench_net ARCH MODE BATCH [SECONDS [THREADS]]
  *     ARCH     cnn | ff | resnet18 (fer_model_build's defaults: width 1,
- *              its dropouts, 7 classes, 1x48x48)
+ *              its dropouts, 7 classes, 1x48x48); a cnn of other stages
+ *              or width as cnn,stages=S,width=W (either or both: fer-train's
+ *              --stages and --width), as bench/torch_net.py names it
  *     MODE     train: one SGD step (momentum 0.9, lr 0.01) per batch:
  *                preprocess, training forward, softmax cross-entropy
  *                forward and backward, backward pass, update
@@ -74,9 +76,45 @@ static double peak_mb(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_net cnn|ff|resnet18 train|infer BATCH [SECONDS [THREADS "
-                    "[fp32|tf32|bf16 [cpu|cuda]]]]\n");
+    fprintf(stderr, "usage: bench_net cnn[,stages=S][,width=W]|ff|resnet18 train|infer BATCH "
+                    "[SECONDS [THREADS [fp32|tf32|bf16 [cpu|cuda]]]]\n");
     return 2;
+}
+
+/* ARCH into arch (its name) and mo: the defaults, then ",stages=S" and
+ * ",width=W" for a cnn. 0, or -1 with fer_error() set. */
+static int parse_arch(const char *spec, char *arch, size_t cap, fer_model_opts *mo)
+{
+    const char *comma = strchr(spec, ',');
+    size_t len = comma ? (size_t)(comma - spec) : strlen(spec);
+    if (len >= cap)
+        return fer_seterr("unknown network '%s'", spec);
+    memcpy(arch, spec, len);
+    arch[len] = '\0';
+    if (fer_model_defaults(arch, mo))
+        return -1;
+    while (comma) {
+        const char *kv = comma + 1, *eq = strchr(kv, '=');
+        char val[32];
+        long stages;
+        comma = strchr(kv, ',');
+        len = comma ? (size_t)(comma - kv) : strlen(kv);
+        if (!eq || eq > kv + len || strcmp(arch, "cnn") || len - (eq + 1 - kv) >= sizeof val)
+            return fer_seterr("'%s': a cnn takes ,stages=S and ,width=W", spec);
+        memcpy(val, eq + 1, len - (eq + 1 - kv));
+        val[len - (eq + 1 - kv)] = '\0';
+        if (eq - kv == 6 && !strncmp(kv, "stages", 6)) {
+            if (fer_parse_long(val, 1, FER_CNN_STAGES_MAX, &stages))
+                return -1;
+            mo->stages = (int)stages;
+        } else if (eq - kv == 5 && !strncmp(kv, "width", 5)) {
+            if (fer_parse_double(val, 0.01, 16, &mo->width))
+                return -1;
+        } else {
+            return fer_seterr("'%s': a cnn takes ,stages=S and ,width=W", spec);
+        }
+    }
+    return 0;
 }
 
 /* What one step needs: the model, its optimiser and the batch. On a GPU
@@ -131,12 +169,13 @@ int main(int argc, char **argv)
     double seconds = 4, base = peak_mb(), t0, t;
     size_t img;
     int steps, rc = 1;
+    char arch[16];
 
     memset(&b, 0, sizeof b);
     if (argc < 4 || argc > 8)
         return usage();
-    if (fer_model_defaults(argv[1], &mo)) {
-        fprintf(stderr, "bench_net: unknown network '%s'\n", argv[1]);
+    if (parse_arch(argv[1], arch, sizeof arch, &mo)) {
+        fprintf(stderr, "bench_net: %s\n", fer_error());
         return usage();
     }
     if (strcmp(argv[2], "train") && strcmp(argv[2], "infer")) {
@@ -172,7 +211,7 @@ int main(int argc, char **argv)
     }
     b.n = (int)batch;
     fer_rng_seed(&b.rng, SEED);
-    if (fer_model_build(&b.m, argv[1], &mo, &b.rng)) {
+    if (fer_model_build(&b.m, arch, &mo, &b.rng)) {
         fprintf(stderr, "bench_net: %s\n", fer_error());
         return 1;
     }
