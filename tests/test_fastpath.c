@@ -4,6 +4,7 @@
  * then carries float rounding of about k * 2^-24 relative to the sum of
  * magnitudes, so we allow |a - b| <= 1e-5 * k + 1e-5 * |b|. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "conv.h"
@@ -69,6 +70,66 @@ static void shapes(void)
     one(3, 6, 9, 9, 8, 1, 2, 0, 0);     /* projection shortcut */
     one(1, 1, 13, 17, 6, 5, 1, 2, 1);
     one(5, 2, 4, 3, 3, 3, 1, 3, 1);     /* padding wider than the kernel */
+}
+
+/* 3x3 stride-1 convolutions of one input channel (conv_direct.c): the
+ * reference's y, dw and db on rows that are and are not multiples of the
+ * 16 lanes, padding 0-2, one output channel and many; the training
+ * epilogue (ReLU, per-channel sums) against the same done by hand; the
+ * same bits on 1 and 2 threads and through a kept pack. */
+static void direct(void)
+{
+    static const int cases[][6] = {   /* N, H, W, K, pad, bias */
+        {3, 7, 9, 4, 1, 1}, {2, 5, 17, 1, 0, 0}, {1, 33, 5, 7, 2, 1}, {5, 48, 48, 32, 1, 1},
+        {2, 3, 3, 3, 2, 0},
+    };
+    check_seed(18);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], 1, c[1], c[2], c[3], 3, 3, 1, c[4]);
+        CHECK(fer_conv_pack_kind(&s) == 3, "want the direct path for %dx%d pad %d", c[1], c[2],
+              c[4]);
+        const size_t xn = (size_t)c[0] * c[1] * c[2], yn = (size_t)c[0] * c[3] * s.P * s.Q;
+        const size_t wn = 9 * (size_t)c[3], pq = (size_t)s.P * s.Q;
+        float *x = rnd(xn), *w = rnd(wn), *b = c[5] ? rnd(c[3]) : NULL, *dy = rnd(yn);
+        float *y = malloc(yn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
+        float *dw = malloc(wn * 4), *dw1 = malloc(wn * 4), *dw2 = malloc(wn * 4);
+        float *pack = malloc(fer_conv_pack_floats(&s) * 4);
+        float *ws = malloc(fer_conv_gemm_workspace(&s) * 4);
+        double *part = calloc(2 * (size_t)c[0] * c[3], sizeof *part), *stats = malloc(16 * c[3]);
+        fer_conv_epi e = {1, part, NULL, NULL, 0};
+        fer_conv2d_forward_ref(&s, x, w, b, y);
+        fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
+        fer_threads_set(1);
+        fer_conv2d_forward_gemm(&s, x, w, b, y1, ws, NULL);
+        fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw1, NULL, ws);
+        close_all("direct y", y1, y, yn, 9);
+        close_all("direct dw", dw1, dw, wn, (double)c[0] * pq);
+        fer_threads_set(2);
+        fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw2, NULL, ws);
+        CHECK(!memcmp(dw1, dw2, wn * 4), "direct dw differs between one thread and two");
+        fer_conv_pack(&s, w, pack, ws);
+        fer_conv2d_forward_packed(&s, x, pack, b, y2, ws, NULL);
+        CHECK(!memcmp(y1, y2, yn * 4), "direct y differs through the pack or on two threads");
+        /* the fused ReLU and sums: y2 = max(y1, 0), the sums of each channel */
+        fer_conv2d_forward_gemm(&s, x, w, b, y2, ws, &e);
+        fer_conv_epi_finish(part, c[0], c[3], stats);
+        for (int k = 0; k < c[3]; k++) {
+            double sum = 0, sq = 0;
+            for (int n = 0; n < c[0]; n++)
+                for (size_t i = 0; i < pq; i++) {
+                    size_t at = ((size_t)n * c[3] + k) * pq + i;
+                    float v = y1[at] > 0 ? y1[at] : 0.0f;
+                    CHECK(y2[at] == v, "direct fused relu [%zu]", at);
+                    sum += v, sq += (double)v * v;
+                }
+            CHECK_CLOSE(stats[k], sum, 1e-9, 1e-12);
+            CHECK_CLOSE(stats[c[3] + k], sq, 1e-9, 1e-12);
+        }
+        free(x), free(w), free(b), free(dy), free(y), free(y1), free(y2), free(dw), free(dw1);
+        free(dw2), free(pack), free(ws), free(part), free(stats);
+    }
 }
 
 /* Many images per group and a remainder group. */
@@ -239,6 +300,7 @@ int main(void)
     RUN(groups);
     RUN(winograd);
     RUN(wgrad_small);
+    RUN(direct);
     RUN(threads);
     RUN(wgrad_lanes);
     RUN(dispatch);

@@ -12,10 +12,12 @@
  *                 otherwise dcol = w^T dy into a stored column block,
  *                 then col2im.
  * A pixel index runs over the images of a group, so small images still
- * give the GEMM long rows. */
+ * give the GEMM long rows. 3x3 stride-1 shapes of one input channel go to
+ * conv_direct.c (forward and weight gradient) instead. */
 #include <string.h>
 
 #include "clones.h"
+#include "conv_direct.h"
 #include "conv_gemm.h"
 #include "cpu_has.h"
 #include "conv_winograd.h"
@@ -75,6 +77,8 @@ static void flipped_shape(const fer_conv_shape *s, fer_conv_shape *t)
 static size_t forward_ws(const fer_conv_shape *s)
 {
     int g = fer_conv_gemm_group(s);
+    if (fer_conv_direct_ok(s))
+        return fer_conv_direct_workspace(s);
     if (fer_conv_wino_ok(s))
         return fer_conv_wino_workspace(s);
     return g > 1 ? (size_t)s->K * g * pq_of(s) : 0;
@@ -82,7 +86,7 @@ static size_t forward_ws(const fer_conv_shape *s)
 
 size_t fer_conv_gemm_workspace(const fer_conv_shape *s)
 {
-    size_t f = forward_ws(s), b;
+    size_t f = forward_ws(s), b;   /* the direct weight gradient's is its forward's */
     if (flips_to_forward(s)) {
         fer_conv_shape t;
         flipped_shape(s, &t);
@@ -336,6 +340,10 @@ static void forward(const fer_conv_shape *s, const float *x, const float *w, con
     const int K = s->K, g0 = fer_conv_gemm_group(s);
     const size_t pq = pq_of(s), crs = crs_of(s), chw = (size_t)s->C * s->H * s->W;
     fer_gemm_operand A = {.p = w, .ld = (long)crs};
+    if (fer_conv_direct_ok(s)) {   /* its pack is w as it is */
+        fer_conv_direct_forward(s, x, pack ? pack : w, b, y, ws, epi);
+        return;
+    }
     if (fer_conv_wino_ok(s)) {
         if (pack)
             fer_conv2d_forward_wino_packed(s, x, pack, b, y, ws, epi);
@@ -370,7 +378,7 @@ void fer_conv2d_forward_gemm(const fer_conv_shape *s, const float *x, const floa
 
 int fer_conv_pack_kind(const fer_conv_shape *s)
 {
-    return fer_conv_wino_ok(s) ? 1 : 2;
+    return fer_conv_direct_ok(s) ? 3 : fer_conv_wino_ok(s) ? 1 : 2;
 }
 
 size_t fer_conv_pack_floats(const fer_conv_shape *s)
@@ -382,7 +390,9 @@ size_t fer_conv_pack_floats(const fer_conv_shape *s)
 
 void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
 {
-    if (fer_conv_wino_ok(s))
+    if (fer_conv_direct_ok(s))
+        memcpy(pack, w, (size_t)s->K * crs_of(s) * sizeof *pack);
+    else if (fer_conv_wino_ok(s))
         fer_conv_wino_pack(s, w, pack, ws);
     else
         fer_gemm_pack_a(0, s->K, (int)crs_of(s), w, (int)crs_of(s), pack);
@@ -523,12 +533,14 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
     const size_t pq = pq_of(s), crs = crs_of(s);
     src as = {s, dy}, bs = {s, x};
     fer_gemm_operand A = {.pack = dy_pack_a, .ctx = &as}, B = {.pack = colt_pack_b, .ctx = &bs};
-    if (db) {
+    if (db && !fer_conv_direct_ok(s)) {   /* the direct path sums db with dw */
         flip_job j = {s, NULL, dy, NULL, db};
         fer_parallel_for(K, bias_task, &j);
     }
     /* dw (K, CRS) = dy (K, N*PQ) x col^T (N*PQ, CRS) */
-    if (fer_conv_wino_ok(s))
+    if (fer_conv_direct_ok(s))
+        fer_conv_direct_wgrad(s, x, dy, dw, db, ws);
+    else if (fer_conv_wino_ok(s))
         fer_conv2d_wgrad_wino(s, x, dy, dw, ws);
     else
         fer_gemm_op(K, (int)crs, (int)((size_t)s->N * pq), 1.0f, &A, &B, 0.0f, dw, (int)crs);

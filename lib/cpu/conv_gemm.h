@@ -2,7 +2,8 @@
  * conv.c's dispatch; tested against the reference kernels in
  * tests/test_fastpath.c). conv_gemm.c says how each pass maps to GEMMs;
  * 3x3 stride-1 shapes with enough channels go to Winograd's algorithm
- * (conv_winograd.h) instead, forward, data and weight gradient.
+ * (conv_winograd.h) instead, forward, data and weight gradient, and 3x3
+ * stride-1 shapes of one input channel to conv_direct.h.
  * Forward processes images in groups of fer_conv_gemm_group so that small
  * images still make long GEMM rows; FER_CONV_COLS_TARGET bounds the floats
  * a group stages in the workspace. */
@@ -33,8 +34,9 @@ int fer_conv_epi_parts(const fer_conv_shape *s);
 /* Weights that stay fixed over many forward passes (inference) packed
  * once for the GEMMs: fer_conv_pack_floats(s) floats hold them for any
  * batch size; fer_conv_pack fills pack for the path the forward pass
- * takes at s->N (fer_conv_pack_kind: 1 Winograd, 2 implicit GEMM) and for
- * the GEMM kernel and precision of the moment (fer_gemm_layout); ws is the
+ * takes at s->N (fer_conv_pack_kind: 1 Winograd, 2 implicit GEMM, 3
+ * direct, whose pack is the weights as they are) and for the GEMM kernel
+ * and precision of the moment (fer_gemm_layout); ws is the
  * forward pass's workspace. fer_conv2d_forward_packed is then
  * fer_conv2d_forward_gemm with the same bits, for shapes of the same
  * kind. */
