@@ -53,9 +53,13 @@ static __mmask16 in_row(long w0, int W)
 
 static const int EV[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
 static const int OD[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+/* the output transform's interleave of two registers' lanes 0-7 (LO) and 8-15 (HI) */
+static const int LO[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+static const int HI[16] = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
-/* The input rows i = 0..3 that tile row r reads, as pointers to column
- * -pad (NULL: a padding row, all zeros), as in fer_wino512_input. */
+/* The input rows i = 0..3 that tile row r reads (image r / TY, row
+ * r % TY of its tiles), as pointers to column -pad (NULL: a padding row,
+ * all zeros). */
 static void tile_rows(int H, int W, int pad, int TY, const float *x, size_t img_stride, int r,
                       const float *row[4])
 {
@@ -124,8 +128,7 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
 {
     const int nch = (TX + 15) / 16;
     __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
     static const int off[4] = {0, 16, 2, 18};
     if (TX <= 8) {
         input_pairs(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
@@ -138,13 +141,8 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
             lm[k][q] = in_row(32L * k - pad + off[q], W);
     }
     for (int r = r0; r < r1; r++) {
-        const int img = r / TY, ty = r % TY;
-        const float *xp = x + (size_t)img * img_stride;
         const float *row[4];
-        for (int i = 0; i < 4; i++) {
-            int ih = 2 * ty - pad + i;
-            row[i] = ih >= 0 && ih < H ? xp + (size_t)ih * W - pad : NULL;
-        }
+        tile_rows(H, W, pad, TY, x, img_stride, r, row);
         float *vr = V + (size_t)(r - r0) * TX;
         for (int k = 0; k < nch; k++) {
             /* row i: even and odd columns of this pair (e, o) and the next
@@ -234,8 +232,7 @@ __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, i
 {
     const int nch = (TX + 15) / 16;
     __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
     if (TX <= 8) {
         grad_pairs(P, Q, TY, TX, dy, M, xs);
         return;
@@ -290,9 +287,7 @@ __attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY
                                                             float bias, int r0, int r1,
                                                             const float *M, size_t xs)
 {
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i lo = _mm512_loadu_si512(LO), hi = _mm512_loadu_si512(HI);
     const __m512 bv = _mm512_set1_ps(bias);
     const __mmask16 cm = below(0, Q), one = (1u << TX) - 1;
     for (int r = r0; r < r1; r += 2) {
@@ -332,9 +327,7 @@ __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY,
 {
     const int nch = (TX + 15) / 16;
     __mmask16 tm[MAX_CHUNKS], cm[MAX_CHUNKS][2];
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i lo = _mm512_loadu_si512(LO), hi = _mm512_loadu_si512(HI);
     const __m512 bv = _mm512_set1_ps(bias);
     if (TX <= 8) {
         output_pairs(P, Q, TY, TX, y, img_stride, bias, r0, r1, M, xs);
