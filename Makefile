@@ -186,25 +186,28 @@ demo:
 # stage, at half width (32-64-128-256 channels, dense 128), trained from
 # scratch on one 70-epoch cosine schedule of AdamW (lr 2e-3 after a 2-epoch
 # warm-up, weight decay 5e-4, batch 128), an average of the weights (EMA
-# 0.999: what validation and the model file use), dropout 0.2/0.4, random
-# mirror, shifts of up to 4 pixels, turns of up to 10 degrees and zoom
-# 0.9-1.1; 10% of Training held out (seed 1), on which the kept epoch is
-# chosen. Two targets of 35 epochs (--stop-after), the second resuming the
-# first's checkpoint, each about 45 minutes on 2 Zen 4 cores in bf16; a
-# cut stage resumes exactly (make model again). MODEL_PRECISION=fp32 (or
-# a CPU without AVX512_BF16) trains in fp32, slower; MODEL_DEVICE=cuda on
-# a GPU.
+# 0.999: what the model file keeps), dropout 0.2/0.4, random mirror, shifts
+# of up to 4 pixels, turns of up to 10 degrees and zoom 0.9-1.1.
+# The recipe was chosen on validation (model-check: the same run with 10%
+# of Training held out, seed 1, whose last epoch scored within 0.14 points
+# of its best); the shipped model is that recipe on all of Training, and
+# keeps its last epoch. Two targets of 35 epochs (--stop-after), the second
+# resuming the first's checkpoint, each about 40 minutes on 2 Zen 4 cores
+# in bf16; a cut stage resumes exactly (make model again).
+# MODEL_PRECISION=fp32 (or a CPU without AVX512_BF16) trains in fp32,
+# slower; MODEL_DEVICE=cuda on a GPU.
 FER2013 ?= ../shared/data/fer2013-trainval.csv.gz
 MODEL_WORK ?= $(B)/model
 MODEL_PRECISION ?= bf16
 MODEL_DEVICE ?= cpu
-MODEL_ARGS ?= -m cnn --stages 4 --width 0.5 --val-split 0.1 --seed 1 --epochs 70 --batch 128 \
+MODEL_ARGS ?= -m cnn --stages 4 --width 0.5 --seed 1 --epochs 70 --batch 128 \
               --optim adamw --lr 2e-3 --weight-decay 5e-4 --schedule cosine --warmup 2 \
               --ema 0.999 --dropout 0.2 --dropout2 0.4 --mirror --shift 4 --rotate 10 \
               --scale 0.9:1.1 --precision $(MODEL_PRECISION) --device $(MODEL_DEVICE) -q
-MODEL_STAGE = $(B)/bin/fer-train $(MODEL_ARGS) -i $(MODEL_WORK)/train.fer \
-              --log $(MODEL_WORK)/cnn-train.csv --checkpoint $(MODEL_WORK)/cnn.ckpt \
-              $$([ -s $(MODEL_WORK)/cnn.ckpt ] && echo --resume $(MODEL_WORK)/cnn.ckpt)
+# one stage of run $(1) (cnn or cnn-val), with extra options $(2)
+MODEL_STAGE = $(B)/bin/fer-train $(MODEL_ARGS) $(2) -i $(MODEL_WORK)/train.fer \
+              --log $(MODEL_WORK)/$(1)-train.csv --checkpoint $(MODEL_WORK)/$(1).ckpt \
+              $$([ -s $(MODEL_WORK)/$(1).ckpt ] && echo --resume $(MODEL_WORK)/$(1).ckpt)
 model: data/cnn.fer data/cnn-train.csv data/cnn-eval.txt data/cnn-curves.png \
        data/cnn-confusion.png
 
@@ -216,17 +219,30 @@ $(MODEL_WORK)/train.fer: $(MODEL_WORK)/fer2013.fer | $(B)/bin/fer-convert
 $(MODEL_WORK)/test.fer: $(MODEL_WORK)/fer2013.fer | $(B)/bin/fer-convert
 	$(B)/bin/fer-convert --usage PublicTest $< -o $@
 $(MODEL_WORK)/cnn-stage1.fer: $(MODEL_WORK)/train.fer | $(B)/bin/fer-train
-	$(MODEL_STAGE) -o $@ --stop-after 35
+	$(call MODEL_STAGE,cnn) -o $@ --stop-after 35
 data/cnn.fer: $(MODEL_WORK)/cnn-stage1.fer | $(B)/bin/fer-train
-	$(MODEL_STAGE) -o $@
+	$(call MODEL_STAGE,cnn) -o $@
 data/cnn-train.csv: data/cnn.fer
 	cp $(MODEL_WORK)/cnn-train.csv $@
 data/cnn-eval.txt: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
 	$(B)/bin/fer-eval -m data/cnn.fer $(MODEL_WORK)/test.fer > $@.tmp && mv $@.tmp $@
+# the shipped run's curves over the validation run's (its log is committed)
 data/cnn-curves.png: data/cnn-train.csv | $(B)/bin/fer-plot
-	$(B)/bin/fer-plot $< --title "data/cnn.fer: make model, 70 epochs" -o $@
+	$(B)/bin/fer-plot $< $(wildcard data/cnn-val-train.csv) \
+	    --title "data/cnn.fer: make model (and model-check), 70 epochs" -o $@
 data/cnn-confusion.png: data/cnn.fer $(MODEL_WORK)/test.fer | $(B)/bin/fer-eval
 	$(B)/bin/fer-eval -m data/cnn.fer --plot $@ $(MODEL_WORK)/test.fer > /dev/null
+
+# model-check: the recipe with 10% of Training held out (seed 1), the
+# evidence for it (validation only); its epoch with the best validation
+# accuracy is kept, and data/cnn-val-train.csv is its log.
+model-check: data/cnn-val-train.csv
+$(MODEL_WORK)/cnn-val-stage1.fer: $(MODEL_WORK)/train.fer | $(B)/bin/fer-train
+	$(call MODEL_STAGE,cnn-val,--val-split 0.1) -o $@ --stop-after 35
+$(MODEL_WORK)/cnn-val.fer: $(MODEL_WORK)/cnn-val-stage1.fer | $(B)/bin/fer-train
+	$(call MODEL_STAGE,cnn-val,--val-split 0.1) -o $@
+data/cnn-val-train.csv: $(MODEL_WORK)/cnn-val.fer
+	cp $(MODEL_WORK)/cnn-val-train.csv $@
 
 # The next model (issue 14: 70% on PublicTest), staged: the 4-stage cnn
 # (64-128-256-512) on one 60-epoch cosine schedule of SGD with Nesterov
@@ -492,5 +508,5 @@ clean:
          $(EMU_OBJ:.o=.d) $(TEST_CC_SRC:%.cc=$(B)/%.d) $(B)/tests/test_backend_emu.d
 
 .PHONY: all test check-asan fuzz fuzz-build bench install clean deps demo model study \
-        model-next model-next-ft model-next-eval models models-ref
+        model-check model-next model-next-ft model-next-eval models models-ref
 .SECONDARY:
