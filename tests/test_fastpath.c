@@ -72,6 +72,23 @@ static void shapes(void)
     one(5, 2, 4, 3, 3, 3, 1, 3, 1);     /* padding wider than the kernel */
 }
 
+/* Stride-2 rows of more than 16 outputs, whose columns are gathered 16 at
+ * a time (AVX-512: 32 loaded, the even lanes kept): odd and even widths,
+ * padding 0-2, 3x3 and 1x1, so that windows start before the row, end
+ * after it and straddle the 16-lane steps. */
+static void stride2_rows(void)
+{
+    static const int cases[][5] = {   /* C, W, R, pad, N */
+        {2, 48, 3, 1, 2}, {3, 47, 3, 1, 1}, {2, 70, 3, 0, 1}, {2, 69, 3, 2, 2},
+        {3, 48, 1, 0, 2}, {2, 67, 1, 0, 1}, {1, 35, 5, 2, 1},
+    };
+    check_seed(17);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        one(c[4], c[0], 5, c[1], 3, c[2], 2, c[3], i & 1);
+    }
+}
+
 /* 3x3 stride-1 convolutions of one input channel (conv_direct.c): the
  * reference's y, dw and db on rows that are and are not multiples of the
  * 16 lanes, padding 0-2, one output channel and many; the training
@@ -297,6 +314,7 @@ int main(void)
 {
     RUN(dense);
     RUN(shapes);
+    RUN(stride2_rows);
     RUN(groups);
     RUN(winograd);
     RUN(wgrad_small);

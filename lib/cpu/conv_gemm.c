@@ -14,6 +14,7 @@
  * A pixel index runs over the images of a group, so small images still
  * give the GEMM long rows. 3x3 stride-1 shapes of one input channel go to
  * conv_direct.c (forward and weight gradient) instead. */
+#include <stdint.h>
 #include <string.h>
 
 #include "clones.h"
@@ -137,10 +138,36 @@ __attribute__((target("avx512f"))) static void copy_run512(float *o, const float
     }
 }
 
+/* A stride-2 run, o[t] = xr[iw0 + 2 t] (0 outside the row): 32 floats
+ * loaded with the row's lanes kept, their even lanes picked; the
+ * downsampling convolutions (3x3 and 1x1 of stride 2) gather only these. */
+__attribute__((target("avx512f"))) static void copy_run512_s2(float *o, const float *xr, int iw0,
+                                                              int len, int W)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    for (int t = 0; t < len; t += 16) {
+        long b = (long)iw0 + 2L * t;           /* the window is xr[b .. b + 32) */
+        long lo = -b, hi = W - b;
+        unsigned lo_c = lo < 0 ? 0 : lo > 32 ? 32 : (unsigned)lo;
+        unsigned hi_c = hi < 0 ? 0 : hi > 32 ? 32 : (unsigned)hi;
+        uint64_t in = ((1ull << hi_c) - 1) & ~((1ull << lo_c) - 1);
+        unsigned end_c = len - t > 16 ? 16 : (unsigned)(len - t);
+        __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)in, xr + b);
+        __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(in >> 16), xr + b + 16);
+        _mm512_mask_storeu_ps(o + t, (__mmask16)((1u << end_c) - 1),
+                              _mm512_permutex2var_ps(v0, even, v1));
+    }
+}
+
 #define COPY_RUN(o, xr, iw0, len, W) \
     (fer_cpu_has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
+#define HAVE_RUN_S2 1
+#define RUN_S2 copy_run512_s2
 #else
 #define COPY_RUN copy_run
+#define HAVE_RUN_S2 0
+#define RUN_S2(o, xr, iw0, len, W) ((void)0)
 #endif
 
 typedef struct src {
@@ -177,6 +204,8 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
             xr = cs->p + (((size_t)u->img * s->C + c) * H + ih) * W;
             if (st == 1) {
                 COPY_RUN(o, xr, u->q0 - pad + sx, len, W);
+            } else if (HAVE_RUN_S2 && st == 2 && fer_cpu_has_avx512()) {
+                RUN_S2(o, xr, u->q0 * 2 - pad + sx, len, W);
             } else {
                 for (int t = 0; t < len; t++) {
                     int iw = (u->q0 + t) * st - pad + sx;
