@@ -34,9 +34,9 @@
 #define MAX_MODELS 16
 
 /* The test-time averaging without --tta: the face and its mirror image,
- * the best one that keeps issue 14's 200 faces/s on 2 cores. With
- * data/cnn.fer: validation 68.5% plain, 68.9% flip, 69.2% crop10; crop10
- * runs at 131 faces/s in fp32, flip at 611 (data/README.md,
+ * the best one that keeps issue 14's 200 faces/s on 2 cores. The shipped
+ * recipe on validation (make model-check): 68.5% plain, 68.9% flip, 69.2%
+ * crop10; crop10 runs at 131 faces/s in fp32, flip at 611 (data/README.md,
  * bench/classify.sh). */
 #define DEFAULT_TTA FER_TTA_FLIP
 
