@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -183,6 +184,14 @@ static void test_ema_validates_average(void)
     fer_dataset_free(&v);
 }
 
+/* Monotonic seconds, as fer_train times itself. */
+static double wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 /* The checkpoint holds the average: a run resumed from the start of its
  * last epoch ends as the whole run did, bit for bit; so does a run that
  * stopped after epoch 2 (stop_after, res.paused, the checkpoint kept) and
@@ -230,12 +239,18 @@ static void test_ema_resume_exact(void)
           r.paused, r.stopped, r.epochs_run);
     CHECK(access(ck3, R_OK) == 0, "no checkpoint after stop_after");
     fer_model_free(&part);
+    double first = r.seconds, own = wall();
     o.stop_after = 0;
     o.resume = ck3;
     o.checkpoint = ck2;
     CHECK(small_cnn(&more, 3, 99) == 0, "build: %s", fer_error());
     CHECK(fer_train(&more, &d, NULL, &o, &r) == 0, "resume: %s", fer_error());
+    own = wall() - own;
     CHECK(r.epochs_run == 5 && !r.paused, "epochs %d paused %d", r.epochs_run, r.paused);
+    /* the time reported counts the stopped run's too (the checkpoint
+     * carries it): more than this run's own wall time by most of it */
+    CHECK(first > 0 && r.seconds - own >= 0.5 * first, "seconds %g: own %g, before %g",
+          r.seconds, own, first);
     CHECK(same_weights(&whole, &more), "stopped after 2 and resumed: the weights differ");
     fer_model_free(&more);
     /* ema on one side only */

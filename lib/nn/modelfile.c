@@ -312,11 +312,11 @@ static int parse_optim(fer_modelfile *mf)
 
 enum {
     S_EPOCH, S_BEST_EPOCH, S_BEST_ACC, S_LR, S_RNG, S_PLATEAU_BEST, S_PLATEAU_WAIT, S_EMA_STEPS,
-    NSKEYS
+    S_SECONDS, NSKEYS
 };
 static const char *const state_keys[NSKEYS] = {
     "epoch", "best_epoch", "best_val_acc", "lr", "rng", "plateau_best", "plateau_wait",
-    "ema_steps"};
+    "ema_steps", "seconds"};
 
 /* The image order: a permutation of 0..n-1 (each epoch shuffles it). */
 static int check_order(fer_modelfile *mf)
@@ -392,6 +392,8 @@ static int parse_state(fer_modelfile *mf)
          num(mf, "plateau_best", v[S_PLATEAU_BEST], -1, 1, &s->plateau_best)) ||
         (v[S_PLATEAU_WAIT] &&
          whole_int(mf, "plateau_wait", v[S_PLATEAU_WAIT], 0, 1000000, &s->plateau_wait)))
+        goto out;
+    if (v[S_SECONDS] && num(mf, "seconds", v[S_SECONDS], 0, 1e12, &s->seconds))
         goto out;
     if (v[S_EMA_STEPS]) {
         if (whole(mf, "ema_steps", v[S_EMA_STEPS], 0, 1L << 53, &x))

@@ -60,6 +60,7 @@ typedef struct fer_modelfile_state {
     int plateau_wait;           /* 0 when absent */
     uint64_t rng[4];            /* the training generator's state, not all 0 */
     long ema_steps;             /* updates of the weight average, -1 when absent */
+    double seconds;             /* training time so far; 0 when absent (older files) */
     const int64_t *order;       /* (norder) a permutation of 0..norder-1, or NULL */
     uint64_t norder;            /* 0 for an older checkpoint without the order */
 } fer_modelfile_state;

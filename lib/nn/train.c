@@ -96,6 +96,7 @@ typedef struct train_state {
     size_t n;
     float *ema;                 /* the weight average (as snapshot lays it out), or NULL */
     long ema_t;                 /* updates it has had */
+    double seconds;             /* training time so far, over every run resumed */
 } train_state;
 
 /* Writes the flat buffer buf (as snapshot lays it out) as one record per
@@ -145,11 +146,12 @@ static int save_checkpoint(const fer_model *m, const fer_optim *opt, const float
         goto fail;
     k = snprintf(meta, sizeof meta,
                  "epoch=%d\nbest_epoch=%d\nbest_val_acc=%.17g\nlr=%.17g\n"
-                 "rng=%llu,%llu,%llu,%llu\nplateau_best=%.17g\nplateau_wait=%d\n",
+                 "rng=%llu,%llu,%llu,%llu\nplateau_best=%.17g\nplateau_wait=%d\n"
+                 "seconds=%.3f\n",
                  st->epoch, st->best_epoch, st->best_acc, st->lr,
                  (unsigned long long)st->rng.s[0], (unsigned long long)st->rng.s[1],
                  (unsigned long long)st->rng.s[2], (unsigned long long)st->rng.s[3],
-                 st->plateau_best, st->plateau_wait);
+                 st->plateau_best, st->plateau_wait, st->seconds);
     if (st->ema)
         snprintf(meta + k, sizeof meta - k, "ema_steps=%ld\n", st->ema_t);
     fer_record_init(&r, "trainstate", FER_I64, 1, &n, st->order, meta);
@@ -187,6 +189,7 @@ static int restore_state(train_state *st, const fer_modelfile_state *s, const ch
     st->plateau_wait = s->plateau_wait;
     if (s->ema_steps >= 0)
         st->ema_t = s->ema_steps;
+    st->seconds = s->seconds;
     for (int i = 0; i < 4; i++)
         st->rng.s[i] = s->rng[i];
     /* an older checkpoint has no order and resumes from the first one */
@@ -375,7 +378,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         order[i] = (int64_t)i;
     if (o->resume) {
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
-                           order, n, ema, ema_t};
+                           order, n, ema, ema_t, 0};
         if (load_checkpoint(m, opt, best, &st, o->resume))
             goto out;
         if (ema)
@@ -388,6 +391,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         plateau_best = st.plateau_best;
         plateau_wait = st.plateau_wait;
         rng = st.rng;
+        t_start -= st.seconds;   /* train.seconds counts the runs before too */
     }
     if (o->log && epoch == 0 &&
         (fprintf(o->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n") < 0 ||
@@ -405,7 +409,7 @@ int fer_train(fer_model *m, const fer_dataset *train, const fer_dataset *val,
         /* The checkpoint holds the state at an epoch's start, so that an
          * interrupted epoch is redone exactly on --resume. */
         st = (train_state){epoch, best_epoch, best_acc, lr, plateau_best, plateau_wait, rng,
-                           order, n, ema, ema_t};
+                           order, n, ema, ema_t, now() - t_start};
         if (o->checkpoint && ema)
             fer_net_block_pack(m->net, ema_dev, ema);
         if (o->checkpoint && save_checkpoint(m, opt, best, &st, o->checkpoint))
