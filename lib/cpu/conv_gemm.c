@@ -119,6 +119,16 @@ static void copy_run(float *o, const float *xr, int iw0, int len, int W)
     memset(o + len - e, 0, (size_t)e * sizeof *o);
 }
 
+/* o[t] = xr[iw0 + st t] where that lies in [0, W), else 0: one run of a
+ * column row of stride st. */
+static void copy_run_strided(float *o, const float *xr, int iw0, int len, int W, int st)
+{
+    for (int t = 0; t < len; t++) {
+        int iw = iw0 + t * st;
+        o[t] = iw >= 0 && iw < W ? xr[iw] : 0;
+    }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #include <immintrin.h>
 
@@ -162,12 +172,12 @@ __attribute__((target("avx512f"))) static void copy_run512_s2(float *o, const fl
 
 #define COPY_RUN(o, xr, iw0, len, W) \
     (fer_cpu_has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
-#define HAVE_RUN_S2 1
-#define RUN_S2 copy_run512_s2
+#define STRIDED_RUN(o, xr, iw0, len, W, st)                     \
+    ((st) == 2 && fer_cpu_has_avx512() ? copy_run512_s2(o, xr, iw0, len, W) \
+                                       : copy_run_strided(o, xr, iw0, len, W, st))
 #else
 #define COPY_RUN copy_run
-#define HAVE_RUN_S2 0
-#define RUN_S2(o, xr, iw0, len, W) ((void)0)
+#define STRIDED_RUN copy_run_strided
 #endif
 
 typedef struct src {
@@ -202,16 +212,10 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
                 continue;
             }
             xr = cs->p + (((size_t)u->img * s->C + c) * H + ih) * W;
-            if (st == 1) {
+            if (st == 1)
                 COPY_RUN(o, xr, u->q0 - pad + sx, len, W);
-            } else if (HAVE_RUN_S2 && st == 2 && fer_cpu_has_avx512()) {
-                RUN_S2(o, xr, u->q0 * 2 - pad + sx, len, W);
-            } else {
-                for (int t = 0; t < len; t++) {
-                    int iw = (u->q0 + t) * st - pad + sx;
-                    o[t] = iw >= 0 && iw < W ? xr[iw] : 0;
-                }
-            }
+            else
+                STRIDED_RUN(o, xr, u->q0 * st - pad + sx, len, W, st);
         }
         if (n < nr)
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
