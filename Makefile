@@ -291,7 +291,7 @@ $(VGG_WORK)/stage4.done: $(VGG_WORK)/stage3.done
 	touch $@
 model-next-ft: $(VGG_WORK)/stage4.done
 model-next-eval: $(VGG_WORK)/stage3.done $(MODEL_WORK)/test.fer
-	for t in none flip crop10; do $(B)/bin/fer-eval -m $(VGG_WORK)/vgg.fer --tta $$t \
+	for t in none flip flipcrop crop10; do $(B)/bin/fer-eval -m $(VGG_WORK)/vgg.fer --tta $$t \
 	    $(MODEL_WORK)/test.fer > $(VGG_WORK)/eval-$$t.txt; done
 
 # The study (README "The study"): its five rows as file targets, each step

@@ -33,16 +33,16 @@
 
 #define MAX_MODELS 16
 
-/* The test-time averaging without --tta: the face and its mirror image,
- * the best one that keeps issue 14's 200 faces/s on 2 cores. The shipped
- * recipe on validation (make model-check): 68.5% plain, 68.9% flip, 69.2%
- * crop10; crop10 runs at 131 faces/s in fp32, flip at 611 (data/README.md,
- * bench/classify.sh). */
-#define DEFAULT_TTA FER_TTA_FLIP
+/* The test-time averaging without --tta: the best on validation that keeps
+ * issue 14's 200 faces/s on 2 cores. The shipped recipe on validation
+ * (make model-check): 68.5% plain, 68.9% flip, 69.7% flipcrop, 69.2%
+ * crop10; flipcrop runs at 281-296 faces/s in fp32, crop10 at 112-118
+ * (data/README.md, bench/classify.sh). */
+#define DEFAULT_TTA FER_TTA_FLIPCROP
 
 static const char synopsis[] =
     "usage: fer-classify -m model.fer [-m model.fer ...]\n"
-    "                    [--tta none|flip|crop10] [--format text|csv|json]\n"
+    "                    [--tta none|flip|flipcrop|crop10] [--format text|csv|json]\n"
     "                    [--annotate DIR | -o image]\n"
     "                    [--batch N] [--threads N] [--precision fp32|tf32|bf16]\n"
     "                    [--device cpu|cuda[:N]] [--gemm ours|cublas]\n"
@@ -718,7 +718,7 @@ int main(int argc, char **argv)
         case 'f': cx.format = formats[fer_cmd_pick("format", optarg, formats)]; break;
         case 't':
             if ((cx.tta = fer_tta_parse(optarg)) < 0)
-                usage_error("--tta: '%s': use none, flip or crop10", optarg);
+                usage_error("--tta: '%s': use none, flip, flipcrop or crop10", optarg);
             break;
         case 'a': dir = optarg; break;
         case 'o': out = optarg; break;

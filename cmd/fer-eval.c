@@ -22,7 +22,7 @@
 
 static const char synopsis[] =
     "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] [--usage NAME]\n"
-    "                [--format text|csv|json] [--predictions FILE] [--tta none|flip|crop10]\n"
+    "                [--format text|csv|json] [--predictions FILE] [--tta none|flip|flipcrop|crop10]\n"
     "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
     "                [--quiet] [--precision fp32|tf32|bf16] [--device cpu|cuda[:N]]\n"
     "                [--gemm ours|cublas]\n";
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
         case 'P': plotpath = optarg; break;
         case 't':
             if ((tta = fer_tta_parse(optarg)) < 0)
-                usage_error("--tta: '%s': use none, flip or crop10", optarg);
+                usage_error("--tta: '%s': use none, flip, flipcrop or crop10", optarg);
             break;
         case 'b': batch = fer_cmd_whole("batch", optarg, 1, 65536); break;
         case 'T': threads = fer_cmd_whole("threads", optarg, 1, 256); break;

@@ -85,14 +85,19 @@ fer-classify -m m1.fer -f csv --tta none mirrored.fer >mirror.csv
 fer-classify -m m1.fer -f csv --tta flip faces.fer >tta.csv
 check tta-flip avg_probs tta.csv faces.csv mirror.csv
 check tta-rows test "$(csv_ok tta.csv)" = 150
-# without --tta, flip (the face and its mirror image) is the default
+# without --tta, flipcrop (the face, the centre window, and their mirror
+# images; its views against the mean by hand: test_predict) is the default
+fer-classify -m m1.fer -f csv --tta flipcrop faces.fer >flipcrop.csv
+check tta-flipcrop-rows test "$(csv_ok flipcrop.csv)" = 150
+check tta-flipcrop-differs sh -c '! cmp -s flipcrop.csv faces.csv && ! cmp -s flipcrop.csv tta.csv'
 fer-classify -m m1.fer -f csv faces.fer >default.csv
-check tta-default-flip cmp default.csv tta.csv
+check tta-default-flipcrop cmp default.csv flipcrop.csv
 # --tta crop10 (its views against the mean by hand: test_predict); none
 # is no averaging
 fer-classify -m m1.fer -f csv --tta crop10 faces.fer >crop.csv
 check tta-crop10-rows test "$(csv_ok crop.csv)" = 150
-check tta-crop10-differs sh -c '! cmp -s crop.csv faces.csv && ! cmp -s crop.csv tta.csv'
+check tta-crop10-differs sh -c '! cmp -s crop.csv faces.csv && ! cmp -s crop.csv tta.csv &&
+    ! cmp -s crop.csv flipcrop.csv'
 fer-classify -m m1.fer -f csv --tta none faces.fer >none.csv
 check tta-none cmp none.csv faces.csv
 

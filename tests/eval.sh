@@ -114,6 +114,13 @@ t tta_crop10 0 '"n": 84,' -- \
 check tta_crop10_sums awk -F, 'NR > 1 { s = 0; for (j = 4; j <= NF; j++) s += $j
                                         if (s < 0.9999 || s > 1.0001) exit 1 }' pc.csv
 check tta_crop10_differs sh -c '! cmp -s pa.csv pc.csv && ! cmp -s pt.csv pc.csv'
+# --tta flipcrop: the same (its views: test_predict)
+t tta_flipcrop 0 '"n": 84,' -- \
+    sh -c "fer-eval -m a.fer '$DATA' --tta flipcrop --format json --predictions pf.csv"
+check tta_flipcrop_sums awk -F, 'NR > 1 { s = 0; for (j = 4; j <= NF; j++) s += $j
+                                          if (s < 0.9999 || s > 1.0001) exit 1 }' pf.csv
+check tta_flipcrop_differs sh -c '! cmp -s pa.csv pf.csv && ! cmp -s pt.csv pf.csv &&
+    ! cmp -s pc.csv pf.csv'
 t tta_none 0 "" -- sh -c "fer-eval -m a.fer '$DATA' --tta none --predictions pn.csv >/dev/null"
 check tta_none_plain cmp pa.csv pn.csv
 

@@ -1,7 +1,8 @@
-/* test_predict: test-time averaging. crop10's probabilities against the
- * mean of the ten views built here from their description (windows cut
- * and resized by a loop of this file, not fer_augment_crop), flip's
- * against the image and its mirror, and the names. */
+/* test_predict: test-time averaging. crop10's and flipcrop's
+ * probabilities against the mean of their views built here from their
+ * description (windows cut and resized by a loop of this file, not
+ * fer_augment_crop), flip's against the image and its mirror, and the
+ * names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,16 @@ static void view(const uint8_t *src, int x0, int y0, int cw, int ch, int flip, u
         }
 }
 
-/* crop10 = the mean of the probabilities of the corner and centre 44x44
- * windows and their mirror images, for the study's cnn and a deeper one. */
-static void test_crop10(void)
+/* A view as the reference draws it: the window at (x, y) of w x h, resized
+ * back, and mirrored if flip. */
+typedef struct { int x, y, w, h, flip; } window;
+
+/* tta's probabilities = the mean of its views' plain probabilities (drawn
+ * by view() above), view by view (batch 2), all views of the five images
+ * in one pass, and the two mixed (batch 3 views: one pass for the last
+ * images); for the study's cnn and a deeper one. */
+static void check_mean_of_views(int tta, const window *wins, int nv)
 {
-    static const int at[5][2] = {{0, 0}, {4, 0}, {0, 4}, {4, 4}, {2, 2}};
     uint8_t px[N * HW * HW], v[N * HW * HW];
     float got[N * C], one[N * C];
     double want[N * C];
@@ -90,32 +96,50 @@ static void test_crop10(void)
                 for (int x = 30; x < 46; x++)
                     px[i * HW * HW + y * HW + x] = 250;
         memset(want, 0, sizeof want);
-        for (int k = 0; k < 10; k++) {
+        for (int k = 0; k < nv; k++) {
             for (int i = 0; i < N; i++)
-                view(px + i * HW * HW, at[k % 5][0], at[k % 5][1], 44, 44, k >= 5,
+                view(px + i * HW * HW, wins[k].x, wins[k].y, wins[k].w, wins[k].h, wins[k].flip,
                      v + i * HW * HW);
             CHECK(fer_predict(&m, v, N, N, FER_TTA_NONE, one) == 0, "predict: %s", fer_error());
             for (int j = 0; j < N * C; j++)
-                want[j] += one[j] / 10.0;
+                want[j] += one[j] / (double)nv;
         }
-        CHECK(fer_predict(&m, px, N, 2, FER_TTA_CROP10, got) == 0, "crop10: %s", fer_error());
-        for (int j = 0; j < N * C; j++)
-            CHECK_CLOSE(got[j], want[j], 1e-6, 1e-5);
-        /* all ten views of the five images in one pass (a batch of 50) */
-        CHECK(fer_predict(&m, px, N, 10 * N, FER_TTA_CROP10, got) == 0, "crop10: %s",
-              fer_error());
-        for (int j = 0; j < N * C; j++)
-            CHECK_CLOSE(got[j], want[j], 1e-6, 1e-5);
+        for (int t = 0; t < 3; t++) {
+            int batch = t == 0 ? 2 : t == 1 ? nv * N : 3 * nv;
+            CHECK(fer_predict(&m, px, N, batch, tta, got) == 0, "%s: %s", fer_tta_name(tta),
+                  fer_error());
+            for (int j = 0; j < N * C; j++)
+                CHECK_CLOSE(got[j], want[j], 1e-6, 1e-5);
+        }
         /* and it is not the plain prediction */
         CHECK(fer_predict(&m, px, N, N, FER_TTA_NONE, one) == 0, "predict: %s", fer_error());
         {
             double diff = 0;
             for (int j = 0; j < N * C; j++)
                 diff += fabs(one[j] - got[j]);
-            CHECK(diff > 1e-4, "%d stages: crop10 is the plain prediction (%g)", s, diff);
+            CHECK(diff > 1e-4, "%d stages: %s is the plain prediction (%g)", s,
+                  fer_tta_name(tta), diff);
         }
         fer_model_free(&m);
     }
+}
+
+/* crop10 = the corner and centre 44x44 windows, then their mirror images. */
+static void test_crop10(void)
+{
+    static const window wins[10] = {
+        {0, 0, 44, 44, 0}, {4, 0, 44, 44, 0}, {0, 4, 44, 44, 0}, {4, 4, 44, 44, 0},
+        {2, 2, 44, 44, 0}, {0, 0, 44, 44, 1}, {4, 0, 44, 44, 1}, {0, 4, 44, 44, 1},
+        {4, 4, 44, 44, 1}, {2, 2, 44, 44, 1}};
+    check_mean_of_views(FER_TTA_CROP10, wins, 10);
+}
+
+/* flipcrop = the image, its mirror, the centre 44x44 window, its mirror. */
+static void test_flipcrop(void)
+{
+    static const window wins[4] = {
+        {0, 0, HW, HW, 0}, {0, 0, HW, HW, 1}, {2, 2, 44, 44, 0}, {2, 2, 44, 44, 1}};
+    check_mean_of_views(FER_TTA_FLIPCROP, wins, 4);
 }
 
 /* View 4 is the centre window, view 9 its mirror image; flip's views are
@@ -177,18 +201,22 @@ static void test_flip(void)
 static void test_names(void)
 {
     CHECK(fer_tta_parse("none") == FER_TTA_NONE && fer_tta_parse("flip") == FER_TTA_FLIP &&
-          fer_tta_parse("crop10") == FER_TTA_CROP10, "names");
+          fer_tta_parse("crop10") == FER_TTA_CROP10 && fer_tta_parse("flipcrop") == FER_TTA_FLIPCROP,
+          "names");
     CHECK(fer_tta_parse("crop") == -1 && fer_tta_parse("") == -1 && fer_tta_parse("FLIP") == -1,
           "a bad name parsed");
     CHECK(fer_tta_views(FER_TTA_NONE) == 1 && fer_tta_views(FER_TTA_FLIP) == 2 &&
-          fer_tta_views(FER_TTA_CROP10) == 10, "views");
-    CHECK(!strcmp(fer_tta_name(FER_TTA_CROP10), "crop10"), "name");
+          fer_tta_views(FER_TTA_CROP10) == 10 && fer_tta_views(FER_TTA_FLIPCROP) == 4, "views");
+    CHECK(!strcmp(fer_tta_name(FER_TTA_CROP10), "crop10") &&
+              !strcmp(fer_tta_name(FER_TTA_FLIPCROP), "flipcrop"),
+          "name");
 }
 
 int main(void)
 {
     check_seed(1010);
     RUN(test_crop10);
+    RUN(test_flipcrop);
     RUN(test_views);
     RUN(test_flip);
     RUN(test_names);

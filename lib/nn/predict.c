@@ -11,8 +11,8 @@
 
 int fer_tta_parse(const char *name)
 {
-    static const char *names[3] = {"none", "flip", "crop10"};
-    for (int i = 0; i < 3; i++)
+    static const char *names[4] = {"none", "flip", "crop10", "flipcrop"};
+    for (int i = 0; i < 4; i++)
         if (!strcmp(name, names[i]))
             return i;
     return -1;
@@ -20,19 +20,27 @@ int fer_tta_parse(const char *name)
 
 const char *fer_tta_name(int tta)
 {
-    return tta == FER_TTA_FLIP ? "flip" : tta == FER_TTA_CROP10 ? "crop10" : "none";
+    return tta == FER_TTA_FLIP       ? "flip"
+           : tta == FER_TTA_CROP10   ? "crop10"
+           : tta == FER_TTA_FLIPCROP ? "flipcrop"
+                                     : "none";
 }
 
 int fer_tta_views(int tta)
 {
-    return tta == FER_TTA_FLIP ? 2 : tta == FER_TTA_CROP10 ? 10 : 1;
+    return tta == FER_TTA_FLIP ? 2 : tta == FER_TTA_CROP10 ? 10 : tta == FER_TTA_FLIPCROP ? 4 : 1;
 }
 
 void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, int w,
                   uint8_t *dst)
 {
     size_t img = (size_t)c * h * w;
-    if (tta == FER_TTA_CROP10) {
+    if (tta == FER_TTA_FLIPCROP) {   /* crop10's views 4 and 9 after flip's two */
+        if (v < 2)
+            fer_tta_view(FER_TTA_FLIP, v, src, n, c, h, w, dst);
+        else
+            fer_tta_view(FER_TTA_CROP10, v == 2 ? 4 : 9, src, n, c, h, w, dst);
+    } else if (tta == FER_TTA_CROP10) {
         int cw = w - 2 * FER_TTA_CROP > 1 ? w - 2 * FER_TTA_CROP : 1;
         int ch = h - 2 * FER_TTA_CROP > 1 ? h - 2 * FER_TTA_CROP : 1;
         /* top left, top right, bottom left, bottom right, centre */
@@ -52,7 +60,7 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
 /* The views of b images (b views <= the plan's batch) as one pass of
  * b views images, view-major, then each image's probabilities summed in
  * view order and divided by the count, as the pass per view does: a
- * single face (a webcam's) then costs one pass of 2 or 10, not 2 or 10
+ * single face (a webcam's) then costs one pass of 2, 4 or 10, not 2, 4 or 10
  * passes of 1. The same probabilities as pass by pass, to the last bits
  * that a kernel chosen by batch size may change. */
 static int views_at_once(fer_model *m, const uint8_t *src, int b, int tta, int views,
@@ -119,7 +127,7 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
          * plain image, view 0 of none and flip, is read in place */
         for (int v = 0; v < views; v++) {
             const uint8_t *src = px + i * img;
-            if (tta == FER_TTA_CROP10 || v > 0) {
+            if (v > 0 || tta == FER_TTA_CROP10) {   /* every other view 0 is the image */
                 fer_tta_view(tta, v, src, b, c, h, w, tmp);
                 src = tmp;
             }

@@ -16,14 +16,17 @@
  *           left, bottom right corners and the centre (at (2, 2)), each
  *           resized back to w x h as fer-train --crop 2 resizes its random
  *           windows (fer_augment_crop), then the mirror images of those
- *           five, in this order. */
-enum fer_tta { FER_TTA_NONE, FER_TTA_FLIP, FER_TTA_CROP10 };
+ *           five, in this order.
+ *   flipcrop the image, its mirror image, the centre window of crop10
+ *           (resized back as there) and its mirror image, in this order:
+ *           four views, chosen on validation (data/README.md). */
+enum fer_tta { FER_TTA_NONE, FER_TTA_FLIP, FER_TTA_CROP10, FER_TTA_FLIPCROP };
 #define FER_TTA_CROP 2
 
-/* "none", "flip", "crop10" -> enum fer_tta, or -1; and back. */
+/* "none", "flip", "crop10", "flipcrop" -> enum fer_tta, or -1; and back. */
 int fer_tta_parse(const char *name);
 const char *fer_tta_name(int tta);
-/* How many views (forward passes) an image costs: 1, 2 or 10. */
+/* How many views (forward passes) an image costs: 1, 2, 10 or 4. */
 int fer_tta_views(int tta);
 
 /* View v (0 .. fer_tta_views(tta) - 1) of n images src (n, c, h, w) into
@@ -35,7 +38,8 @@ void fer_tta_view(int tta, int v, const uint8_t *src, size_t n, int c, int h, in
  * images px (n, c, h, w) in the model's input shape, in inference mode,
  * batch images at a time, averaged over the views of tta (enum fer_tta;
  * 1 is flip, as this argument's older meaning). flip is 0.5 (a + b) in
- * float; crop10 sums the ten in view order in float and divides by 10.
+ * float; crop10 and flipcrop sum their views in view order in float and
+ * divide by the count.
  * A pass runs one view of batch images, or, where all the views of the
  * images left fit in batch (a few faces), all of them at once. 0 or -1
  * (out of memory). */
