@@ -22,8 +22,9 @@
 
 static const char synopsis[] =
     "usage: fer-eval -m model.fer [-m model2.fer ...] [-i data.fer] [--usage NAME]\n"
-    "                [--format text|csv|json] [--predictions FILE] [--tta none|flip|flipcrop|crop10]\n"
-    "                [--plot FILE.png] [--batch N] [--threads N] [--progress]\n"
+    "                [--format text|csv|json] [--predictions FILE]\n"
+    "                [--tta none|flip|flipcrop|crop10] [--plot FILE.png]\n"
+    "                [--batch N] [--threads N] [--progress]\n"
     "                [--quiet] [--precision fp32|tf32|bf16] [--device cpu|cuda[:N]]\n"
     "                [--gemm ours|cublas]\n";
 

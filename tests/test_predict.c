@@ -201,7 +201,8 @@ static void test_flip(void)
 static void test_names(void)
 {
     CHECK(fer_tta_parse("none") == FER_TTA_NONE && fer_tta_parse("flip") == FER_TTA_FLIP &&
-          fer_tta_parse("crop10") == FER_TTA_CROP10 && fer_tta_parse("flipcrop") == FER_TTA_FLIPCROP,
+          fer_tta_parse("crop10") == FER_TTA_CROP10 &&
+              fer_tta_parse("flipcrop") == FER_TTA_FLIPCROP,
           "names");
     CHECK(fer_tta_parse("crop") == -1 && fer_tta_parse("") == -1 && fer_tta_parse("FLIP") == -1,
           "a bad name parsed");

@@ -124,7 +124,7 @@ int fer_predict(fer_model *m, const uint8_t *px, size_t n, int batch, int tta, f
         }
         /* every view's probabilities summed, then divided by the count
          * (bit for bit the mean the flip path took before crop10); the
-         * plain image, view 0 of none and flip, is read in place */
+         * plain image, view 0 of none, flip and flipcrop, is read in place */
         for (int v = 0; v < views; v++) {
             const uint8_t *src = px + i * img;
             if (v > 0 || tta == FER_TTA_CROP10) {   /* every other view 0 is the image */
