@@ -13,7 +13,10 @@
  *    within u = 2^-8 of itself relatively (8 significant bits, round to
  *    nearest), a product within 2u + u^2 = 2^-7 + 2^-16, so
  *      |got - ref| <= (2^-7 + 2^-16 + 4 (K + 2) eps32) |alpha| S + ...
- *    the bound a user of --precision bf16 can count on. */
+ *    the bound a user of --precision bf16 can count on.
+ * And AVX512_BF16's one-pass packing of A against the two passes it
+ * replaced (the fp32 kernel's panels, then the fold into pairs), bit for
+ * bit. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -22,6 +25,7 @@
 #include "check.h"
 #include "error.h"
 #include "gemm.h"
+#include "gemm_kernel.h"
 #include "threads.h"
 
 /* The bf16 neighbours of f by arithmetic on doubles, independent of the
@@ -236,10 +240,49 @@ static void test_switch(void)
     CHECK(!strstr(fer_gemm_kernel_name(), "bf16"), "kernel %s", fer_gemm_kernel_name());
 }
 
+/* The AVX512_BF16 kernel packs op(A) into pair panels in one pass; the
+ * slots must be those of the fp32 kernel's packing folded by
+ * fer_gemm_bf16_pairs, bit for bit, for either storage of A, any row
+ * count and any depth (odd ones pad the last pair with zero), specials
+ * included. */
+static void test_pack_a_pairs(void)
+{
+    const fer_gemm_kernel *k = fer_gemm_kernel_avx512bf16(), *f = fer_gemm_kernel_avx512();
+    static const int ms[] = {1, 7, 8, 9, 16, 17, 33}, kcs[] = {1, 2, 31, 32, 33, 64, 70};
+    enum { LD = 80 };
+    static float A[80 * LD], got[48 * 72], want[48 * 72];
+    if (!k || !f) {
+        printf("skip test_pack_a_pairs: no AVX512_BF16 kernel on this CPU\n");
+        return;
+    }
+    check_seed(44);
+    for (size_t i = 0; i < sizeof A / sizeof *A; i++)
+        A[i] = check_randf(-3, 3) * ldexpf(1, (int)(check_uniform() * 20) - 10);
+    A[5] = NAN, A[LD + 9] = INFINITY, A[2 * LD + 3] = -0.0f, A[3 * LD + 1] = 1e-40f;
+    for (int trans = 0; trans < 2; trans++)
+        for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+            for (size_t b = 0; b < sizeof kcs / sizeof *kcs; b++) {
+                const int m = ms[a], kc = kcs[b], mr = k->mr, panels = (m + mr - 1) / mr;
+                long bad = 0;
+                memset(got, 0, sizeof got);
+                memset(want, 0, sizeof want);
+                k->pack_a(trans, A, LD, 3, m, 2, kc, mr, got);
+                f->pack_a(trans, A, LD, 3, m, 2, kc, mr, want);
+                for (int q = 0; q < panels; q++) {
+                    float *g = got + (size_t)q * kc * mr, *w = want + (size_t)q * kc * mr;
+                    fer_gemm_bf16_pairs(w, kc, mr);
+                    bad += memcmp(g, w, (size_t)(kc + 1) / 2 * mr * sizeof *g) != 0;
+                }
+                CHECK(bad == 0, "trans %d, %d rows, depth %d: %ld of %d panels differ", trans, m,
+                      kc, bad, panels);
+            }
+}
+
 int main(void)
 {
     RUN(test_round);
     RUN(test_switch);
     RUN(test_products);
+    RUN(test_pack_a_pairs);
     return check_done();
 }

@@ -116,15 +116,58 @@ TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c,
     TILE_STORE();
 }
 
-static const fer_gemm_kernel *f32;   /* the AVX-512 fp32 kernel, for its packing */
-
-/* op(A) panels as the fp32 kernel packs them, then folded into pairs. */
+/* op(A) (m rows from i0, kc from k0) as the fp32 kernel's panels of MR
+ * rows, kc floats apart, each holding (kc + 1) / 2 slot rows: the layout
+ * of the fp32 packing followed by the fold, in one pass. Stored M x K
+ * (trans 0): 16 rows' 32 floats from k0 + kb round (VCVTNE2PS2BF16) to 16
+ * pair slots each, and the 16 x 16 block of slots is transposed into slot
+ * rows, rows 0-7 for one panel and 8-15 for the next. Stored K x M: rows
+ * k0 + 2p and k0 + 2p + 1 of 8 columns, rounded and interleaved. */
 TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int m, int k0,
                                 int kc, int mr, float *dst)
 {
-    f32->pack_a(trans, A, lda, i0, m, k0, kc, mr, dst);
-    for (int p = 0; p < m; p += MR)
-        fer_gemm_bf16_pairs(dst + (size_t)(p / MR) * kc * MR, kc, MR);
+    (void)mr;
+    if (trans) {
+        for (int q = 0; q < m; q += MR, dst += (size_t)kc * MR) {
+            __mmask8 cm = (__mmask8)(m - q >= MR ? 0xff : (1u << (m - q)) - 1);
+            for (int p = 0; 2 * p < kc; p++) {
+                const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + q;
+                __m256 x0 = _mm256_maskz_loadu_ps(cm, r0);
+                __m256 x1 = 2 * p + 1 < kc ? _mm256_maskz_loadu_ps(cm, r0 + lda)
+                                           : _mm256_setzero_ps();
+                __m256i lo = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x0));
+                __m256i hi = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x1));
+                _mm256_storeu_si256((__m256i *)(void *)(dst + (size_t)p * MR),
+                                    _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
+            }
+        }
+        return;
+    }
+    for (int q = 0; q < m; q += 2 * MR, dst += (size_t)2 * kc * MR) {
+        const int two = m - q > MR;
+        for (int kb = 0; kb < kc; kb += 32) {
+            int kk = kc - kb < 32 ? kc - kb : 32;
+            __mmask16 lo = mask_of(kk), hi = mask_of(kk - 16);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                if (q + i < m) {
+                    const float *s = A + (size_t)(i0 + q + i) * lda + k0 + kb;
+                    __m512 a = _mm512_maskz_loadu_ps(lo, s), b = _mm512_maskz_loadu_ps(hi, s + 16);
+                    r[i] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(b, a));
+                } else {
+                    r[i] = _mm512_setzero_ps();
+                }
+            }
+            transpose16(r);
+            for (int p = 0; p < (kk + 1) / 2; p++) {
+                _mm256_storeu_ps(dst + (size_t)(kb / 2 + p) * MR, _mm512_castps512_ps256(r[p]));
+                if (two)
+                    _mm256_storeu_ps(dst + (size_t)kc * MR + (size_t)(kb / 2 + p) * MR,
+                                     _mm512_extractf32x8_ps(r[p], 1));
+            }
+        }
+    }
 }
 
 /* The transposed case of pack_b_pairs: column j of op(B) is row j0 + j of
@@ -193,7 +236,7 @@ TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void)
 {
     static fer_gemm_kernel k;
-    f32 = fer_gemm_kernel_avx512();
+    const fer_gemm_kernel *f32 = fer_gemm_kernel_avx512();   /* its blocking and panels */
     __builtin_cpu_init();
     if (!f32 || !f32->pack_a || !f32->pack_b || !__builtin_cpu_supports("avx512bw") ||
         !__builtin_cpu_supports("avx512bf16"))
