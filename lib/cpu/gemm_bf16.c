@@ -5,9 +5,11 @@
  * With AVX512_BF16 the micro-kernel is 8 x 48 on VDPBF16PS, which takes
  * two k steps per instruction: acc[j] += a[2k] b[2k][j] + a[2k+1] b[2k+1][j]
  * for 16 lanes j, twice the multiplies of an fp32 FMA at the same issue
- * rate. Its panels hold bf16 pairs: the driver packs a panel as floats,
- * then fer_gemm_bf16_pairs folds rows 2p and 2p+1 into row p, one 32-bit
- * slot per (pair, column) with row 2p in the low half, in place.
+ * rate. Its panels hold bf16 pairs, one 32-bit slot per (pair, column)
+ * with row 2p in the low half: pack_a_pairs and pack_b_pairs write them
+ * straight from the operands; panels that a generator fills as floats
+ * (implicit im2col) are folded in place by fer_gemm_bf16_pairs, rows 2p
+ * and 2p+1 into row p.
  *
  * Without it, fer_gemm_bf16_round rounds a packed float panel in place, for
  * an fp32 kernel: the same operands, summed in fp32 as well, at the fp32
