@@ -118,13 +118,32 @@ TARGET static void tile_bf16(int kc, const float *af, const float *bf, float *c,
     TILE_STORE();
 }
 
+/* The first n of 16 rows (ld floats apart from s; zero rows past n),
+ * kk <= 32 floats of each (zero past kk), rounded (VCVTNE2PS2BF16) to 16
+ * pair slots per row in order, then the 16 x 16 block of slots
+ * transposed: r[p] holds slot p of every row. */
+TARGET static inline void slot_block(const float *s, long ld, int n, int kk, __m512 r[16])
+{
+    __mmask16 lo = mask_of(kk), hi = mask_of(kk - 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+        if (i < n) {
+            const float *row = s + (size_t)i * ld;
+            __m512 a = _mm512_maskz_loadu_ps(lo, row), b = _mm512_maskz_loadu_ps(hi, row + 16);
+            r[i] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(b, a));
+        } else {
+            r[i] = _mm512_setzero_ps();
+        }
+    }
+    transpose16(r);
+}
+
 /* op(A) (m rows from i0, kc from k0) as the fp32 kernel's panels of MR
  * rows, kc floats apart, each holding (kc + 1) / 2 slot rows: the layout
  * of the fp32 packing followed by the fold, in one pass. Stored M x K
- * (trans 0): 16 rows' 32 floats from k0 + kb round (VCVTNE2PS2BF16) to 16
- * pair slots each, and the 16 x 16 block of slots is transposed into slot
- * rows, rows 0-7 for one panel and 8-15 for the next. Stored K x M: rows
- * k0 + 2p and k0 + 2p + 1 of 8 columns, rounded and interleaved. */
+ * (trans 0): 16 rows at a time by slot_block, whose slot rows' lanes 0-7
+ * go to one panel and 8-15 to the next. Stored K x M: rows k0 + 2p and
+ * k0 + 2p + 1 of 8 columns, rounded and interleaved. */
 TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int m, int k0,
                                 int kc, int mr, float *dst)
 {
@@ -149,19 +168,8 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
         const int two = m - q > MR;
         for (int kb = 0; kb < kc; kb += 32) {
             int kk = kc - kb < 32 ? kc - kb : 32;
-            __mmask16 lo = mask_of(kk), hi = mask_of(kk - 16);
             __m512 r[16];
-#pragma GCC unroll 16
-            for (int i = 0; i < 16; i++) {
-                if (q + i < m) {
-                    const float *s = A + (size_t)(i0 + q + i) * lda + k0 + kb;
-                    __m512 a = _mm512_maskz_loadu_ps(lo, s), b = _mm512_maskz_loadu_ps(hi, s + 16);
-                    r[i] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(b, a));
-                } else {
-                    r[i] = _mm512_setzero_ps();
-                }
-            }
-            transpose16(r);
+            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda, m - q, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++) {
                 _mm256_storeu_ps(dst + (size_t)(kb / 2 + p) * MR, _mm512_castps512_ps256(r[p]));
                 if (two)
@@ -173,9 +181,7 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
 }
 
 /* The transposed case of pack_b_pairs: column j of op(B) is row j0 + j of
- * B, whose 32 floats from k0 + kb round (VCVTNE2PS2BF16) to 16 pair slots
- * in order, so 16 such rows are a 16 x 16 block of slots, transposed into
- * 16 slot rows of 16 columns. */
+ * B, so 16 such columns at a time are a slot_block. */
 TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j0, int n,
                                  float *dst)
 {
@@ -188,19 +194,8 @@ TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j
         }
         for (int kb = 0; kb < kc; kb += 32) {
             int kk = kc - kb < 32 ? kc - kb : 32;
-            __mmask16 lo = mask_of(kk), hi = mask_of(kk - 16);
             __m512 r[16];
-#pragma GCC unroll 16
-            for (int i = 0; i < 16; i++) {
-                if (jb + i < n) {
-                    const float *s = B + (size_t)(j0 + jb + i) * ldb + k0 + kb;
-                    __m512 a = _mm512_maskz_loadu_ps(lo, s), b = _mm512_maskz_loadu_ps(hi, s + 16);
-                    r[i] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(b, a));
-                } else {
-                    r[i] = _mm512_setzero_ps();
-                }
-            }
-            transpose16(r);
+            slot_block(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++)
                 _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * NR + jb, r[p]);
         }
