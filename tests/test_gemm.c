@@ -207,8 +207,46 @@ static void test_reproducible(void)
     free(A), free(B), free(C1), free(C2);
 }
 
+/* fer_gemm_pack_a_block, block by block, gives the bits of
+ * fer_gemm_pack_a on the whole matrix, for every kernel in fp32 and bf16
+ * (sizes with partial panels, odd K, and a K with a short last block). */
+static int blocks_match(void)
+{
+    static const int sizes[][2] = {{37, 45}, {16, 64}, {8, 3}, {50, 70}};
+    int mr = fer_gemm_pack_a_rows(), band = 16 / mr * mr;
+    for (unsigned z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        int M = sizes[z][0], K = sizes[z][1];
+        size_t n = fer_gemm_packed_floats(M, K);
+        float *A = randv((size_t)M * K), *want = malloc(n * sizeof *want);
+        float *got = malloc(n * sizeof *got);
+        memset(want, 0x5a, n * sizeof *want);
+        memset(got, 0x5a, n * sizeof *got);
+        fer_gemm_pack_a(0, M, K, A, K, want);
+        for (int i0 = 0; i0 < M; i0 += band)
+            for (int k0 = 0; k0 < K; k0 += 32)
+                fer_gemm_pack_a_block(M, K, i0, M - i0 < band ? M - i0 : band, k0,
+                                      K - k0 < 32 ? K - k0 : 32, A + (size_t)i0 * K + k0, K,
+                                      got);
+        CHECK(!memcmp(got, want, n * sizeof *got), "%s %s: %dx%d blocks differ from the whole",
+              fer_gemm_kernel_name(), fer_gemm_precision(), M, K);
+        free(A), free(want), free(got);
+    }
+    return check_failed_now ? -1 : 0;
+}
+
+static void test_pack_a_block(void)
+{
+    check_seed(15);
+    for (int b = 0; b < 2; b++) {
+        CHECK(fer_gemm_set_precision(b ? "bf16" : "fp32") == 0, "%s", fer_error());
+        for_kernels(NULL, blocks_match);
+    }
+    fer_gemm_set_precision("fp32");
+}
+
 int main(void)
 {
+    RUN(test_pack_a_block);
     RUN(test_fast_sweep);
     RUN(test_all_kernels_sweep);
     RUN(test_block_edges);

@@ -62,6 +62,17 @@ size_t fer_gemm_packed_floats(int M, int K);
  * panels made before may no longer fit): a tag for kept panels. */
 unsigned fer_gemm_layout(void);
 void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *dst);
+/* A block of that packing written from the block's values alone, for a
+ * caller that makes A piece by piece and would otherwise store it whole
+ * first: rows i0 .. i0+m and columns k0 .. k0+kk of A (M x K, not
+ * transposed), given as blk[i * ld + k], land in dst where
+ * fer_gemm_pack_a(0, M, K, A, K, dst) puts them, the same bits. i0 is a
+ * multiple of fer_gemm_pack_a_rows() (the kernel's panel height) and m
+ * one too unless the block ends at row M; k0 is even and kk too unless
+ * the block ends at column K; m <= 16, kk <= 32. */
+int fer_gemm_pack_a_rows(void);
+void fer_gemm_pack_a_block(int M, int K, int i0, int m, int k0, int kk, const float *blk,
+                           int ld, float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);
