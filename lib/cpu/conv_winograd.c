@@ -104,51 +104,67 @@ typedef struct wjob {
     const fer_conv_epi *epi;   /* forward: training's fused epilogue, or NULL */
 } wjob;
 
-static void pack_task(void *ctx, int xi, int thread)
-{
-    const wjob *j = ctx;
-    const int K = j->s->K, C = j->s->C;
-    (void)thread;
-    fer_gemm_pack_a(0, K, C, j->U + (size_t)xi * K * C, C, j->Up + (size_t)xi * packed_u(j->s));
-}
-
-/* Channels per step of the weight transforms: the 9 taps of that many
- * channels are laid out tap-major on the stack, so that the loops run over
- * channels and vectorise. */
+/* Channels per step of the weight gradient's inverse transform: the 9
+ * taps of that many channels are laid out tap-major on the stack, so that
+ * the loops run over channels and vectorise. */
 enum { WCH = 128 };
 
-/* U = G g G^T for output channel k and every c;
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-FER_CLONES static void filter_task(void *ctx, int k, int thread)
+/* Output channels and input channels per block of the weight transform:
+ * FCH is fer_gemm_pack_a_block's widest block. */
+enum { FROWS = 16, FCH = 32 };
+
+/* u[xi][r][c] = (G g G^T)[xi] of channels c0 .. c0+n of output channel
+ * k; G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+FER_CLONES static void filter_rows(const float *w, int C, int k, int c0, int n, int r,
+                                   float u[16][FROWS][FCH])
+{
+    float g[9][FCH], a[4][3][FCH];
+    const float *wk = w + ((size_t)k * C + c0) * 9;
+    for (int c = 0; c < n; c++)
+        for (int i = 0; i < 9; i++)
+            g[i][c] = wk[c * 9 + i];
+    for (int q = 0; q < 3; q++)   /* G g: columns */
+        for (int c = 0; c < n; c++) {
+            a[0][q][c] = g[q][c];
+            a[1][q][c] = 0.5f * (g[q][c] + g[3 + q][c] + g[6 + q][c]);
+            a[2][q][c] = 0.5f * (g[q][c] - g[3 + q][c] + g[6 + q][c]);
+            a[3][q][c] = g[6 + q][c];
+        }
+    for (int i = 0; i < 4; i++)   /* (G g) G^T: rows */
+        for (int c = 0; c < n; c++) {
+            u[4 * i][r][c] = a[i][0][c];
+            u[4 * i + 1][r][c] = 0.5f * (a[i][0][c] + a[i][1][c] + a[i][2][c]);
+            u[4 * i + 2][r][c] = 0.5f * (a[i][0][c] - a[i][1][c] + a[i][2][c]);
+            u[4 * i + 3][r][c] = a[i][2][c];
+        }
+}
+
+/* U = G g G^T for the output channels of band t (FROWS of them, or fewer
+ * when the GEMM's panels are not a divisor), packed for the GEMM as it is
+ * made: blocks of FCH input channels through the stack, so the 16 fp32
+ * planes of U (16 K C floats, 16 MB at 512 channels) are never written
+ * out and read back by a separate packing. */
+static void filter_task(void *ctx, int t, int thread)
 {
     const wjob *j = ctx;
-    const int K = j->s->K, C = j->s->C;
-    float g[9][WCH], a[4][3][WCH];
+    const int K = j->s->K, C = j->s->C, mr = fer_gemm_pack_a_rows();
+    const int band = FROWS / mr * mr, k0 = t * band, m = K - k0 < band ? K - k0 : band;
+    float u[16][FROWS][FCH];
     (void)thread;
-    for (int c0 = 0; c0 < C; c0 += WCH) {
-        int n = C - c0 < WCH ? C - c0 : WCH;
-        const float *w = j->w + ((size_t)k * C + c0) * 9;
-        for (int c = 0; c < n; c++)
-            for (int i = 0; i < 9; i++)
-                g[i][c] = w[c * 9 + i];
-        for (int q = 0; q < 3; q++)   /* G g: columns */
-            for (int c = 0; c < n; c++) {
-                a[0][q][c] = g[q][c];
-                a[1][q][c] = 0.5f * (g[q][c] + g[3 + q][c] + g[6 + q][c]);
-                a[2][q][c] = 0.5f * (g[q][c] - g[3 + q][c] + g[6 + q][c]);
-                a[3][q][c] = g[6 + q][c];
-            }
-        for (int i = 0; i < 4; i++) {   /* (G g) G^T: rows */
-            float *u0 = j->U + ((size_t)(4 * i) * K + k) * C + c0, *u1 = u0 + (size_t)K * C;
-            float *u2 = u1 + (size_t)K * C, *u3 = u2 + (size_t)K * C;
-            for (int c = 0; c < n; c++) {
-                u0[c] = a[i][0][c];
-                u1[c] = 0.5f * (a[i][0][c] + a[i][1][c] + a[i][2][c]);
-                u2[c] = 0.5f * (a[i][0][c] - a[i][1][c] + a[i][2][c]);
-                u3[c] = a[i][2][c];
-            }
-        }
+    for (int c0 = 0; c0 < C; c0 += FCH) {
+        int n = C - c0 < FCH ? C - c0 : FCH;
+        for (int r = 0; r < m; r++)
+            filter_rows(j->w, C, k0 + r, c0, n, r, u);
+        for (int xi = 0; xi < 16; xi++)
+            fer_gemm_pack_a_block(K, C, k0, m, c0, n, u[xi][0], FCH,
+                                  j->Up + (size_t)xi * packed_u(j->s));
     }
+}
+
+static int filter_bands(const fer_conv_shape *s)
+{
+    int band = FROWS / fer_gemm_pack_a_rows() * fer_gemm_pack_a_rows();
+    return (s->K + band - 1) / band;
 }
 
 /* Tiles a transform handles per step: whole rows of tiles, at least one,
@@ -656,9 +672,9 @@ size_t fer_conv_wino_pack_floats(const fer_conv_shape *s)
 
 void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
 {
-    wjob j = {.s = s, .w = w, .U = ws, .Up = pack};
-    fer_parallel_for(s->K, filter_task, &j);
-    fer_parallel_for(16, pack_task, &j);
+    wjob j = {.s = s, .w = w, .Up = pack};
+    (void)ws;
+    fer_parallel_for(filter_bands(s), filter_task, &j);
 }
 
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
