@@ -364,18 +364,27 @@ FER_CLONES static void transform_out_c(const fer_conv_shape *s, float *y, float 
     }
 }
 
-/* The same, in AVX-512 registers where the CPU has them. */
-static void transform_out(const fer_conv_shape *s, float *y, float bias, int k, int r0, int r1,
-                          const float *M, size_t xs)
+/* The same, in AVX-512 registers where the CPU has them, where inference's
+ * epilogue (epi without sums) is applied before each store too: then
+ * returns 1, and 0 when the caller still has epi to apply. */
+static int transform_out(const fer_conv_shape *s, float *y, float bias, int k, int r0, int r1,
+                         const float *M, size_t xs, const fer_conv_epi *epi)
 {
 #if FER_WINO512
     if (use512(tiles_x(s))) {
+        fer_wino512_epi e;
+        const int fuse = epi && !epi->part;
+        if (fuse)
+            e = (fer_wino512_epi){epi->relu, epi->a != NULL, epi->relu2,
+                                  epi->a ? epi->a[k] : 1.0f, epi->a ? epi->c[k] : 0.0f};
         fer_wino512_output(s->P, s->Q, tiles_y(s), tiles_x(s), y + (size_t)k * s->P * s->Q,
-                           (size_t)s->K * s->P * s->Q, bias, r0, r1, M, xs);
-        return;
+                           (size_t)s->K * s->P * s->Q, bias, r0, r1, M, xs, fuse ? &e : NULL);
+        return fuse;
     }
 #endif
+    (void)epi;
     transform_out_c(s, y, bias, k, r0, r1, M, xs);
+    return 0;
 }
 
 /* Asks for the input rows that tile rows [r0, r1) of channel c read, a
@@ -437,9 +446,9 @@ static void block(const wjob *j, int r0, int r1, float *buf)
     }
     block_gemms(j, n, V, M);
     for (int k = 0; k < K; k++) {
-        transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n,
-                      (size_t)K * n + PAD);
-        if (j->epi)
+        if (!transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n,
+                           (size_t)K * n + PAD, j->epi) &&
+            j->epi)
             epi_rows(j, k, r0, r1);
     }
 }
@@ -459,9 +468,9 @@ static void wide_out_task(void *ctx, int k, int thread)
     const wjob *j = ctx;
     const size_t n = (size_t)(j->r1 - j->r0) * tiles_x(j->s);
     (void)thread;
-    transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, j->r0, j->r1, j->M + k * n,
-                  (size_t)j->s->K * n + PAD);
-    if (j->epi)
+    if (!transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, j->r0, j->r1, j->M + k * n,
+                       (size_t)j->s->K * n + PAD, j->epi) &&
+        j->epi)
         epi_rows(j, k, j->r0, j->r1);
 }
 

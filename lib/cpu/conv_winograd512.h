@@ -29,8 +29,17 @@ void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
  * M[xi * xs + t]; tile row r is image r / TY, row r % TY, whose P x Q plane
  * of the channel starts at y + (r / TY) * img_stride. Outputs past P or Q
  * (tiles over an odd edge) are not written. */
+/* Inference's epilogue of one output channel, applied to each output in
+ * registers before it is stored (conv_epilogue.h's epi_affine, the same
+ * float operations): v = max(v, 0) when relu, v = v a + c when bn, then
+ * max(v, 0) when relu2. */
+typedef struct fer_wino512_epi {
+    int relu, bn, relu2;
+    float a, c;
+} fer_wino512_epi;
+
 void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_stride, float bias,
-                        int r0, int r1, const float *M, size_t xs);
+                        int r0, int r1, const float *M, size_t xs, const fer_wino512_epi *e);
 
 /* The weight gradient's transform of the output gradient, dY' = A dy A^T,
  * for one (image, channel) plane dy (P x Q; zero past an odd edge): tile
