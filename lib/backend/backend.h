@@ -127,6 +127,9 @@ typedef struct fer_backend {
 
     /* y = a + b, or a copy of a when b is NULL; y may be a or b. */
     void (*add)(size_t n, const float *a, const float *b, float *y);
+    /* Optional (NULL: add, then relu_forward): y = max(a + b, 0), the two
+     * ops' bits in one pass; inference's residual joins use it. */
+    void (*add_relu)(size_t n, const float *a, const float *b, float *y);
 
     /* Softmax cross-entropy (layers.h): probs and the mean loss (one
      * double of backend memory), then dlogits from probs. */

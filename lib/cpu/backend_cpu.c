@@ -27,12 +27,13 @@ static void cpu_download(void *host, const void *src, size_t bytes) { cpu_copy(h
 static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 static int cpu_sync(void) { return 0; }
 
-/* y = a + b (b may be NULL: a copy), or y += a when y == b; in chunks over
- * the thread pool. */
+/* y = a + b (b may be NULL: a copy), or y += a when y == b, then the ReLU
+ * when relu; in chunks over the thread pool. */
 typedef struct sum_job {
     size_t n;
     const float *a, *b;
     float *y;
+    int relu;
 } sum_job;
 
 enum { SUM_CHUNK = 65536, STEP_CHUNK = 16384 };
@@ -45,16 +46,27 @@ static void sum_task(void *ctx, int t, int thread)
     (void)thread;
     if (!j->b)
         memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
-    else
+    else if (!j->relu)
         for (size_t i = lo; i < hi; i++)
             j->y[i] = j->a[i] + j->b[i];
+    else
+        for (size_t i = lo; i < hi; i++) {
+            float v = j->a[i] + j->b[i];
+            j->y[i] = v > 0.0f ? v : 0.0f;   /* relu_forward's expression */
+        }
 }
 
 static void cpu_add(size_t n, const float *a, const float *b, float *y)
 {
-    sum_job j = {n, a, b, y};
+    sum_job j = {n, a, b, y, 0};
     if (!b && a == y)
         return;
+    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
+}
+
+static void cpu_add_relu(size_t n, const float *a, const float *b, float *y)
+{
+    sum_job j = {n, a, b, y, 1};
     fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
 }
 
@@ -261,6 +273,7 @@ const fer_backend fer_backend_cpu = {
     .dense_forward = fer_dense_forward,
     .dense_backward = fer_dense_backward,
     .add = cpu_add,
+    .add_relu = cpu_add_relu,
     .xent_forward = cpu_xent_forward,
     .xent_backward = fer_xent_backward,
     .sum_squares = cpu_sum_squares,

@@ -39,8 +39,9 @@ typedef struct node {
      * by the node before it; a batch norm's sums (2 c doubles) */
     int fuse_relu, fuse_bn, bn_relu, fused;
     /* inference's fusion (plan_infer_fusion): a conv's chain of ReLU,
-     * batch norm, ReLU (each optional) and its last node; ifused marks
-     * the chain's nodes after the conv, which share its output block */
+     * batch norm, ReLU (each optional) and its last node, or an add's
+     * ReLU; ifused marks the chain's nodes after the first, which share
+     * its output block */
     int ifuse_relu, ifuse_bn, ifuse_relu2, ifuse_end, ifused;
     /* the chain's conv weights kept packed for the backend's GEMMs across
      * inference passes (conv_infer_pack_floats), valid when pack_ok and
@@ -764,15 +765,22 @@ oom:
 /* Inference's fusion, where the backend has it and the net has not turned
  * it off: a conv followed by a ReLU, a batch norm and a ReLU, any of them
  * missing but in that order, each the sole consumer of the one before,
- * runs as one op (conv_forward_infer_fused) into one block. */
+ * runs as one op (conv_forward_infer_fused) into one block; an add whose
+ * sole consumer is a ReLU, as add_relu. */
 static void plan_infer_fusion(fer_net *net)
 {
-    if (net->no_fusion || !net->be->conv_forward_infer_fused)
+    if (net->no_fusion)
         return;
     for (int i = 1; i < net->nnodes; i++) {
         node *c = &net->nodes[i];
         int j = i, k;
-        if (c->op != FER_OP_CONV)
+        if (c->op == FER_OP_ADD && net->be->add_relu && (k = sole_consumer(net, i)) &&
+            net->nodes[k].op == FER_OP_RELU) {   /* a residual join: add_relu */
+            c->ifuse_relu = c->ifuse_end = k;
+            net->nodes[k].ifused = 1;
+            continue;
+        }
+        if (c->op != FER_OP_CONV || !net->be->conv_forward_infer_fused)
             continue;
         if ((k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_RELU)
             c->ifuse_relu = j = k;
@@ -932,7 +940,10 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
             be->avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
             break;
         case FER_OP_ADD:
-            be->add(total, in, net->nodes[nd->in2].y, nd->y);
+            if (!train && nd->ifuse_end)
+                be->add_relu(total, in, net->nodes[nd->in2].y, nd->y);
+            else
+                be->add(total, in, net->nodes[nd->in2].y, nd->y);
             break;
         }
     }
