@@ -278,9 +278,63 @@ static void test_pack_a_pairs(void)
             }
 }
 
+/* Products 49 to 64 columns wide run on the 6 x 64 variant of the
+ * AVX512_BF16 kernel; its sums go in the same order, so each column of C
+ * must have the bits the 8 x 48 kernel gives it in a wider product (the
+ * same columns and more: B's first N columns, then others). Either
+ * storage of A and B, depths across the 256-deep K blocks, beta 0 and
+ * not, row counts that leave partial 6-row and 12-row panels. */
+static void test_n64_bits(void)
+{
+    static const int ms[] = {5, 6, 13, 64}, ns[] = {49, 60, 64}, ks[] = {7, 64, 300};
+    enum { WIDE = 110 };
+    if (!fer_gemm_kernel_avx512bf16_n64()) {
+        printf("skip test_n64_bits: no AVX512_BF16 kernel on this CPU\n");
+        return;
+    }
+    check_seed(45);
+    CHECK(fer_gemm_set_precision("bf16") == 0, "%s", fer_error());
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+                for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+                    for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+                        const int M = ms[a], N = ns[b], K = ks[c];
+                        const int lda = ta ? M : K, ldb = tb ? K : WIDE;
+                        float *A = malloc((size_t)M * K * sizeof *A);
+                        float *B = malloc((size_t)WIDE * K * sizeof *B);
+                        float *C0 = malloc((size_t)M * WIDE * sizeof *C0);
+                        float *cn = malloc((size_t)M * WIDE * sizeof *cn);
+                        float *cw = malloc((size_t)M * WIDE * sizeof *cw);
+                        long bad = 0;
+                        for (long i = 0; i < (long)M * K; i++)
+                            A[i] = check_randf(-2, 2);
+                        for (long i = 0; i < (long)WIDE * K; i++)
+                            B[i] = check_randf(-2, 2);
+                        for (long i = 0; i < (long)M * WIDE; i++)
+                            C0[i] = check_randf(-2, 2);
+                        for (int beta = 0; beta < 2; beta++) {
+                            memcpy(cn, C0, (size_t)M * WIDE * sizeof *cn);
+                            memcpy(cw, C0, (size_t)M * WIDE * sizeof *cw);
+                            fer_gemm(ta, tb, M, N, K, 1.5f, A, lda, B, ldb, beta * 0.5f, cn,
+                                     WIDE);
+                            fer_gemm(ta, tb, M, WIDE, K, 1.5f, A, lda, B, ldb, beta * 0.5f, cw,
+                                     WIDE);
+                            for (int i = 0; i < M; i++)
+                                bad += memcmp(cn + (size_t)i * WIDE, cw + (size_t)i * WIDE,
+                                              (size_t)N * sizeof *cn) != 0;
+                        }
+                        CHECK(bad == 0, "trans %d %d, %dx%dx%d: %ld rows differ from the 8x48 "
+                              "kernel's", ta, tb, M, N, K, bad);
+                        free(A), free(B), free(C0), free(cn), free(cw);
+                    }
+    fer_gemm_set_precision("fp32");
+}
+
 int main(void)
 {
     RUN(test_round);
+    RUN(test_n64_bits);
     RUN(test_switch);
     RUN(test_products);
     RUN(test_pack_a_pairs);

@@ -67,6 +67,7 @@ static const fer_gemm_kernel portable = {"portable", PMR, PNR, 256, 128, 2048, t
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const fer_gemm_kernel *kern;       /* what runs */
 static const fer_gemm_kernel *kern_fp32;  /* the kernel chosen by name */
+static const fer_gemm_kernel *kern_n64;   /* kern's 6 x 64 variant, or NULL */
 static int bf16;                          /* precision "bf16" */
 static fer_gemm_kernel emu;               /* kern_fp32 on rounded operands */
 static char emu_name[32];
@@ -81,10 +82,12 @@ static void select_kernel(void)
     const fer_gemm_kernel *native = fer_gemm_kernel_avx512bf16();
     layout++;
     kern = kern_fp32;
+    kern_n64 = NULL;
     if (!bf16)
         return;
     if (native && kern_fp32 == fer_gemm_kernel_avx512()) {
         kern = native;
+        kern_n64 = fer_gemm_kernel_avx512bf16_n64();
         return;
     }
     emu = *kern_fp32;
@@ -494,6 +497,11 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
     job g;
     int nth, un, um, per, split_n;
     g = (job){kern, M, N, K, alpha, beta, *A, *B, C, ldc, 1, 1, 1};
+    /* 49 to 64 columns: the 6 x 64 tile, where 8 x 48 would compute 96
+     * (the same bits); only with A stored (its generators' and packed
+     * panels are made for kern's rows) */
+    if (kern->pairs && N > kern->nr && N <= 64 && !A->packed && !A->pack && kern_n64)
+        g.k = kern_n64;
     nth = fer_threads_in_task() ? 1 : fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)
         nth = 1;   /* below ~0.5 MFLOP a hand-off costs more than it saves */

@@ -2,10 +2,10 @@
  * rounded to bfloat16 (the top 16 bits of a float: 8 exponent bits, 7
  * stored mantissa bits; round to nearest even), products summed in fp32.
  *
- * With AVX512_BF16 the micro-kernel is 8 x 48 on VDPBF16PS, which takes
- * two k steps per instruction: acc[j] += a[2k] b[2k][j] + a[2k+1] b[2k+1][j]
- * for 16 lanes j, twice the multiplies of an fp32 FMA at the same issue
- * rate. Its panels hold bf16 pairs, one 32-bit slot per (pair, column)
+ * With AVX512_BF16 the micro-kernel is 8 x 48 (6 x 64 for products of 49
+ * to 64 columns, with the same sums) on VDPBF16PS, which takes two k steps
+ * per instruction: acc[j] += a[2k] b[2k][j] + a[2k+1] b[2k+1][j] for 16
+ * lanes j, twice the multiplies of an fp32 FMA at the same issue rate. Its panels hold bf16 pairs, one 32-bit slot per (pair, column)
  * with row 2p in the low half: pack_a_pairs and pack_b_pairs write them
  * straight from the operands; panels that a generator fills as floats
  * (implicit im2col) are folded in place by fer_gemm_bf16_pairs, rows 2p
@@ -229,6 +229,172 @@ TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int
     }
 }
 
+/* ---- the 6 x 64 variant, for products 49 to 64 columns wide ----
+ * (the weight gradients of 64-channel Winograd layers: an 8 x 48 tile
+ * computes 96 columns there, a third of them padding). The same pair
+ * slots and the same order of sums per element, so the same bits as the
+ * 8 x 48 kernel. */
+#define MR6 6
+#define NR64 64
+
+#define DOT_ROW6(r) do { \
+        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[r]); \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0); \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1); \
+        c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2); \
+        c##r##3 = _mm512_dpbf16_ps(c##r##3, ar, b3); \
+    } while (0)
+
+#define STORE_ROW6(r) do { \
+        if ((r) < m) { \
+            float *cr = c + (r) * ldc; \
+            __m512 v[4] = {_mm512_mul_ps(va, c##r##0), _mm512_mul_ps(va, c##r##1), \
+                           _mm512_mul_ps(va, c##r##2), _mm512_mul_ps(va, c##r##3)}; \
+            for (int q = 0; q < 4; q++) { \
+                if (beta != 0) \
+                    v[q] = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(km[q], cr + 16 * q), v[q]); \
+                _mm512_mask_storeu_ps(cr + 16 * q, km[q], v[q]); \
+            } \
+        } \
+    } while (0)
+
+TARGET static void tile_bf16_6x64(int kc, const float *af, const float *bf, float *c, long ldc,
+                                  int m, int n, float alpha, float beta, const fer_gemm_pf *pf)
+{
+    const uint32_t *a = (const uint32_t *)(const void *)af;
+    const uint32_t *b = (const uint32_t *)(const void *)bf;
+    const char *pp = pf ? (const char *)pf->p : NULL;
+    long pstride = pf ? pf->stride * (long)sizeof(float) : 0;
+    int pper = pf ? pf->per : 1, pleft = pf ? pf->count : 0, pi = 0;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
+           c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00,
+           c31 = c00, c32 = c00, c33 = c00, c40 = c00, c41 = c00, c42 = c00, c43 = c00,
+           c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+    for (int p = 0; p < (kc + 1) / 2; p++, a += MR6, b += NR64) {
+        if (pleft > 0)
+            PREFETCH_NEXT();
+        if (pleft > 0)
+            PREFETCH_NEXT();
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16),
+                 b2 = (__m512bh)_mm512_loadu_si512(b + 32),
+                 b3 = (__m512bh)_mm512_loadu_si512(b + 48);
+        DOT_ROW6(0);
+        DOT_ROW6(1);
+        DOT_ROW6(2);
+        DOT_ROW6(3);
+        DOT_ROW6(4);
+        DOT_ROW6(5);
+    }
+    while (pleft > 0)
+        PREFETCH_NEXT();
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 km[4] = {mask_of(n), mask_of(n - 16), mask_of(n - 32), mask_of(n - 48)};
+    STORE_ROW6(0);
+    STORE_ROW6(1);
+    STORE_ROW6(2);
+    STORE_ROW6(3);
+    STORE_ROW6(4);
+    STORE_ROW6(5);
+}
+
+/* op(A) as 6-row pair panels: stored M x K, 12 rows at a time through
+ * slot_block (lanes 0-5 to one panel, 6-11 to the next); stored K x M,
+ * rows k0 + 2p and k0 + 2p + 1 of 6 columns rounded and interleaved. */
+TARGET static void pack_a_pairs6(int trans, const float *A, long lda, int i0, int m, int k0,
+                                 int kc, int mr, float *dst)
+{
+    const size_t panel = (size_t)kc * MR6;
+    (void)mr;
+    if (trans) {
+        for (int q = 0; q < m; q += MR6, dst += panel) {
+            __mmask8 cm = (__mmask8)((1u << (m - q >= MR6 ? MR6 : m - q)) - 1);
+            for (int p = 0; 2 * p < kc; p++) {
+                const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + q;
+                __m256 x0 = _mm256_maskz_loadu_ps(cm, r0);
+                __m256 x1 = 2 * p + 1 < kc ? _mm256_maskz_loadu_ps(cm, r0 + lda)
+                                           : _mm256_setzero_ps();
+                __m256i lo = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x0));
+                __m256i hi = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x1));
+                _mm256_mask_storeu_epi32(dst + (size_t)p * MR6, 0x3f,
+                                         _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
+            }
+        }
+        return;
+    }
+    for (int q = 0; q < m; q += 2 * MR6, dst += 2 * panel) {
+        const int two = m - q > MR6;
+        for (int kb = 0; kb < kc; kb += 32) {
+            int kk = kc - kb < 32 ? kc - kb : 32;
+            __m512 r[16];
+            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda, m - q < 12 ? m - q : 12, kk,
+                       r);
+            for (int p = 0; p < (kk + 1) / 2; p++) {
+                float *d = dst + (size_t)(kb / 2 + p) * MR6;
+                _mm512_mask_storeu_ps(d, 0x003f, r[p]);
+                if (two)   /* lanes 6-11, stored from 6 floats before the next panel's slot */
+                    _mm512_mask_storeu_ps(d + panel - MR6, 0x0fc0, r[p]);
+            }
+        }
+    }
+}
+
+/* op(B) as one 64-column pair panel: pack_b_pairs's ways with four
+ * vectors a slot row. */
+TARGET static void pack_b_pairs64(int trans, const float *B, long ldb, int k0, int kc, int j0,
+                                  int n, int nr, float *dst)
+{
+    (void)nr;
+    if (trans) {
+        int rows = (kc + 1) / 2;
+        for (int jb = 0; jb < NR64; jb += 16) {
+            if (jb >= n) {
+                for (int p = 0; p < rows; p++)
+                    _mm512_storeu_ps(dst + (size_t)p * NR64 + jb, _mm512_setzero_ps());
+                continue;
+            }
+            for (int kb = 0; kb < kc; kb += 32) {
+                int kk = kc - kb < 32 ? kc - kb : 32;
+                __m512 r[16];
+                slot_block(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
+                for (int p = 0; p < (kk + 1) / 2; p++)
+                    _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * NR64 + jb, r[p]);
+            }
+        }
+        return;
+    }
+    __mmask16 m[4] = {mask_of(n), mask_of(n - 16), mask_of(n - 32), mask_of(n - 48)};
+    for (int p = 0; 2 * p < kc; p++) {
+        const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0, *r1 = r0 + ldb;
+        int has1 = 2 * p + 1 < kc;
+        uint32_t *d = (uint32_t *)(void *)(dst + (size_t)p * NR64);
+        for (int v = 0; v < 4; v++) {
+            __m512 x0 = _mm512_maskz_loadu_ps(m[v], r0 + 16 * v);
+            __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m[v], r1 + 16 * v) : _mm512_setzero_ps();
+            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
+            __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
+            _mm512_storeu_si512(d + 16 * v, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void)
+{
+    static fer_gemm_kernel k;
+    const fer_gemm_kernel *base = fer_gemm_kernel_avx512bf16();
+    if (!base)
+        return NULL;
+    k = *base;
+    k.name = "avx512bf16-6x64";
+    k.mr = MR6;
+    k.nr = NR64;
+    k.mc = 252;   /* a multiple of 6 near the 8 x 48 kernel's 256 */
+    k.nc = 4800;
+    k.tile = tile_bf16_6x64;
+    k.pack_a = pack_a_pairs6;
+    k.pack_b = pack_b_pairs64;
+    return &k;
+}
+
 /* The fp32 AVX-512 kernel's 8 x 48 panels, packed straight into pairs. */
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void)
 {
@@ -257,5 +423,6 @@ void fer_gemm_bf16_pairs(float *panel, int kc, int w)
 }
 
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void) { return NULL; }
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void) { return NULL; }
 
 #endif

@@ -67,6 +67,9 @@ void fer_gemm_thin(int trans_a, int trans_b, int M, int N, int K, float alpha, c
 const fer_gemm_kernel *fer_gemm_kernel_avx512(void);
 const fer_gemm_kernel *fer_gemm_kernel_avx2(void);
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void);
+/* Its 6 x 64 variant (the same slots, sums and bits) for products of 49
+ * to 64 columns, where 48-wide tiles would compute a third padding. */
+const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void);
 
 /* gemm_bf16.c's preps: round a kc x w float panel's values to bf16 in
  * place; fold it into bf16 pair slots in place (AVX512_BF16 builds). */
