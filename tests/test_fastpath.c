@@ -186,6 +186,9 @@ static void winograd(void)
          * 8 tiles a row, odd edges */
         {3, 4, 7, 7, 5, 1}, {5, 3, 3, 3, 2, 0}, {3, 2, 15, 16, 3, 1}, {2, 5, 9, 11, 4, 1},
         {3, 2, 6, 4, 3, 2},
+        /* rows of 24 and 40 tiles (a half chunk at the end), an odd
+         * number of tile rows per image and per forward block */
+        {3, 3, 9, 48, 4, 1}, {1, 2, 5, 80, 3, 1}, {2, 3, 7, 47, 3, 1},
     };
     check_seed(15);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
