@@ -170,6 +170,78 @@ __attribute__((target("avx512f"))) static void copy_run512_s2(float *o, const fl
     }
 }
 
+/* col_pack_b for stride 2 and kernels at most 4 wide (the downsampling
+ * convolutions), in AVX-512: the panel's runs and, for each of the
+ * kernel's columns sx, each run's 16-lane steps with their load and store
+ * masks are worked out once, so that each of the kc rows is only the
+ * loads, even-lane permutes and stores. 0 when the shape is not one it
+ * takes (the caller's loop runs). */
+enum { S2_STEPS = 64 * 4 };   /* steps per sx: runs x (<= 48 / 16 + 1) */
+
+__attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape *s,
+                                                           const float *x, int k0, int kc,
+                                                           int j0, int n, int nr, float *dst)
+{
+    const int H = s->H, W = s->W, Q = s->Q, pad = s->pad, R = s->R, S = s->S;
+    const int PQ = s->P * Q;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    struct step {
+        long src;              /* from the image's plane of channel 0, row ih0: b + img CHW */
+        int p, out;            /* the run's output row, the step's first panel column */
+        __mmask16 lo, hi, st;  /* load masks of xr[b .. b + 16), [b + 16 .. b + 32); store */
+    } steps[4][S2_STEPS];
+    int nsteps = 0, c, r, sx;
+    if (S > 4 || s->stride != 2)
+        return 0;
+    for (int j = 0; j < n;) {
+        int pix = j0 + j, pq = pix % PQ, q = pq % Q, img = pix / PQ;
+        int len = Q - q < n - j ? Q - q : n - j;
+        for (int t = 0; t < len; t += 16) {
+            unsigned end = len - t > 16 ? 16 : (unsigned)(len - t);
+            for (int z = 0; z < S; z++) {
+                long b = 2L * (q + t) - pad + z;   /* the 32-float window's first column */
+                long lo = -b, hi = W - b;
+                unsigned lo_c = lo < 0 ? 0 : lo > 32 ? 32 : (unsigned)lo;
+                unsigned hi_c = hi < 0 ? 0 : hi > 32 ? 32 : (unsigned)hi;
+                uint64_t in = ((1ull << hi_c) - 1) & ~((1ull << lo_c) - 1);
+                steps[z][nsteps] = (struct step){(long)img * s->C * H * W + b, pq / Q, j + t,
+                                                 (__mmask16)in, (__mmask16)(in >> 16),
+                                                 (__mmask16)((1u << end) - 1)};
+            }
+            nsteps++;
+        }
+        j += len;
+    }
+    c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
+    for (int k = 0; k < kc; k++, dst += nr) {
+        const float *plane = x + (size_t)c * H * W;
+        for (int i = 0; i < nsteps; i++) {
+            const struct step *u = &steps[sx][i];
+            int ih = u->p * 2 - pad + r;
+            float *o = dst + u->out;
+            if (ih < 0 || ih >= H) {
+                _mm512_mask_storeu_ps(o, u->st, _mm512_setzero_ps());
+                continue;
+            }
+            const float *xr = plane + u->src + (long)ih * W;   /* may precede the row: masked */
+            __m512 v0 = _mm512_maskz_loadu_ps(u->lo, xr);
+            __m512 v1 = _mm512_maskz_loadu_ps(u->hi, xr + 16);
+            _mm512_mask_storeu_ps(o, u->st, _mm512_permutex2var_ps(v0, even, v1));
+        }
+        if (n < nr)
+            memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+        if (++sx == S) {
+            sx = 0;
+            if (++r == R) {
+                r = 0;
+                c++;
+            }
+        }
+    }
+    return 1;
+}
+
 #define COPY_RUN(o, xr, iw0, len, W) \
     (fer_cpu_has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
 #define STRIDED_RUN(o, xr, iw0, len, W, st)                     \
@@ -191,6 +263,10 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
 {
     const src *cs = ctx;
     const fer_conv_shape *s = cs->s;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+    if (s->stride == 2 && fer_cpu_has_avx512() && col_pack_b_s2(s, cs->p, k0, kc, j0, n, nr, dst))
+        return;
+#endif
     const int H = s->H, W = s->W, Q = s->Q, st = s->stride, pad = s->pad, R = s->R, S = s->S;
     const int PQ = s->P * Q;
     struct run { int img, p, q0, len, off; } runs[64];
