@@ -1065,6 +1065,21 @@ static void accumulate(fer_net *net, int id, int n, int *seen)
         net->be->add(total, net->scratch, src->dy, src->dy);
 }
 
+/* An add's gradient g into its input id: copied into id's dy when the
+ * add is id's only consumer or the first of them to run backward, added
+ * to it after (accumulate's order and sums, without its copy through
+ * scratch). */
+static void add_grad(fer_net *net, int id, const float *g, size_t total, int *seen)
+{
+    node *src = &net->nodes[id];
+    if (id == 0)
+        return;
+    if (src->consumers <= 1 || !seen[id]++)
+        net->be->add(total, g, NULL, src->dy);
+    else
+        net->be->add(total, g, src->dy, src->dy);
+}
+
 /* The backward pass's ops, queued, from the last node's dy. */
 static void backward_walk(fer_net *net, int n)
 {
@@ -1120,12 +1135,8 @@ static void backward_walk(fer_net *net, int n)
                 be->avgpool_backward(n, src->c, src->h * src->w, nd->dy, dx);
             break;
         case FER_OP_ADD:
-            if (dx)
-                be->add(total, nd->dy, NULL, dx);
-            accumulate(net, nd->in, n, seen);
-            if ((dx = dx_target(net, nd->in2)))
-                be->add(total, nd->dy, NULL, dx);
-            accumulate(net, nd->in2, n, seen);
+            add_grad(net, nd->in, nd->dy, total, seen);
+            add_grad(net, nd->in2, nd->dy, total, seen);
             continue;
         }
         accumulate(net, nd->in, n, seen);
