@@ -543,6 +543,20 @@ static int in_place(const fer_net *net, int i)
            nd->in > 0 && net->nodes[nd->in].consumers == 1;
 }
 
+/* The node whose gradient block node i's shares, or 0: an add's first
+ * input, when the add is its only consumer, takes the add's gradient
+ * unchanged (add_grad), so one block serves both and the copy is
+ * skipped. Not an add itself: no chains, so each shared block has one
+ * request. */
+static int grad_alias(const fer_net *net, int i)
+{
+    const node *nd = &net->nodes[i];
+    if (nd->op != FER_OP_ADD || nd->in <= 0 || nd->in == nd->in2 ||
+        net->nodes[nd->in].consumers != 1 || net->nodes[nd->in].op == FER_OP_ADD)
+        return 0;
+    return nd->in;
+}
+
 typedef struct request { int node, grad, birth, death; } request;
 
 static int by_birth(const void *a, const void *b)
@@ -560,7 +574,8 @@ static int by_birth(const void *a, const void *b)
  * or the backward step of one that does (reads_input); an in-place node
  * shares its input's block, which then lives as long as either. The
  * gradient dy of node i lives from the backward step of its highest
- * consumer (which writes it) to its own. */
+ * consumer (which writes it) to its own; an add shares its gradient's
+ * block with its first input (grad_alias), to that input's step. */
 static int plan_blocks(fer_net *net, int max_n, size_t *top)
 {
     int nn = net->nnodes, nreq = 0, rc = -1;
@@ -582,9 +597,14 @@ static int plan_blocks(fer_net *net, int max_n, size_t *top)
         if (in_place(net, i) && death[net->nodes[i].in] < death[i])
             death[net->nodes[i].in] = death[i];
     for (int i = 1; i < nn; i++) {
+        int a = grad_alias(net, i), shared = 0;
         if (!in_place(net, i))
             req[nreq++] = (request){i, 0, i, death[i]};
-        req[nreq++] = (request){i, 1, 2 * nn - (last[i] > nn - 1 ? nn : last[i]), 2 * nn - i};
+        for (int j = i + 1; j < nn && !shared; j++)
+            shared = grad_alias(net, j) == i;
+        if (!shared)   /* else the add's block, which lives on to this node's step */
+            req[nreq++] = (request){i, 1, 2 * nn - (last[i] > nn - 1 ? nn : last[i]),
+                                    2 * nn - (a ? a : i)};
     }
     qsort(req, nreq, sizeof *req, by_birth);
     for (int r = 0; r < nreq; r++) {
@@ -592,6 +612,9 @@ static int plan_blocks(fer_net *net, int max_n, size_t *top)
         size_t b = pool_take(&p, (size_t)max_n * nd->size, req[r].birth, req[r].death);
         *(req[r].grad ? &nd->o_dy : &nd->o_y) = b;
     }
+    for (int i = 1; i < nn; i++)
+        if (grad_alias(net, i))
+            net->nodes[grad_alias(net, i)].o_dy = net->nodes[i].o_dy;
     rc = place_blocks(net, &p, top);
 out:
     free(death);
