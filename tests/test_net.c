@@ -140,6 +140,40 @@ static void test_grad_residual(void)
     fer_net_free(net);
 }
 
+/* Adds whose gradient block their inputs share (the training plan's
+ * grad_shares): an identity shortcut (the block input feeds conv1 and the
+ * add, as in resnet18), then an add whose second input has another
+ * consumer built after the first input, which must not share (it would
+ * add its gradient into the block before the first input reads it), and
+ * an add of an add. Input 3x6x7. */
+static void test_grad_shared_add(void)
+{
+    fer_net *net = fer_net_new(3, 6, 7);
+    int a, y, d, b, c, z;
+    CHECK(net != NULL, "fer_net_new");
+    a = fer_net_relu(net, fer_net_bn(net, fer_net_conv(net, 0, "conv1", 4, 3, 1, 1, 1), "bn1"));
+    y = fer_net_relu(net, fer_net_bn(net, fer_net_conv(net, a, "b.conv1", 4, 3, 1, 1, 0), "b.bn1"));
+    y = fer_net_bn(net, fer_net_conv(net, y, "b.conv2", 4, 3, 1, 1, 0), "b.bn2");
+    a = fer_net_relu(net, fer_net_add(net, y, a));          /* identity shortcut */
+    d = fer_net_bn(net, fer_net_conv(net, a, "p", 4, 3, 1, 1, 0), "p.bn");
+    b = fer_net_relu(net, fer_net_conv(net, a, "q", 4, 3, 1, 1, 1));
+    c = fer_net_conv(net, b, "r", 4, 3, 1, 1, 1);           /* b's other consumer, after d */
+    z = fer_net_relu(net, fer_net_add(net, fer_net_add(net, d, b), c));
+    z = fer_net_dense(net, fer_net_gap(net, z), "fc", 5, 1);
+    CHECK(z > 0, "building: %s", fer_error());
+    if (z < 0) {
+        fer_net_free(net);
+        return;
+    }
+    CHECK(fer_net_plan(net, NB) == 0, "plan: %s", fer_error());
+    randomise(net);
+    float *x = randv((size_t)NB * 3 * 6 * 7, -1.5f, 1.5f);
+    int32_t lab[NB] = {2, 0, 4, 1};
+    grad_check(net, x, lab);
+    free(x);
+    fer_net_free(net);
+}
+
 /* 5x5 conv with stride 2, leaky relu, 3x3/2 max pool, global average
  * pool, dense, batch norm on the dense output (1d), dropout 0, dense; and
  * an ff-like path with the input straight into a dense layer. */
@@ -612,6 +646,7 @@ int main(void)
 {
     check_seed(4242);
     RUN(test_grad_residual);
+    RUN(test_grad_shared_add);
     RUN(test_grad_head);
     RUN(test_shapes_refused);
     RUN(test_model_input_limits);

@@ -543,18 +543,36 @@ static int in_place(const fer_net *net, int i)
            nd->in > 0 && net->nodes[nd->in].consumers == 1;
 }
 
-/* The node whose gradient block node i's shares, or 0: an add's first
- * input, when the add is its only consumer, takes the add's gradient
- * unchanged (add_grad), so one block serves both and the copy is
- * skipped. Not an add itself: no chains, so each shared block has one
- * request. */
-static int grad_alias(const fer_net *net, int i)
+/* Whether node j's consumers other than node i all come before node
+ * below (so run backward after it). */
+static int others_below(const fer_net *net, int j, int i, int below)
+{
+    for (int c = 1; c < net->nnodes; c++)
+        if (c != i && (net->nodes[c].in == j || net->nodes[c].in2 == j) && c >= below)
+            return 0;
+    return 1;
+}
+
+/* Whether input j of add i takes the add's gradient block: the add hands
+ * its gradient on unchanged (add_grad), so where it is the first to write
+ * j's gradient one block can serve both and the copy is skipped. The
+ * first input only when the add is its one consumer; the second when the
+ * add is its highest, its other consumers then adding theirs into the
+ * block on steps after the first input has read it (their ids lower than
+ * the first input's when that shares it too). Not an add itself (no
+ * chains), not the images, not both inputs one node. */
+static int grad_shares(const fer_net *net, const int *last, int i, int j)
 {
     const node *nd = &net->nodes[i];
-    if (nd->op != FER_OP_ADD || nd->in <= 0 || nd->in == nd->in2 ||
-        net->nodes[nd->in].consumers != 1 || net->nodes[nd->in].op == FER_OP_ADD)
+    int first_shares;
+    if (nd->op != FER_OP_ADD || j <= 0 || nd->in == nd->in2 || net->nodes[j].op == FER_OP_ADD)
         return 0;
-    return nd->in;
+    first_shares = nd->in > 0 && net->nodes[nd->in].consumers == 1 &&
+                   net->nodes[nd->in].op != FER_OP_ADD;
+    if (j == nd->in)
+        return first_shares;
+    return last[j] == i &&
+           (net->nodes[j].consumers == 1 || !first_shares || others_below(net, j, i, nd->in));
 }
 
 typedef struct request { int node, grad, birth, death; } request;
@@ -575,7 +593,8 @@ static int by_birth(const void *a, const void *b)
  * shares its input's block, which then lives as long as either. The
  * gradient dy of node i lives from the backward step of its highest
  * consumer (which writes it) to its own; an add shares its gradient's
- * block with its first input (grad_alias), to that input's step. */
+ * block with inputs it is the highest consumer of (grad_shares), to the
+ * last of their steps. */
 static int plan_blocks(fer_net *net, int max_n, size_t *top)
 {
     int nn = net->nnodes, nreq = 0, rc = -1;
@@ -597,14 +616,17 @@ static int plan_blocks(fer_net *net, int max_n, size_t *top)
         if (in_place(net, i) && death[net->nodes[i].in] < death[i])
             death[net->nodes[i].in] = death[i];
     for (int i = 1; i < nn; i++) {
-        int a = grad_alias(net, i), shared = 0;
+        const node *nd = &net->nodes[i];
+        int end = i;   /* the lowest node whose gradient this block holds */
         if (!in_place(net, i))
             req[nreq++] = (request){i, 0, i, death[i]};
-        for (int j = i + 1; j < nn && !shared; j++)
-            shared = grad_alias(net, j) == i;
-        if (!shared)   /* else the add's block, which lives on to this node's step */
-            req[nreq++] = (request){i, 1, 2 * nn - (last[i] > nn - 1 ? nn : last[i]),
-                                    2 * nn - (a ? a : i)};
+        if (last[i] < nn && grad_shares(net, last, last[i], i))
+            continue;   /* in its add's block, which lives on to this node's step */
+        if (grad_shares(net, last, i, nd->in) && nd->in < end)
+            end = nd->in;
+        if (grad_shares(net, last, i, nd->in2) && nd->in2 < end)
+            end = nd->in2;
+        req[nreq++] = (request){i, 1, 2 * nn - (last[i] > nn - 1 ? nn : last[i]), 2 * nn - end};
     }
     qsort(req, nreq, sizeof *req, by_birth);
     for (int r = 0; r < nreq; r++) {
@@ -613,8 +635,8 @@ static int plan_blocks(fer_net *net, int max_n, size_t *top)
         *(req[r].grad ? &nd->o_dy : &nd->o_y) = b;
     }
     for (int i = 1; i < nn; i++)
-        if (grad_alias(net, i))
-            net->nodes[grad_alias(net, i)].o_dy = net->nodes[i].o_dy;
+        if (last[i] < nn && grad_shares(net, last, last[i], i))
+            net->nodes[i].o_dy = net->nodes[last[i]].o_dy;
     rc = place_blocks(net, &p, top);
 out:
     free(death);
