@@ -1089,25 +1089,24 @@ int fer_net_loss(fer_net *net, const int32_t *labels, const float *class_w, floa
 }
 
 /* Where node nd's backward writes the gradient of its input id: straight
- * into that node's dy when nd is its only consumer, else into scratch, to
- * be added (see accumulate). */
-static float *dx_target(fer_net *net, int id)
+ * into that node's dy when nd is its only consumer or the first of them
+ * to run backward, else into scratch, to be added (see accumulate). */
+static float *dx_target(fer_net *net, int id, const int *seen)
 {
     if (id == 0)
         return NULL;   /* no gradient for the input images */
-    return net->nodes[id].consumers > 1 ? net->scratch : net->nodes[id].dy;
+    return net->nodes[id].consumers > 1 && seen[id] ? net->scratch : net->nodes[id].dy;
 }
 
+/* After a consumer of id wrote id's gradient (dx_target): counted when it
+ * was the first, else added into id's dy. */
 static void accumulate(fer_net *net, int id, int n, int *seen)
 {
     node *src = &net->nodes[id];
     size_t total = (size_t)n * src->size;
-    if (id == 0 || src->consumers <= 1)
+    if (id == 0 || src->consumers <= 1 || !seen[id]++)
         return;
-    if (!seen[id]++)
-        net->be->add(total, net->scratch, NULL, src->dy);
-    else
-        net->be->add(total, net->scratch, src->dy, src->dy);
+    net->be->add(total, net->scratch, src->dy, src->dy);
 }
 
 /* An add's gradient g into its input id: copied into id's dy when the
@@ -1135,7 +1134,7 @@ static void backward_walk(fer_net *net, int n)
     for (int i = net->nnodes - 1; i >= 1; i--) {
         node *nd = &net->nodes[i];
         node *src = &net->nodes[nd->in];
-        float *dx = dx_target(net, nd->in);
+        float *dx = dx_target(net, nd->in, seen);
         size_t total = (size_t)n * nd->size;
         switch (nd->op) {
         case FER_OP_CONV: {
