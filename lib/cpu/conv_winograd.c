@@ -5,7 +5,9 @@
  * r / TY, row r % TY. The transforms work on ranges of tile rows, with
  * each input row split into its even and odd columns, so that every loop
  * runs contiguously over tiles and vectorises. Layouts, for n tiles:
- *   U [16][K][C]   transformed weights (workspace)
+ *   U [16][K][C]   transformed weights: the forward packs them for the
+ *                  GEMMs block by block as they are made (filter_task);
+ *                  the weight gradient sums dU here (workspace)
  *   V [16][C][n]   transformed input tiles
  *   M [16][K][n]   their products, or the transformed output gradient
  * Forward (and so the data gradient): each task takes a block of about
@@ -79,8 +81,8 @@ static size_t packed_u(const fer_conv_shape *s)
     return ((size_t)s->K + 16) * s->C;
 }
 
-/* U, its packed copy, then V and M of a weight-gradient group or of one
- * forward block */
+/* dU (the weight gradient's; the forward leaves it unused), packed U,
+ * then V and M of a weight-gradient group or of one forward block */
 size_t fer_conv_wino_workspace(const fer_conv_shape *s)
 {
     size_t T = (size_t)group(s) * tiles_y(s) * tiles_x(s);
