@@ -129,6 +129,18 @@ static void copy_run_strided(float *o, const float *xr, int iw0, int len, int W,
     }
 }
 
+/* The next row of a column matrix: kernel column sx, row r, channel c. */
+static inline void next_tap(int *sx, int *r, int *c, int R, int S)
+{
+    if (++*sx == S) {
+        *sx = 0;
+        if (++*r == R) {
+            *r = 0;
+            ++*c;
+        }
+    }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #include <immintrin.h>
 
@@ -231,13 +243,7 @@ __attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape
         }
         if (n < nr)
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
-        if (++sx == S) {
-            sx = 0;
-            if (++r == R) {
-                r = 0;
-                c++;
-            }
-        }
+        next_tap(&sx, &r, &c, R, S);
     }
     return 1;
 }
@@ -295,13 +301,7 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
         }
         if (n < nr)
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
-        if (++sx == S) {
-            sx = 0;
-            if (++r == R) {
-                r = 0;
-                c++;
-            }
-        }
+        next_tap(&sx, &r, &c, R, S);
     }
 }
 

@@ -5,7 +5,8 @@
  * With AVX512_BF16 the micro-kernel is 8 x 48 (6 x 64 for products of 49
  * to 64 columns, with the same sums) on VDPBF16PS, which takes two k steps
  * per instruction: acc[j] += a[2k] b[2k][j] + a[2k+1] b[2k+1][j] for 16
- * lanes j, twice the multiplies of an fp32 FMA at the same issue rate. Its panels hold bf16 pairs, one 32-bit slot per (pair, column)
+ * lanes j, twice the multiplies of an fp32 FMA at the same issue rate.
+ * Its panels hold bf16 pairs, one 32-bit slot per (pair, column)
  * with row 2p in the low half: pack_a_pairs and pack_b_pairs write them
  * straight from the operands; panels that a generator fills as floats
  * (implicit im2col) are folded in place by fer_gemm_bf16_pairs, rows 2p
@@ -138,19 +139,21 @@ TARGET static inline void slot_block(const float *s, long ld, int n, int kk, __m
     transpose16(r);
 }
 
-/* op(A) (m rows from i0, kc from k0) as the fp32 kernel's panels of MR
- * rows, kc floats apart, each holding (kc + 1) / 2 slot rows: the layout
- * of the fp32 packing followed by the fold, in one pass. Stored M x K
- * (trans 0): 16 rows at a time by slot_block, whose slot rows' lanes 0-7
- * go to one panel and 8-15 to the next. Stored K x M: rows k0 + 2p and
- * k0 + 2p + 1 of 8 columns, rounded and interleaved. */
+/* op(A) (m rows from i0, kc from k0) as the fp32 kernel's panels of mr
+ * rows (8, or the 6 x 64 tile's 6), kc floats apart, each holding
+ * (kc + 1) / 2 slot rows: the layout of the fp32 packing followed by the
+ * fold, in one pass. Stored M x K (trans 0): 2 mr rows at a time by
+ * slot_block, whose slot rows' lanes 0 .. mr-1 go to one panel and the
+ * next mr to the next. Stored K x M: rows k0 + 2p and k0 + 2p + 1 of mr
+ * columns, rounded and interleaved. */
 TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int m, int k0,
                                 int kc, int mr, float *dst)
 {
-    (void)mr;
+    const size_t panel = (size_t)kc * mr;
+    const __mmask16 lanes = (__mmask16)((1u << mr) - 1);
     if (trans) {
-        for (int q = 0; q < m; q += MR, dst += (size_t)kc * MR) {
-            __mmask8 cm = (__mmask8)(m - q >= MR ? 0xff : (1u << (m - q)) - 1);
+        for (int q = 0; q < m; q += mr, dst += panel) {
+            __mmask8 cm = (__mmask8)((1u << (m - q >= mr ? mr : m - q)) - 1);
             for (int p = 0; 2 * p < kc; p++) {
                 const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + q;
                 __m256 x0 = _mm256_maskz_loadu_ps(cm, r0);
@@ -158,23 +161,24 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
                                            : _mm256_setzero_ps();
                 __m256i lo = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x0));
                 __m256i hi = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x1));
-                _mm256_storeu_si256((__m256i *)(void *)(dst + (size_t)p * MR),
-                                    _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
+                _mm256_mask_storeu_epi32(dst + (size_t)p * mr, (__mmask8)lanes,
+                                         _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
             }
         }
         return;
     }
-    for (int q = 0; q < m; q += 2 * MR, dst += (size_t)2 * kc * MR) {
-        const int two = m - q > MR;
+    for (int q = 0; q < m; q += 2 * mr, dst += 2 * panel) {
+        const int two = m - q > mr;
         for (int kb = 0; kb < kc; kb += 32) {
             int kk = kc - kb < 32 ? kc - kb : 32;
             __m512 r[16];
-            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda, m - q, kk, r);
+            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda,
+                       m - q < 2 * mr ? m - q : 2 * mr, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++) {
-                _mm256_storeu_ps(dst + (size_t)(kb / 2 + p) * MR, _mm512_castps512_ps256(r[p]));
-                if (two)
-                    _mm256_storeu_ps(dst + (size_t)kc * MR + (size_t)(kb / 2 + p) * MR,
-                                     _mm512_extractf32x8_ps(r[p], 1));
+                float *d = dst + (size_t)(kb / 2 + p) * mr;
+                _mm512_mask_storeu_ps(d, lanes, r[p]);
+                if (two)   /* lanes mr .. 2 mr - 1: to the next panel's slot row */
+                    _mm512_mask_storeu_ps(d + panel - mr, (__mmask16)(lanes << mr), r[p]);
             }
         }
     }
@@ -182,14 +186,14 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
 
 /* The transposed case of pack_b_pairs: column j of op(B) is row j0 + j of
  * B, so 16 such columns at a time are a slot_block. */
-TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j0, int n,
+TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
                                  float *dst)
 {
     int rows = (kc + 1) / 2;
-    for (int jb = 0; jb < NR; jb += 16) {
+    for (int jb = 0; jb < nr; jb += 16) {
         if (jb >= n) {   /* padding only */
             for (int p = 0; p < rows; p++)
-                _mm512_storeu_ps(dst + (size_t)p * NR + jb, _mm512_setzero_ps());
+                _mm512_storeu_ps(dst + (size_t)p * nr + jb, _mm512_setzero_ps());
             continue;
         }
         for (int kb = 0; kb < kc; kb += 32) {
@@ -197,31 +201,31 @@ TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j
             __m512 r[16];
             slot_block(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++)
-                _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * NR + jb, r[p]);
+                _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * nr + jb, r[p]);
         }
     }
 }
 
-/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= 48) as one pair panel, in one pass
- * instead of an fp32 packing and a fold. Stored K x N (trans 0): rows
- * k0 + 2p and k0 + 2p + 1 are read, rounded and interleaved straight into
- * slot row p. Transposed: pack_bt_pairs. */
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= nr, nr 48 or 64: the kernel's
+ * panel) as one pair panel, in one pass instead of an fp32 packing and a
+ * fold. Stored K x N (trans 0): rows k0 + 2p and k0 + 2p + 1 are read,
+ * rounded and interleaved straight into slot row p, 16 columns a vector.
+ * Transposed: pack_bt_pairs. */
 TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int kc, int j0,
                                 int n, int nr, float *dst)
 {
-    __mmask16 m[3] = {mask_of(n), mask_of(n - 16), mask_of(n - 32)};
-    (void)nr;
     if (trans) {
-        pack_bt_pairs(B, ldb, k0, kc, j0, n, dst);
+        pack_bt_pairs(B, ldb, k0, kc, j0, n, nr, dst);
         return;
     }
     for (int p = 0; 2 * p < kc; p++) {
         const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0, *r1 = r0 + ldb;
         int has1 = 2 * p + 1 < kc;
-        uint32_t *d = (uint32_t *)(void *)(dst + (size_t)p * NR);
-        for (int v = 0; v < 3; v++) {
-            __m512 x0 = _mm512_maskz_loadu_ps(m[v], r0 + 16 * v);
-            __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m[v], r1 + 16 * v) : _mm512_setzero_ps();
+        uint32_t *d = (uint32_t *)(void *)(dst + (size_t)p * nr);
+        for (int v = 0; v < nr / 16; v++) {
+            __mmask16 m = mask_of(n - 16 * v);
+            __m512 x0 = _mm512_maskz_loadu_ps(m, r0 + 16 * v);
+            __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m, r1 + 16 * v) : _mm512_setzero_ps();
             __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
             __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
             _mm512_storeu_si512(d + 16 * v, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
@@ -297,86 +301,6 @@ TARGET static void tile_bf16_6x64(int kc, const float *af, const float *bf, floa
     STORE_ROW6(5);
 }
 
-/* op(A) as 6-row pair panels: stored M x K, 12 rows at a time through
- * slot_block (lanes 0-5 to one panel, 6-11 to the next); stored K x M,
- * rows k0 + 2p and k0 + 2p + 1 of 6 columns rounded and interleaved. */
-TARGET static void pack_a_pairs6(int trans, const float *A, long lda, int i0, int m, int k0,
-                                 int kc, int mr, float *dst)
-{
-    const size_t panel = (size_t)kc * MR6;
-    (void)mr;
-    if (trans) {
-        for (int q = 0; q < m; q += MR6, dst += panel) {
-            __mmask8 cm = (__mmask8)((1u << (m - q >= MR6 ? MR6 : m - q)) - 1);
-            for (int p = 0; 2 * p < kc; p++) {
-                const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + q;
-                __m256 x0 = _mm256_maskz_loadu_ps(cm, r0);
-                __m256 x1 = 2 * p + 1 < kc ? _mm256_maskz_loadu_ps(cm, r0 + lda)
-                                           : _mm256_setzero_ps();
-                __m256i lo = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x0));
-                __m256i hi = _mm256_cvtepu16_epi32((__m128i)_mm256_cvtneps_pbh(x1));
-                _mm256_mask_storeu_epi32(dst + (size_t)p * MR6, 0x3f,
-                                         _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
-            }
-        }
-        return;
-    }
-    for (int q = 0; q < m; q += 2 * MR6, dst += 2 * panel) {
-        const int two = m - q > MR6;
-        for (int kb = 0; kb < kc; kb += 32) {
-            int kk = kc - kb < 32 ? kc - kb : 32;
-            __m512 r[16];
-            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda, m - q < 12 ? m - q : 12, kk,
-                       r);
-            for (int p = 0; p < (kk + 1) / 2; p++) {
-                float *d = dst + (size_t)(kb / 2 + p) * MR6;
-                _mm512_mask_storeu_ps(d, 0x003f, r[p]);
-                if (two)   /* lanes 6-11, stored from 6 floats before the next panel's slot */
-                    _mm512_mask_storeu_ps(d + panel - MR6, 0x0fc0, r[p]);
-            }
-        }
-    }
-}
-
-/* op(B) as one 64-column pair panel: pack_b_pairs's ways with four
- * vectors a slot row. */
-TARGET static void pack_b_pairs64(int trans, const float *B, long ldb, int k0, int kc, int j0,
-                                  int n, int nr, float *dst)
-{
-    (void)nr;
-    if (trans) {
-        int rows = (kc + 1) / 2;
-        for (int jb = 0; jb < NR64; jb += 16) {
-            if (jb >= n) {
-                for (int p = 0; p < rows; p++)
-                    _mm512_storeu_ps(dst + (size_t)p * NR64 + jb, _mm512_setzero_ps());
-                continue;
-            }
-            for (int kb = 0; kb < kc; kb += 32) {
-                int kk = kc - kb < 32 ? kc - kb : 32;
-                __m512 r[16];
-                slot_block(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
-                for (int p = 0; p < (kk + 1) / 2; p++)
-                    _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * NR64 + jb, r[p]);
-            }
-        }
-        return;
-    }
-    __mmask16 m[4] = {mask_of(n), mask_of(n - 16), mask_of(n - 32), mask_of(n - 48)};
-    for (int p = 0; 2 * p < kc; p++) {
-        const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0, *r1 = r0 + ldb;
-        int has1 = 2 * p + 1 < kc;
-        uint32_t *d = (uint32_t *)(void *)(dst + (size_t)p * NR64);
-        for (int v = 0; v < 4; v++) {
-            __m512 x0 = _mm512_maskz_loadu_ps(m[v], r0 + 16 * v);
-            __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m[v], r1 + 16 * v) : _mm512_setzero_ps();
-            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
-            __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
-            _mm512_storeu_si512(d + 16 * v, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
-        }
-    }
-}
-
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void)
 {
     static fer_gemm_kernel k;
@@ -389,9 +313,7 @@ const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void)
     k.nr = NR64;
     k.mc = 252;   /* a multiple of 6 near the 8 x 48 kernel's 256 */
     k.nc = 4800;
-    k.tile = tile_bf16_6x64;
-    k.pack_a = pack_a_pairs6;
-    k.pack_b = pack_b_pairs64;
+    k.tile = tile_bf16_6x64;   /* the packings are the 8 x 48 kernel's, at mr = 6, nr = 64 */
     return &k;
 }
 
