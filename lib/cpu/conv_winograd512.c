@@ -190,18 +190,18 @@ __attribute__((target("avx512f"))) static inline __m512 load_spread(const float 
     return _mm512_maskz_expand_ps(keep, _mm512_maskz_loadu_ps(n, p));
 }
 
-/* e's epilogue on v (none when e is NULL): max(v, 0) keeps the ReLU's
+/* ep's epilogue on v (none when ep is NULL): max(v, 0) keeps the ReLU's
  * expression v > 0 ? v : 0 (NaN and -0 give +0), and the affine is a
  * multiply then an add, as the separate op (no fused multiply-add). */
-__attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_wino512_epi *e)
+__attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_wino512_epi *ep)
 {
-    if (!e)
+    if (!ep)
         return v;
-    if (e->relu)
+    if (ep->relu)
         v = _mm512_max_ps(v, _mm512_setzero_ps());
-    if (e->bn)
-        v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(e->a)), _mm512_set1_ps(e->c));
-    if (e->relu2)
+    if (ep->bn)
+        v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(ep->a)), _mm512_set1_ps(ep->c));
+    if (ep->relu2)
         v = _mm512_max_ps(v, _mm512_setzero_ps());
     return v;
 }
@@ -302,7 +302,7 @@ __attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY
                                                             float *y, size_t img_stride,
                                                             float bias, int r0, int r1,
                                                             const float *M, size_t xs,
-                                                            const fer_wino512_epi *e)
+                                                            const fer_wino512_epi *ep)
 {
     const __m512i lo = _mm512_loadu_si512(LO), hi = _mm512_loadu_si512(HI);
     const __m512 bv = _mm512_set1_ps(bias);
@@ -321,10 +321,10 @@ __attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY
             s[q] = _mm512_add_ps(_mm512_add_ps(a, b), c);
             d[q] = _mm512_sub_ps(_mm512_sub_ps(b, c), e);
         }
-        __m512 r0v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv), e);
-        __m512 r1v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv), e);
-        __m512 r2v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv), e);
-        __m512 r3v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv), e);
+        __m512 r0v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv), ep);
+        __m512 r1v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv), ep);
+        __m512 r2v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv), ep);
+        __m512 r3v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv), ep);
         /* the first tile row's outputs from lanes 0-7 (lo), the second's
          * from lanes 8-15 (hi) */
         for (int h = 0; h < 1 + two; h++) {
@@ -341,14 +341,14 @@ __attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY
 __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY, int TX, float *y,
                                                            size_t img_stride, float bias, int r0,
                                                            int r1, const float *M, size_t xs,
-                                                           const fer_wino512_epi *e)
+                                                           const fer_wino512_epi *ep)
 {
     const int nch = (TX + 15) / 16;
     __mmask16 tm[MAX_CHUNKS], cm[MAX_CHUNKS][2];
     const __m512i lo = _mm512_loadu_si512(LO), hi = _mm512_loadu_si512(HI);
     const __m512 bv = _mm512_set1_ps(bias);
     if (TX <= 8) {
-        output_pairs(P, Q, TY, TX, y, img_stride, bias, r0, r1, M, xs, e);
+        output_pairs(P, Q, TY, TX, y, img_stride, bias, r0, r1, M, xs, ep);
         return;
     }
     for (int k = 0; k < nch; k++) {
@@ -376,16 +376,16 @@ __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY,
             }
             /* then across, with the bias; outputs (2 ty, 2 t) and (2 ty, 2 t + 1)
              * from the first pair, the next row from the second */
-            __m512 r0v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv), e);
-            __m512 r1v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv), e);
+            __m512 r0v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv), ep);
+            __m512 r1v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv), ep);
             float *o = y0 + 32 * k;
             _mm512_mask_storeu_ps(o, cm[k][0], _mm512_permutex2var_ps(r0v, lo, r1v));
             _mm512_mask_storeu_ps(o + 16, cm[k][1], _mm512_permutex2var_ps(r0v, hi, r1v));
             if (two) {
                 __m512 r2v =
-                    epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv), e);
+                    epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv), ep);
                 __m512 r3v =
-                    epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv), e);
+                    epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv), ep);
                 _mm512_mask_storeu_ps(o + Q, cm[k][0], _mm512_permutex2var_ps(r2v, lo, r3v));
                 _mm512_mask_storeu_ps(o + Q + 16, cm[k][1], _mm512_permutex2var_ps(r2v, hi, r3v));
             }

@@ -24,11 +24,6 @@ int fer_wino512_fits(int TX);
 void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
                        size_t img_stride, int r0, int r1, float *V, size_t xs);
 
-/* y = A^T m A + bias for the tile rows [r0, r1) of one output channel,
- * the inverse layout of fer_wino512_input: tile t of the range from
- * M[xi * xs + t]; tile row r is image r / TY, row r % TY, whose P x Q plane
- * of the channel starts at y + (r / TY) * img_stride. Outputs past P or Q
- * (tiles over an odd edge) are not written. */
 /* Inference's epilogue of one output channel, applied to each output in
  * registers before it is stored (conv_epilogue.h's epi_affine, the same
  * float operations): v = max(v, 0) when relu, v = v a + c when bn, then
@@ -38,8 +33,14 @@ typedef struct fer_wino512_epi {
     float a, c;
 } fer_wino512_epi;
 
+/* y = A^T m A + bias for the tile rows [r0, r1) of one output channel,
+ * then ep's epilogue unless ep is NULL: the inverse layout of
+ * fer_wino512_input, tile t of the range from M[xi * xs + t]; tile row r
+ * is image r / TY, row r % TY, whose P x Q plane of the channel starts at
+ * y + (r / TY) * img_stride. Outputs past P or Q (tiles over an odd edge)
+ * are not written. */
 void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_stride, float bias,
-                        int r0, int r1, const float *M, size_t xs, const fer_wino512_epi *e);
+                        int r0, int r1, const float *M, size_t xs, const fer_wino512_epi *ep);
 
 /* The weight gradient's transform of the output gradient, dY' = A dy A^T,
  * for one (image, channel) plane dy (P x Q; zero past an odd edge): tile
