@@ -126,7 +126,7 @@ static void direct(void)
         fer_threads_set(2);
         fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw2, NULL, ws);
         CHECK(!memcmp(dw1, dw2, wn * 4), "direct dw differs between one thread and two");
-        fer_conv_pack(&s, w, pack, ws);
+        fer_conv_pack(&s, w, pack);
         fer_conv2d_forward_packed(&s, x, pack, b, y2, ws, NULL);
         CHECK(!memcmp(y1, y2, yn * 4), "direct y differs through the pack or on two threads");
         /* the fused ReLU and sums: y2 = max(y1, 0), the sums of each channel */

@@ -224,9 +224,9 @@ static int blocks_match(void)
         fer_gemm_pack_a(0, M, K, A, K, want);
         for (int i0 = 0; i0 < M; i0 += band)
             for (int k0 = 0; k0 < K; k0 += 32)
-                fer_gemm_pack_a_block(M, K, i0, M - i0 < band ? M - i0 : band, k0,
-                                      K - k0 < 32 ? K - k0 : 32, A + (size_t)i0 * K + k0, K,
-                                      got);
+                fer_gemm_pack_a_block(K, i0, M - i0 < band ? M - i0 : band, k0,
+                                      K - k0 < 32 ? K - k0 : 32, A + (size_t)i0 * K + k0,
+                                      K, got);
         CHECK(!memcmp(got, want, n * sizeof *got), "%s %s: %dx%d blocks differ from the whole",
               fer_gemm_kernel_name(), fer_gemm_precision(), M, K);
         free(A), free(want), free(got);

@@ -93,8 +93,7 @@ size_t fer_conv2d_infer_pack_floats(const fer_conv_shape *s)
 
 /* pack's packed weights, packed anew when asked or when they were packed
  * for another GEMM layout, shape or path; NULL when pack is. */
-static const float *kept_pack(const fer_conv_shape *s, const float *w, float *pack, int repack,
-                              float *ws)
+static const float *kept_pack(const fer_conv_shape *s, const float *w, float *pack, int repack)
 {
     uint32_t want[8] = {PACK_MAGIC, fer_gemm_layout(), (uint32_t)fer_conv_pack_kind(s),
                         (uint32_t)s->K, (uint32_t)s->C, (uint32_t)s->R, (uint32_t)s->S,
@@ -102,7 +101,7 @@ static const float *kept_pack(const fer_conv_shape *s, const float *w, float *pa
     if (!pack)
         return NULL;
     if (repack || memcmp(pack, want, sizeof want)) {
-        fer_conv_pack(s, w, pack + PACK_HEAD, ws);
+        fer_conv_pack(s, w, pack + PACK_HEAD);
         memcpy(pack, want, sizeof want);
     }
     return pack + PACK_HEAD;
@@ -128,7 +127,7 @@ void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, con
     const size_t PQ = (size_t)s->P * s->Q;
     float *ac = gamma ? fer_scratch(FER_SCRATCH_EPI, 2 * (size_t)K) : NULL;
     fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2};
-    const float *packed = kept_pack(s, w, pack, repack, ws);
+    const float *packed = kept_pack(s, w, pack, repack);
     if (ac)
         fer_batchnorm_infer_coefs(K, gamma, beta, eps, mean, var, ac, ac + K);
     if (ac || !gamma) {

@@ -497,12 +497,12 @@ size_t fer_conv_pack_floats(const fer_conv_shape *s)
     return a > b ? a : b;
 }
 
-void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
+void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack)
 {
     if (fer_conv_direct_ok(s))
         memcpy(pack, w, (size_t)s->K * crs_of(s) * sizeof *pack);
     else if (fer_conv_wino_ok(s))
-        fer_conv_wino_pack(s, w, pack, ws);
+        fer_conv_wino_pack(s, w, pack);
     else
         fer_gemm_pack_a(0, s->K, (int)crs_of(s), w, (int)crs_of(s), pack);
 }

@@ -36,13 +36,13 @@ int fer_conv_epi_parts(const fer_conv_shape *s);
  * batch size; fer_conv_pack fills pack for the path the forward pass
  * takes at s->N (fer_conv_pack_kind: 1 Winograd, 2 implicit GEMM, 3
  * direct, whose pack is the weights as they are) and for the GEMM kernel
- * and precision of the moment (fer_gemm_layout); ws is the
- * forward pass's workspace. fer_conv2d_forward_packed is then
+ * and precision of the moment (fer_gemm_layout).
+ * fer_conv2d_forward_packed is then
  * fer_conv2d_forward_gemm with the same bits, for shapes of the same
  * kind. */
 int fer_conv_pack_kind(const fer_conv_shape *s);
 size_t fer_conv_pack_floats(const fer_conv_shape *s);
-void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws);
+void fer_conv_pack(const fer_conv_shape *s, const float *w, float *pack);
 void fer_conv2d_forward_packed(const fer_conv_shape *s, const float *x, const float *pack,
                                const float *b, float *y, float *ws, const fer_conv_epi *epi);
 void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,

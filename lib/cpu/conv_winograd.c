@@ -146,11 +146,16 @@ FER_CLONES static void filter_rows(const float *w, int C, int k, int c0, int n, 
  * made: blocks of FCH input channels through the stack, so the 16 fp32
  * planes of U (16 K C floats, 16 MB at 512 channels) are never written
  * out and read back by a separate packing. */
+static int filter_band(void)
+{
+    return FROWS / fer_gemm_pack_a_rows() * fer_gemm_pack_a_rows();
+}
+
 static void filter_task(void *ctx, int t, int thread)
 {
     const wjob *j = ctx;
-    const int K = j->s->K, C = j->s->C, mr = fer_gemm_pack_a_rows();
-    const int band = FROWS / mr * mr, k0 = t * band, m = K - k0 < band ? K - k0 : band;
+    const int K = j->s->K, C = j->s->C, band = filter_band(), k0 = t * band;
+    const int m = K - k0 < band ? K - k0 : band;
     float u[16][FROWS][FCH];
     (void)thread;
     for (int c0 = 0; c0 < C; c0 += FCH) {
@@ -158,15 +163,9 @@ static void filter_task(void *ctx, int t, int thread)
         for (int r = 0; r < m; r++)
             filter_rows(j->w, C, k0 + r, c0, n, r, u);
         for (int xi = 0; xi < 16; xi++)
-            fer_gemm_pack_a_block(K, C, k0, m, c0, n, u[xi][0], FCH,
+            fer_gemm_pack_a_block(C, k0, m, c0, n, u[xi][0], FCH,
                                   j->Up + (size_t)xi * packed_u(j->s));
     }
-}
-
-static int filter_bands(const fer_conv_shape *s)
-{
-    int band = FROWS / fer_gemm_pack_a_rows() * fer_gemm_pack_a_rows();
-    return (s->K + band - 1) / band;
 }
 
 /* Tiles a transform handles per step: whole rows of tiles, at least one,
@@ -436,6 +435,15 @@ FER_CLONES static void epi_rows(const wjob *j, int k, int r0, int r1)
     }
 }
 
+/* Output channel k of tile rows [r0, r1) from its products m (planes xs
+ * apart), with the bias and the fused epilogue, in the output transform
+ * where it takes it. */
+static void out_channel(const wjob *j, int k, int r0, int r1, const float *m, size_t xs)
+{
+    if (!transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, r0, r1, m, xs, j->epi) && j->epi)
+        epi_rows(j, k, r0, r1);
+}
+
 static void block(const wjob *j, int r0, int r1, float *buf)
 {
     const fer_conv_shape *s = j->s;
@@ -447,12 +455,8 @@ static void block(const wjob *j, int r0, int r1, float *buf)
         transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n + PAD);
     }
     block_gemms(j, n, V, M);
-    for (int k = 0; k < K; k++) {
-        if (!transform_out(s, j->y, j->b ? j->b[k] : 0, k, r0, r1, M + (size_t)k * n,
-                           (size_t)K * n + PAD, j->epi) &&
-            j->epi)
-            epi_rows(j, k, r0, r1);
-    }
+    for (int k = 0; k < K; k++)
+        out_channel(j, k, r0, r1, M + (size_t)k * n, (size_t)K * n + PAD);
 }
 
 /* Too few blocks to go round the threads (a small batch): one block at a
@@ -470,10 +474,7 @@ static void wide_out_task(void *ctx, int k, int thread)
     const wjob *j = ctx;
     const size_t n = (size_t)(j->r1 - j->r0) * tiles_x(j->s);
     (void)thread;
-    if (!transform_out(j->s, j->y, j->b ? j->b[k] : 0, k, j->r0, j->r1, j->M + k * n,
-                       (size_t)j->s->K * n + PAD, j->epi) &&
-        j->epi)
-        epi_rows(j, k, j->r0, j->r1);
+    out_channel(j, k, j->r0, j->r1, j->M + k * n, (size_t)j->s->K * n + PAD);
 }
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -681,18 +682,17 @@ size_t fer_conv_wino_pack_floats(const fer_conv_shape *s)
     return 16 * packed_u(s);
 }
 
-void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws)
+void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack)
 {
     wjob j = {.s = s, .w = w, .Up = pack};
-    (void)ws;
-    fer_parallel_for(filter_bands(s), filter_task, &j);
+    fer_parallel_for((s->K + filter_band() - 1) / filter_band(), filter_task, &j);
 }
 
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
                              const float *b, float *y, float *ws, const fer_conv_epi *epi)
 {
     float *Up = ws + 16 * (size_t)s->K * s->C;
-    fer_conv_wino_pack(s, w, Up, ws);
+    fer_conv_wino_pack(s, w, Up);
     fer_conv2d_forward_wino_packed(s, x, Up, b, y, ws, epi);
 }
 

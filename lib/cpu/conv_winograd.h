@@ -32,11 +32,11 @@ int fer_conv_wino_blocks(const fer_conv_shape *s);
 
 /* The same pass in two halves, for weights that stay fixed over many
  * passes (inference): fer_conv_wino_pack transforms and packs w into pack
- * (fer_conv_wino_pack_floats(s) floats; ws as the forward's), for the
+ * (fer_conv_wino_pack_floats(s) floats), for the
  * GEMM kernel and precision of the moment; fer_conv2d_forward_wino_packed
  * runs the forward from it, with the same bits as the whole pass. */
 size_t fer_conv_wino_pack_floats(const fer_conv_shape *s);
-void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack, float *ws);
+void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack);
 void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, const float *pack,
                                     const float *b, float *y, float *ws,
                                     const fer_conv_epi *epi);

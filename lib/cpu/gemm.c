@@ -471,16 +471,14 @@ int fer_gemm_pack_a_rows(void)
  * place in the whole: panel q of a packing of K columns holds column k
  * at k * mr floats from its start, or pair k / 2 there for a pair kernel
  * (k0 even). */
-void fer_gemm_pack_a_block(int M, int K, int i0, int m, int k0, int kk, const float *blk,
-                           int ld, float *dst)
+void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
+                           float *dst)
 {
     _Alignas(64) float tmp[2 * 16 * 32];   /* m <= 16 rows padded to panels, kk <= 32 */
-    const fer_gemm_kernel *k;
     pthread_once(&once, init_kernel);
-    k = kern;
+    const fer_gemm_kernel *k = kern;
     const int mr = k->mr, np = (m + mr - 1) / mr;
     const size_t span = (size_t)(k->pairs ? (kk + 1) / 2 : kk) * mr;
-    (void)M;
     (k->pack_a ? k->pack_a : pack_a)(0, blk, ld, 0, m, 0, kk, mr, tmp);
     for (int q = 0; q < np; q++) {
         float *panel = tmp + (size_t)q * kk * mr;

@@ -71,8 +71,8 @@ void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *
  * one too unless the block ends at row M; k0 is even and kk too unless
  * the block ends at column K; m <= 16, kk <= 32. */
 int fer_gemm_pack_a_rows(void);
-void fer_gemm_pack_a_block(int M, int K, int i0, int m, int k0, int kk, const float *blk,
-                           int ld, float *dst);
+void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
+                           float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);
