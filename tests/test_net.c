@@ -106,6 +106,22 @@ static void grad_check(fer_net *net, const float *x, const int32_t *y)
     free(dl);
 }
 
+/* The gradient check of a net just built (last: its last node, < 0 when
+ * building failed), planned for NB images of in floats each, with random
+ * weights and inputs; the net is freed. */
+static void grad_check_built(fer_net *net, int last, size_t in, const int32_t *lab)
+{
+    CHECK(last > 0, "building: %s", fer_error());
+    if (last > 0) {
+        CHECK(fer_net_plan(net, NB) == 0, "plan: %s", fer_error());
+        randomise(net);
+        float *x = randv(in, -1.5f, 1.5f);
+        grad_check(net, x, lab);
+        free(x);
+    }
+    fer_net_free(net);
+}
+
 /* conv -> bn -> relu, then a residual block whose input fans out to the
  * main path (3x3 stride 2, bn, relu, 3x3) and a 1x1 stride-2 projection
  * shortcut with bn, added; relu, dropout 0, max pool, dense. Input 2x11x13. */
@@ -125,19 +141,8 @@ static void test_grad_residual(void)
     z = fer_net_relu(net, fer_net_add(net, y, sc));
     z = fer_net_maxpool(net, fer_net_dropout(net, z, 0), 2, 2);
     z = fer_net_dense(net, z, "fc", 5, 1);
-    CHECK(z > 0, "building: %s", fer_error());
-    if (z < 0) {
-        fer_net_free(net);
-        return;
-    }
-    CHECK(fer_net_outputs(net) == 5, "outputs %d", fer_net_outputs(net));
-    CHECK(fer_net_plan(net, NB) == 0, "plan: %s", fer_error());
-    randomise(net);
-    float *x = randv((size_t)NB * 2 * 11 * 13, -1.5f, 1.5f);
-    int32_t lab[NB] = {0, 3, 4, 1};
-    grad_check(net, x, lab);
-    free(x);
-    fer_net_free(net);
+    CHECK(z < 0 || fer_net_outputs(net) == 5, "outputs %d", fer_net_outputs(net));
+    grad_check_built(net, z, (size_t)NB * 2 * 11 * 13, (const int32_t[NB]){0, 3, 4, 1});
 }
 
 /* Adds whose gradient block their inputs share (the training plan's
@@ -160,18 +165,7 @@ static void test_grad_shared_add(void)
     c = fer_net_conv(net, b, "r", 4, 3, 1, 1, 1);           /* b's other consumer, after d */
     z = fer_net_relu(net, fer_net_add(net, fer_net_add(net, d, b), c));
     z = fer_net_dense(net, fer_net_gap(net, z), "fc", 5, 1);
-    CHECK(z > 0, "building: %s", fer_error());
-    if (z < 0) {
-        fer_net_free(net);
-        return;
-    }
-    CHECK(fer_net_plan(net, NB) == 0, "plan: %s", fer_error());
-    randomise(net);
-    float *x = randv((size_t)NB * 3 * 6 * 7, -1.5f, 1.5f);
-    int32_t lab[NB] = {2, 0, 4, 1};
-    grad_check(net, x, lab);
-    free(x);
-    fer_net_free(net);
+    grad_check_built(net, z, (size_t)NB * 3 * 6 * 7, (const int32_t[NB]){2, 0, 4, 1});
 }
 
 /* 5x5 conv with stride 2, leaky relu, 3x3/2 max pool, global average
