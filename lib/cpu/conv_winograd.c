@@ -502,25 +502,21 @@ static void block_task(void *ctx, int t, int thread)
 
 /* The output gradient's tiles into the Winograd domain, dY' = A dy A^T
  * (4x4 from each 2x2 block, zero past an odd edge), stored as M is, for
- * one (image, output channel) plane; A = [1 0; 1 1; 1 -1; 0 -1]. */
-FER_CLONES static void grad_task(void *ctx, int task, int thread)
+ * the tile rows [ty0, ty1) of one (image, output channel) plane dyp; M
+ * points at row ty0's first tile. A = [1 0; 1 1; 1 -1; 0 -1]. */
+FER_CLONES static void grad_rows(const fer_conv_shape *s, const float *dyp, int ty0, int ty1,
+                                 float *M, size_t xs)
 {
-    const wjob *j = ctx;
-    const fer_conv_shape *s = j->s;
-    const int K = s->K, P = s->P, Q = s->Q, TY = tiles_y(s), TX = tiles_x(s);
-    const int img = task / K, k = task % K;
-    const size_t T = (size_t)j->g * TY * TX, xs = (size_t)K * T;
-    const float *dyp = j->dy + ((size_t)img * K + k) * P * Q;
+    const int P = s->P, Q = s->Q, TX = tiles_x(s);
     float e[2][MAX_TX], o[2][MAX_TX], col[4][2][MAX_TX];
-    (void)thread;
 #if FER_WINO512
     if (use512(TX)) {
-        fer_wino512_grad(P, Q, TY, TX, dyp, j->M + (size_t)k * T + (size_t)img * TY * TX, xs);
+        fer_wino512_grad(P, Q, TX, ty0, ty1, dyp, M, xs);
         return;
     }
 #endif
-    for (int ty = 0; ty < TY; ty++) {
-        float *m = j->M + (size_t)k * T + ((size_t)img * TY + ty) * TX;
+    for (int ty = ty0; ty < ty1; ty++) {
+        float *m = M + (size_t)(ty - ty0) * TX;
         for (int h = 0; h < 2; h++)
             split_row(dyp, P, Q, 0, 2 * ty + h, TX, e[h], o[h]);
         for (int t = 0; t < TX; t++) {   /* A dy: rows [a b], [a+c b+d], [a-c b-d], [-c -d] */
@@ -540,6 +536,33 @@ FER_CLONES static void grad_task(void *ctx, int task, int thread)
             }
         }
     }
+}
+
+/* grad_rows over the tile rows [r0, r1) of output channel k of the
+ * batch dy (tile row r: image r / TY), which may span images. */
+static void transform_grad(const fer_conv_shape *s, const float *dy, int k, int r0, int r1,
+                           float *M, size_t xs)
+{
+    const int TY = tiles_y(s), TX = tiles_x(s);
+    for (int r = r0; r < r1;) {
+        int img = r / TY, ty0 = r % TY, ty1 = r1 - r < TY - ty0 ? ty0 + r1 - r : TY;
+        grad_rows(s, dy + ((size_t)img * s->K + k) * s->P * s->Q, ty0, ty1,
+                  M + (size_t)(r - r0) * TX, xs);
+        r += ty1 - ty0;
+    }
+}
+
+/* The shared weight gradient's transform of one (image, output channel)
+ * plane of the group into the workspace's M. */
+static void grad_task(void *ctx, int task, int thread)
+{
+    const wjob *j = ctx;
+    const fer_conv_shape *s = j->s;
+    const int K = s->K, TY = tiles_y(s), img = task / K, k = task % K;
+    const size_t T = (size_t)j->g * TY * tiles_x(s);
+    (void)thread;
+    transform_grad(s, j->dy, k, img * TY, (img + 1) * TY, j->M + (size_t)k * T + (size_t)img * TY * tiles_x(s),
+                   (size_t)K * T);
 }
 
 /* dw = G^T dU G for output channel k and every c (3x3 from each 4x4 of

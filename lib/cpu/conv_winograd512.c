@@ -207,14 +207,14 @@ __attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_
 }
 
 /* fer_wino512_grad for rows of TX <= 8 tiles, two tile rows a step. */
-__attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TY, int TX,
+__attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TX, int ty0, int ty1,
                                                           const float *dy, float *M, size_t xs)
 {
     const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
     const __mmask16 lm = in_row(0, Q), one = (1u << TX) - 1;
     const __m512 zero = _mm512_setzero_ps();
-    for (int ty = 0; ty < TY; ty += 2) {
-        const int two = ty + 1 < TY;
+    for (int ty = ty0; ty < ty1; ty += 2) {
+        const int two = ty + 1 < ty1;
         const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
         const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
         /* dy rows 2 ty, 2 ty + 1 (first tile row), 2 ty + 2, 2 ty + 3
@@ -232,7 +232,7 @@ __attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TY, 
                              _mm512_sub_ps(zero, e1)};
         const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),
                              _mm512_sub_ps(zero, o1)};
-        float *m = M + (size_t)ty * TX;
+        float *m = M + (size_t)(ty - ty0) * TX;
         for (int i = 0; i < 4; i++) {
             float *pl = m + (size_t)(4 * i) * xs;
             store_packed(pl, keep, n, p[i]);
@@ -243,14 +243,14 @@ __attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TY, 
     }
 }
 
-__attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, int TX,
+__attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TX, int ty0, int ty1,
                                                          const float *dy, float *M, size_t xs)
 {
     const int nch = (TX + 15) / 16;
     __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];
     const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
     if (TX <= 8) {
-        grad_pairs(P, Q, TY, TX, dy, M, xs);
+        grad_pairs(P, Q, TX, ty0, ty1, dy, M, xs);
         return;
     }
     for (int k = 0; k < nch; k++) {
@@ -259,10 +259,10 @@ __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TY, i
         lm[k][0] = in_row(32L * k, Q);
         lm[k][1] = in_row(32L * k + 16, Q);
     }
-    for (int ty = 0; ty < TY; ty++) {
+    for (int ty = ty0; ty < ty1; ty++) {
         const float *r0 = dy + (size_t)(2 * ty) * Q;
         const float *r1 = 2 * ty + 1 < P ? r0 + Q : NULL;   /* past an odd edge: zeros */
-        float *mr = M + (size_t)ty * TX;
+        float *mr = M + (size_t)(ty - ty0) * TX;
         for (int k = 0; k < nch; k++) {
             __m512 a = _mm512_maskz_loadu_ps(lm[k][0], r0 + 32 * k);
             __m512 b = _mm512_maskz_loadu_ps(lm[k][1], r0 + 32 * k + 16);

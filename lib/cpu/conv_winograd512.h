@@ -43,9 +43,11 @@ void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_strid
                         int r0, int r1, const float *M, size_t xs, const fer_wino512_epi *ep);
 
 /* The weight gradient's transform of the output gradient, dY' = A dy A^T,
- * for one (image, channel) plane dy (P x Q; zero past an odd edge): tile
- * (ty, tx) of the plane to M[xi * xs + ty * TX + tx] for the 16 planes. */
-void fer_wino512_grad(int P, int Q, int TY, int TX, const float *dy, float *M, size_t xs);
+ * for the tile rows [ty0, ty1) of one (image, channel) plane dy (P x Q;
+ * zero past an odd edge): tile (ty, tx) to M[xi * xs + (ty - ty0) * TX +
+ * tx] for the 16 planes. */
+void fer_wino512_grad(int P, int Q, int TX, int ty0, int ty1, const float *dy, float *M,
+                      size_t xs);
 #else
 #define FER_WINO512 0
 #endif
