@@ -250,25 +250,36 @@ static void wgrad_small(void)
 }
 
 /* The Winograd weight gradient in two lanes (up to two threads, two groups
- * or more: 9 images of 24x24 go as 4 + 1 and 4): the reference result,
- * and the same bits on one thread and two. */
+ * or more), each by chunks of tile rows that may straddle images: 9
+ * images of 24x24 (rows of 12 tiles; chunks of 15 and 16 tile rows against
+ * 12 per image) and 45 of 9x9 (rows of 5 tiles, two tile rows a step in
+ * the dy transform, 5 tile rows per image, the last over an odd edge;
+ * chunks of 29 and 28 rows): the reference result, and the same bits on
+ * one thread and two. */
 static void wgrad_lanes(void)
 {
-    fer_conv_shape s;
+    static const int cases[][5] = {{9, 16, 24, 24, 17}, {45, 16, 9, 9, 16}};   /* N, C, H, W, K */
     check_seed(16);
-    fer_conv_shape_init(&s, 9, 16, 24, 24, 17, 3, 3, 1, 1);
-    const size_t xn = (size_t)9 * 16 * 24 * 24, yn = (size_t)9 * 17 * 24 * 24, wn = 17 * 16 * 9;
-    float *x = rnd(xn), *dy = rnd(yn), *w = rnd(wn), *dw = malloc(wn * 4), *dw1 = malloc(wn * 4);
-    float *dw2 = malloc(wn * 4), *ws = malloc(fer_conv_wino_workspace(&s) * 4);
-    CHECK(fer_conv_wino_ok(&s), "want Winograd for 9x16x24x24 -> 17");
-    fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
-    fer_threads_set(1);
-    fer_conv2d_wgrad_wino(&s, x, dy, dw1, ws);
-    fer_threads_set(2);
-    fer_conv2d_wgrad_wino(&s, x, dy, dw2, ws);
-    close_all("lanes dw", dw1, dw, wn, (double)9 * 24 * 24);
-    CHECK(!memcmp(dw1, dw2, wn * 4), "dw differs between one thread and two");
-    free(x), free(dy), free(w), free(dw), free(dw1), free(dw2), free(ws);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, 1);
+        const size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
+        const size_t wn = (size_t)c[4] * c[1] * 9;
+        float *x = rnd(xn), *dy = rnd(yn), *w = rnd(wn), *dw = malloc(wn * 4);
+        float *dw1 = malloc(wn * 4), *dw2 = malloc(wn * 4);
+        float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+        CHECK(fer_conv_wino_ok(&s), "want Winograd for %dx%dx%dx%d -> %d", c[0], c[1], c[2], c[3],
+              c[4]);
+        fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
+        fer_threads_set(1);
+        fer_conv2d_wgrad_wino(&s, x, dy, dw1, ws);
+        fer_threads_set(2);
+        fer_conv2d_wgrad_wino(&s, x, dy, dw2, ws);
+        close_all("lanes dw", dw1, dw, wn, (double)c[0] * s.P * s.Q);
+        CHECK(!memcmp(dw1, dw2, wn * 4), "dw differs between one thread and two");
+        free(x), free(dy), free(w), free(dw), free(dw1), free(dw2), free(ws);
+    }
 }
 
 /* The dispatching entry points give the reference result too. */
