@@ -3,6 +3,7 @@
  * and 1 or 2 threads. Inputs are uniform in [-1, 1]; a sum of k products
  * then carries float rounding of about k * 2^-24 relative to the sum of
  * magnitudes, so we allow |a - b| <= 1e-5 * k + 1e-5 * |b|. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,50 @@ static void wgrad_lanes(void)
     }
 }
 
+/* The forward's input transform written as bf16 pair slots in the GEMM's
+ * panels against fp32 planes that the GEMM packs: the same bits, with
+ * bias, on shapes that reach every store of the slots: rows of 5 tiles
+ * two at a time (steps of 10 tiles across the 48-tile panel edge), of 20
+ * (a 16-tile chunk across it), of 24 (a half chunk), of 100 (one row a
+ * block, three panels), an odd channel count (a zero high half), and one
+ * image (few blocks: their transforms shared out channel pair by pair).
+ * Without AVX512_BF16 both ways are the planes: skipped. */
+static void slots(void)
+{
+    static const int cases[][6] = {   /* N, C, H, W, K, pad */
+        {4, 5, 13, 9, 6, 1}, {2, 5, 6, 40, 3, 1}, {3, 3, 9, 48, 4, 1}, {1, 2, 5, 200, 3, 1},
+        {1, 17, 12, 12, 16, 1}, {3, 16, 7, 7, 17, 0},
+    };
+    fer_gemm_set_precision("bf16");
+    if (!fer_gemm_bf16_native()) {
+        printf("skip slots: no AVX512_BF16 kernel on this CPU\n");
+        fer_gemm_set_precision("fp32");
+        return;
+    }
+    check_seed(18);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
+        size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
+        float *x = rnd(xn), *w = rnd((size_t)c[4] * c[1] * 9), *b = rnd(c[4]);
+        float *y = malloc(yn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
+        float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+        fer_conv2d_forward_ref(&s, x, w, b, y);
+        fer_conv_wino_set_slots(0);
+        fer_conv2d_forward_wino(&s, x, w, b, y1, ws, NULL);
+        fer_conv_wino_set_slots(1);
+        fer_conv2d_forward_wino(&s, x, w, b, y2, ws, NULL);
+        CHECK(!memcmp(y1, y2, yn * 4), "slots and planes differ, %dx%dx%dx%d -> %d", c[0], c[1],
+              c[2], c[3], c[4]);
+        /* and near the fp32 result: within 0.01 a term of the 9 C (bf16's
+         * 8 significant bits, on transformed values up to 4x the inputs') */
+        close_all("slots y", y2, y, yn, 1e3 * c[1] * 9);
+        free(x), free(w), free(b), free(y), free(y1), free(y2), free(ws);
+    }
+    fer_gemm_set_precision("fp32");
+}
+
 /* The dispatching entry points give the reference result too. */
 static void dispatch(void)
 {
@@ -331,6 +376,7 @@ int main(void)
     RUN(stride2_rows);
     RUN(groups);
     RUN(winograd);
+    RUN(slots);
     RUN(wgrad_small);
     RUN(direct);
     RUN(threads);

@@ -86,12 +86,20 @@ static size_t packed_u(const fer_conv_shape *s)
 
 /* dU (the weight gradient's; the forward leaves it unused), packed U,
  * then V and M of a weight-gradient group or of one forward block */
+/* Floats of one forward block's V and M, its V as floats or as slots
+ * (v_plane: panels of at most 64 slots). */
+static size_t block_floats(const fer_conv_shape *s)
+{
+    size_t nb = (size_t)block_rows(s) * tiles_x(s), v = (size_t)s->C * nb;
+    size_t slots = (nb + 63) / 64 * 64 * ((s->C + 1) / 2);
+    return 16 * ((v > slots ? v : slots) + (size_t)s->K * nb + 2 * PAD);
+}
+
 size_t fer_conv_wino_workspace(const fer_conv_shape *s)
 {
     size_t T = (size_t)group(s) * tiles_y(s) * tiles_x(s);
-    size_t nb = (size_t)block_rows(s) * tiles_x(s);
-    return 16 * ((size_t)s->K * s->C + packed_u(s) + ((size_t)s->C + s->K) * (T > nb ? T : nb) +
-                 2 * PAD);
+    size_t staged = 16 * (((size_t)s->C + s->K) * T + 2 * PAD), blk = block_floats(s);
+    return 16 * ((size_t)s->K * s->C + packed_u(s)) + (staged > blk ? staged : blk);
 }
 
 
@@ -410,16 +418,73 @@ static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0
     }
 }
 
+/* Whether the forward's input transform of s writes bf16 pair slots,
+ * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
+ * bytes of fp32 planes, and no packing of B after them. */
+static int slots_on = 1;
+
+void fer_conv_wino_set_slots(int on) { slots_on = on; }
+
+static int slotted(const fer_conv_shape *s)
+{
+#if FER_WINO512
+    return slots_on && use512(tiles_x(s)) && fer_gemm_bf16_native();
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+/* A forward block's V of n tiles in slots: (C + 1) / 2 slot rows of nr
+ * (the GEMM's panel width) per panel, panels ld floats apart. */
+static size_t slot_ld(const fer_conv_shape *s)
+{
+    return (size_t)(s->C + 1) / 2 * fer_gemm_panel_cols();
+}
+
+/* Floats (or slots) between the 16 planes of a forward block's V of n
+ * tiles; never more with slots than without, for n >= 48 (a whole block). */
+static size_t v_plane(const fer_conv_shape *s, size_t n, int slots)
+{
+    if (slots) {
+        size_t nr = fer_gemm_panel_cols();
+        return (n + nr - 1) / nr * slot_ld(s) + PAD;
+    }
+    return (size_t)s->C * n + PAD;
+}
+
+/* V for channel c of tile rows [r0, r1), or for channels c and c + 1 as
+ * slot row c / 2 when slots. */
+static void block_in(const fer_conv_shape *s, const float *x, int c, int r0, int r1, float *V,
+                     int slots)
+{
+    const size_t n = (size_t)(r1 - r0) * tiles_x(s), xs = v_plane(s, n, slots);
+#if FER_WINO512
+    if (slots) {
+        const size_t hw = (size_t)s->H * s->W;
+        const int nr = fer_gemm_panel_cols();
+        fer_wino512_input_slots(s->H, s->W, s->pad, tiles_y(s), tiles_x(s), x + c * hw,
+                                c + 1 < s->C ? x + (c + 1) * hw : NULL, s->C * hw, r0, r1,
+                                V + (size_t)c / 2 * nr, xs, slot_ld(s), nr);
+        return;
+    }
+#endif
+    transform_in(s, x, c, r0, r1, V + (size_t)c * n, xs);
+}
+
 /* One forward block: tile rows [r0, r1) of the batch through the input
  * transform, the 16 GEMMs (run inline: this is a pool task) and the output
  * transform, with V and M in buf. */
-static void block_gemms(const wjob *j, int n, const float *V, float *M)
+static void block_gemms(const wjob *j, int n, const float *V, float *M, int slots)
 {
     const fer_conv_shape *s = j->s;
     const int C = s->C, K = s->K;
     for (int xi = 0; xi < 16; xi++) {
+        const float *v = V + (size_t)xi * v_plane(s, n, slots);
         fer_gemm_operand A = {.p = j->Up + (size_t)xi * packed_u(s), .packed = 1};
-        fer_gemm_operand B = {.p = V + (size_t)xi * (C * n + PAD), .ld = n};
+        fer_gemm_operand B = {.p = v, .ld = n};
+        if (slots)
+            B = (fer_gemm_operand){.p = v, .ld = (long)slot_ld(s), .panels = 1};
         fer_gemm_op(K, n, C, 1.0f, &A, &B, 0.0f, M + (size_t)xi * (K * n + PAD), n);
     }
 }
@@ -450,26 +515,26 @@ static void out_channel(const wjob *j, int k, int r0, int r1, const float *m, si
 static void block(const wjob *j, int r0, int r1, float *buf)
 {
     const fer_conv_shape *s = j->s;
-    const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s);
-    float *V = buf, *M = buf + 16 * ((size_t)C * n + PAD);
-    for (int c = 0; c < C; c++) {
-        if (c + 1 < C)
-            prefetch_rows(s, j->x, c + 1, r0, r1);
-        transform_in(s, j->x, c, r0, r1, V + (size_t)c * n, (size_t)C * n + PAD);
+    const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s), sl = slotted(s), step = 1 + sl;
+    float *V = buf, *M = buf + 16 * v_plane(s, n, sl);
+    for (int c = 0; c < C; c += step) {
+        for (int d = c + step; d < c + 2 * step && d < C; d++)
+            prefetch_rows(s, j->x, d, r0, r1);
+        block_in(s, j->x, c, r0, r1, V, sl);
     }
-    block_gemms(j, n, V, M);
+    block_gemms(j, n, V, M, sl);
     for (int k = 0; k < K; k++)
         out_channel(j, k, r0, r1, M + (size_t)k * n, (size_t)K * n + PAD);
 }
 
 /* Too few blocks to go round the threads (a small batch): one block at a
  * time, in the workspace, with its channels and GEMMs shared out. */
-static void wide_in_task(void *ctx, int c, int thread)
+static void wide_in_task(void *ctx, int t, int thread)
 {
     const wjob *j = ctx;
-    const size_t n = (size_t)(j->r1 - j->r0) * tiles_x(j->s);
+    const int sl = slotted(j->s);
     (void)thread;
-    transform_in(j->s, j->x, c, j->r0, j->r1, j->V + c * n, (size_t)j->s->C * n + PAD);
+    block_in(j->s, j->x, sl ? 2 * t : t, j->r0, j->r1, j->V, sl);
 }
 
 static void wide_out_task(void *ctx, int k, int thread)
@@ -492,7 +557,7 @@ static void block_task(void *ctx, int t, int thread)
     const int rb = block_rows(s), rows = s->N * tiles_y(s);
     const int r0 = t * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
     float *buf =
-        fer_scratch(FER_SCRATCH_CONV, 16 * (((size_t)s->C + s->K) * rb * tiles_x(s) + 2 * PAD));
+        fer_scratch(FER_SCRATCH_CONV, block_floats(s));
     (void)thread;
     if (buf) {
         block(j, r0, r1, buf);
@@ -753,9 +818,9 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
         j.r0 = t * rb;
         j.r1 = j.r0 + rb < rows ? j.r0 + rb : rows;
         n = (j.r1 - j.r0) * tiles_x(s);
-        j.M = j.V + 16 * ((size_t)s->C * n + PAD);
-        fer_parallel_for(s->C, wide_in_task, &j);
-        block_gemms(&j, n, j.V, j.M);
+        j.M = j.V + 16 * v_plane(s, n, slotted(s));
+        fer_parallel_for(slotted(s) ? (s->C + 1) / 2 : s->C, wide_in_task, &j);
+        block_gemms(&j, n, j.V, j.M, slotted(s));
         fer_parallel_for(s->K, wide_out_task, &j);
     }
 }

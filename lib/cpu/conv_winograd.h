@@ -41,6 +41,12 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
                                     const float *b, float *y, float *ws,
                                     const fer_conv_epi *epi);
 
+/* Whether the forward may write its transformed input as the bf16
+ * kernel's pair slots (on by default; it does only with that kernel):
+ * off, it writes fp32 planes that the GEMM packs, for the same bits.
+ * For tests that compare the two. */
+void fer_conv_wino_set_slots(int on);
+
 /* dw (K, C, 3, 3) = the weight gradient for dy (N, K, P, Q), through
  * the same transforms: dU[xi] = sum over tiles of (A dy A^T)[xi] times
  * V[xi], then dw = G^T dU G. Same workspace as the forward pass. */

@@ -77,24 +77,24 @@ __attribute__((target("avx512f"))) static inline void store_packed(float *p, __m
     _mm512_mask_storeu_ps(p, n, _mm512_maskz_compress_ps(keep, v));
 }
 
-/* fer_wino512_input for rows of TX <= 8 tiles, two tile rows a step. */
-__attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad, int TY, int TX,
-                                                           const float *x, size_t img_stride,
-                                                           int r0, int r1, float *V, size_t xs)
+/* The wide step's masks for rows of TX tiles: lm[k][q], the lanes of
+ * chunk k's four loads that lie inside a row of W columns (padding pad);
+ * sm[k], its tiles that exist. */
+static void chunk_masks(int TX, int W, int pad, __mmask16 lm[][4], __mmask16 sm[])
 {
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
-    for (int r = r0; r < r1; r += 2) {
-        const int two = r + 1 < r1;
-        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
-        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
-        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
-        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
-        if (two)
-            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
-        __m512 e0, o0, f0, g0, e1, o1, f1, g1, e2, o2, f2, g2, e3, o3, f3, g3;
-        const __m512 z = _mm512_setzero_ps();
-#define ROW(i)                                                                            \
+    static const int off[4] = {0, 16, 2, 18};
+    for (int k = 0; k < (TX + 15) / 16; k++) {
+        int left = TX - 16 * k;
+        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+        for (int q = 0; q < 4; q++)
+            lm[k][q] = in_row(32L * k - pad + off[q], W);
+    }
+}
+
+/* Row i of a two-tile-rows step (rows of TX <= 8 tiles): the even and odd
+ * columns of this pair (e, o) and the next (f, g), the first tile row's
+ * (ra) in lanes 0-7 and the second's (rb) in lanes 8-15 */
+#define PAIR_ROW(i, ra, rb)                                                               \
     {                                                                                     \
         __m512 a = ra[i] ? _mm512_maskz_loadu_ps(m0, ra[i]) : z;                          \
         __m512 b = rb[i] ? _mm512_maskz_loadu_ps(m0, rb[i]) : z;                          \
@@ -105,50 +105,9 @@ __attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad
         f##i = _mm512_permutex2var_ps(a2, ev, b2);                                        \
         g##i = _mm512_permutex2var_ps(a2, od, b2);                                        \
     }
-        ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
-        DOWN(e) DOWN(o) DOWN(f) DOWN(g)
-        float *v = V + (size_t)(r - r0) * TX;
-#define ACROSS(i)                                                                         \
-    {                                                                                     \
-        float *p = v + (size_t)(4 * i) * xs;                                              \
-        store_packed(p, keep, n, _mm512_sub_ps(e##i, f##i));                              \
-        store_packed(p + xs, keep, n, _mm512_add_ps(o##i, f##i));                         \
-        store_packed(p + 2 * xs, keep, n, _mm512_sub_ps(f##i, o##i));                     \
-        store_packed(p + 3 * xs, keep, n, _mm512_sub_ps(o##i, g##i));                     \
-    }
-        ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
-#undef ACROSS
-    }
-}
 
-__attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad, int TY,
-                                                          int TX, const float *x, size_t img_stride,
-                                                          int r0, int r1, float *V, size_t xs)
-{
-    const int nch = (TX + 15) / 16;
-    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    static const int off[4] = {0, 16, 2, 18};
-    if (TX <= 8) {
-        input_pairs(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
-        return;
-    }
-    for (int k = 0; k < nch; k++) {
-        int left = TX - 16 * k;
-        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
-        for (int q = 0; q < 4; q++)
-            lm[k][q] = in_row(32L * k - pad + off[q], W);
-    }
-    for (int r = r0; r < r1; r++) {
-        const float *row[4];
-        tile_rows(H, W, pad, TY, x, img_stride, r, row);
-        float *vr = V + (size_t)(r - r0) * TX;
-        for (int k = 0; k < nch; k++) {
-            /* row i: even and odd columns of this pair (e, o) and the next
-             * (f, g); every name a register, no arrays (gcc spilled those) */
-            __m512 e0, o0, f0, g0, e1, o1, f1, g1, e2, o2, f2, g2, e3, o3, f3, g3;
-#define ROW(i)                                                                            \
+/* Row i of a wide step: chunk k (16 tiles, columns 32 k on) of one row */
+#define WIDE_ROW(i, row)                                                                  \
     if (row[i]) {                                                                         \
         const float *p = row[i] + 32 * k;   /* may precede the row: lanes masked */      \
         __m512 a = _mm512_maskz_loadu_ps(lm[k][0], p);                                    \
@@ -162,22 +121,188 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
     } else {                                                                              \
         e##i = o##i = f##i = g##i = _mm512_setzero_ps();                                  \
     }
-            ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
-            DOWN(e) DOWN(o) DOWN(f) DOWN(g)
-            /* then across: [E - F, O + F, F - O, O - G] into planes 4i .. 4i + 3 */
-            float *v = vr + 16 * k;
-            const __mmask16 m = sm[k];
-#define ACROSS(i)                                                                         \
+
+/* Then across, row i's planes 4i .. 4i + 3: [E - F, O + F, F - O, O - G],
+ * each handed to OUT(plane, value) */
+#define ACROSS(i, OUT)                                                                    \
     {                                                                                     \
-        float *p = v + (size_t)(4 * i) * xs;                                              \
-        _mm512_mask_storeu_ps(p, m, _mm512_sub_ps(e##i, f##i));                           \
-        _mm512_mask_storeu_ps(p + xs, m, _mm512_add_ps(o##i, f##i));                      \
-        _mm512_mask_storeu_ps(p + 2 * xs, m, _mm512_sub_ps(f##i, o##i));                  \
-        _mm512_mask_storeu_ps(p + 3 * xs, m, _mm512_sub_ps(o##i, g##i));                  \
+        OUT(4 * i, _mm512_sub_ps(e##i, f##i));                                            \
+        OUT(4 * i + 1, _mm512_add_ps(o##i, f##i));                                        \
+        OUT(4 * i + 2, _mm512_sub_ps(f##i, o##i));                                        \
+        OUT(4 * i + 3, _mm512_sub_ps(o##i, g##i));                                        \
     }
-            ACROSS(0) ACROSS(1) ACROSS(2) ACROSS(3)
-#undef ACROSS
+
+/* One channel's step: its 16 planes through OUT (every name a register,
+ * no arrays: gcc spilled those) */
+#define STEP(LOAD, OUT)                                                                   \
+    {                                                                                     \
+        __m512 e0, o0, f0, g0, e1, o1, f1, g1, e2, o2, f2, g2, e3, o3, f3, g3;            \
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3)                                                   \
+        DOWN(e) DOWN(o) DOWN(f) DOWN(g)                                                   \
+        ACROSS(0, OUT) ACROSS(1, OUT) ACROSS(2, OUT) ACROSS(3, OUT)                       \
+    }
+
+/* fer_wino512_input for rows of TX <= 8 tiles, two tile rows a step. */
+__attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad, int TY, int TX,
+                                                           const float *x, size_t img_stride,
+                                                           int r0, int r1, float *V, size_t xs)
+{
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
+    const __m512 z = _mm512_setzero_ps();
+    for (int r = r0; r < r1; r += 2) {
+        const int two = r + 1 < r1;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
+        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
+        if (two)
+            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+        float *v = V + (size_t)(r - r0) * TX;
+#define LOAD(i) PAIR_ROW(i, ra, rb)
+#define OUT(q, val) store_packed(v + (size_t)(q) * xs, keep, n, val)
+        STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
+    }
+}
+
+__attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad, int TY,
+                                                          int TX, const float *x, size_t img_stride,
+                                                          int r0, int r1, float *V, size_t xs)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    if (TX <= 8) {
+        input_pairs(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
+        return;
+    }
+    chunk_masks(TX, W, pad, lm, sm);
+    for (int r = r0; r < r1; r++) {
+        const float *row[4];
+        tile_rows(H, W, pad, TY, x, img_stride, r, row);
+        float *vr = V + (size_t)(r - r0) * TX;
+        for (int k = 0; k < nch; k++) {
+            float *v = vr + 16 * k;
+#define LOAD(i) WIDE_ROW(i, row)
+#define OUT(q, val) _mm512_mask_storeu_ps(v + (size_t)(q) * xs, sm[k], val)
+            STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
+        }
+    }
+}
+
+/* ---- the same into bf16 pair slots (fer_wino512_input_slots) ---- */
+
+#define SLOTS_TARGET __attribute__((target("avx512f,avx512bf16")))
+
+/* slot j of the result: lo's bf16 j in its low half, hi's in its high */
+SLOTS_TARGET static inline __m512 slots(__m256bh lo, __m256bh hi)
+{
+    __m512i l = _mm512_cvtepu16_epi32((__m256i)lo), h = _mm512_cvtepu16_epi32((__m256i)hi);
+    return _mm512_castsi512_ps(_mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+}
+
+/* Lanes m of v to tiles t0, t0 + 1, ... of a plane in panels (p: tile
+ * t0's slot; room: the tiles left in its panel; next: from a panel's end
+ * to the next panel's start, minus nr) */
+SLOTS_TARGET static inline void put_slots(float *p, int room, size_t next, __mmask16 m, __m512 v)
+{
+    if (room >= 16) {
+        _mm512_mask_storeu_ps(p, m, v);
+        return;
+    }
+    const __mmask16 here = (__mmask16)((1u << room) - 1);
+    _mm512_mask_storeu_ps(p, m & here, v);
+    _mm512_mask_storeu_ps(p + next, m & (__mmask16)~here, v);   /* lane room: the next start */
+}
+
+/* input_pairs into slots: channel x0's planes rounded and kept (lo), then
+ * x1's (zeros without one) joined to them */
+SLOTS_TARGET static void input_slot_pairs(int H, int W, int pad, int TY, int TX, const float *x0,
+                                          const float *x1, size_t img_stride, int r0, int r1,
+                                          float *V, size_t xs, size_t ld, int nr)
+{
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
+    const __m512 z = _mm512_setzero_ps();
+    for (int r = r0; r < r1; r += 2) {
+        const int two = r + 1 < r1;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        const long t0 = (long)(r - r0) * TX;
+        const int room = nr - (int)(t0 % nr);
+        float *v = V + (size_t)(t0 / nr) * ld + t0 % nr;
+        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
+        __m256bh lo[16];
+        tile_rows(H, W, pad, TY, x0, img_stride, r, ra);
+        if (two)
+            tile_rows(H, W, pad, TY, x0, img_stride, r + 1, rb);
+#define LOAD(i) PAIR_ROW(i, ra, rb)
+#define OUT(q, val) lo[q] = _mm512_cvtneps_pbh(val)
+        STEP(LOAD, OUT)
+#undef OUT
+#define PUT(q, hi)                                                                        \
+    put_slots(v + (size_t)(q) * xs, room, ld - nr, n,                                     \
+              _mm512_maskz_compress_ps(keep, slots(lo[q], hi)))
+        if (x1) {
+            tile_rows(H, W, pad, TY, x1, img_stride, r, ra);
+            if (two)
+                tile_rows(H, W, pad, TY, x1, img_stride, r + 1, rb);
+#define OUT(q, val) PUT(q, _mm512_cvtneps_pbh(val))
+            STEP(LOAD, OUT)
+#undef OUT
+        } else {
+            for (int q = 0; q < 16; q++)
+                PUT(q, _mm512_cvtneps_pbh(z));
+        }
+#undef PUT
+#undef LOAD
+    }
+}
+
+SLOTS_TARGET void fer_wino512_input_slots(int H, int W, int pad, int TY, int TX, const float *x0,
+                                          const float *x1, size_t img_stride, int r0, int r1,
+                                          float *V, size_t xs, size_t ld, int nr)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    if (TX <= 8) {
+        input_slot_pairs(H, W, pad, TY, TX, x0, x1, img_stride, r0, r1, V, xs, ld, nr);
+        return;
+    }
+    chunk_masks(TX, W, pad, lm, sm);
+    for (int r = r0; r < r1; r++) {
+        const float *row[4], *row1[4];
+        tile_rows(H, W, pad, TY, x0, img_stride, r, row);
+        if (x1)
+            tile_rows(H, W, pad, TY, x1, img_stride, r, row1);
+        for (int k = 0; k < nch; k++) {
+            const long t0 = (long)(r - r0) * TX + 16 * k;
+            const int room = nr - (int)(t0 % nr);
+            float *v = V + (size_t)(t0 / nr) * ld + t0 % nr;
+            __m256bh lo[16];
+#define LOAD(i) WIDE_ROW(i, row)
+#define OUT(q, val) lo[q] = _mm512_cvtneps_pbh(val)
+            STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
+#define PUT(q, hi) put_slots(v + (size_t)(q) * xs, room, ld - nr, sm[k], slots(lo[q], hi))
+            if (x1) {
+#define LOAD(i) WIDE_ROW(i, row1)
+#define OUT(q, val) PUT(q, _mm512_cvtneps_pbh(val))
+                STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
+            } else {
+                const __m256bh zero = _mm512_cvtneps_pbh(_mm512_setzero_ps());
+                for (int q = 0; q < 16; q++)
+                    PUT(q, zero);
+            }
+#undef PUT
         }
     }
 }

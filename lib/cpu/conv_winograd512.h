@@ -24,6 +24,15 @@ int fer_wino512_fits(int TX);
 void fer_wino512_input(int H, int W, int pad, int TY, int TX, const float *x,
                        size_t img_stride, int r0, int r1, float *V, size_t xs);
 
+/* fer_wino512_input for two channels at once, x0 and x1 (NULL: a zero
+ * channel past an odd count), as the bf16 GEMM kernel's pair slots in its
+ * panels of B (gemm.h, fer_gemm_panel_cols): tile t of plane xi is the
+ * 32-bit slot at V + xi * xs + (t / nr) * ld + t % nr, x0's value rounded
+ * to bf16 in its low half, x1's in its high. On CPUs with AVX512_BF16. */
+void fer_wino512_input_slots(int H, int W, int pad, int TY, int TX, const float *x0,
+                             const float *x1, size_t img_stride, int r0, int r1, float *V,
+                             size_t xs, size_t ld, int nr);
+
 /* Inference's epilogue of one output channel, applied to each output in
  * registers before it is stored (conv_epilogue.h's epi_affine, the same
  * float operations): v = max(v, 0) when relu, v = v a + c when bn, then

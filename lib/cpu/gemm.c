@@ -311,13 +311,18 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                     int ntile = (mc + mr - 1) / mr, t = 0;
                     fer_gemm_pf pf = {NULL, g->b.ld, 0, 0};
                     int rows = 0;
-                    get_b(g, pc, kc, jc + jr, n, bbuf);
-                    if (needs_prep(k, g->b.pack))
-                        k->prep(bbuf, kc, nr);
+                    const float *bp = bbuf;
+                    if (g->b.panels) {
+                        bp = g->b.p + (size_t)((jc + jr) / nr) * g->b.ld + (size_t)pc / 2 * nr;
+                    } else {
+                        get_b(g, pc, kc, jc + jr, n, bbuf);
+                        if (needs_prep(k, g->b.pack))
+                            k->prep(bbuf, kc, nr);
+                    }
                     /* the next panel's source, shared out among this panel's
                      * tiles: rows of B (kc of them, nr floats each) or, when
                      * transposed, nn rows of kc floats */
-                    if (nn > 0 && !g->b.pack) {
+                    if (nn > 0 && !g->b.pack && !g->b.panels) {
                         if (g->b.trans) {
                             rows = nn;
                             pf.per = (kc + 15) / 16 + 1;
@@ -333,7 +338,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                         int r1 = (int)((long)rows * (t + 1) / ntile);
                         fer_gemm_pf tp = {pf.p ? pf.p + (size_t)r0 * pf.stride : NULL, pf.stride,
                                           pf.per, (r1 - r0) * pf.per};
-                        k->tile(kc, ap + (size_t)(ir / mr) * astride, bbuf,
+                        k->tile(kc, ap + (size_t)(ir / mr) * astride, bp,
                                 g->C + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
                                 mc - ir < mr ? mc - ir : mr, n, g->alpha, beta,
                                 tp.count ? &tp : NULL);
@@ -466,6 +471,12 @@ int fer_gemm_pack_a_rows(void)
     return kern->mr;
 }
 
+int fer_gemm_panel_cols(void)
+{
+    pthread_once(&once, init_kernel);
+    return kern->nr;
+}
+
 /* The block packed alone (kc = kk, as a matrix of its own: one panel
  * after another, kk * mr floats each), then each panel copied to its
  * place in the whole: panel q of a packing of K columns holds column k
@@ -498,7 +509,8 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
     /* 49 to 64 columns: the 6 x 64 tile, where 8 x 48 would compute 96
      * (the same bits); only with A stored (its generators' and packed
      * panels are made for kern's rows) */
-    if (kern->pairs && N > kern->nr && N <= 64 && !A->packed && !A->pack && kern_n64)
+    if (kern->pairs && N > kern->nr && N <= 64 && !A->packed && !A->pack && !B->panels &&
+        kern_n64)
         g.k = kern_n64;
     nth = fer_threads_in_task() ? 1 : fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)

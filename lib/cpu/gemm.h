@@ -44,6 +44,8 @@ typedef struct fer_gemm_operand {
     long ld;
     int trans;
     int packed;         /* A only: p is fer_gemm_pack_a's output (ld, trans unused) */
+    int panels;         /* B only, while fer_gemm_bf16_native(): p holds op(B) in the
+                           kernel's pair panels already (fer_gemm_panel_cols) */
     void (*pack)(const void *ctx, int r0, int rows, int c0, int cols, int w, float *dst);
     const void *ctx;
 } fer_gemm_operand;
@@ -71,6 +73,13 @@ void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *
  * one too unless the block ends at row M; k0 is even and kk too unless
  * the block ends at column K; m <= 16, kk <= 32. */
 int fer_gemm_pack_a_rows(void);
+/* The width nr of the kernel's panels of B. A B operand with .panels set
+ * (the bf16 kernel only) is op(B) (K x N) as its panels, made by the
+ * caller: columns j .. j + nr - 1 (j a multiple of nr) from p + (j / nr) *
+ * ld, rows 2r and 2r + 1 as the 32-bit pair slots of row r there, nr
+ * slots per row (row 2r + 1 zero past an odd K). Columns past N in the
+ * last panel are multiplied but not stored: they may hold anything. */
+int fer_gemm_panel_cols(void);
 void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
                            float *dst);
 
