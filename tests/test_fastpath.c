@@ -327,6 +327,31 @@ static void slots(void)
     fer_gemm_set_precision("fp32");
 }
 
+/* The data gradient's weight transform read from w where it lies
+ * (fer_conv_wino_pack_flipped) against the transform of w turned round
+ * and transposed in memory: the same pack, in fp32 and bf16. */
+static void pack_flipped(void)
+{
+    fer_conv_shape t;   /* the data gradient's forward: 17 channels of dy to 20 of dx */
+    check_seed(19);
+    fer_conv_shape_init(&t, 2, 17, 10, 11, 20, 3, 3, 1, 1);
+    const size_t wn = (size_t)20 * 17 * 9, pn = fer_conv_wino_pack_floats(&t);
+    float *w = rnd(wn), *wt = malloc(wn * 4), *p1 = malloc(pn * 4), *p2 = malloc(pn * 4);
+    for (int k = 0; k < 20; k++)   /* wt[k][c] = w[c][k] turned half a circle */
+        for (int c = 0; c < 17; c++)
+            for (int i = 0; i < 9; i++)
+                wt[((size_t)k * 17 + c) * 9 + i] = w[((size_t)c * 20 + k) * 9 + 8 - i];
+    for (int b = 0; b < 2; b++) {
+        fer_gemm_set_precision(b ? "bf16" : "fp32");
+        memset(p1, 0, pn * 4), memset(p2, 0, pn * 4);
+        fer_conv_wino_pack(&t, wt, p1);
+        fer_conv_wino_pack_flipped(&t, w, p2);
+        CHECK(!memcmp(p1, p2, pn * 4), "flipped pack differs (%s)", b ? "bf16" : "fp32");
+    }
+    fer_gemm_set_precision("fp32");
+    free(w), free(wt), free(p1), free(p2);
+}
+
 /* The dispatching entry points give the reference result too. */
 static void dispatch(void)
 {
@@ -377,6 +402,7 @@ int main(void)
     RUN(groups);
     RUN(winograd);
     RUN(slots);
+    RUN(pack_flipped);
     RUN(wgrad_small);
     RUN(direct);
     RUN(threads);

@@ -602,8 +602,15 @@ static void data_grad_flipped(const fer_conv_shape *s, const float *w, const flo
     const int K = s->K, C = s->C, RS = s->R * s->S;
     fer_conv_shape t;
     flip_job j = {s, w, NULL, ws, NULL};
-    fer_parallel_for(K, flip_task, &j);
     flipped_shape(s, &t);
+    if (!fer_conv_direct_ok(&t) && fer_conv_wino_ok(&t)) {
+        /* transformed straight from w, where fer_conv2d_forward_wino packs */
+        float *pack = ws + 16 * (size_t)t.K * t.C;
+        fer_conv_wino_pack_flipped(&t, w, pack);
+        fer_conv2d_forward_wino_packed(&t, dy, pack, NULL, dx, ws, NULL);
+        return;
+    }
+    fer_parallel_for(K, flip_task, &j);
     fer_conv2d_forward_gemm(&t, dy, ws, NULL, dx, ws + (size_t)K * C * RS, NULL);
 }
 

@@ -114,6 +114,7 @@ typedef struct wjob {
                                a weight-gradient lane: its images */
     int g;                  /* weight gradient: images in this group */
     int failed;             /* a weight-gradient lane found no scratch */
+    int flip;               /* filter transform: of the data gradient's flipped w */
     const fer_conv_epi *epi;   /* forward: training's fused epilogue, or NULL */
 } wjob;
 
@@ -127,15 +128,22 @@ enum { WCH = 128 };
 enum { FROWS = 16, FCH = 32 };
 
 /* u[xi][r][c] = (G g G^T)[xi] of channels c0 .. c0+n of output channel
- * k; G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-FER_CLONES static void filter_rows(const float *w, int C, int k, int c0, int n, int r,
-                                   float u[16][FROWS][FCH])
+ * k; G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. g is w[k][c] (K x C
+ * x 3 x 3), or with flip w[c][k] turned half a circle (w is C x K x 3 x
+ * 3 then: the data gradient's weights, read where they lie). */
+FER_CLONES static void filter_rows(const float *w, int K, int C, int flip, int k, int c0, int n,
+                                   int r, float u[16][FROWS][FCH])
 {
     float g[9][FCH], a[4][3][FCH];
     const float *wk = w + ((size_t)k * C + c0) * 9;
-    for (int c = 0; c < n; c++)
-        for (int i = 0; i < 9; i++)
-            g[i][c] = wk[c * 9 + i];
+    if (flip)
+        for (int c = 0; c < n; c++)
+            for (int i = 0; i < 9; i++)
+                g[i][c] = w[((size_t)(c0 + c) * K + k) * 9 + 8 - i];
+    else
+        for (int c = 0; c < n; c++)
+            for (int i = 0; i < 9; i++)
+                g[i][c] = wk[c * 9 + i];
     for (int q = 0; q < 3; q++)   /* G g: columns */
         for (int c = 0; c < n; c++) {
             a[0][q][c] = g[q][c];
@@ -172,7 +180,7 @@ static void filter_task(void *ctx, int t, int thread)
     for (int c0 = 0; c0 < C; c0 += FCH) {
         int n = C - c0 < FCH ? C - c0 : FCH;
         for (int r = 0; r < m; r++)
-            filter_rows(j->w, C, k0 + r, c0, n, r, u);
+            filter_rows(j->w, K, C, j->flip, k0 + r, c0, n, r, u);
         for (int xi = 0; xi < 16; xi++)
             fer_gemm_pack_a_block(C, k0, m, c0, n, u[xi][0], FCH,
                                   j->Up + (size_t)xi * packed_u(j->s));
@@ -789,6 +797,12 @@ size_t fer_conv_wino_pack_floats(const fer_conv_shape *s)
 void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack)
 {
     wjob j = {.s = s, .w = w, .Up = pack};
+    fer_parallel_for((s->K + filter_band() - 1) / filter_band(), filter_task, &j);
+}
+
+void fer_conv_wino_pack_flipped(const fer_conv_shape *s, const float *w, float *pack)
+{
+    wjob j = {.s = s, .w = w, .Up = pack, .flip = 1};
     fer_parallel_for((s->K + filter_band() - 1) / filter_band(), filter_task, &j);
 }
 

@@ -37,6 +37,10 @@ int fer_conv_wino_blocks(const fer_conv_shape *s);
  * runs the forward from it, with the same bits as the whole pass. */
 size_t fer_conv_wino_pack_floats(const fer_conv_shape *s);
 void fer_conv_wino_pack(const fer_conv_shape *s, const float *w, float *pack);
+/* fer_conv_wino_pack of the weights wt[k][c][r][s] = w[c][k][2-r][2-s]
+ * (w: C x K x 3 x 3), a data gradient's, without making them: the same
+ * pack as from wt. */
+void fer_conv_wino_pack_flipped(const fer_conv_shape *s, const float *w, float *pack);
 void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, const float *pack,
                                     const float *b, float *y, float *ws,
                                     const fer_conv_epi *epi);
