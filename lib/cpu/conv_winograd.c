@@ -429,9 +429,9 @@ static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0
 /* Whether the forward's input transform of s writes bf16 pair slots,
  * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
  * bytes of fp32 planes, and no packing of B after them. */
-static int slots_on = 1;
+static int slots_on = 1, halves = 1;
 
-void fer_conv_wino_set_slots(int on) { slots_on = on; }
+void fer_conv_wino_set_slots(int on) { slots_on = halves = on; }
 
 static int slotted(const fer_conv_shape *s)
 {
@@ -615,17 +615,25 @@ FER_CLONES static void grad_rows(const fer_conv_shape *s, const float *dyp, int 
 }
 
 /* grad_rows over the tile rows [r0, r1) of output channel k of the
- * batch dy (tile row r: image r / TY), which may span images. */
+ * batch dy (tile row r: image r / TY), which may span images; M is
+ * float, or with half (AVX-512 only) uint16_t, bf16 values. */
 static void transform_grad(const fer_conv_shape *s, const float *dy, int k, int r0, int r1,
-                           float *M, size_t xs)
+                           void *M, size_t xs, int half)
 {
     const int TY = tiles_y(s), TX = tiles_x(s);
     for (int r = r0; r < r1;) {
         int img = r / TY, ty0 = r % TY, ty1 = r1 - r < TY - ty0 ? ty0 + r1 - r : TY;
-        grad_rows(s, dy + ((size_t)img * s->K + k) * s->P * s->Q, ty0, ty1,
-                  M + (size_t)(r - r0) * TX, xs);
+        const float *dyp = dy + ((size_t)img * s->K + k) * s->P * s->Q;
+#if FER_WINO512
+        if (half)
+            fer_wino512_grad_half(s->P, s->Q, TX, ty0, ty1, dyp,
+                                  (uint16_t *)M + (size_t)(r - r0) * TX, xs);
+        else
+#endif
+            grad_rows(s, dyp, ty0, ty1, (float *)M + (size_t)(r - r0) * TX, xs);
         r += ty1 - ty0;
     }
+    (void)half;
 }
 
 /* The shared weight gradient's transform of one (image, output channel)
@@ -638,7 +646,7 @@ static void grad_task(void *ctx, int task, int thread)
     const size_t TI = (size_t)TY * tiles_x(s), T = j->g * TI;
     (void)thread;
     transform_grad(s, j->dy, k, img * TY, (img + 1) * TY, j->M + (size_t)k * T + img * TI,
-                   (size_t)K * T);
+                   (size_t)K * T, 0);
 }
 
 /* dw = G^T dU G for output channel k and every c (3x3 from each 4x4 of
@@ -696,6 +704,80 @@ static int chunk_rows(const fer_conv_shape *s, int R)
     return (R + n - 1) / n;
 }
 
+/* One chunk of a weight-gradient lane: tile rows [ra, rb) transformed
+ * into V and M at buf, then dU (j->U) += their products (set when
+ * first). */
+static void lane_chunk(const wjob *j, int ra, int rb, float *buf, int first)
+{
+    const fer_conv_shape *s = j->s;
+    const int K = s->K, C = s->C;
+    const size_t n = (size_t)(rb - ra) * tiles_x(s), vs = C * n + PAD, ms = K * n + PAD;
+    float *V = buf, *M = buf + 16 * vs;
+    for (int c = 0; c < C; c++) {
+        if (c + 1 < C)
+            prefetch_rows(s, j->x, c + 1, ra, rb);
+        transform_in(s, j->x, c, ra, rb, V + c * n, vs);
+    }
+    for (int k = 0; k < K; k++)
+        transform_grad(s, j->dy, k, ra, rb, M + k * n, ms, 0);
+    for (int xi = 0; xi < 16; xi++)   /* nested: one task each, in this thread */
+        fer_gemm(0, 1, K, C, (int)n, 1.0f, M + xi * ms, (int)n, V + xi * vs, (int)n,
+                 first ? 0.0f : 1.0f, j->U + (size_t)xi * K * C, C);
+}
+
+#if FER_WINO512
+/* With the bf16 kernel: V and M as bf16 values (uint16_t) in rows of an
+ * even count (ld, a zero after an odd n: the GEMM reads tiles in pairs),
+ * from which the GEMM's pair panels are made without rounding again. */
+typedef struct half_rows {
+    const uint16_t *p;
+    long ld;
+} half_rows;
+
+static void half_pack_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
+{
+    const half_rows *h = ctx;
+    fer_gemm_bf16_pack_a16(h->p, h->ld, i0, m, k0, kc, mr, dst);
+}
+
+static void half_pack_bt(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+{
+    const half_rows *h = ctx;
+    fer_gemm_bf16_pack_bt16(h->p, h->ld, k0, kc, j0, n, nr, dst);
+}
+
+static void lane_chunk_half(const wjob *j, int ra, int rb, float *buf, int first)
+{
+    const fer_conv_shape *s = j->s;
+    const int K = s->K, C = s->C, TX = tiles_x(s);
+    const size_t n = (size_t)(rb - ra) * TX, ld = (n + 1) / 2 * 2, hw = (size_t)s->H * s->W;
+    const size_t vs = C * ld + 2 * PAD, ms = K * ld + 2 * PAD;
+    uint16_t *V = (uint16_t *)(void *)buf, *M = V + 16 * vs;
+    for (int c = 0; c < C; c++) {
+        if (c + 1 < C)
+            prefetch_rows(s, j->x, c + 1, ra, rb);
+        fer_wino512_input_half(s->H, s->W, s->pad, tiles_y(s), TX, j->x + c * hw, C * hw, ra,
+                               rb, V + c * ld, vs);
+    }
+    for (int k = 0; k < K; k++)
+        transform_grad(s, j->dy, k, ra, rb, M + k * ld, ms, 1);
+    if (n < ld)   /* the odd tile's partner */
+        for (int xi = 0; xi < 16; xi++) {
+            for (int c = 0; c < C; c++)
+                V[xi * vs + c * ld + n] = 0;
+            for (int k = 0; k < K; k++)
+                M[xi * ms + k * ld + n] = 0;
+        }
+    for (int xi = 0; xi < 16; xi++) {   /* nested: one task each, in this thread */
+        half_rows a = {M + xi * ms, (long)ld}, b = {V + xi * vs, (long)ld};
+        fer_gemm_operand A = {.pack = half_pack_a, .ctx = &a, .paired = 1};
+        fer_gemm_operand B = {.pack = half_pack_bt, .ctx = &b, .paired = 1};
+        fer_gemm_op(K, C, (int)n, 1.0f, &A, &B, first ? 0.0f : 1.0f, j->U + (size_t)xi * K * C,
+                    C);
+    }
+}
+#endif
+
 /* One lane of the two-lane weight gradient: the images [r0, r1) of the
  * batch by chunks of tile rows (chunk_rows), transformed and multiplied
  * by the thread that runs the lane, with V and M in its scratch, summed
@@ -714,18 +796,13 @@ static void lane_task(void *ctx, int lane, int thread)
     }
     for (int ra = R0; ra < R1; ra += rows) {
         const int rb = R1 - ra < rows ? R1 : ra + rows;
-        const size_t n = (size_t)(rb - ra) * TX, vs = C * n + PAD, ms = K * n + PAD;
-        float *V = buf, *M = buf + 16 * vs;
-        for (int c = 0; c < C; c++) {
-            if (c + 1 < C)
-                prefetch_rows(s, j->x, c + 1, ra, rb);
-            transform_in(s, j->x, c, ra, rb, V + c * n, vs);
+#if FER_WINO512
+        if (halves && use512(TX) && fer_gemm_bf16_native()) {
+            lane_chunk_half(j, ra, rb, buf, ra == R0);
+            continue;
         }
-        for (int k = 0; k < K; k++)
-            transform_grad(s, j->dy, k, ra, rb, M + k * n, ms);
-        for (int xi = 0; xi < 16; xi++)   /* nested: one task each, in this thread */
-            fer_gemm(0, 1, K, C, (int)n, 1.0f, M + xi * ms, (int)n, V + xi * vs, (int)n,
-                     ra > R0 ? 1.0f : 0.0f, j->U + (size_t)xi * K * C, C);
+#endif
+        lane_chunk(j, ra, rb, buf, ra == R0);
     }
 }
 

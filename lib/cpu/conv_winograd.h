@@ -45,10 +45,11 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
                                     const float *b, float *y, float *ws,
                                     const fer_conv_epi *epi);
 
-/* Whether the forward may write its transformed input as the bf16
- * kernel's pair slots (on by default; it does only with that kernel):
- * off, it writes fp32 planes that the GEMM packs, for the same bits.
- * For tests that compare the two. */
+/* Whether the transforms may write the bf16 kernel's operands as bf16
+ * (on by default; they do only with that kernel): the forward's input as
+ * pair slots in the GEMM's panels, the weight gradient's V and M as
+ * bf16 rows. Off, they write fp32 planes that the GEMM packs, for the
+ * same bits. For tests that compare the two. */
 void fer_conv_wino_set_slots(int on);
 
 /* dw (K, C, 3, 3) = the weight gradient for dy (N, K, P, Q), through

@@ -24,6 +24,8 @@
 #include "conv_winograd512.h"
 #include "cpu_has.h"
 
+#include <stdint.h>
+
 #if FER_WINO512
 #include <immintrin.h>
 
@@ -331,90 +333,176 @@ __attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_
     return v;
 }
 
-/* fer_wino512_grad for rows of TX <= 8 tiles, two tile rows a step. */
+/* The dy transform's step, written once for its two element types (fp32
+ * and bf16: the weight gradient's operands, halves of the bytes): the
+ * planes 4i .. 4i + 3 of row i of A dy from its (even, odd) pair (p, q):
+ * [p, p + q, p - q, -q], each handed to OUT(plane, value). */
+#define GRAD_ACROSS(OUT)                                                                  \
+    for (int i = 0; i < 4; i++) {                                                         \
+        OUT(4 * i, p[i]);                                                                 \
+        OUT(4 * i + 1, _mm512_add_ps(p[i], q[i]));                                        \
+        OUT(4 * i + 2, _mm512_sub_ps(p[i], q[i]));                                        \
+        OUT(4 * i + 3, _mm512_sub_ps(zero, q[i]));                                        \
+    }
+
+/* Rows of TX <= 8 tiles, two tile rows a step: dy rows 2 ty, 2 ty + 1
+ * (first tile row), 2 ty + 2, 2 ty + 3 (second); past P: zeros. m: the
+ * step's first tile in plane 0. */
+#define GRAD_PAIRS(OUT)                                                                   \
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);               \
+    const __mmask16 lm = in_row(0, Q), one = (1u << TX) - 1;                              \
+    const __m512 zero = _mm512_setzero_ps();                                              \
+    for (int ty = ty0; ty < ty1; ty += 2) {                                               \
+        const int two = ty + 1 < ty1;                                                     \
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));                   \
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);                 \
+        const float *d[4];                                                                \
+        for (int i = 0; i < 4; i++)                                                       \
+            d[i] = 2 * ty + i < P && (i < 2 || two) ? dy + (size_t)(2 * ty + i) * Q : NULL; \
+        __m512 a = _mm512_maskz_loadu_ps(lm, d[0]);                                       \
+        __m512 b = d[2] ? _mm512_maskz_loadu_ps(lm, d[2]) : zero;                         \
+        const __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b); \
+        a = d[1] ? _mm512_maskz_loadu_ps(lm, d[1]) : zero;                                \
+        b = d[3] ? _mm512_maskz_loadu_ps(lm, d[3]) : zero;                                \
+        const __m512 e1 = _mm512_permutex2var_ps(a, ev, b), o1 = _mm512_permutex2var_ps(a, od, b); \
+        const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),           \
+                             _mm512_sub_ps(zero, e1)};                                    \
+        const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),           \
+                             _mm512_sub_ps(zero, o1)};                                    \
+        const size_t m = (size_t)(ty - ty0) * TX;                                         \
+        GRAD_ACROSS(OUT)                                                                  \
+    }
+
+/* Wider rows: 16 tiles (32 columns) a step, t: its tiles that exist. */
+#define GRAD_WIDE(OUT)                                                                    \
+    const int nch = (TX + 15) / 16;                                                       \
+    __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];                                          \
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);               \
+    const __m512 zero = _mm512_setzero_ps();                                              \
+    for (int k = 0; k < nch; k++) {                                                       \
+        int left = TX - 16 * k;                                                           \
+        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);                      \
+        lm[k][0] = in_row(32L * k, Q);                                                    \
+        lm[k][1] = in_row(32L * k + 16, Q);                                               \
+    }                                                                                     \
+    for (int ty = ty0; ty < ty1; ty++) {                                                  \
+        const float *r0 = dy + (size_t)(2 * ty) * Q;                                      \
+        const float *r1 = 2 * ty + 1 < P ? r0 + Q : NULL;   /* past an odd edge: zeros */ \
+        for (int k = 0; k < nch; k++) {                                                   \
+            __m512 a = _mm512_maskz_loadu_ps(lm[k][0], r0 + 32 * k);                      \
+            __m512 b = _mm512_maskz_loadu_ps(lm[k][1], r0 + 32 * k + 16);                 \
+            __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b); \
+            __m512 e1 = zero, o1 = zero;                                                  \
+            if (r1) {                                                                     \
+                a = _mm512_maskz_loadu_ps(lm[k][0], r1 + 32 * k);                         \
+                b = _mm512_maskz_loadu_ps(lm[k][1], r1 + 32 * k + 16);                    \
+                e1 = _mm512_permutex2var_ps(a, ev, b);                                    \
+                o1 = _mm512_permutex2var_ps(a, od, b);                                    \
+            }                                                                             \
+            /* A dy: rows [d0], [d0 + d1], [d0 - d1], [-d1], each as its (even, odd) pair */ \
+            const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),       \
+                                 _mm512_sub_ps(zero, e1)};                                \
+            const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),       \
+                                 _mm512_sub_ps(zero, o1)};                                \
+            const size_t m = (size_t)(ty - ty0) * TX + 16 * k;                            \
+            const __mmask16 t = sm[k];                                                    \
+            GRAD_ACROSS(OUT)                                                              \
+        }                                                                                 \
+    }
+
 __attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TX, int ty0, int ty1,
                                                           const float *dy, float *M, size_t xs)
 {
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    const __mmask16 lm = in_row(0, Q), one = (1u << TX) - 1;
-    const __m512 zero = _mm512_setzero_ps();
-    for (int ty = ty0; ty < ty1; ty += 2) {
-        const int two = ty + 1 < ty1;
-        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
-        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
-        /* dy rows 2 ty, 2 ty + 1 (first tile row), 2 ty + 2, 2 ty + 3
-         * (second); past P: zeros */
-        const float *d[4];
-        for (int i = 0; i < 4; i++)
-            d[i] = 2 * ty + i < P && (i < 2 || two) ? dy + (size_t)(2 * ty + i) * Q : NULL;
-        __m512 a = _mm512_maskz_loadu_ps(lm, d[0]);
-        __m512 b = d[2] ? _mm512_maskz_loadu_ps(lm, d[2]) : zero;
-        const __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b);
-        a = d[1] ? _mm512_maskz_loadu_ps(lm, d[1]) : zero;
-        b = d[3] ? _mm512_maskz_loadu_ps(lm, d[3]) : zero;
-        const __m512 e1 = _mm512_permutex2var_ps(a, ev, b), o1 = _mm512_permutex2var_ps(a, od, b);
-        const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),
-                             _mm512_sub_ps(zero, e1)};
-        const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),
-                             _mm512_sub_ps(zero, o1)};
-        float *m = M + (size_t)(ty - ty0) * TX;
-        for (int i = 0; i < 4; i++) {
-            float *pl = m + (size_t)(4 * i) * xs;
-            store_packed(pl, keep, n, p[i]);
-            store_packed(pl + xs, keep, n, _mm512_add_ps(p[i], q[i]));
-            store_packed(pl + 2 * xs, keep, n, _mm512_sub_ps(p[i], q[i]));
-            store_packed(pl + 3 * xs, keep, n, _mm512_sub_ps(zero, q[i]));
-        }
-    }
+#define OUT(pl, val) store_packed(M + (size_t)(pl) * xs + m, keep, n, val)
+    GRAD_PAIRS(OUT)
+#undef OUT
 }
 
 __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TX, int ty0, int ty1,
                                                          const float *dy, float *M, size_t xs)
 {
-    const int nch = (TX + 15) / 16;
-    __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
     if (TX <= 8) {
         grad_pairs(P, Q, TX, ty0, ty1, dy, M, xs);
         return;
     }
-    for (int k = 0; k < nch; k++) {
-        int left = TX - 16 * k;
-        sm[k] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
-        lm[k][0] = in_row(32L * k, Q);
-        lm[k][1] = in_row(32L * k + 16, Q);
+#define OUT(pl, val) _mm512_mask_storeu_ps(M + (size_t)(pl) * xs + m, t, val)
+    GRAD_WIDE(OUT)
+#undef OUT
+}
+
+/* ---- the weight gradient's transforms in bf16 (..._half) ---- */
+
+#define HALF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* v rounded to bf16, lanes m of it to p */
+#define PUT_HALF(p, m, v) _mm256_mask_storeu_epi16(p, m, (__m256i)_mm512_cvtneps_pbh(v))
+
+HALF_TARGET static void grad_pairs_half(int P, int Q, int TX, int ty0, int ty1, const float *dy,
+                                        uint16_t *M, size_t xs)
+{
+#define OUT(pl, val) PUT_HALF(M + (size_t)(pl) * xs + m, n, _mm512_maskz_compress_ps(keep, val))
+    GRAD_PAIRS(OUT)
+#undef OUT
+}
+
+HALF_TARGET void fer_wino512_grad_half(int P, int Q, int TX, int ty0, int ty1, const float *dy,
+                                       uint16_t *M, size_t xs)
+{
+    if (TX <= 8) {
+        grad_pairs_half(P, Q, TX, ty0, ty1, dy, M, xs);
+        return;
     }
-    for (int ty = ty0; ty < ty1; ty++) {
-        const float *r0 = dy + (size_t)(2 * ty) * Q;
-        const float *r1 = 2 * ty + 1 < P ? r0 + Q : NULL;   /* past an odd edge: zeros */
-        float *mr = M + (size_t)(ty - ty0) * TX;
+#define OUT(pl, val) PUT_HALF(M + (size_t)(pl) * xs + m, t, val)
+    GRAD_WIDE(OUT)
+#undef OUT
+}
+
+HALF_TARGET static void input_pairs_half(int H, int W, int pad, int TY, int TX, const float *x,
+                                         size_t img_stride, int r0, int r1, uint16_t *V,
+                                         size_t xs)
+{
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
+    const __m512 z = _mm512_setzero_ps();
+    for (int r = r0; r < r1; r += 2) {
+        const int two = r + 1 < r1;
+        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
+        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
+        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
+        if (two)
+            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+        uint16_t *v = V + (size_t)(r - r0) * TX;
+#define LOAD(i) PAIR_ROW(i, ra, rb)
+#define OUT(q, val) PUT_HALF(v + (size_t)(q) * xs, n, _mm512_maskz_compress_ps(keep, val))
+        STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
+    }
+}
+
+HALF_TARGET void fer_wino512_input_half(int H, int W, int pad, int TY, int TX, const float *x,
+                                        size_t img_stride, int r0, int r1, uint16_t *V, size_t xs)
+{
+    const int nch = (TX + 15) / 16;
+    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
+    if (TX <= 8) {
+        input_pairs_half(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
+        return;
+    }
+    chunk_masks(TX, W, pad, lm, sm);
+    for (int r = r0; r < r1; r++) {
+        const float *row[4];
+        tile_rows(H, W, pad, TY, x, img_stride, r, row);
+        uint16_t *vr = V + (size_t)(r - r0) * TX;
         for (int k = 0; k < nch; k++) {
-            __m512 a = _mm512_maskz_loadu_ps(lm[k][0], r0 + 32 * k);
-            __m512 b = _mm512_maskz_loadu_ps(lm[k][1], r0 + 32 * k + 16);
-            __m512 e0 = _mm512_permutex2var_ps(a, ev, b), o0 = _mm512_permutex2var_ps(a, od, b);
-            __m512 e1 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps();
-            if (r1) {
-                a = _mm512_maskz_loadu_ps(lm[k][0], r1 + 32 * k);
-                b = _mm512_maskz_loadu_ps(lm[k][1], r1 + 32 * k + 16);
-                e1 = _mm512_permutex2var_ps(a, ev, b);
-                o1 = _mm512_permutex2var_ps(a, od, b);
-            }
-            /* A dy: rows [d0], [d0 + d1], [d0 - d1], [-d1], each as its (even, odd)
-             * pair; then each row [p q] -> [p, p + q, p - q, -q] into planes 4i .. */
-            const __m512 zero = _mm512_setzero_ps();
-            const __m512 p[4] = {e0, _mm512_add_ps(e0, e1), _mm512_sub_ps(e0, e1),
-                                 _mm512_sub_ps(zero, e1)};
-            const __m512 q[4] = {o0, _mm512_add_ps(o0, o1), _mm512_sub_ps(o0, o1),
-                                 _mm512_sub_ps(zero, o1)};
-            float *m = mr + 16 * k;
-            const __mmask16 t = sm[k];
-            for (int i = 0; i < 4; i++) {
-                float *pl = m + (size_t)(4 * i) * xs;
-                _mm512_mask_storeu_ps(pl, t, p[i]);
-                _mm512_mask_storeu_ps(pl + xs, t, _mm512_add_ps(p[i], q[i]));
-                _mm512_mask_storeu_ps(pl + 2 * xs, t, _mm512_sub_ps(p[i], q[i]));
-                _mm512_mask_storeu_ps(pl + 3 * xs, t, _mm512_sub_ps(zero, q[i]));
-            }
+            uint16_t *v = vr + 16 * k;
+#define LOAD(i) WIDE_ROW(i, row)
+#define OUT(q, val) PUT_HALF(v + (size_t)(q) * xs, sm[k], val)
+            STEP(LOAD, OUT)
+#undef LOAD
+#undef OUT
         }
     }
 }

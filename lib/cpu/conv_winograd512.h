@@ -7,6 +7,7 @@
 #define FER_CONV_WINOGRAD512_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #define FER_WINO512 1
@@ -57,6 +58,14 @@ void fer_wino512_output(int P, int Q, int TY, int TX, float *y, size_t img_strid
  * tx] for the 16 planes. */
 void fer_wino512_grad(int P, int Q, int TX, int ty0, int ty1, const float *dy, float *M,
                       size_t xs);
+/* The weight gradient's two transforms with their results rounded to
+ * bf16 (the operands of its bf16 GEMM, stored in half the bytes), laid
+ * out as fer_wino512_input's and fer_wino512_grad's. On CPUs with
+ * AVX512_BF16. */
+void fer_wino512_input_half(int H, int W, int pad, int TY, int TX, const float *x,
+                            size_t img_stride, int r0, int r1, uint16_t *V, size_t xs);
+void fer_wino512_grad_half(int P, int Q, int TX, int ty0, int ty1, const float *dy, uint16_t *M,
+                           size_t xs);
 #else
 #define FER_WINO512 0
 #endif

@@ -302,7 +302,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                          (size_t)(k->pairs ? pc / 2 : pc) * mr;
                 } else {
                     get_a(g, ic, mc, pc, kc, abuf);
-                    for (int q = 0; needs_prep(k, g->a.pack) && q < mc; q += mr)
+                    for (int q = 0; needs_prep(k, g->a.pack) && !g->a.paired && q < mc; q += mr)
                         k->prep(abuf + (size_t)(q / mr) * astride, kc, mr);
                 }
                 for (int jr = 0; jr < nc; jr += nr) {
@@ -316,7 +316,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                         bp = g->b.p + (size_t)((jc + jr) / nr) * g->b.ld + (size_t)pc / 2 * nr;
                     } else {
                         get_b(g, pc, kc, jc + jr, n, bbuf);
-                        if (needs_prep(k, g->b.pack))
+                        if (needs_prep(k, g->b.pack) && !g->b.paired)
                             k->prep(bbuf, kc, nr);
                     }
                     /* the next panel's source, shared out among this panel's
@@ -507,10 +507,11 @@ static void run(int M, int N, int K, float alpha, const fer_gemm_operand *A,
     int nth, un, um, per, split_n;
     g = (job){kern, M, N, K, alpha, beta, *A, *B, C, ldc, 1, 1, 1};
     /* 49 to 64 columns: the 6 x 64 tile, where 8 x 48 would compute 96
-     * (the same bits); only with A stored (its generators' and packed
+     * (the same bits); only with A stored or from a paired generator
+     * (which takes the rows it is given: other generators' and packed
      * panels are made for kern's rows) */
-    if (kern->pairs && N > kern->nr && N <= 64 && !A->packed && !A->pack && !B->panels &&
-        kern_n64)
+    if (kern->pairs && N > kern->nr && N <= 64 && !A->packed && (!A->pack || A->paired) &&
+        !B->panels && kern_n64)
         g.k = kern_n64;
     nth = fer_threads_in_task() ? 1 : fer_threads_get();
     if ((double)M * N * K < 64.0 * 64 * 64)

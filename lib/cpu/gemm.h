@@ -21,6 +21,7 @@
 #define FER_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void fer_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
@@ -46,6 +47,8 @@ typedef struct fer_gemm_operand {
     int packed;         /* A only: p is fer_gemm_pack_a's output (ld, trans unused) */
     int panels;         /* B only, while fer_gemm_bf16_native(): p holds op(B) in the
                            kernel's pair panels already (fer_gemm_panel_cols) */
+    int paired;         /* a generator, while fer_gemm_bf16_native(): it writes the
+                           kernel's pair slots itself (fer_gemm_bf16_pack_a16) */
     void (*pack)(const void *ctx, int r0, int rows, int c0, int cols, int w, float *dst);
     const void *ctx;
 } fer_gemm_operand;
@@ -82,6 +85,20 @@ int fer_gemm_pack_a_rows(void);
 int fer_gemm_panel_cols(void);
 void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
                            float *dst);
+
+/* Pair panels of the bf16 kernel (for generators with .paired, only while
+ * fer_gemm_bf16_native()) from operands already rounded to bf16 and
+ * stored as such (uint16_t, ld an even count): op(A)[i0 .. i0+m, k0 ..
+ * k0+kc] of A stored M x K, as pack(ctx, i0, m, k0, kc, mr, dst) writes
+ * it; op(B)[k0 .. k0+kc, j0 .. j0+n] of B stored transposed (N x K), as
+ * pack(ctx, k0, kc, j0, n, nr, dst). k0 is even; past an odd kc the
+ * operand's next value (row end: its padding) is read into the last
+ * slot's high half, so it must be a finite number where the other
+ * operand's slot is zero, or zero. */
+void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, int kc, int mr,
+                            float *dst);
+void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                             float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);

@@ -139,6 +139,61 @@ TARGET static inline void slot_block(const float *s, long ld, int n, int kk, __m
     transpose16(r);
 }
 
+/* slot_block from rows already in bf16: the first n of 16 rows (ld values
+ * apart from s, an even count; zero rows past n), (kk + 1) / 2 pair slots
+ * of each (zero past them), transposed. */
+TARGET static inline void slot_block16(const uint16_t *s, long ld, int n, int kk, __m512 r[16])
+{
+    __mmask16 m = mask_of((kk + 1) / 2);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = i < n ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi32(m, s + (size_t)i * ld))
+                     : _mm512_setzero_ps();
+    transpose16(r);
+}
+
+TARGET void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, int kc,
+                                   int mr, float *dst)
+{
+    const size_t panel = (size_t)kc * mr;
+    const __mmask16 lanes = (__mmask16)((1u << mr) - 1);
+    for (int q = 0; q < m; q += 2 * mr, dst += 2 * panel) {
+        const int two = m - q > mr;
+        for (int kb = 0; kb < kc; kb += 32) {
+            int kk = kc - kb < 32 ? kc - kb : 32;
+            __m512 r[16];
+            slot_block16(A + (size_t)(i0 + q) * lda + k0 + kb, lda,
+                         m - q < 2 * mr ? m - q : 2 * mr, kk, r);
+            for (int p = 0; p < (kk + 1) / 2; p++) {
+                float *d = dst + (size_t)(kb / 2 + p) * mr;
+                _mm512_mask_storeu_ps(d, lanes, r[p]);
+                if (two)   /* lanes mr .. 2 mr - 1: to the next panel's slot row */
+                    _mm512_mask_storeu_ps(d + panel - mr, (__mmask16)(lanes << mr), r[p]);
+            }
+        }
+    }
+}
+
+TARGET void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n,
+                                    int nr, float *dst)
+{
+    int rows = (kc + 1) / 2;
+    for (int jb = 0; jb < nr; jb += 16) {
+        if (jb >= n) {   /* padding only */
+            for (int p = 0; p < rows; p++)
+                _mm512_storeu_ps(dst + (size_t)p * nr + jb, _mm512_setzero_ps());
+            continue;
+        }
+        for (int kb = 0; kb < kc; kb += 32) {
+            int kk = kc - kb < 32 ? kc - kb : 32;
+            __m512 r[16];
+            slot_block16(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
+            for (int p = 0; p < (kk + 1) / 2; p++)
+                _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * nr + jb, r[p]);
+        }
+    }
+}
+
 /* op(A) (m rows from i0, kc from k0) as the fp32 kernel's panels of mr
  * rows (8, or the 6 x 64 tile's 6), kc floats apart, each holding
  * (kc + 1) / 2 slot rows: the layout of the fp32 packing followed by the
@@ -346,5 +401,18 @@ void fer_gemm_bf16_pairs(float *panel, int kc, int w)
 
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16(void) { return NULL; }
 const fer_gemm_kernel *fer_gemm_kernel_avx512bf16_n64(void) { return NULL; }
+
+/* never called without the kernel (fer_gemm_bf16_native() is 0) */
+void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, int kc, int mr,
+                            float *dst)
+{
+    (void)A, (void)lda, (void)i0, (void)m, (void)k0, (void)kc, (void)mr, (void)dst;
+}
+
+void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                             float *dst)
+{
+    (void)B, (void)ldb, (void)k0, (void)kc, (void)j0, (void)n, (void)nr, (void)dst;
+}
 
 #endif
