@@ -84,10 +84,8 @@ static size_t packed_u(const fer_conv_shape *s)
     return ((size_t)s->K + 16) * s->C;
 }
 
-/* dU (the weight gradient's; the forward leaves it unused), packed U,
- * then V and M of a weight-gradient group or of one forward block */
 /* Floats of one forward block's V and M, its V as floats or as slots
- * (v_plane: panels of at most 64 slots). */
+ * (v_plane: panels of at most 64 slots, the last maybe part-filled). */
 static size_t block_floats(const fer_conv_shape *s)
 {
     size_t nb = (size_t)block_rows(s) * tiles_x(s), v = (size_t)s->C * nb;
@@ -95,6 +93,8 @@ static size_t block_floats(const fer_conv_shape *s)
     return 16 * ((v > slots ? v : slots) + (size_t)s->K * nb + 2 * PAD);
 }
 
+/* dU (the weight gradient's; the forward leaves it unused), packed U,
+ * then V and M of a weight-gradient group or of one forward block */
 size_t fer_conv_wino_workspace(const fer_conv_shape *s)
 {
     size_t T = (size_t)group(s) * tiles_y(s) * tiles_x(s);
@@ -426,13 +426,15 @@ static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0
     }
 }
 
-/* Whether the forward's input transform of s writes bf16 pair slots,
- * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
- * bytes of fp32 planes, and no packing of B after them. */
+/* fer_conv_wino_set_slots: whether the forward may write slots, the
+ * weight gradient halves */
 static int slots_on = 1, halves = 1;
 
 void fer_conv_wino_set_slots(int on) { slots_on = halves = on; }
 
+/* Whether the forward's input transform of s writes bf16 pair slots,
+ * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
+ * bytes of fp32 planes, and no packing of B after them. */
 static int slotted(const fer_conv_shape *s)
 {
 #if FER_WINO512
@@ -451,7 +453,7 @@ static size_t slot_ld(const fer_conv_shape *s)
 }
 
 /* Floats (or slots) between the 16 planes of a forward block's V of n
- * tiles; never more with slots than without, for n >= 48 (a whole block). */
+ * tiles. */
 static size_t v_plane(const fer_conv_shape *s, size_t n, int slots)
 {
     if (slots) {
@@ -564,8 +566,7 @@ static void block_task(void *ctx, int t, int thread)
     const fer_conv_shape *s = j->s;
     const int rb = block_rows(s), rows = s->N * tiles_y(s);
     const int r0 = t * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
-    float *buf =
-        fer_scratch(FER_SCRATCH_CONV, block_floats(s));
+    float *buf = fer_scratch(FER_SCRATCH_CONV, block_floats(s));
     (void)thread;
     if (buf) {
         block(j, r0, r1, buf);

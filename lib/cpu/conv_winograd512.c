@@ -20,7 +20,13 @@
  * columns from each source where the wide step takes 32 columns of one
  * row), packed together (compress) before each store and spread out
  * (expand) after each load of the inverse. Each lane does what the wide
- * step does, so the results are the same bits. */
+ * step does, so the results are the same bits.
+ *
+ * For the bf16 GEMM the input and dy transforms also come rounded as they
+ * are stored, in half the bytes: the forward's input as pair slots of two
+ * channels in the GEMM's panels (_slots), the weight gradient's two as
+ * bf16 rows (_half). One step's arithmetic is written once (macros) and
+ * stored each way. */
 #include "conv_winograd512.h"
 #include "cpu_has.h"
 
