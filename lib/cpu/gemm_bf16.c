@@ -152,8 +152,24 @@ TARGET static inline void slot_block16(const uint16_t *s, long ld, int n, int kk
     transpose16(r);
 }
 
-TARGET void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, int kc,
-                                   int mr, float *dst)
+/* slot_block of 16 rows of src, ld elements apart from element at: of
+ * floats, or with half of bf16 values */
+#define ALWAYS static inline __attribute__((always_inline))
+TARGET ALWAYS void slot_block_of(const void *src, long ld, size_t at, int half, int n, int kk,
+                                 __m512 r[16])
+{
+    if (half)
+        slot_block16((const uint16_t *)src + at, ld, n, kk, r);
+    else
+        slot_block((const float *)src + at, ld, n, kk, r);
+}
+
+/* Rows i0 .. i0+m of A (M x K stored, floats or with half bf16 values),
+ * columns k0 .. k0+kc, as panels of mr rows: 2 mr rows a slot_block, whose
+ * slot rows' lanes 0 .. mr-1 go to one panel and the next mr to the
+ * next. */
+TARGET ALWAYS void rows_pairs(const void *A, long lda, int half, int i0, int m, int k0, int kc,
+                              int mr, float *dst)
 {
     const size_t panel = (size_t)kc * mr;
     const __mmask16 lanes = (__mmask16)((1u << mr) - 1);
@@ -162,8 +178,8 @@ TARGET void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, i
         for (int kb = 0; kb < kc; kb += 32) {
             int kk = kc - kb < 32 ? kc - kb : 32;
             __m512 r[16];
-            slot_block16(A + (size_t)(i0 + q) * lda + k0 + kb, lda,
-                         m - q < 2 * mr ? m - q : 2 * mr, kk, r);
+            slot_block_of(A, lda, (size_t)(i0 + q) * lda + k0 + kb, half,
+                          m - q < 2 * mr ? m - q : 2 * mr, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++) {
                 float *d = dst + (size_t)(kb / 2 + p) * mr;
                 _mm512_mask_storeu_ps(d, lanes, r[p]);
@@ -174,8 +190,11 @@ TARGET void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, i
     }
 }
 
-TARGET void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n,
-                                    int nr, float *dst)
+/* op(B)[k0 .. k0+kc, j0 .. j0+n] of B stored transposed (N x K, floats or
+ * with half bf16 values) as one panel of nr columns: 16 columns (rows of
+ * B) a slot_block. */
+TARGET ALWAYS void cols_pairs(const void *B, long ldb, int half, int k0, int kc, int j0, int n,
+                              int nr, float *dst)
 {
     int rows = (kc + 1) / 2;
     for (int jb = 0; jb < nr; jb += 16) {
@@ -187,7 +206,7 @@ TARGET void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc,
         for (int kb = 0; kb < kc; kb += 32) {
             int kk = kc - kb < 32 ? kc - kb : 32;
             __m512 r[16];
-            slot_block16(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
+            slot_block_of(B, ldb, (size_t)(j0 + jb) * ldb + k0 + kb, half, n - jb, kk, r);
             for (int p = 0; p < (kk + 1) / 2; p++)
                 _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * nr + jb, r[p]);
         }
@@ -222,21 +241,7 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
         }
         return;
     }
-    for (int q = 0; q < m; q += 2 * mr, dst += 2 * panel) {
-        const int two = m - q > mr;
-        for (int kb = 0; kb < kc; kb += 32) {
-            int kk = kc - kb < 32 ? kc - kb : 32;
-            __m512 r[16];
-            slot_block(A + (size_t)(i0 + q) * lda + k0 + kb, lda,
-                       m - q < 2 * mr ? m - q : 2 * mr, kk, r);
-            for (int p = 0; p < (kk + 1) / 2; p++) {
-                float *d = dst + (size_t)(kb / 2 + p) * mr;
-                _mm512_mask_storeu_ps(d, lanes, r[p]);
-                if (two)   /* lanes mr .. 2 mr - 1: to the next panel's slot row */
-                    _mm512_mask_storeu_ps(d + panel - mr, (__mmask16)(lanes << mr), r[p]);
-            }
-        }
-    }
+    rows_pairs(A, lda, 0, i0, m, k0, kc, mr, dst);
 }
 
 /* The transposed case of pack_b_pairs: column j of op(B) is row j0 + j of
@@ -244,21 +249,19 @@ TARGET static void pack_a_pairs(int trans, const float *A, long lda, int i0, int
 TARGET static void pack_bt_pairs(const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
                                  float *dst)
 {
-    int rows = (kc + 1) / 2;
-    for (int jb = 0; jb < nr; jb += 16) {
-        if (jb >= n) {   /* padding only */
-            for (int p = 0; p < rows; p++)
-                _mm512_storeu_ps(dst + (size_t)p * nr + jb, _mm512_setzero_ps());
-            continue;
-        }
-        for (int kb = 0; kb < kc; kb += 32) {
-            int kk = kc - kb < 32 ? kc - kb : 32;
-            __m512 r[16];
-            slot_block(B + (size_t)(j0 + jb) * ldb + k0 + kb, ldb, n - jb, kk, r);
-            for (int p = 0; p < (kk + 1) / 2; p++)
-                _mm512_storeu_ps(dst + (size_t)(kb / 2 + p) * nr + jb, r[p]);
-        }
-    }
+    cols_pairs(B, ldb, 0, k0, kc, j0, n, nr, dst);
+}
+
+TARGET void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, int kc,
+                                   int mr, float *dst)
+{
+    rows_pairs(A, lda, 1, i0, m, k0, kc, mr, dst);
+}
+
+TARGET void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n,
+                                    int nr, float *dst)
+{
+    cols_pairs(B, ldb, 1, k0, kc, j0, n, nr, dst);
 }
 
 /* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= nr, nr 48 or 64: the kernel's
