@@ -99,6 +99,30 @@ static void chunk_masks(int TX, int W, int pad, __mmask16 lm[][4], __mmask16 sm[
     }
 }
 
+/* A two-tile-rows step's constants (rows of TX tiles, W columns,
+ * padding pad), and its masks for the step from tile row r of [r0, r1):
+ * two, whether it has a second row; keep, the lanes of its tiles (0 .. TX
+ * - 1 and 8 .. 8 + TX - 1); n, as many lanes from 0, once packed */
+#define PAIR_CONSTS                                                                       \
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);               \
+    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;  \
+    const __m512 z = _mm512_setzero_ps();
+#define PAIR_MASKS                                                                        \
+    const int two = r + 1 < r1;                                                           \
+    const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));                       \
+    const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+
+/* tile_rows of tile row r (ra) and, when two, of r + 1 (rb; else all NULL) */
+static void pair_rows(int H, int W, int pad, int TY, const float *x, size_t img_stride, int r,
+                      int two, const float *ra[4], const float *rb[4])
+{
+    tile_rows(H, W, pad, TY, x, img_stride, r, ra);
+    if (two)
+        tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+    else
+        rb[0] = rb[1] = rb[2] = rb[3] = NULL;
+}
+
 /* Row i of a two-tile-rows step (rows of TX <= 8 tiles): the even and odd
  * columns of this pair (e, o) and the next (f, g), the first tile row's
  * (ra) in lanes 0-7 and the second's (rb) in lanes 8-15 */
@@ -155,17 +179,11 @@ __attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad
                                                            const float *x, size_t img_stride,
                                                            int r0, int r1, float *V, size_t xs)
 {
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
-    const __m512 z = _mm512_setzero_ps();
+    PAIR_CONSTS
     for (int r = r0; r < r1; r += 2) {
-        const int two = r + 1 < r1;
-        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
-        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
-        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
-        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
-        if (two)
-            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+        PAIR_MASKS
+        const float *ra[4], *rb[4];
+        pair_rows(H, W, pad, TY, x, img_stride, r, two, ra, rb);
         float *v = V + (size_t)(r - r0) * TX;
 #define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) store_packed(v + (size_t)(q) * xs, keep, n, val)
@@ -233,21 +251,15 @@ SLOTS_TARGET static void input_slot_pairs(int H, int W, int pad, int TY, int TX,
                                           const float *x1, size_t img_stride, int r0, int r1,
                                           float *V, size_t xs, size_t ld, int nr)
 {
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
-    const __m512 z = _mm512_setzero_ps();
+    PAIR_CONSTS
     for (int r = r0; r < r1; r += 2) {
-        const int two = r + 1 < r1;
-        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
-        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
+        PAIR_MASKS
         const long t0 = (long)(r - r0) * TX;
         const int room = nr - (int)(t0 % nr);
         float *v = V + (size_t)(t0 / nr) * ld + t0 % nr;
-        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
+        const float *ra[4], *rb[4];
         __m256bh lo[16];
-        tile_rows(H, W, pad, TY, x0, img_stride, r, ra);
-        if (two)
-            tile_rows(H, W, pad, TY, x0, img_stride, r + 1, rb);
+        pair_rows(H, W, pad, TY, x0, img_stride, r, two, ra, rb);
 #define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) lo[q] = _mm512_cvtneps_pbh(val)
         STEP(LOAD, OUT)
@@ -256,9 +268,7 @@ SLOTS_TARGET static void input_slot_pairs(int H, int W, int pad, int TY, int TX,
     put_slots(v + (size_t)(q) * xs, room, ld - nr, n,                                     \
               _mm512_maskz_compress_ps(keep, slots(lo[q], hi)))
         if (x1) {
-            tile_rows(H, W, pad, TY, x1, img_stride, r, ra);
-            if (two)
-                tile_rows(H, W, pad, TY, x1, img_stride, r + 1, rb);
+            pair_rows(H, W, pad, TY, x1, img_stride, r, two, ra, rb);
 #define OUT(q, val) PUT(q, _mm512_cvtneps_pbh(val))
             STEP(LOAD, OUT)
 #undef OUT
@@ -467,17 +477,11 @@ HALF_TARGET static void input_pairs_half(int H, int W, int pad, int TY, int TX, 
                                          size_t img_stride, int r0, int r1, uint16_t *V,
                                          size_t xs)
 {
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    const __mmask16 m0 = in_row(-pad, W), m2 = in_row(2 - pad, W), one = (1u << TX) - 1;
-    const __m512 z = _mm512_setzero_ps();
+    PAIR_CONSTS
     for (int r = r0; r < r1; r += 2) {
-        const int two = r + 1 < r1;
-        const __mmask16 keep = (__mmask16)(one | (two ? one << 8 : 0));
-        const __mmask16 n = (__mmask16)((1u << (two ? 2 * TX : TX)) - 1);
-        const float *ra[4], *rb[4] = {NULL, NULL, NULL, NULL};
-        tile_rows(H, W, pad, TY, x, img_stride, r, ra);
-        if (two)
-            tile_rows(H, W, pad, TY, x, img_stride, r + 1, rb);
+        PAIR_MASKS
+        const float *ra[4], *rb[4];
+        pair_rows(H, W, pad, TY, x, img_stride, r, two, ra, rb);
         uint16_t *v = V + (size_t)(r - r0) * TX;
 #define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) PUT_HALF(v + (size_t)(q) * xs, n, _mm512_maskz_compress_ps(keep, val))
