@@ -426,11 +426,11 @@ static void prefetch_rows(const fer_conv_shape *s, const float *x, int c, int r0
     }
 }
 
-/* fer_conv_wino_set_slots: whether the forward may write slots, the
- * weight gradient halves */
-static int slots_on = 1, halves = 1;
+/* fer_conv_wino_set_slots: whether the transforms may store bf16 (the
+ * forward's slots, the weight gradient's halves) */
+static int bf16_stores = 1;
 
-void fer_conv_wino_set_slots(int on) { slots_on = halves = on; }
+void fer_conv_wino_set_slots(int on) { bf16_stores = on; }
 
 /* Whether the forward's input transform of s writes bf16 pair slots,
  * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
@@ -438,7 +438,7 @@ void fer_conv_wino_set_slots(int on) { slots_on = halves = on; }
 static int slotted(const fer_conv_shape *s)
 {
 #if FER_WINO512
-    return slots_on && use512(tiles_x(s)) && fer_gemm_bf16_native();
+    return bf16_stores && use512(tiles_x(s)) && fer_gemm_bf16_native();
 #else
     (void)s;
     return 0;
@@ -798,7 +798,7 @@ static void lane_task(void *ctx, int lane, int thread)
     for (int ra = R0; ra < R1; ra += rows) {
         const int rb = R1 - ra < rows ? R1 : ra + rows;
 #if FER_WINO512
-        if (halves && use512(TX) && fer_gemm_bf16_native()) {
+        if (bf16_stores && use512(TX) && fer_gemm_bf16_native()) {
             lane_chunk_half(j, ra, rb, buf, ra == R0);
             continue;
         }

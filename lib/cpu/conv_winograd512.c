@@ -174,50 +174,56 @@ static void pair_rows(int H, int W, int pad, int TY, const float *x, size_t img_
         ACROSS(0, OUT) ACROSS(1, OUT) ACROSS(2, OUT) ACROSS(3, OUT)                       \
     }
 
+/* The input transform of one channel x into V (elements of type T, tile
+ * t of the range at V[xi * xs + t], each value through OUT(plane, value),
+ * which stores it at v): two tile rows a step (rows of TX <= 8 tiles), or
+ * 16 tiles a step, rows of more handed to PAIRS. */
+#define PAIR_LOAD(i) PAIR_ROW(i, ra, rb)
+#define WIDE_LOAD(i) WIDE_ROW(i, row)
+#define INPUT_PAIRS(T, OUT)                                                               \
+    PAIR_CONSTS                                                                           \
+    for (int r = r0; r < r1; r += 2) {                                                    \
+        PAIR_MASKS                                                                        \
+        const float *ra[4], *rb[4];                                                       \
+        pair_rows(H, W, pad, TY, x, img_stride, r, two, ra, rb);                          \
+        T *v = V + (size_t)(r - r0) * TX;                                                 \
+        STEP(PAIR_LOAD, OUT)                                                              \
+    }
+#define INPUT_WIDE(T, OUT, PAIRS)                                                         \
+    const int nch = (TX + 15) / 16;                                                       \
+    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];                                          \
+    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);               \
+    if (TX <= 8) {                                                                        \
+        PAIRS(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);                           \
+        return;                                                                           \
+    }                                                                                     \
+    chunk_masks(TX, W, pad, lm, sm);                                                      \
+    for (int r = r0; r < r1; r++) {                                                       \
+        const float *row[4];                                                              \
+        tile_rows(H, W, pad, TY, x, img_stride, r, row);                                  \
+        for (int k = 0; k < nch; k++) {                                                   \
+            T *v = V + (size_t)(r - r0) * TX + 16 * k;                                    \
+            STEP(WIDE_LOAD, OUT)                                                          \
+        }                                                                                 \
+    }
+
 /* fer_wino512_input for rows of TX <= 8 tiles, two tile rows a step. */
 __attribute__((target("avx512f"))) static void input_pairs(int H, int W, int pad, int TY, int TX,
                                                            const float *x, size_t img_stride,
                                                            int r0, int r1, float *V, size_t xs)
 {
-    PAIR_CONSTS
-    for (int r = r0; r < r1; r += 2) {
-        PAIR_MASKS
-        const float *ra[4], *rb[4];
-        pair_rows(H, W, pad, TY, x, img_stride, r, two, ra, rb);
-        float *v = V + (size_t)(r - r0) * TX;
-#define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) store_packed(v + (size_t)(q) * xs, keep, n, val)
-        STEP(LOAD, OUT)
-#undef LOAD
+    INPUT_PAIRS(float, OUT)
 #undef OUT
-    }
 }
 
 __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad, int TY,
                                                           int TX, const float *x, size_t img_stride,
                                                           int r0, int r1, float *V, size_t xs)
 {
-    const int nch = (TX + 15) / 16;
-    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    if (TX <= 8) {
-        input_pairs(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
-        return;
-    }
-    chunk_masks(TX, W, pad, lm, sm);
-    for (int r = r0; r < r1; r++) {
-        const float *row[4];
-        tile_rows(H, W, pad, TY, x, img_stride, r, row);
-        float *vr = V + (size_t)(r - r0) * TX;
-        for (int k = 0; k < nch; k++) {
-            float *v = vr + 16 * k;
-#define LOAD(i) WIDE_ROW(i, row)
 #define OUT(q, val) _mm512_mask_storeu_ps(v + (size_t)(q) * xs, sm[k], val)
-            STEP(LOAD, OUT)
-#undef LOAD
+    INPUT_WIDE(float, OUT, input_pairs)
 #undef OUT
-        }
-    }
 }
 
 /* ---- the same into bf16 pair slots (fer_wino512_input_slots) ---- */
@@ -260,9 +266,8 @@ SLOTS_TARGET static void input_slot_pairs(int H, int W, int pad, int TY, int TX,
         const float *ra[4], *rb[4];
         __m256bh lo[16];
         pair_rows(H, W, pad, TY, x0, img_stride, r, two, ra, rb);
-#define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) lo[q] = _mm512_cvtneps_pbh(val)
-        STEP(LOAD, OUT)
+        STEP(PAIR_LOAD, OUT)
 #undef OUT
 #define PUT(q, hi)                                                                        \
     put_slots(v + (size_t)(q) * xs, room, ld - nr, n,                                     \
@@ -270,14 +275,13 @@ SLOTS_TARGET static void input_slot_pairs(int H, int W, int pad, int TY, int TX,
         if (x1) {
             pair_rows(H, W, pad, TY, x1, img_stride, r, two, ra, rb);
 #define OUT(q, val) PUT(q, _mm512_cvtneps_pbh(val))
-            STEP(LOAD, OUT)
+            STEP(PAIR_LOAD, OUT)
 #undef OUT
         } else {
             for (int q = 0; q < 16; q++)
                 PUT(q, _mm512_cvtneps_pbh(z));
         }
 #undef PUT
-#undef LOAD
     }
 }
 
@@ -303,10 +307,8 @@ SLOTS_TARGET void fer_wino512_input_slots(int H, int W, int pad, int TY, int TX,
             const int room = nr - (int)(t0 % nr);
             float *v = V + (size_t)(t0 / nr) * ld + t0 % nr;
             __m256bh lo[16];
-#define LOAD(i) WIDE_ROW(i, row)
 #define OUT(q, val) lo[q] = _mm512_cvtneps_pbh(val)
-            STEP(LOAD, OUT)
-#undef LOAD
+            STEP(WIDE_LOAD, OUT)
 #undef OUT
 #define PUT(q, hi) put_slots(v + (size_t)(q) * xs, room, ld - nr, sm[k], slots(lo[q], hi))
             if (x1) {
@@ -389,8 +391,13 @@ __attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_
         GRAD_ACROSS(OUT)                                                                  \
     }
 
-/* Wider rows: 16 tiles (32 columns) a step, t: its tiles that exist. */
-#define GRAD_WIDE(OUT)                                                                    \
+/* Wider rows: 16 tiles (32 columns) a step, t: its tiles that exist;
+ * rows of at most 8 handed to PAIRS. */
+#define GRAD_WIDE(OUT, PAIRS)                                                             \
+    if (TX <= 8) {                                                                        \
+        PAIRS(P, Q, TX, ty0, ty1, dy, M, xs);                                             \
+        return;                                                                           \
+    }                                                                                     \
     const int nch = (TX + 15) / 16;                                                       \
     __mmask16 lm[MAX_CHUNKS][2], sm[MAX_CHUNKS];                                          \
     const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);               \
@@ -437,12 +444,8 @@ __attribute__((target("avx512f"))) static void grad_pairs(int P, int Q, int TX, 
 __attribute__((target("avx512f"))) void fer_wino512_grad(int P, int Q, int TX, int ty0, int ty1,
                                                          const float *dy, float *M, size_t xs)
 {
-    if (TX <= 8) {
-        grad_pairs(P, Q, TX, ty0, ty1, dy, M, xs);
-        return;
-    }
 #define OUT(pl, val) _mm512_mask_storeu_ps(M + (size_t)(pl) * xs + m, t, val)
-    GRAD_WIDE(OUT)
+    GRAD_WIDE(OUT, grad_pairs)
 #undef OUT
 }
 
@@ -464,12 +467,8 @@ HALF_TARGET static void grad_pairs_half(int P, int Q, int TX, int ty0, int ty1, 
 HALF_TARGET void fer_wino512_grad_half(int P, int Q, int TX, int ty0, int ty1, const float *dy,
                                        uint16_t *M, size_t xs)
 {
-    if (TX <= 8) {
-        grad_pairs_half(P, Q, TX, ty0, ty1, dy, M, xs);
-        return;
-    }
 #define OUT(pl, val) PUT_HALF(M + (size_t)(pl) * xs + m, t, val)
-    GRAD_WIDE(OUT)
+    GRAD_WIDE(OUT, grad_pairs_half)
 #undef OUT
 }
 
@@ -477,44 +476,17 @@ HALF_TARGET static void input_pairs_half(int H, int W, int pad, int TY, int TX, 
                                          size_t img_stride, int r0, int r1, uint16_t *V,
                                          size_t xs)
 {
-    PAIR_CONSTS
-    for (int r = r0; r < r1; r += 2) {
-        PAIR_MASKS
-        const float *ra[4], *rb[4];
-        pair_rows(H, W, pad, TY, x, img_stride, r, two, ra, rb);
-        uint16_t *v = V + (size_t)(r - r0) * TX;
-#define LOAD(i) PAIR_ROW(i, ra, rb)
 #define OUT(q, val) PUT_HALF(v + (size_t)(q) * xs, n, _mm512_maskz_compress_ps(keep, val))
-        STEP(LOAD, OUT)
-#undef LOAD
+    INPUT_PAIRS(uint16_t, OUT)
 #undef OUT
-    }
 }
 
 HALF_TARGET void fer_wino512_input_half(int H, int W, int pad, int TY, int TX, const float *x,
                                         size_t img_stride, int r0, int r1, uint16_t *V, size_t xs)
 {
-    const int nch = (TX + 15) / 16;
-    __mmask16 lm[MAX_CHUNKS][4], sm[MAX_CHUNKS];
-    const __m512i ev = _mm512_loadu_si512(EV), od = _mm512_loadu_si512(OD);
-    if (TX <= 8) {
-        input_pairs_half(H, W, pad, TY, TX, x, img_stride, r0, r1, V, xs);
-        return;
-    }
-    chunk_masks(TX, W, pad, lm, sm);
-    for (int r = r0; r < r1; r++) {
-        const float *row[4];
-        tile_rows(H, W, pad, TY, x, img_stride, r, row);
-        uint16_t *vr = V + (size_t)(r - r0) * TX;
-        for (int k = 0; k < nch; k++) {
-            uint16_t *v = vr + 16 * k;
-#define LOAD(i) WIDE_ROW(i, row)
 #define OUT(q, val) PUT_HALF(v + (size_t)(q) * xs, sm[k], val)
-            STEP(LOAD, OUT)
-#undef LOAD
+    INPUT_WIDE(uint16_t, OUT, input_pairs_half)
 #undef OUT
-        }
-    }
 }
 
 /* Column lanes l of a 16-wide store at column w0 + l that lie in [0, Q). */
