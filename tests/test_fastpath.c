@@ -170,6 +170,31 @@ static void threads(void)
     one(6, 4, 10, 10, 7, 3, 1, 1, 1);
 }
 
+/* A random 3x3 stride-1 case c = {N, C, H, W, K, pad}: input, weights,
+ * bias, the reference output y, and the Winograd workspace. */
+typedef struct wcase {
+    fer_conv_shape s;
+    size_t yn;
+    float *x, *w, *b, *y, *ws;
+} wcase;
+
+static void wcase_make(wcase *k, const int *c)
+{
+    fer_conv_shape_init(&k->s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
+    k->yn = (size_t)c[0] * c[4] * k->s.P * k->s.Q;
+    k->x = rnd((size_t)c[0] * c[1] * c[2] * c[3]);
+    k->w = rnd((size_t)c[4] * c[1] * 9);
+    k->b = rnd(c[4]);
+    k->y = malloc(k->yn * 4);
+    k->ws = malloc(fer_conv_wino_workspace(&k->s) * 4);
+    fer_conv2d_forward_ref(&k->s, k->x, k->w, k->b, k->y);
+}
+
+static void wcase_free(wcase *k)
+{
+    free(k->x), free(k->w), free(k->b), free(k->y), free(k->ws);
+}
+
 /* Winograd F(2x2, 3x3) directly on small odd shapes (odd P and Q leave
  * tiles hanging over the edge; padding 0, 1 and 2; rows of up to 36
  * tiles), then through the
@@ -194,19 +219,16 @@ static void winograd(void)
     check_seed(15);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         const int *c = cases[t];
-        fer_conv_shape s;
-        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
-        size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
-        float *x = rnd(xn), *w = rnd((size_t)c[4] * c[1] * 9), *b = rnd(c[4]);
-        float *y = malloc(yn * 4), *y2 = malloc(yn * 4);
-        float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
-        fer_conv2d_forward_ref(&s, x, w, b, y);
-        fer_conv2d_forward_wino(&s, x, w, t & 1 ? NULL : b, y2, ws, NULL);
+        wcase k;
+        wcase_make(&k, c);
+        float *y2 = malloc(k.yn * 4);
+        fer_conv2d_forward_wino(&k.s, k.x, k.w, t & 1 ? NULL : k.b, y2, k.ws, NULL);
         if (t & 1)   /* without bias: compare with the bias taken off */
-            for (size_t i = 0; i < yn; i++)
-                y[i] -= b[i / ((size_t)s.P * s.Q) % c[4]];
-        close_all("winograd y", y2, y, yn, c[1] * 9);
-        free(x), free(w), free(b), free(y), free(y2), free(ws);
+            for (size_t i = 0; i < k.yn; i++)
+                k.y[i] -= k.b[i / ((size_t)k.s.P * k.s.Q) % c[4]];
+        close_all("winograd y", y2, k.y, k.yn, c[1] * 9);
+        free(y2);
+        wcase_free(&k);
     }
     {
         fer_conv_shape s;
@@ -319,23 +341,20 @@ static void slots(void)
     check_seed(18);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         const int *c = cases[t];
-        fer_conv_shape s;
-        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], 3, 3, 1, c[5]);
-        size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
-        float *x = rnd(xn), *w = rnd((size_t)c[4] * c[1] * 9), *b = rnd(c[4]);
-        float *y = malloc(yn * 4), *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
-        float *ws = malloc(fer_conv_wino_workspace(&s) * 4);
-        fer_conv2d_forward_ref(&s, x, w, b, y);
+        wcase k;
+        wcase_make(&k, c);
+        float *y1 = malloc(k.yn * 4), *y2 = malloc(k.yn * 4);
         fer_conv_wino_set_slots(0);
-        fer_conv2d_forward_wino(&s, x, w, b, y1, ws, NULL);
+        fer_conv2d_forward_wino(&k.s, k.x, k.w, k.b, y1, k.ws, NULL);
         fer_conv_wino_set_slots(1);
-        fer_conv2d_forward_wino(&s, x, w, b, y2, ws, NULL);
-        CHECK(!memcmp(y1, y2, yn * 4), "slots and planes differ, %dx%dx%dx%d -> %d", c[0], c[1],
-              c[2], c[3], c[4]);
+        fer_conv2d_forward_wino(&k.s, k.x, k.w, k.b, y2, k.ws, NULL);
+        CHECK(!memcmp(y1, y2, k.yn * 4), "slots and planes differ, %dx%dx%dx%d -> %d", c[0],
+              c[1], c[2], c[3], c[4]);
         /* and near the fp32 result: within 0.01 a term of the 9 C (bf16's
          * 8 significant bits, on transformed values up to 4x the inputs') */
-        close_all("slots y", y2, y, yn, 1e3 * c[1] * 9);
-        free(x), free(w), free(b), free(y), free(y1), free(y2), free(ws);
+        close_all("slots y", y2, k.y, k.yn, 1e3 * c[1] * 9);
+        free(y1), free(y2);
+        wcase_free(&k);
     }
     fer_gemm_set_precision("fp32");
 }
