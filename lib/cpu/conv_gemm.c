@@ -601,7 +601,6 @@ static void data_grad_flipped(const fer_conv_shape *s, const float *w, const flo
 {
     const int K = s->K, C = s->C, RS = s->R * s->S;
     fer_conv_shape t;
-    flip_job j = {s, w, NULL, ws, NULL};
     flipped_shape(s, &t);
     if (!fer_conv_direct_ok(&t) && fer_conv_wino_ok(&t)) {
         /* transformed straight from w, where fer_conv2d_forward_wino packs */
@@ -610,6 +609,7 @@ static void data_grad_flipped(const fer_conv_shape *s, const float *w, const flo
         fer_conv2d_forward_wino_packed(&t, dy, pack, NULL, dx, ws, NULL);
         return;
     }
+    flip_job j = {s, w, NULL, ws, NULL};
     fer_parallel_for(K, flip_task, &j);
     fer_conv2d_forward_gemm(&t, dy, ws, NULL, dx, ws + (size_t)K * C * RS, NULL);
 }

@@ -260,11 +260,15 @@ static void get_b(const job *g, int k0, int kc, int j0, int n, float *dst)
                                                  g->k->nr, dst);
 }
 
-/* Whether a panel packed by a generator (gen) or by k's packing must go
- * through k->prep still. */
-static int needs_prep(const fer_gemm_kernel *k, const void *gen)
+/* Whether a panel of op, packed by its generator or (op stored, or NULL)
+ * by k's packing, must go through k->prep still: not when that packing
+ * makes prepped panels already, nor from a generator that writes them
+ * (paired). */
+static int needs_prep(const fer_gemm_kernel *k, const fer_gemm_operand *op)
 {
-    return k->prep && (gen || !k->packs_prepped);
+    if (!k->prep)
+        return 0;
+    return op && op->pack ? !op->paired : !k->packs_prepped;
 }
 
 /* Fallback panels when a thread's buffer cannot grow: one micro-panel of
@@ -302,7 +306,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                          (size_t)(k->pairs ? pc / 2 : pc) * mr;
                 } else {
                     get_a(g, ic, mc, pc, kc, abuf);
-                    for (int q = 0; needs_prep(k, g->a.pack) && !g->a.paired && q < mc; q += mr)
+                    for (int q = 0; needs_prep(k, &g->a) && q < mc; q += mr)
                         k->prep(abuf + (size_t)(q / mr) * astride, kc, mr);
                 }
                 for (int jr = 0; jr < nc; jr += nr) {
@@ -316,7 +320,7 @@ static void block(const job *g, int m0, int m1, int n0, int n1)
                         bp = g->b.p + (size_t)((jc + jr) / nr) * g->b.ld + (size_t)pc / 2 * nr;
                     } else {
                         get_b(g, pc, kc, jc + jr, n, bbuf);
-                        if (needs_prep(k, g->b.pack) && !g->b.paired)
+                        if (needs_prep(k, &g->b))
                             k->prep(bbuf, kc, nr);
                     }
                     /* the next panel's source, shared out among this panel's

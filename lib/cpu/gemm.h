@@ -76,6 +76,9 @@ void fer_gemm_pack_a(int trans_a, int M, int K, const float *A, int lda, float *
  * one too unless the block ends at row M; k0 is even and kk too unless
  * the block ends at column K; m <= 16, kk <= 32. */
 int fer_gemm_pack_a_rows(void);
+void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
+                           float *dst);
+
 /* The width nr of the kernel's panels of B. A B operand with .panels set
  * (the bf16 kernel only) is op(B) (K x N) as its panels, made by the
  * caller: columns j .. j + nr - 1 (j a multiple of nr) from p + (j / nr) *
@@ -83,8 +86,6 @@ int fer_gemm_pack_a_rows(void);
  * slots per row (row 2r + 1 zero past an odd K). Columns past N in the
  * last panel are multiplied but not stored: they may hold anything. */
 int fer_gemm_panel_cols(void);
-void fer_gemm_pack_a_block(int K, int i0, int m, int k0, int kk, const float *blk, int ld,
-                           float *dst);
 
 /* Pair panels of the bf16 kernel (for generators with .paired, only while
  * fer_gemm_bf16_native()) from operands already rounded to bf16 and
