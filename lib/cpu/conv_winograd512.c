@@ -228,13 +228,20 @@ __attribute__((target("avx512f"))) void fer_wino512_input(int H, int W, int pad,
 
 /* ---- the same into bf16 pair slots (fer_wino512_input_slots) ---- */
 
-#define SLOTS_TARGET __attribute__((target("avx512f,avx512bf16")))
+#define SLOTS_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-/* slot j of the result: lo's bf16 j in its low half, hi's in its high */
+/* word 2j of a slots result from the first source's word j, 2j + 1 from
+ * the second's */
+static const short JOIN[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                               8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+
+/* slot j of the result: lo's bf16 j in its low half, hi's in its high (one
+ * two-source word permute) */
 SLOTS_TARGET static inline __m512 slots(__m256bh lo, __m256bh hi)
 {
-    __m512i l = _mm512_cvtepu16_epi32((__m256i)lo), h = _mm512_cvtepu16_epi32((__m256i)hi);
-    return _mm512_castsi512_ps(_mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+    const __m512i join = _mm512_loadu_si512(JOIN);
+    return _mm512_castsi512_ps(_mm512_permutex2var_epi16(
+        _mm512_castsi256_si512((__m256i)lo), join, _mm512_castsi256_si512((__m256i)hi)));
 }
 
 /* Lanes m of v to tiles t0, t0 + 1, ... of a plane in panels (p: tile
