@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "conv.h"
+#include "conv_direct.h"
 #include "conv_gemm.h"
 #include "conv_winograd.h"
 #include "gemm.h"
@@ -359,6 +360,49 @@ static void slots(void)
     fer_gemm_set_precision("fp32");
 }
 
+/* The GEMM weight gradient's pair generators (dy rows read where they lie
+ * or gathered across images, col's rows gathered) against the fp32
+ * generators and the GEMM's fold: the same bits, on pixel blocks within an
+ * image (400 a plane: the GEMM's first 256) and across images (odd 49),
+ * odd block lengths, a 1x1 stride-2 shape 64 columns wide (the 6 x 64
+ * tile), one pixel a row (a run a pixel), and a 5x5 stride-1 shape; and
+ * near the fp32 reference. Without AVX512_BF16: skipped. */
+static void wgrad_pairs(void)
+{
+    static const int cases[][8] = {   /* N, C, H, W, K, R, stride, pad */
+        {2, 3, 40, 40, 11, 3, 2, 1}, {3, 5, 13, 13, 9, 3, 2, 1}, {5, 64, 9, 9, 20, 1, 2, 0},
+        {300, 2, 2, 2, 5, 3, 2, 1}, {2, 3, 11, 11, 7, 5, 1, 2},
+    };
+    fer_gemm_set_precision("bf16");
+    if (!fer_gemm_bf16_native()) {
+        printf("skip wgrad_pairs: no AVX512_BF16 kernel on this CPU\n");
+        fer_gemm_set_precision("fp32");
+        return;
+    }
+    check_seed(20);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        const int *c = cases[t];
+        fer_conv_shape s;
+        fer_conv_shape_init(&s, c[0], c[1], c[2], c[3], c[4], c[5], c[5], c[6], c[7]);
+        const size_t xn = (size_t)c[0] * c[1] * c[2] * c[3], yn = (size_t)c[0] * c[4] * s.P * s.Q;
+        const size_t wn = (size_t)c[4] * c[1] * c[5] * c[5];
+        float *x = rnd(xn), *dy = rnd(yn), *w = rnd(wn), *dw = malloc(wn * 4);
+        float *dw1 = malloc(wn * 4), *dw2 = malloc(wn * 4);
+        float *ws = malloc(fer_conv_gemm_workspace(&s) * 4 + 64);
+        CHECK(!fer_conv_wino_ok(&s) && !fer_conv_direct_ok(&s), "want the GEMM for case %zu", t);
+        fer_conv_gemm_set_paired(0);
+        fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw1, NULL, ws);
+        fer_conv_gemm_set_paired(1);
+        fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw2, NULL, ws);
+        CHECK(!memcmp(dw1, dw2, wn * 4), "dw: pair generators and fold differ, case %zu", t);
+        /* each product's operands within 2^-8 relative, over N P Q terms */
+        fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
+        close_all("pairs dw", dw2, dw, wn, 1e3 * c[0] * s.P * s.Q);
+        free(x), free(dy), free(w), free(dw), free(dw1), free(dw2), free(ws);
+    }
+    fer_gemm_set_precision("fp32");
+}
+
 /* The data gradient's weight transform read from w where it lies
  * (fer_conv_wino_pack_flipped) against the transform of w turned round
  * and transposed in memory: the same pack, in fp32 and bf16. */
@@ -435,6 +479,7 @@ int main(void)
     RUN(winograd);
     RUN(slots);
     RUN(pack_flipped);
+    RUN(wgrad_pairs);
     RUN(wgrad_small);
     RUN(direct);
     RUN(threads);

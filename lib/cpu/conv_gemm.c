@@ -188,7 +188,7 @@ __attribute__((target("avx512f"))) static void copy_run512_s2(float *o, const fl
  * masks are worked out once, so that each of the kc rows is only the
  * loads, even-lane permutes and stores. 0 when the shape is not one it
  * takes (the caller's loop runs). */
-enum { S2_STEPS = 64 * 4 };   /* steps per sx: runs x (<= 48 / 16 + 1) */
+enum { S2_STEPS = 64 * 4 };   /* steps per sx (n <= 64: runs x (<= 64 / 16 + 1)) */
 
 __attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape *s,
                                                            const float *x, int k0, int kc,
@@ -211,6 +211,8 @@ __attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape
         int len = Q - q < n - j ? Q - q : n - j;
         for (int t = 0; t < len; t += 16) {
             unsigned end = len - t > 16 ? 16 : (unsigned)(len - t);
+            if (nsteps == S2_STEPS)
+                return 0;   /* a long panel of short rows: the caller's loop */
             for (int z = 0; z < S; z++) {
                 long b = 2L * (q + t) - pad + z;   /* the 32-float window's first column */
                 long lo = -b, hi = W - b;
@@ -264,7 +266,10 @@ typedef struct src {
 } src;
 
 /* B = col (CRS, pixels): row k0+k, columns j0 .. j0+n, walked as runs along
- * output rows; each run of a stride-1 row is one copy with zero ends. */
+ * output rows; each run of a stride-1 row is one copy with zero ends.
+ * n <= COL_MAX (a GEMM's panel, or col_pairs_bt's rows). */
+enum { COL_MAX = 256 };
+
 static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
 {
     const src *cs = ctx;
@@ -275,7 +280,7 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
 #endif
     const int H = s->H, W = s->W, Q = s->Q, st = s->stride, pad = s->pad, R = s->R, S = s->S;
     const int PQ = s->P * Q;
-    struct run { int img, p, q0, len, off; } runs[64];
+    struct run { int img, p, q0, len, off; } runs[COL_MAX + 2];
     int nrun = 0, c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
     for (int j = 0; j < n;) {
         int pix = j0 + j, pq = pix % PQ, q = pq % Q;
@@ -374,6 +379,53 @@ FER_CLONES static void dy_pack_a(const void *ctx, int i0, int m, int k0, int kc,
             k += len;
         }
     }
+}
+
+/* The weight gradient's operands for the bf16 kernel, as pair panels
+ * (.paired), in place of dy_pack_a's and colt_pack_b's element-by-element
+ * transposes and the fold after them (a third of a strided convolution's
+ * weight gradient): fer_gemm_bf16_pack_a32 / _bt32 pack fp32 rows, read
+ * where they lie or gathered first, by vector copies, into a block on the
+ * stack. The same operands rounded the same way: the same bits. The GEMM's
+ * kc <= COL_MAX, mr <= 16, nr <= 64. */
+
+static int paired_on = 1;
+
+void fer_conv_gemm_set_paired(int on) { paired_on = on; }
+
+/* dy's rows i0 .. i0+m (output channels) over the pixels k0 .. k0+kc */
+static void dy_pairs_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
+{
+    const src *cs = ctx;
+    const int K = cs->s->K, PQ = cs->s->P * cs->s->Q;
+    _Alignas(64) float t[32 * COL_MAX];   /* rows_pairs' step, two panels */
+    if (k0 / PQ == (k0 + kc - 1) / PQ) {   /* within one image: rows PQ apart */
+        const float *d = cs->p + (size_t)(k0 / PQ) * K * PQ;
+        fer_gemm_bf16_pack_a32(d, PQ, i0, m, k0 % PQ, kc, mr, dst);
+        return;
+    }
+    for (int q = 0; q < m; q += 2 * mr) {
+        const int rows = m - q < 2 * mr ? m - q : 2 * mr;
+        for (int k = 0; k < kc;) {
+            int pix = k0 + k, img = pix / PQ, pq = pix % PQ;
+            int len = PQ - pq < kc - k ? PQ - pq : kc - k;
+            for (int i = 0; i < rows; i++)
+                memcpy(t + (size_t)i * kc + k, cs->p + ((size_t)img * K + i0 + q + i) * PQ + pq,
+                       (size_t)len * sizeof *t);
+            k += len;
+        }
+        fer_gemm_bf16_pack_a32(t, kc, 0, rows, 0, kc, mr, dst + (size_t)q * kc);
+    }
+}
+
+/* col^T's panel (pixels k0 .. k0+kc, columns (c, r, s) j0 .. j0+n) from
+ * col's rows j0 .. j0+n over those pixels (col_pack_b). (Gathering 64 or
+ * 128 pixels at a time, to stay in L1, was no faster.) */
+static void col_pairs_bt(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+{
+    _Alignas(64) float t[64 * COL_MAX];
+    col_pack_b(ctx, j0, n, k0, kc, kc, t);
+    fer_gemm_bf16_pack_bt32(t, kc, 0, kc, 0, n, nr, dst);
 }
 
 /* B = dy (K, pixels): rows k0 .. k0+kc (output channels), columns j0 ..
@@ -648,7 +700,10 @@ void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const flo
     const int K = s->K;
     const size_t pq = pq_of(s), crs = crs_of(s);
     src as = {s, dy}, bs = {s, x};
-    fer_gemm_operand A = {.pack = dy_pack_a, .ctx = &as}, B = {.pack = colt_pack_b, .ctx = &bs};
+    const int pairs = paired_on && fer_gemm_bf16_native();
+    fer_gemm_operand A = {.pack = pairs ? dy_pairs_a : dy_pack_a, .ctx = &as, .paired = pairs};
+    fer_gemm_operand B = {.pack = pairs ? col_pairs_bt : colt_pack_b, .ctx = &bs,
+                          .paired = pairs};
     if (db && !fer_conv_direct_ok(s)) {   /* the direct path sums db with dw */
         flip_job j = {s, NULL, dy, NULL, db};
         fer_parallel_for(K, bias_task, &j);

@@ -100,6 +100,13 @@ void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, 
                             float *dst);
 void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n, int nr,
                              float *dst);
+/* The same from fp32 operands, rounded as they are packed (the bits that
+ * packing them as floats and folding gives): for generators that gather
+ * their operand into rows first. Past an odd kc, zero. */
+void fer_gemm_bf16_pack_a32(const float *A, long lda, int i0, int m, int k0, int kc, int mr,
+                            float *dst);
+void fer_gemm_bf16_pack_bt32(const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                             float *dst);
 
 /* The kernel fer_gemm uses now: "avx512", "avx2" or "portable". */
 const char *fer_gemm_kernel_name(void);

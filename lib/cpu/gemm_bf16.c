@@ -264,6 +264,18 @@ TARGET void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc,
     cols_pairs(B, ldb, 1, k0, kc, j0, n, nr, dst);
 }
 
+TARGET void fer_gemm_bf16_pack_a32(const float *A, long lda, int i0, int m, int k0, int kc, int mr,
+                                   float *dst)
+{
+    rows_pairs(A, lda, 0, i0, m, k0, kc, mr, dst);
+}
+
+TARGET void fer_gemm_bf16_pack_bt32(const float *B, long ldb, int k0, int kc, int j0, int n,
+                                    int nr, float *dst)
+{
+    cols_pairs(B, ldb, 0, k0, kc, j0, n, nr, dst);
+}
+
 /* op(B)[k0 .. k0+kc, j0 .. j0+n] (n <= nr, nr 48 or 64: the kernel's
  * panel) as one pair panel, in one pass instead of an fp32 packing and a
  * fold. Stored K x N (trans 0): rows k0 + 2p and k0 + 2p + 1 are read,
@@ -413,6 +425,18 @@ void fer_gemm_bf16_pack_a16(const uint16_t *A, long lda, int i0, int m, int k0, 
 }
 
 void fer_gemm_bf16_pack_bt16(const uint16_t *B, long ldb, int k0, int kc, int j0, int n, int nr,
+                             float *dst)
+{
+    (void)B, (void)ldb, (void)k0, (void)kc, (void)j0, (void)n, (void)nr, (void)dst;
+}
+
+void fer_gemm_bf16_pack_a32(const float *A, long lda, int i0, int m, int k0, int kc, int mr,
+                            float *dst)
+{
+    (void)A, (void)lda, (void)i0, (void)m, (void)k0, (void)kc, (void)mr, (void)dst;
+}
+
+void fer_gemm_bf16_pack_bt32(const float *B, long ldb, int k0, int kc, int j0, int n, int nr,
                              float *dst)
 {
     (void)B, (void)ldb, (void)k0, (void)kc, (void)j0, (void)n, (void)nr, (void)dst;
