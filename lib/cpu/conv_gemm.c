@@ -250,6 +250,74 @@ __attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape
     return 1;
 }
 
+/* col2im_task for stride 2 and kernels at most 4 wide, one (image, channel)
+ * plane dxc from the column rows at col (tap (c, r, sx) at col + ((c R + r)
+ * S + sx) ld, row p Q floats on): each dx row written once, 32 columns a
+ * step, instead of cleared and then added into tap by tap. Column 2m takes
+ * the taps sx of the same parity as pad, at q = m + (pad - sx) / 2; column
+ * 2m + 1 the others, at q = m + (pad + 1 - sx) / 2: two sums of 16 lanes,
+ * interleaved as they are stored. Each sum starts from zero and takes its
+ * taps in the order of the scalar loop (r, then sx), and the lanes past a
+ * row add zeros, which change no sum that began at zero: the same bits. */
+enum { C2I_CHUNKS = 64 };   /* col2im_s2: rows up to 2048 columns */
+
+__attribute__((target("avx512f"))) static int col2im_s2(const fer_conv_shape *s,
+                                                        const float *col, size_t ld, int c,
+                                                        float *dxc)
+{
+    static const int LO[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+    static const int HI[16] = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const int H = s->H, W = s->W, P = s->P, Q = s->Q, R = s->R, S = s->S, pad = s->pad;
+    const int nk = (W + 31) / 32;
+    const __m512i lo = _mm512_loadu_si512(LO), hi = _mm512_loadu_si512(HI);
+    /* per parity of the columns fed (0 even, 1 odd): the taps sx in order,
+     * their offsets from col's row start (sx ld + the q offset), and the
+     * lanes of each step's load that lie in [0, Q) */
+    int n[2] = {0, 0};
+    long off[2][4];
+    __mmask16 in[2][C2I_CHUNKS][4], st[C2I_CHUNKS][2];
+    if (nk > C2I_CHUNKS)
+        return 0;
+    for (int sx = 0; sx < S; sx++) {
+        const int par = (sx - pad) & 1, d = (pad + par - sx) / 2, t = n[par]++;
+        off[par][t] = (long)sx * ld + d;
+        for (int k = 0; k < nk; k++) {
+            long q0 = 16L * k + d, a = -q0, b = Q - q0;
+            unsigned a_c = a < 0 ? 0 : a > 16 ? 16 : (unsigned)a;
+            unsigned b_c = b < 0 ? 0 : b > 16 ? 16 : (unsigned)b;
+            in[par][k][t] = (__mmask16)(((1u << b_c) - 1) & ~((1u << a_c) - 1));
+        }
+    }
+    for (int k = 0; k < nk; k++) {
+        int left = W - 32 * k;
+        st[k][0] = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+        st[k][1] = (__mmask16)(left >= 32 ? 0xffff : left <= 16 ? 0 : (1u << (left - 16)) - 1);
+    }
+    for (int ih = 0; ih < H; ih++) {
+        const float *rows[4];   /* the taps r that reach row ih: row p of tap (r, 0) */
+        int nr = 0;
+        for (int r = 0; r < R; r++) {
+            int t = ih + pad - r;
+            if (t >= 0 && !(t & 1) && t / 2 < P)
+                rows[nr++] = col + (size_t)(c * R + r) * S * ld + (size_t)(t / 2) * Q;
+        }
+        float *o = dxc + (size_t)ih * W;
+        for (int k = 0; k < nk; k++, o += 32) {
+            __m512 ev = _mm512_setzero_ps(), od = _mm512_setzero_ps();
+            for (int i = 0; i < nr; i++) {
+                const float *src = rows[i] + 16 * k;   /* loads may precede it: masked */
+                for (int t = 0; t < n[0]; t++)
+                    ev = _mm512_add_ps(ev, _mm512_maskz_loadu_ps(in[0][k][t], src + off[0][t]));
+                for (int t = 0; t < n[1]; t++)
+                    od = _mm512_add_ps(od, _mm512_maskz_loadu_ps(in[1][k][t], src + off[1][t]));
+            }
+            _mm512_mask_storeu_ps(o, st[k][0], _mm512_permutex2var_ps(ev, lo, od));
+            _mm512_mask_storeu_ps(o + 16, st[k][1], _mm512_permutex2var_ps(ev, hi, od));
+        }
+    }
+    return 1;
+}
+
 #define COPY_RUN(o, xr, iw0, len, W) \
     (fer_cpu_has_avx512() ? copy_run512 : copy_run)(o, xr, iw0, len, W)
 #define STRIDED_RUN(o, xr, iw0, len, W, st)                     \
@@ -585,6 +653,11 @@ static void col2im_task(void *ctx, int task, int thread)
     size_t pq = (size_t)P * Q, ld = (size_t)j->g * pq;
     float *dxc = j->dx + ((size_t)img * s->C + c) * H * W;
     (void)thread;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+    if (st == 2 && s->R <= 4 && s->S <= 4 && fer_cpu_has_avx512() &&
+        col2im_s2(s, j->col + img * pq, ld, c, dxc))
+        return;
+#endif
     memset(dxc, 0, (size_t)H * W * sizeof(float));
     for (int r = 0; r < s->R; r++)
         for (int q = 0; q < s->S; q++) {
