@@ -1,6 +1,7 @@
 /* test_cpu_fuse.c: the CPU's fusions against the separate ops they
  * replace: training's (conv.h's fer_conv2d_forward_fused, layers.h's
- * fer_batchnorm_forward_train_stats) and inference's
+ * fer_batchnorm_forward_train_stats and fer_batchnorm_relu_backward_stats)
+ * and inference's
  * (fer_conv2d_forward_infer_fused), on shapes that take each path
  * (Winograd by blocks and one block at a time, implicit GEMM by groups of
  * images and image by image, pointwise, stride 2, no bias), with and
@@ -31,7 +32,10 @@
  *     statistics: two ulps (rtol 2.4e-7) + those bounds; y = x a + b:
  *     two ulps of |x a| and |b|, plus the bounds carried through a and
  *     b, plus 1e-7; with the ReLU, exactly max(y, 0) of the same call
- *     without it;
+ *     without it; its backward with the ReLU, exactly the ReLU's backward
+ *     and then batch norm's (the same float operations on the same
+ *     values, the ReLU's mask from coefficients made again by the same
+ *     function);
  *   inference's fused conv: exact, against conv_forward, relu_forward,
  *     bn_forward_infer, relu_forward in turn: the same float operations
  *     on the same values (batch norm's coefficients from the same
@@ -113,6 +117,16 @@ static void check_bn(int N, int K, int PQ, const float *y, const double *st)
             CHECK(0, "bn+relu y[%zu] = %.9g, want max(%.9g, 0)", i, zr[i], z2[i]);
             break;
         }
+    /* and its backward, the ReLU's mask taken from the sums, against the
+     * ReLU's backward on that y and then batch norm's: the same bits */
+    float *dy = check_randv(n, -1, 1), *dr = nanv(n), *dx = nanv(n), *dx2 = nanv(n);
+    float *dg = nanv(K), *db = nanv(K), *dg2 = nanv(K), *db2 = nanv(K);
+    fer_relu_backward(n, zr, dy, dr);
+    fer_batchnorm_backward(N, K, PQ, y, dr, g, sm2, si2, dx, dg, db);
+    fer_batchnorm_relu_backward_stats(N, K, PQ, st, y, dy, g, bt, 1e-5f, sm2, si2, dx2, dg2, db2);
+    CHECK(!memcmp(dx, dx2, n * 4) && !memcmp(dg, dg2, K * 4) && !memcmp(db, db2, K * 4),
+          "bn+relu backward from the sums differs from relu, then bn (%d x %d x %d)", N, K, PQ);
+    free(dy), free(dr), free(dx), free(dx2), free(dg), free(db), free(dg2), free(db2);
     free(g), free(bt), free(rm), free(rv), free(rm2), free(rv2), free(z), free(z2), free(zr);
     free(sm), free(si), free(sm2), free(si2), free(ea);
 }

@@ -175,6 +175,15 @@ typedef struct fer_backend {
                                    const float *gamma, const float *beta, float eps,
                                    float momentum, float *run_mean, float *run_var, int relu,
                                    float *y, float *save_mean, float *save_invstd);
+    /* Optional (NULL: relu_backward, then bn_backward): the backward of a
+     * bn_forward_train_stats with relu, from the ReLU's output gradient
+     * dy, with those two ops' bits: dy counts where x a + b > 0 for the
+     * forward's a and b, made again from the same stats, gamma, beta and
+     * eps. */
+    void (*bn_relu_backward_stats)(int N, int C, int HW, const double *stats, const float *x,
+                                   const float *dy, const float *gamma, const float *beta,
+                                   float eps, const float *save_mean, const float *save_invstd,
+                                   float *dx, float *dgamma, float *dbeta);
     /* Inference's: conv_forward, then y = max(y, 0) when relu, then
      * bn_forward_infer with these parameters unless gamma is NULL, then
      * y = max(y, 0) when relu2, with the same bits as those ops run one

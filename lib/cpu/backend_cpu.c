@@ -282,6 +282,7 @@ const fer_backend fer_backend_cpu = {
     .augment_batch = cpu_augment_batch,
     .conv_forward_fused = fer_conv2d_forward_fused,
     .bn_forward_train_stats = fer_batchnorm_forward_train_stats,
+    .bn_relu_backward_stats = fer_batchnorm_relu_backward_stats,
     .conv_forward_infer_fused = fer_conv2d_forward_infer_fused,
     .conv_infer_pack_floats = fer_conv2d_infer_pack_floats,
 };

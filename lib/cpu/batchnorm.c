@@ -103,7 +103,19 @@ typedef struct bn_job {
     int per_img;        /* tasks per image */
     const double *stats;   /* forward from given sums: (C) sums, then (C) sums of squares */
     int relu;           /* forward from given sums: y = max(y, 0) after */
+    int mask;           /* backward: the ReLU's mask (relu_mask), from stats */
+    float *ma, *mb;     /* by image: each channel's mask coefficients */
 } bn_job;
+
+/* Channel c's y = x *a + *b for its batch statistics mean and (biased)
+ * var; returns invstd. */
+static double train_affine(const bn_job *j, int c, double mean, double var, float *a, float *b)
+{
+    const double invstd = 1.0 / sqrt(var + j->eps), ad = j->gamma[c] * invstd;
+    *a = (float)ad;
+    *b = (float)(j->beta[c] - mean * ad);
+    return invstd;
+}
 
 /* Channel c's batch statistics are mean and (biased) var: keeps mean and
  * invstd for backward, updates the running statistics, and gives y = x *a
@@ -111,9 +123,7 @@ typedef struct bn_job {
 static void train_coefs(const bn_job *j, int c, double mean, double var, float *a, float *b)
 {
     const double M = (double)j->N * j->HW;
-    const double invstd = 1.0 / sqrt(var + j->eps), ad = j->gamma[c] * invstd;
-    *a = (float)ad;
-    *b = (float)(j->beta[c] - mean * ad);
+    const double invstd = train_affine(j, c, mean, var, a, b);
     j->save_mean[c] = (float)mean;
     j->save_invstd[c] = (float)invstd;
     j->running_mean[c] = (float)((1.0 - j->momentum) * j->running_mean[c] + j->momentum * mean);
@@ -148,21 +158,41 @@ static void grad_coefs(const bn_job *j, int c, double sdy, double sdyx, float *k
     *k2 = (float)(*k * invstd * (sdyx / M));
 }
 
+/* The ReLU that took this batch norm's output in the forward pass, when
+ * on: dy counts only where x a + b > 0 (the forward's expression and
+ * coefficients, so exactly where its output was > 0), as the ReLU's
+ * backward would have passed it. Callers pass on as a constant (NO_MASK,
+ * or mask_of), so that each loop is compiled for its case. */
+typedef struct relu_mask {
+    int on;
+    float a, b;
+} relu_mask;
+
+#define NO_MASK ((relu_mask){0, 0.0f, 0.0f})
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float masked(relu_mask m, float x, float d)
+{
+    return m.on && !(x * m.a + m.b > 0.0f) ? 0.0f : d;
+}
+
 /* Adds sum dy and sum dy (x - mean) over one plane of n values to *sdy and
  * *sdyx: 16 float lanes, the tail and the lanes' totals in double. */
-static inline void grad_sums(const float *restrict xp, const float *restrict dp, int n,
-                             float mean, double *sdy, double *sdyx)
+INLINE void grad_sums(const float *restrict xp, const float *restrict dp, int n, float mean,
+                      relu_mask m, double *sdy, double *sdyx)
 {
     float a1[16] = {0}, a2[16] = {0};
     int i = 0;
     for (; i + 16 <= n; i += 16)
         for (int u = 0; u < 16; u++) {
-            a1[u] += dp[i + u];
-            a2[u] += dp[i + u] * (xp[i + u] - mean);
+            const float d = masked(m, xp[i + u], dp[i + u]);
+            a1[u] += d;
+            a2[u] += d * (xp[i + u] - mean);
         }
     for (; i < n; i++) {
-        *sdy += dp[i];
-        *sdyx += (double)dp[i] * (xp[i] - mean);
+        const float d = masked(m, xp[i], dp[i]);
+        *sdy += d;
+        *sdyx += (double)d * (xp[i] - mean);
     }
     for (int u = 0; u < 16; u++) {
         *sdy += a1[u];
@@ -170,11 +200,11 @@ static inline void grad_sums(const float *restrict xp, const float *restrict dp,
     }
 }
 
-static inline void dx_plane(const float *restrict xp, const float *restrict dp,
-                            float *restrict dxp, int n, float k, float k2, float kmdy, float mean)
+INLINE void dx_plane(const float *restrict xp, const float *restrict dp, float *restrict dxp,
+                     int n, float k, float k2, float kmdy, float mean, relu_mask m)
 {
     for (int i = 0; i < n; i++)
-        dxp[i] = k * dp[i] - k2 * (xp[i] - mean) - kmdy;
+        dxp[i] = k * masked(m, xp[i], dp[i]) - k2 * (xp[i] - mean) - kmdy;
 }
 
 FER_CLONES static void train_task(void *ctx, int c, int thread)
@@ -198,13 +228,15 @@ static int by_image(bn_job *j)
     const size_t planes = (size_t)j->N * j->C;
     float *m;
     if (j->HW < PLANE_MIN ||
-        !(m = fer_scratch(FER_SCRATCH_STATS, 4 * planes + 3 * (size_t)j->C + 16)))
+        !(m = fer_scratch(FER_SCRATCH_STATS, 4 * planes + 5 * (size_t)j->C + 16)))
         return 0;
     j->p1 = (double *)m;
     j->p2 = j->p1 + planes;
     j->ca = (float *)(j->p2 + planes);
     j->cb = j->ca + j->C;
     j->cc = j->cb + j->C;
+    j->ma = j->cc + j->C;
+    j->mb = j->ma + j->C;
     j->per_img = (j->C + TASK_PLANES - 1) / TASK_PLANES;
     return 1;
 }
@@ -291,7 +323,11 @@ FER_CLONES static void plane_grad_task(void *ctx, int t, int thread)
         const size_t i = (size_t)n * j->C + c;
         const float *xp = j->x + i * j->HW, *dp = j->dy + i * j->HW;
         double sdy = 0, sdyx = 0;
-        grad_sums(xp, dp, j->HW, j->mean_in[c], &sdy, &sdyx);
+        if (j->mask)
+            grad_sums(xp, dp, j->HW, j->mean_in[c], (relu_mask){1, j->ma[c], j->mb[c]}, &sdy,
+                      &sdyx);
+        else
+            grad_sums(xp, dp, j->HW, j->mean_in[c], NO_MASK, &sdy, &sdyx);
         j->p1[i] = sdy;
         j->p2[i] = sdyx;
     }
@@ -305,8 +341,12 @@ FER_CLONES static void plane_dx_task(void *ctx, int t, int thread)
     (void)thread;
     for (int c = c0; c < c1; c++) {
         const size_t off = ((size_t)n * j->C + c) * j->HW;
-        dx_plane(j->x + off, j->dy + off, j->dx + off, j->HW, j->ca[c], j->cb[c], j->cc[c],
-                 j->mean_in[c]);
+        if (j->mask)
+            dx_plane(j->x + off, j->dy + off, j->dx + off, j->HW, j->ca[c], j->cb[c], j->cc[c],
+                     j->mean_in[c], (relu_mask){1, j->ma[c], j->mb[c]});
+        else
+            dx_plane(j->x + off, j->dy + off, j->dx + off, j->HW, j->ca[c], j->cb[c], j->cc[c],
+                     j->mean_in[c], NO_MASK);
     }
 }
 
@@ -344,11 +384,31 @@ void fer_batchnorm_forward_train(int N, int C, int HW, const float *x, const flo
 
 /* Channel c's mean and biased variance from its sum and sum of squares
  * (the cancellation in sum2 / M - mean^2 costs digits of double only) */
+static void sums_stats(const bn_job *j, int c, double *mean, double *var)
+{
+    const double M = (double)j->N * j->HW;
+    *mean = j->stats[c] / M;
+    *var = j->stats[j->C + c] / M - *mean * *mean;
+    if (*var < 0)
+        *var = 0;
+}
+
 static void sums_coefs(const bn_job *j, int c, float *a, float *b)
 {
-    const double M = (double)j->N * j->HW, mean = j->stats[c] / M;
-    double var = j->stats[j->C + c] / M - mean * mean;
-    train_coefs(j, c, mean, var > 0 ? var : 0, a, b);
+    double mean, var;
+    sums_stats(j, c, &mean, &var);
+    train_coefs(j, c, mean, var, a, b);
+}
+
+/* The forward's a and b of channel c made again from the same sums: the
+ * same floats (relu_mask) */
+static relu_mask mask_of(const bn_job *j, int c)
+{
+    double mean, var;
+    relu_mask m = {1, 0.0f, 0.0f};
+    sums_stats(j, c, &mean, &var);
+    train_affine(j, c, mean, var, &m.a, &m.b);
+    return m;
 }
 
 FER_CLONES static void stats_task(void *ctx, int c, int thread)
@@ -427,15 +487,38 @@ FER_CLONES static void backward_task(void *ctx, int c, int thread)
     double sdy = 0, sdyx = 0;
     float k, k2, kmdy;
     (void)thread;
+    const relu_mask m = j->mask ? mask_of(j, c) : NO_MASK;
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        grad_sums(j->x + off, j->dy + off, HW, mean, &sdy, &sdyx);
+        if (m.on)
+            grad_sums(j->x + off, j->dy + off, HW, mean, (relu_mask){1, m.a, m.b}, &sdy, &sdyx);
+        else
+            grad_sums(j->x + off, j->dy + off, HW, mean, NO_MASK, &sdy, &sdyx);
     }
     grad_coefs(j, c, sdy, sdyx, &k, &k2, &kmdy);
     for (int n = 0; n < N; n++) {
         const size_t off = ((size_t)n * C + c) * HW;
-        dx_plane(j->x + off, j->dy + off, j->dx + off, HW, k, k2, kmdy, mean);
+        if (m.on)
+            dx_plane(j->x + off, j->dy + off, j->dx + off, HW, k, k2, kmdy, mean,
+                     (relu_mask){1, m.a, m.b});
+        else
+            dx_plane(j->x + off, j->dy + off, j->dx + off, HW, k, k2, kmdy, mean, NO_MASK);
     }
+}
+
+static void backward(bn_job *j)
+{
+    if (!by_image(j)) {
+        fer_parallel_for(j->C, backward_task, j);
+        return;
+    }
+    if (j->mask)
+        for (int c = 0; c < j->C; c++) {
+            const relu_mask m = mask_of(j, c);
+            j->ma[c] = m.a;
+            j->mb[c] = m.b;
+        }
+    backward_by_image(j);
 }
 
 void fer_batchnorm_backward(int N, int C, int HW, const float *x, const float *dy,
@@ -446,8 +529,17 @@ void fer_batchnorm_backward(int N, int C, int HW, const float *x, const float *d
     bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .dy = dy, .gamma = gamma,
                 .mean_in = save_mean, .var_in = save_invstd, .dx = dx, .dgamma = dgamma,
                 .dbeta = dbeta};
-    if (by_image(&j))
-        backward_by_image(&j);
-    else
-        fer_parallel_for(C, backward_task, &j);
+    backward(&j);
+}
+
+void fer_batchnorm_relu_backward_stats(int N, int C, int HW, const double *stats, const float *x,
+                                       const float *dy, const float *gamma, const float *beta,
+                                       float eps, const float *save_mean,
+                                       const float *save_invstd, float *dx, float *dgamma,
+                                       float *dbeta)
+{
+    bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .dy = dy, .gamma = gamma, .beta = beta,
+                .eps = eps, .stats = stats, .mask = 1, .mean_in = save_mean,
+                .var_in = save_invstd, .dx = dx, .dgamma = dgamma, .dbeta = dbeta};
+    backward(&j);
 }

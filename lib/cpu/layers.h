@@ -99,6 +99,17 @@ void fer_batchnorm_forward_infer(int N, int C, int HW, const float *x, const flo
 void fer_batchnorm_backward(int N, int C, int HW, const float *x, const float *dy,
                             const float *gamma, const float *save_mean,
                             const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+/* The backward of forward_train_stats with relu, from the ReLU's output
+ * gradient dy: dy taken where x a + b > 0, for the forward's a and b made
+ * again from the same stats (gamma, beta and eps the forward's), and 0
+ * elsewhere; the bits of fer_relu_backward on the forward's y and then
+ * fer_batchnorm_backward, in two passes over the maps instead of
+ * three. */
+void fer_batchnorm_relu_backward_stats(int N, int C, int HW, const double *stats, const float *x,
+                                       const float *dy, const float *gamma, const float *beta,
+                                       float eps, const float *save_mean,
+                                       const float *save_invstd, float *dx, float *dgamma,
+                                       float *dbeta);
 
 /* Dense (PyTorch Linear): x (N, I), w (O, I), b (O) or NULL, y (N, O);
  * y = x w^T + b. fer_dense_* pick the fastest kernel; the _ref ones are

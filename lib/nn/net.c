@@ -1124,6 +1124,15 @@ static void add_grad(fer_net *net, int id, const float *g, size_t total, int *se
         net->be->add(total, g, src->dy, src->dy);
 }
 
+/* Whether batch norm i's backward takes the ReLU that followed it too
+ * (bn_relu_backward_stats), from the ReLU's dy: a batch norm that the
+ * training fusion fed sums and that applied that ReLU. */
+static int bn_takes_relu(const fer_net *net, int i)
+{
+    const node *nd = &net->nodes[i];
+    return nd->op == FER_OP_BN && nd->bn_relu && nd->stats && net->be->bn_relu_backward_stats;
+}
+
 /* The backward pass's ops, queued, from the last node's dy. */
 static void backward_walk(fer_net *net, int n)
 {
@@ -1145,12 +1154,19 @@ static void backward_walk(fer_net *net, int n)
             break;
         }
         case FER_OP_BN:
-            be->bn_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
-                            nd->save_mean, nd->save_invstd, dx ? dx : net->scratch,
-                            pg(net, nd, 0), pg(net, nd, 1));
+            if (bn_takes_relu(net, i))
+                be->bn_relu_backward_stats(n, nd->c, nd->h * nd->w, nd->stats, src->y,
+                                           net->nodes[nd->bn_relu].dy, pw(net, nd, 0),
+                                           pw(net, nd, 1), net->bn_eps, nd->save_mean,
+                                           nd->save_invstd, dx ? dx : net->scratch,
+                                           pg(net, nd, 0), pg(net, nd, 1));
+            else
+                be->bn_backward(n, nd->c, nd->h * nd->w, src->y, nd->dy, pw(net, nd, 0),
+                                nd->save_mean, nd->save_invstd, dx ? dx : net->scratch,
+                                pg(net, nd, 0), pg(net, nd, 1));
             break;
         case FER_OP_RELU:
-            if (dx)
+            if (dx && !bn_takes_relu(net, nd->in))   /* else in the batch norm's */
                 be->relu_backward(total, src->y, nd->dy, dx);
             break;
         case FER_OP_LRELU:
