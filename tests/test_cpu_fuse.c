@@ -1,6 +1,7 @@
 /* test_cpu_fuse.c: the CPU's fusions against the separate ops they
  * replace: training's (conv.h's fer_conv2d_forward_fused, layers.h's
- * fer_batchnorm_forward_train_stats and fer_batchnorm_relu_backward_stats)
+ * fer_batchnorm_forward_train_stats, _stats_add and
+ * fer_batchnorm_relu_backward_stats)
  * and inference's
  * (fer_conv2d_forward_infer_fused), on shapes that take each path
  * (Winograd by blocks and one block at a time, implicit GEMM by groups of
@@ -32,10 +33,11 @@
  *     statistics: two ulps (rtol 2.4e-7) + those bounds; y = x a + b:
  *     two ulps of |x a| and |b|, plus the bounds carried through a and
  *     b, plus 1e-7; with the ReLU, exactly max(y, 0) of the same call
- *     without it; its backward with the ReLU, exactly the ReLU's backward
- *     and then batch norm's (the same float operations on the same
- *     values, the ReLU's mask from coefficients made again by the same
- *     function);
+ *     without it; with a residual add and its ReLU, exactly the add and
+ *     the ReLU after the call without; its backward with the ReLU,
+ *     exactly the ReLU's backward and then batch norm's (the same float
+ *     operations on the same values, the ReLU's mask from coefficients
+ *     made again by the same function);
  *   inference's fused conv: exact, against conv_forward, relu_forward,
  *     bn_forward_infer, relu_forward in turn: the same float operations
  *     on the same values (batch norm's coefficients from the same
@@ -117,6 +119,22 @@ static void check_bn(int N, int K, int PQ, const float *y, const double *st)
             CHECK(0, "bn+relu y[%zu] = %.9g, want max(%.9g, 0)", i, zr[i], z2[i]);
             break;
         }
+    /* a residual join in the same pass: max(y + s, 0) against the add
+     * and the ReLU after it, bit for bit, also written over s itself */
+    float *sc = check_randv(n, -1, 1), *want = nanv(n), *got = nanv(n), *inpl = nanv(n);
+    for (size_t i = 0; i < n; i++) {
+        const float v = z2[i] + sc[i];
+        want[i] = v > 0.0f ? v : 0.0f;
+    }
+    fer_batchnorm_forward_train_stats_add(N, K, PQ, st, y, g, bt, 1e-5f, 0.1f, rm2, rv2, sc, 1,
+                                          got, sm2, si2);
+    memcpy(inpl, sc, n * 4);
+    fer_batchnorm_forward_train_stats_add(N, K, PQ, st, y, g, bt, 1e-5f, 0.1f, rm2, rv2, inpl, 1,
+                                          inpl, sm2, si2);
+    CHECK(!memcmp(got, want, n * 4), "bn+add+relu differs from bn, add, relu (%d x %d x %d)", N,
+          K, PQ);
+    CHECK(!memcmp(inpl, want, n * 4), "bn+add+relu in place differs (%d x %d x %d)", N, K, PQ);
+    free(sc), free(want), free(got), free(inpl);
     /* and its backward, the ReLU's mask taken from the sums, against the
      * ReLU's backward on that y and then batch norm's: the same bits */
     float *dy = check_randv(n, -1, 1), *dr = nanv(n), *dx = nanv(n), *dx2 = nanv(n);

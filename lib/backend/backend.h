@@ -175,6 +175,15 @@ typedef struct fer_backend {
                                    const float *gamma, const float *beta, float eps,
                                    float momentum, float *run_mean, float *run_var, int relu,
                                    float *y, float *save_mean, float *save_invstd);
+    /* Optional (NULL: bn_forward_train_stats, add, relu_forward): the
+     * same, with y = y + add before the ReLU, in one pass (a residual
+     * join: add is the other input, y the join's output, which may be
+     * add). */
+    void (*bn_forward_train_stats_add)(int N, int C, int HW, const double *stats,
+                                       const float *x, const float *gamma, const float *beta,
+                                       float eps, float momentum, float *run_mean,
+                                       float *run_var, const float *add, int relu, float *y,
+                                       float *save_mean, float *save_invstd);
     /* Optional (NULL: relu_backward, then bn_backward): the backward of a
      * bn_forward_train_stats with relu, from the ReLU's output gradient
      * dy, with those two ops' bits: dy counts where x a + b > 0 for the

@@ -283,6 +283,7 @@ const fer_backend fer_backend_cpu = {
     .conv_forward_fused = fer_conv2d_forward_fused,
     .bn_forward_train_stats = fer_batchnorm_forward_train_stats,
     .bn_relu_backward_stats = fer_batchnorm_relu_backward_stats,
+    .bn_forward_train_stats_add = fer_batchnorm_forward_train_stats_add,
     .conv_forward_infer_fused = fer_conv2d_forward_infer_fused,
     .conv_infer_pack_floats = fer_conv2d_infer_pack_floats,
 };

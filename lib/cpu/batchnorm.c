@@ -103,6 +103,7 @@ typedef struct bn_job {
     int per_img;        /* tasks per image */
     const double *stats;   /* forward from given sums: (C) sums, then (C) sums of squares */
     int relu;           /* forward from given sums: y = max(y, 0) after */
+    const float *add;   /* forward from given sums: y + add[i] before the ReLU */
     int mask;           /* backward: the ReLU's mask (relu_mask), from stats */
     float *ma, *mb;     /* by image: each channel's mask coefficients */
 } bn_job;
@@ -271,7 +272,8 @@ FER_CLONES static void plane_stats_task(void *ctx, int t, int thread)
     }
 }
 
-/* y = x ca + cb per plane, then max(y, 0) when relu */
+/* y = x ca + cb per plane, then + add when add, then max(y, 0) when relu
+ * (the separate ops' expressions, in their order) */
 FER_CLONES static void plane_scale_task(void *ctx, int t, int thread)
 {
     const bn_job *j = ctx;
@@ -282,7 +284,14 @@ FER_CLONES static void plane_scale_task(void *ctx, int t, int thread)
         const float *restrict xp = j->x + off;
         float *restrict yp = j->y + off;
         const float a = j->ca[c], b = j->cb[c];
-        if (j->relu)
+        if (j->add) {   /* y may be add itself: neither restrict */
+            const float *sp = j->add + off;
+            float *out = j->y + off;
+            for (int i = 0; i < j->HW; i++) {
+                const float v = (j->x[off + i] * a + b) + sp[i];
+                out[i] = j->relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        } else if (j->relu)
             for (int i = 0; i < j->HW; i++) {
                 const float v = xp[i] * a + b;
                 yp[i] = v > 0.0f ? v : 0.0f;
@@ -419,10 +428,16 @@ FER_CLONES static void stats_task(void *ctx, int c, int thread)
     sums_coefs(j, c, &a, &b);
     for (int n = 0; n < j->N; n++) {
         const size_t off = ((size_t)n * j->C + c) * j->HW;
-        for (int i = 0; i < j->HW; i++) {
-            const float v = j->x[off + i] * a + b;
-            j->y[off + i] = j->relu && !(v > 0.0f) ? 0.0f : v;
-        }
+        if (j->add)   /* y may be add itself */
+            for (int i = 0; i < j->HW; i++) {
+                const float v = (j->x[off + i] * a + b) + j->add[off + i];
+                j->y[off + i] = j->relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        else
+            for (int i = 0; i < j->HW; i++) {
+                const float v = j->x[off + i] * a + b;
+                j->y[off + i] = j->relu && !(v > 0.0f) ? 0.0f : v;
+            }
     }
 }
 
@@ -432,10 +447,22 @@ void fer_batchnorm_forward_train_stats(int N, int C, int HW, const double *stats
                                        float *running_var, int relu, float *y, float *save_mean,
                                        float *save_invstd)
 {
+    fer_batchnorm_forward_train_stats_add(N, C, HW, stats, x, gamma, beta, eps, momentum,
+                                          running_mean, running_var, NULL, relu, y, save_mean,
+                                          save_invstd);
+}
+
+void fer_batchnorm_forward_train_stats_add(int N, int C, int HW, const double *stats,
+                                           const float *x, const float *gamma,
+                                           const float *beta, float eps, float momentum,
+                                           float *running_mean, float *running_var,
+                                           const float *add, int relu, float *y,
+                                           float *save_mean, float *save_invstd)
+{
     bn_job j = {.N = N, .C = C, .HW = HW, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
                 .momentum = momentum, .running_mean = running_mean, .running_var = running_var,
                 .y = y, .save_mean = save_mean, .save_invstd = save_invstd, .stats = stats,
-                .relu = relu};
+                .relu = relu, .add = add};
     FER_ASSERT((double)N * HW > 1);
     if (!by_image(&j)) {
         fer_parallel_for(C, stats_task, &j);

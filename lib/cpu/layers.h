@@ -88,6 +88,15 @@ void fer_batchnorm_forward_train_stats(int N, int C, int HW, const double *stats
                                        float eps, float momentum, float *running_mean,
                                        float *running_var, int relu, float *y, float *save_mean,
                                        float *save_invstd);
+/* The same with y = y + add (N, C, HW; y may be add) before the ReLU:
+ * batch norm, a residual add and its ReLU in one pass, the separate ops'
+ * bits. */
+void fer_batchnorm_forward_train_stats_add(int N, int C, int HW, const double *stats,
+                                           const float *x, const float *gamma,
+                                           const float *beta, float eps, float momentum,
+                                           float *running_mean, float *running_var,
+                                           const float *add, int relu, float *y,
+                                           float *save_mean, float *save_invstd);
 /* Inference's y = x a + b per channel: a and b (C each) as
  * forward_infer computes them, for a kernel that applies them itself. */
 void fer_batchnorm_infer_coefs(int C, const float *gamma, const float *beta, float eps,

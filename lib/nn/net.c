@@ -38,6 +38,9 @@ typedef struct node {
      * norm it takes sums for, the ReLU a batch norm applies, a ReLU run
      * by the node before it; a batch norm's sums (2 c doubles) */
     int fuse_relu, fuse_bn, bn_relu, fused;
+    /* and a residual join a batch norm so fed writes, with the join's
+     * ReLU (bn_add on the batch norm, by_bn on the join) */
+    int bn_add, by_bn;
     /* inference's fusion (plan_infer_fusion): a conv's chain of ReLU,
      * batch norm, ReLU (each optional) and its last node, or an add's
      * ReLU; ifused marks the chain's nodes after the first, which share
@@ -618,8 +621,8 @@ static int plan_blocks(fer_net *net, int max_n, size_t *top)
     for (int i = 1; i < nn; i++) {
         const node *nd = &net->nodes[i];
         int end = i;   /* the lowest node whose gradient this block holds */
-        if (!in_place(net, i))
-            req[nreq++] = (request){i, 0, i, death[i]};
+        if (!in_place(net, i))   /* a join its batch norm writes: from then */
+            req[nreq++] = (request){i, 0, nd->by_bn ? nd->by_bn : i, death[i]};
         if (last[i] < nn && grad_shares(net, last, last[i], i))
             continue;   /* in its add's block, which lives on to this node's step */
         if (grad_shares(net, last, i, nd->in) && nd->in < end)
@@ -652,7 +655,7 @@ static void clear_offsets(fer_net *net)
         node *nd = &net->nodes[i];
         nd->o_y = nd->o_dy = nd->o_argmax = nd->o_mask = nd->o_mean = nd->o_invstd = SIZE_MAX;
         nd->o_stats = nd->o_pack = SIZE_MAX;
-        nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = 0;
+        nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = nd->bn_add = nd->by_bn = 0;
         nd->ifuse_relu = nd->ifuse_bn = nd->ifuse_relu2 = nd->ifuse_end = nd->ifused = 0;
     }
 }
@@ -666,6 +669,25 @@ static int sole_consumer(const fer_net *net, int i)
         if (net->nodes[j].in == i || net->nodes[j].in2 == i)
             return j;
     return 0;
+}
+
+/* A batch norm b fed sums whose only consumer is the add a, whose only
+ * consumer is a ReLU in place: b writes a's output, max(b's y + the
+ * other input, 0), in one pass (bn_forward_train_stats_add), where the
+ * backend has it and the other input is made before b. The add and the
+ * ReLU are then not run; a's block is planned from b's step on
+ * (plan_blocks). */
+static void join_fusion(fer_net *net, int b, int a)
+{
+    const node *ad = &net->nodes[a];
+    const int other = ad->in == b ? ad->in2 : ad->in, r = sole_consumer(net, a);
+    if (!net->be->bn_forward_train_stats_add || other == b || other > b || !r ||
+        net->nodes[r].op != FER_OP_RELU || !in_place(net, r))
+        return;
+    net->nodes[b].bn_add = a;
+    net->nodes[a].by_bn = b;
+    net->nodes[a].fused = 1;
+    net->nodes[r].fused = 1;
 }
 
 /* Training's fusions, where the backend has them and the net has not
@@ -700,6 +722,8 @@ static void plan_fusion(fer_net *net)
         if (k && net->nodes[k].op == FER_OP_RELU && in_place(net, k)) {
             net->nodes[c->fuse_bn].bn_relu = k;
             net->nodes[k].fused = 1;
+        } else if (k && net->nodes[k].op == FER_OP_ADD) {
+            join_fusion(net, c->fuse_bn, k);
         }
     }
 }
@@ -775,9 +799,9 @@ int fer_net_plan(fer_net *net, int max_n)
         return 0;   /* planned already */
     free_plan(net);
     clear_offsets(net);
+    plan_fusion(net);   /* first: a fused join's block is born earlier */
     if (plan_blocks(net, max_n, &top))
         goto oom;
-    plan_fusion(net);
     place_extras(net, max_n, 1, &top);
     for (int i = 1; i < net->nnodes; i++) {
         node *nd = &net->nodes[i];
@@ -947,7 +971,14 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
             break;
         }
         case FER_OP_BN:
-            if (train && nd->stats)
+            if (train && nd->stats && nd->bn_add) {   /* the join's output, with its ReLU */
+                const node *ad = &net->nodes[nd->bn_add];
+                be->bn_forward_train_stats_add(
+                    n, nd->c, nd->h * nd->w, nd->stats, in, pw(net, nd, 0), pw(net, nd, 1),
+                    net->bn_eps, net->bn_momentum, pw(net, nd, 2), pw(net, nd, 3),
+                    net->nodes[ad->in == i ? ad->in2 : ad->in].y, 1, ad->y, nd->save_mean,
+                    nd->save_invstd);
+            } else if (train && nd->stats)
                 be->bn_forward_train_stats(n, nd->c, nd->h * nd->w, nd->stats, in, pw(net, nd, 0),
                                            pw(net, nd, 1), net->bn_eps, net->bn_momentum,
                                            pw(net, nd, 2), pw(net, nd, 3), nd->bn_relu != 0,
@@ -985,6 +1016,8 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
             be->avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
             break;
         case FER_OP_ADD:
+            if (train && nd->fused)
+                break;   /* written by its batch norm */
             if (!train && nd->ifuse_end)
                 be->add_relu(total, in, net->nodes[nd->in2].y, nd->y);
             else
