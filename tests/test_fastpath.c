@@ -319,6 +319,42 @@ static void wgrad_lanes(void)
     }
 }
 
+/* The weight gradient by planes (bf16, layer4-like: 512 channels of 6 x 6
+ * at 30 images, where dU outweighs the batch's V and M) against the two
+ * lanes, which wgrad_lanes holds to the reference (the lanes' fp32
+ * planes are rounded by the GEMM's packing: the same bf16 products,
+ * summed over the tiles in another order): within fp32 rounding of sums
+ * of 270 tiles (1e-5 of 16 x 1080, the terms' magnitudes: x dy over
+ * 30 x 36 pixels, times the transforms' gain of 16), where a wrong tile,
+ * channel or plane is off by the size of a term; and the same bits on
+ * one thread and two. */
+static void wgrad_planes(void)
+{
+    fer_conv_shape s;
+    fer_gemm_set_precision("bf16");
+    if (!fer_gemm_bf16_native()) {
+        printf("skip wgrad_planes: no AVX512_BF16 kernel on this CPU\n");
+        fer_gemm_set_precision("fp32");
+        return;
+    }
+    check_seed(21);
+    fer_conv_shape_init(&s, 30, 512, 6, 6, 512, 3, 3, 1, 1);
+    const size_t xn = (size_t)30 * 512 * 36, wn = (size_t)512 * 512 * 9;
+    float *x = rnd(xn), *dy = rnd(xn), *dw1 = malloc(wn * 4), *dw2 = malloc(wn * 4);
+    float *dw3 = malloc(wn * 4), *ws = malloc(fer_conv_wino_workspace(&s) * 4);
+    fer_conv2d_wgrad_wino(&s, x, dy, dw1, ws);   /* by planes */
+    fer_threads_set(1);
+    fer_conv2d_wgrad_wino(&s, x, dy, dw2, ws);
+    fer_threads_set(2);
+    CHECK(!memcmp(dw1, dw2, wn * 4), "planes: dw differs between one thread and two");
+    fer_conv_wino_set_slots(0);   /* fp32 transforms: the lanes */
+    fer_conv2d_wgrad_wino(&s, x, dy, dw3, ws);
+    fer_conv_wino_set_slots(1);
+    close_all("planes dw against lanes", dw1, dw3, wn, 16.0 * 30 * 36);
+    fer_gemm_set_precision("fp32");
+    free(x), free(dy), free(dw1), free(dw2), free(dw3), free(ws);
+}
+
 /* The forward's input transform written as bf16 pair slots in the GEMM's
  * panels against fp32 planes that the GEMM packs: the same bits, with
  * bias, on shapes that reach every store of the slots: rows of 5 tiles
@@ -484,6 +520,7 @@ int main(void)
     RUN(direct);
     RUN(threads);
     RUN(wgrad_lanes);
+    RUN(wgrad_planes);
     RUN(dispatch);
     return check_done();
 }

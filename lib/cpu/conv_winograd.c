@@ -779,6 +779,79 @@ static void lane_chunk_half(const wjob *j, int ra, int rb, float *buf, int first
 }
 #endif
 
+#if FER_WINO512
+/* The weight gradient by planes (wgrad_planes): the transforms of the
+ * whole batch into bf16 rows, one task per channel of x or of dy */
+typedef struct planes_job {
+    const wjob *j;
+    uint16_t *V, *M;
+    size_t ld, vs, ms;
+} planes_job;
+
+static void planes_in_task(void *ctx, int t, int thread)
+{
+    const planes_job *p = ctx;
+    const fer_conv_shape *s = p->j->s;
+    const int C = s->C, R = s->N * tiles_y(s), TX = tiles_x(s);
+    const size_t T = (size_t)R * TX;
+    (void)thread;
+    if (t < C) {
+        fer_wino512_input_half(s->H, s->W, s->pad, tiles_y(s), TX, p->j->x + t * (size_t)s->H * s->W,
+                               (size_t)C * s->H * s->W, 0, R, p->V + t * p->ld, p->vs);
+        if (T < p->ld)   /* the odd tile's partner */
+            for (int xi = 0; xi < 16; xi++)
+                p->V[xi * p->vs + t * p->ld + T] = 0;
+    } else {
+        transform_grad(s, p->j->dy, t - C, 0, R, p->M + (t - C) * p->ld, p->ms, 1);
+        if (T < p->ld)
+            for (int xi = 0; xi < 16; xi++)
+                p->M[xi * p->ms + (t - C) * p->ld + T] = 0;
+    }
+}
+
+/* dU[xi] = M[xi] V[xi]^T over every tile, one plane a task */
+static void planes_gemm_task(void *ctx, int xi, int thread)
+{
+    const planes_job *p = ctx;
+    const fer_conv_shape *s = p->j->s;
+    const int K = s->K, C = s->C;
+    const size_t T = (size_t)s->N * tiles_y(s) * tiles_x(s);
+    half_rows a = {p->M + xi * p->ms, (long)p->ld}, b = {p->V + xi * p->vs, (long)p->ld};
+    fer_gemm_operand A = {.pack = half_pack_a, .ctx = &a, .paired = 1};
+    fer_gemm_operand B = {.pack = half_pack_bt, .ctx = &b, .paired = 1};
+    (void)thread;
+    fer_gemm_op(K, C, (int)T, 1.0f, &A, &B, 0.0f, p->j->U + (size_t)xi * K * C, C);
+}
+
+/* With the bf16 kernel, where dU (16 K C floats) outweighs the whole
+ * batch's V and M in bf16 (16 (C + K) T halves: the late layers at small
+ * batches, resnet18's layer4 at 32) and they fit the workspace: both
+ * transformed once, then the 16 planes' products shared out, so dU is
+ * written once and read once, where two lanes write one each and the
+ * inverse transform reads both (memory-bound: a fifth of layer4's weight
+ * gradient). 0 when it does not apply. */
+static int wgrad_planes(const wjob *j, float *dw)
+{
+    const fer_conv_shape *s = j->s;
+    const size_t K = s->K, C = s->C, T = (size_t)s->N * tiles_y(s) * tiles_x(s);
+    const size_t ld = (T + 1) / 2 * 2, vs = C * ld + 2 * PAD, ms = K * ld + 2 * PAD;
+    const size_t room = fer_conv_wino_workspace(s) - 16 * K * C;
+    planes_job p = {j, NULL, NULL, ld, vs, ms};
+    wjob w = *j;
+    if (!(bf16_stores && use512(tiles_x(s)) && fer_gemm_bf16_native()) ||
+        2 * K * C <= T * (K + C) || 8 * (vs + ms) > room)
+        return 0;
+    p.V = (uint16_t *)(void *)(j->U + 16 * K * C);
+    p.M = p.V + 16 * vs;
+    fer_parallel_for((int)(C + K), planes_in_task, &p);
+    fer_parallel_for(16, planes_gemm_task, &p);
+    w.Up = NULL;
+    w.y = dw;
+    fer_parallel_for((int)K, wgrad_task, &w);
+    return 1;
+}
+#endif
+
 /* One lane of the two-lane weight gradient: the images [r0, r1) of the
  * batch by chunks of tile rows (chunk_rows), transformed and multiplied
  * by the thread that runs the lane, with V and M in its scratch, summed
@@ -824,6 +897,11 @@ void fer_conv2d_wgrad_wino(const fer_conv_shape *s, const float *x, const float 
     const size_t TI = (size_t)tiles_y(s) * tiles_x(s), T0 = g0 * TI;
     const size_t chw = (size_t)C * s->H * s->W, kpq = (size_t)K * s->P * s->Q;
     wjob j = {.s = s, .x = x, .U = ws, .V = ws + 16 * (size_t)K * C};
+#if FER_WINO512
+    j.dy = dy;
+    if (ngroups >= 2 && fer_threads_get() <= 2 && wgrad_planes(&j, dw))
+        return;
+#endif
     if (ngroups >= 2 && fer_threads_get() <= 2) {
         wjob lanes[2];
         const int half = (s->N + 1) / 2;
