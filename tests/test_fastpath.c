@@ -397,8 +397,9 @@ static void slots(void)
 }
 
 /* The GEMM weight gradient's pair generators (dy rows read where they lie
- * or gathered across images, col's rows gathered) against the fp32
- * generators and the GEMM's fold: the same bits, on pixel blocks within an
+ * or gathered across images, col's rows gathered), and the strided
+ * forward's, against the fp32 generators and the GEMM's fold: the same
+ * bits, on pixel blocks within an
  * image (400 a plane: the GEMM's first 256) and across images (odd 49),
  * odd block lengths, a 1x1 stride-2 shape 64 columns wide (the 6 x 64
  * tile), one pixel a row (a run a pixel), and a 5x5 stride-1 shape; and
@@ -431,6 +432,15 @@ static void wgrad_pairs(void)
         fer_conv_gemm_set_paired(1);
         fer_conv2d_backward_gemm(&s, x, w, dy, NULL, dw2, NULL, ws);
         CHECK(!memcmp(dw1, dw2, wn * 4), "dw: pair generators and fold differ, case %zu", t);
+        {   /* the forward's strided column panels likewise */
+            float *y1 = malloc(yn * 4), *y2 = malloc(yn * 4);
+            fer_conv_gemm_set_paired(0);
+            fer_conv2d_forward_gemm(&s, x, w, NULL, y1, ws, NULL);
+            fer_conv_gemm_set_paired(1);
+            fer_conv2d_forward_gemm(&s, x, w, NULL, y2, ws, NULL);
+            CHECK(!memcmp(y1, y2, yn * 4), "y: pair generator and fold differ, case %zu", t);
+            free(y1), free(y2);
+        }
         /* each product's operands within 2^-8 relative, over N P Q terms */
         fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
         close_all("pairs dw", dw2, dw, wn, 1e3 * c[0] * s.P * s.Q);

@@ -23,6 +23,7 @@
 #include "cpu_has.h"
 #include "conv_winograd.h"
 #include "gemm.h"
+#include "gemm_kernel.h"
 #include "threads.h"
 
 /* Output columns a forward GEMM should get at least, and the most output
@@ -190,61 +191,110 @@ __attribute__((target("avx512f"))) static void copy_run512_s2(float *o, const fl
  * takes (the caller's loop runs). */
 enum { S2_STEPS = 64 * 4 };   /* steps per sx (n <= 64: runs x (<= 64 / 16 + 1)) */
 
-__attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape *s,
-                                                           const float *x, int k0, int kc,
-                                                           int j0, int n, int nr, float *dst)
+/* A panel's steps, for each kernel column sx: its runs of output pixels
+ * j0 .. j0+n, 16 a step, with their load and store masks. */
+typedef struct s2_step {
+    long src;              /* from the image's plane of channel 0, row ih0: b + img CHW */
+    int p, out;            /* the run's output row, the step's first panel column */
+    __mmask16 lo, hi, st;  /* load masks of xr[b .. b + 16), [b + 16 .. b + 32); store */
+} s2_step;
+
+/* The number of steps, or -1 when there would be more than S2_STEPS */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) int
+s2_steps(const fer_conv_shape *s, int j0, int n, s2_step steps[][S2_STEPS])
 {
-    const int H = s->H, W = s->W, Q = s->Q, pad = s->pad, R = s->R, S = s->S;
-    const int PQ = s->P * Q;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    struct step {
-        long src;              /* from the image's plane of channel 0, row ih0: b + img CHW */
-        int p, out;            /* the run's output row, the step's first panel column */
-        __mmask16 lo, hi, st;  /* load masks of xr[b .. b + 16), [b + 16 .. b + 32); store */
-    } steps[4][S2_STEPS];
-    int nsteps = 0, c, r, sx;
-    if (S > 4 || s->stride != 2)
-        return 0;
+    const int H = s->H, W = s->W, Q = s->Q, pad = s->pad, S = s->S, PQ = s->P * Q;
+    int nsteps = 0;
     for (int j = 0; j < n;) {
         int pix = j0 + j, pq = pix % PQ, q = pq % Q, img = pix / PQ;
         int len = Q - q < n - j ? Q - q : n - j;
         for (int t = 0; t < len; t += 16) {
             unsigned end = len - t > 16 ? 16 : (unsigned)(len - t);
             if (nsteps == S2_STEPS)
-                return 0;   /* a long panel of short rows: the caller's loop */
+                return -1;   /* a long panel of short rows: the caller's loop */
             for (int z = 0; z < S; z++) {
                 long b = 2L * (q + t) - pad + z;   /* the 32-float window's first column */
                 long lo = -b, hi = W - b;
                 unsigned lo_c = lo < 0 ? 0 : lo > 32 ? 32 : (unsigned)lo;
                 unsigned hi_c = hi < 0 ? 0 : hi > 32 ? 32 : (unsigned)hi;
                 uint64_t in = ((1ull << hi_c) - 1) & ~((1ull << lo_c) - 1);
-                steps[z][nsteps] = (struct step){(long)img * s->C * H * W + b, pq / Q, j + t,
-                                                 (__mmask16)in, (__mmask16)(in >> 16),
-                                                 (__mmask16)((1u << end) - 1)};
+                steps[z][nsteps] = (s2_step){(long)img * s->C * H * W + b, pq / Q, j + t,
+                                             (__mmask16)in, (__mmask16)(in >> 16),
+                                             (__mmask16)((1u << end) - 1)};
             }
             nsteps++;
         }
         j += len;
     }
-    c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
+    return nsteps;
+}
+
+/* Step u of tap row (c, r): the 16 pixels' values, zero outside the image */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) __m512
+s2_load(const fer_conv_shape *s, const float *x, int c, int r, const s2_step *u, __m512i even)
+{
+    const int H = s->H, W = s->W, ih = u->p * 2 - s->pad + r;
+    if (ih < 0 || ih >= H)
+        return _mm512_setzero_ps();
+    const float *xr = x + (size_t)c * H * W + u->src + (long)ih * W;   /* may precede: masked */
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(u->lo, xr), even,
+                                  _mm512_maskz_loadu_ps(u->hi, xr + 16));
+}
+
+static const int S2_EVEN[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+
+__attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape *s,
+                                                           const float *x, int k0, int kc,
+                                                           int j0, int n, int nr, float *dst)
+{
+    const int R = s->R, S = s->S;
+    const __m512i even = _mm512_loadu_si512(S2_EVEN);
+    s2_step steps[4][S2_STEPS];
+    int nsteps, c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
+    if (S > 4 || s->stride != 2 || (nsteps = s2_steps(s, j0, n, steps)) < 0)
+        return 0;
     for (int k = 0; k < kc; k++, dst += nr) {
-        const float *plane = x + (size_t)c * H * W;
         for (int i = 0; i < nsteps; i++) {
-            const struct step *u = &steps[sx][i];
-            int ih = u->p * 2 - pad + r;
-            float *o = dst + u->out;
-            if (ih < 0 || ih >= H) {
-                _mm512_mask_storeu_ps(o, u->st, _mm512_setzero_ps());
-                continue;
-            }
-            const float *xr = plane + u->src + (long)ih * W;   /* may precede the row: masked */
-            __m512 v0 = _mm512_maskz_loadu_ps(u->lo, xr);
-            __m512 v1 = _mm512_maskz_loadu_ps(u->hi, xr + 16);
-            _mm512_mask_storeu_ps(o, u->st, _mm512_permutex2var_ps(v0, even, v1));
+            const s2_step *u = &steps[sx][i];
+            _mm512_mask_storeu_ps(dst + u->out, u->st, s2_load(s, x, c, r, u, even));
         }
         if (n < nr)
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+        next_tap(&sx, &r, &c, R, S);
+    }
+    return 1;
+}
+
+/* The same as the bf16 kernel's pair panel (.paired): tap rows 2p and
+ * 2p + 1 rounded together (VCVTNE2PS2BF16) and interleaved by one word
+ * permute into slot row p, instead of float rows and the GEMM's fold after
+ * them; the same rounding, so the same bits. */
+static const short S2_JOIN[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                  8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static int
+col_pairs_b_s2(const fer_conv_shape *s, const float *x, int k0, int kc, int j0, int n, int nr,
+               float *dst)
+{
+    const int R = s->R, S = s->S;
+    const __m512i even = _mm512_loadu_si512(S2_EVEN), join = _mm512_loadu_si512(S2_JOIN);
+    s2_step steps[4][S2_STEPS];
+    int nsteps, c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
+    if (S > 4 || s->stride != 2 || (nsteps = s2_steps(s, j0, n, steps)) < 0)
+        return 0;
+    for (int k = 0; k < kc; k += 2, dst += nr) {
+        int c1 = c, r1 = r, sx1 = sx;
+        next_tap(&sx1, &r1, &c1, R, S);
+        for (int i = 0; i < nsteps; i++) {
+            const __m512 a = s2_load(s, x, c, r, &steps[sx][i], even);
+            const __m512 b = k + 1 < kc ? s2_load(s, x, c1, r1, &steps[sx1][i], even)
+                                        : _mm512_setzero_ps();
+            const __m512i pair = _mm512_permutexvar_epi16(join, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+            _mm512_mask_storeu_epi32(dst + steps[sx][i].out, steps[sx][i].st, pair);
+        }
+        if (n < nr)
+            memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
+        c = c1, r = r1, sx = sx1;
         next_tap(&sx, &r, &c, R, S);
     }
     return 1;
@@ -328,6 +378,10 @@ __attribute__((target("avx512f"))) static int col2im_s2(const fer_conv_shape *s,
 #define STRIDED_RUN copy_run_strided
 #endif
 
+static int paired_on = 1;   /* fer_conv_gemm_set_paired */
+
+void fer_conv_gemm_set_paired(int on) { paired_on = on; }
+
 typedef struct src {
     const fer_conv_shape *s;
     const float *p;         /* x or dy of the first image of the range */
@@ -376,6 +430,19 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
         next_tap(&sx, &r, &c, R, S);
     }
+}
+
+/* col_pack_b as the bf16 kernel's pair panel (.paired), for stride 2:
+ * made so directly where col_pack_b_s2 runs, else folded after it. */
+static void col_pairs_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+    const src *cs = ctx;
+    if (fer_cpu_has_avx512() && col_pairs_b_s2(cs->s, cs->p, k0, kc, j0, n, nr, dst))
+        return;
+#endif
+    col_pack_b(ctx, k0, kc, j0, n, nr, dst);
+    fer_gemm_bf16_pairs(dst, kc, nr);
 }
 
 /* B = col^T (pixels, CRS): row k0+k is one output pixel, columns are the
@@ -456,10 +523,6 @@ FER_CLONES static void dy_pack_a(const void *ctx, int i0, int m, int k0, int kc,
  * where they lie or gathered first, by vector copies, into a block on the
  * stack. The same operands rounded the same way: the same bits. The GEMM's
  * kc <= COL_MAX, mr <= 16, nr <= 64. */
-
-static int paired_on = 1;
-
-void fer_conv_gemm_set_paired(int on) { paired_on = on; }
 
 /* dy's rows i0 .. i0+m (output channels) over the pixels k0 .. k0+kc */
 static void dy_pairs_a(const void *ctx, int i0, int m, int k0, int kc, int mr, float *dst)
@@ -588,6 +651,8 @@ static void forward(const fer_conv_shape *s, const float *x, const float *w, con
         src bs = {s, x + (size_t)n0 * chw};
         fer_gemm_operand B = {.pack = col_pack_b, .ctx = &bs};
         float *out = g == 1 ? y + (size_t)n0 * K * pq : ws;
+        if (paired_on && s->stride == 2 && fer_gemm_bf16_native())
+            B = (fer_gemm_operand){.pack = col_pairs_b, .ctx = &bs, .paired = 1};
         if (is_pointwise(s) && g == 1)
             B = (fer_gemm_operand){.p = bs.p, .ld = (long)cols};
         fer_gemm_op(K, (int)cols, (int)crs, 1.0f, &A, &B, 0.0f, out, (int)cols);

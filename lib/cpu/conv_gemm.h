@@ -48,10 +48,11 @@ void fer_conv2d_forward_packed(const fer_conv_shape *s, const float *x, const fl
 void fer_conv2d_backward_gemm(const fer_conv_shape *s, const float *x, const float *w,
                               const float *dy, float *dx, float *dw, float *db, float *ws);
 
-/* Whether the weight gradient's generators may write the bf16 kernel's
- * pair panels themselves (on by default; they do only with that kernel).
- * Off, they write fp32 panels that the GEMM folds, for the same bits. For
- * tests that compare the two. */
+/* Whether the generators of the weight gradient and of the strided
+ * forward may write the bf16 kernel's pair panels themselves (on by
+ * default; they do only with that kernel). Off, they write fp32 panels
+ * that the GEMM folds, for the same bits. For tests that compare the
+ * two. */
 void fer_conv_gemm_set_paired(int on);
 
 #endif
