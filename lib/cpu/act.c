@@ -1,4 +1,7 @@
-/* act.c: element-wise activations (ReLU, leaky ReLU) and inverted dropout. */
+/* act.c: element-wise activations (ReLU, leaky ReLU), inverted dropout
+ * and the residual sum. */
+#include <string.h>
+
 #include "clones.h"
 #include "layers.h"
 #include "rng_key.h"
@@ -194,4 +197,45 @@ void fer_dropout_backward(size_t n, float p, const uint8_t *mask, const float *d
         float v = dy[i] * scale;
         dx[i] = mask[i] ? v : 0.0f;
     }
+}
+
+/* y = a + b (b may be NULL: a copy), or y += a when y == b, then the ReLU
+ * when relu; in chunks over the thread pool. */
+typedef struct sum_job {
+    size_t n;
+    const float *a, *b;
+    float *y;
+    int relu;
+} sum_job;
+
+static void sum_task(void *ctx, int t, int thread)
+{
+    const sum_job *j = ctx;
+    size_t lo, hi;
+    fer_chunk(j->n, CHUNK, t, &lo, &hi);
+    (void)thread;
+    if (!j->b)
+        memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
+    else if (!j->relu)
+        for (size_t i = lo; i < hi; i++)
+            j->y[i] = j->a[i] + j->b[i];
+    else
+        for (size_t i = lo; i < hi; i++) {
+            float v = j->a[i] + j->b[i];
+            j->y[i] = v > 0.0f ? v : 0.0f;   /* relu_forward's expression */
+        }
+}
+
+void fer_add(size_t n, const float *a, const float *b, float *y)
+{
+    sum_job j = {n, a, b, y, 0};
+    if (!b && a == y)
+        return;
+    fer_parallel_for(fer_chunks(n, CHUNK), sum_task, &j);
+}
+
+void fer_add_relu(size_t n, const float *a, const float *b, float *y)
+{
+    sum_job j = {n, a, b, y, 1};
+    fer_parallel_for(fer_chunks(n, CHUNK), sum_task, &j);
 }

@@ -1,8 +1,9 @@
 /* backend_cpu.c: the CPU backend (backend_cpu.h). The layer kernels are
  * those of layers.h and conv.h; this file adds what the table needs
- * beyond them: memory, the residual sum, the optimiser's passes over
- * flat blocks, and training's batch (augment_px.h's transform). Every pass split over the thread pool is element-wise, so
- * its bits do not depend on the thread count. */
+ * beyond them: memory, the optimiser's passes over flat blocks, and
+ * training's batch (augment_px.h's transform). Every pass split over the
+ * thread pool is element-wise, so its bits do not depend on the thread
+ * count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,47 +28,16 @@ static void cpu_download(void *host, const void *src, size_t bytes) { cpu_copy(h
 static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 static int cpu_sync(void) { return 0; }
 
-/* y = a + b (b may be NULL: a copy), or y += a when y == b, then the ReLU
- * when relu; in chunks over the thread pool. */
-typedef struct sum_job {
-    size_t n;
-    const float *a, *b;
-    float *y;
-    int relu;
-} sum_job;
-
 enum { SUM_CHUNK = 65536, STEP_CHUNK = 16384 };
-
-static void sum_task(void *ctx, int t, int thread)
-{
-    const sum_job *j = ctx;
-    size_t lo, hi;
-    fer_chunk(j->n, SUM_CHUNK, t, &lo, &hi);
-    (void)thread;
-    if (!j->b)
-        memcpy(j->y + lo, j->a + lo, (hi - lo) * sizeof(float));
-    else if (!j->relu)
-        for (size_t i = lo; i < hi; i++)
-            j->y[i] = j->a[i] + j->b[i];
-    else
-        for (size_t i = lo; i < hi; i++) {
-            float v = j->a[i] + j->b[i];
-            j->y[i] = v > 0.0f ? v : 0.0f;   /* relu_forward's expression */
-        }
-}
 
 static void cpu_add(size_t n, const float *a, const float *b, float *y)
 {
-    sum_job j = {n, a, b, y, 0};
-    if (!b && a == y)
-        return;
-    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
+    fer_add(n, a, b, y);
 }
 
 static void cpu_add_relu(size_t n, const float *a, const float *b, float *y)
 {
-    sum_job j = {n, a, b, y, 1};
-    fer_parallel_for(fer_chunks(n, SUM_CHUNK), sum_task, &j);
+    fer_add_relu(n, a, b, y);
 }
 
 static void cpu_sum_squares(const float *g, const fer_optim_segment *seg, int nseg, double *out)

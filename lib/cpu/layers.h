@@ -20,6 +20,10 @@
  * dropout may run in place too. */
 void fer_relu_forward(size_t n, const float *x, float *y);
 void fer_relu_backward(size_t n, const float *x, const float *dy, float *dx);
+/* The residual sum: y = a + b, or a copy of a when b is NULL (y may be a
+ * or b); fer_add_relu then max(y, 0), relu_forward's expression. */
+void fer_add(size_t n, const float *a, const float *b, float *y);
+void fer_add_relu(size_t n, const float *a, const float *b, float *y);
 
 /* Leaky ReLU with negative slope a (0.01 in ff): y = x where x > 0, else
  * a * x (float); dx = dy where x > 0, else a * dy (slope a at x = 0). */
