@@ -158,32 +158,36 @@ static void infer_one(const fer_conv_shape *s, const float *x, const float *w, c
     const size_t yn = (size_t)s->N * K * s->P * s->Q;
     float *g = check_randv(K, 0.5f, 2), *bt = check_randv(K, -1, 1), *rm = check_randv(K, -1, 1);
     float *rv = check_randv(K, 0.5f, 2);
-    for (int mode = 0; mode < 8; mode++) {
-        const int r1 = mode & 1, bn = mode & 2, r2 = (mode & 4) && bn;
+    float *sc = check_randv(yn, -1, 1);   /* a residual join's other input */
+    for (int mode = 0; mode < 16; mode++) {
+        const int r1 = mode & 1, bn = mode & 2, add = mode & 8, r2 = (mode & 4) && (bn || add);
         float *y = nanv(yn), *yf = nanv(yn);
         fer_conv2d_forward(s, x, w, b, y, ws);
         if (r1)
             fer_relu_forward(yn, y, y);
         if (bn)
             fer_batchnorm_forward_infer(s->N, K, s->P * s->Q, y, g, bt, 1e-5f, rm, rv, y);
+        if (add)
+            fer_add(yn, y, sc, y);
         if (r2)
             fer_relu_forward(yn, y, y);
         /* without a pack, then with one packed now and with it kept */
         for (int v = 0; v < 3; v++) {
-            fer_conv2d_forward_infer_fused(s, x, w, b, r1, bn ? g : NULL, bt, 1e-5f, rm, rv, r2,
-                                           yf, ws, v ? pack : NULL, v == 1);
+            fer_conv2d_forward_infer_fused(s, x, w, b, r1, bn ? g : NULL, bt, 1e-5f, rm, rv,
+                                           add ? sc : NULL, r2, yf, ws, v ? pack : NULL, v == 1);
             if (memcmp(yf, y, yn * sizeof *y)) {
                 size_t i = 0;
                 while (!memcmp(yf + i, y + i, sizeof *y))
                     i++;
-                CHECK(0, "infer fused (relu %d bn %d relu %d, %s) y[%zu] = %.9g, the ops %.9g",
-                      r1, !!bn, r2, v == 0 ? "no pack" : v == 1 ? "packed" : "pack kept", i,
-                      yf[i], y[i]);
+                CHECK(0,
+                      "infer fused (relu %d bn %d add %d relu %d, %s) y[%zu] = %.9g, the ops %.9g",
+                      r1, !!bn, !!add, r2, v == 0 ? "no pack" : v == 1 ? "packed" : "pack kept",
+                      i, yf[i], y[i]);
             }
         }
         free(y), free(yf);
     }
-    free(g), free(bt), free(rm), free(rv);
+    free(g), free(bt), free(rm), free(rv), free(sc);
 }
 
 /* A kept pack is what the op uses: new weights without repack give the
@@ -196,15 +200,19 @@ static void pack_kept(const fer_conv_shape *s, const float *x, const float *w, c
     float *w2 = check_randv(wn, -0.5f, 0.5f), *y = nanv(yn), *y2 = nanv(yn), *yf = nanv(yn);
     fer_conv2d_forward(s, x, w, b, y, ws);
     fer_conv2d_forward(s, x, w2, b, y2, ws);
-    fer_conv2d_forward_infer_fused(s, x, w, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 1);
-    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 0);
+    fer_conv2d_forward_infer_fused(s, x, w, b, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, yf, ws, pack,
+                                   1);
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, yf, ws, pack,
+                                   0);
     CHECK(!memcmp(yf, y, yn * sizeof *y), "a kept pack: not the first weights' y");
-    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 1);
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, yf, ws, pack,
+                                   1);
     CHECK(!memcmp(yf, y2, yn * sizeof *y), "repacked: not the new weights' y");
     /* bf16 from a pack made in fp32: the bf16 product's bits, not fp32's */
     fer_gemm_set_precision("bf16");
     fer_conv2d_forward(s, x, w2, b, y, ws);
-    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, 0, yf, ws, pack, 0);
+    fer_conv2d_forward_infer_fused(s, x, w2, b, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, yf, ws, pack,
+                                   0);
     CHECK(!memcmp(yf, y, yn * sizeof *y), "bf16 through an fp32 pack: not bf16's y");
     if (fer_conv_pack_kind(s) == 3)   /* direct (conv_direct.h): fp32 in every precision */
         CHECK(!memcmp(y, y2, yn * sizeof *y), "direct: bf16 changed the bits");

@@ -117,7 +117,7 @@ static void direct(void)
         float *pack = malloc(fer_conv_pack_floats(&s) * 4);
         float *ws = malloc(fer_conv_gemm_workspace(&s) * 4);
         double *part = calloc(2 * (size_t)c[0] * c[3], sizeof *part), *stats = malloc(16 * c[3]);
-        fer_conv_epi e = {1, part, NULL, NULL, 0};
+        fer_conv_epi e = {1, part, NULL, NULL, 0, NULL};
         fer_conv2d_forward_ref(&s, x, w, b, y);
         fer_conv2d_backward_ref(&s, x, w, dy, NULL, dw, NULL);
         fer_threads_set(1);

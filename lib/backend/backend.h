@@ -195,7 +195,8 @@ typedef struct fer_backend {
                                    float *dx, float *dgamma, float *dbeta);
     /* Inference's: conv_forward, then y = max(y, 0) when relu, then
      * bn_forward_infer with these parameters unless gamma is NULL, then
-     * y = max(y, 0) when relu2, with the same bits as those ops run one
+     * y = y + add unless add is NULL (a residual join's other input, laid
+     * out as y), then y = max(y, 0) when relu2, with the same bits as those ops run one
      * by one (CPU only, so far). pack, unless NULL, is memory of
      * conv_infer_pack_floats(s) floats (for any batch up to s->N) where
      * the op keeps w packed for its GEMMs from one call to the next; the
@@ -204,8 +205,8 @@ typedef struct fer_backend {
     void (*conv_forward_infer_fused)(const fer_conv_shape *s, const float *x, const float *w,
                                      const float *b, int relu, const float *gamma,
                                      const float *beta, float eps, const float *run_mean,
-                                     const float *run_var, int relu2, float *y, float *ws,
-                                     float *pack, int repack);
+                                     const float *run_var, const float *add, int relu2,
+                                     float *y, float *ws, float *pack, int repack);
     /* Optional (NULL: no pack is kept). */
     size_t (*conv_infer_pack_floats)(const fer_conv_shape *s);
 

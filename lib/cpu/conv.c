@@ -12,6 +12,8 @@
 
 #include "conv.h"
 #include "conv_gemm.h"
+#include "conv_direct.h"
+#include "conv_winograd.h"
 #include "error.h"
 #include "gemm.h"
 #include "layers.h"
@@ -64,7 +66,8 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
     /* the parts' sums in this thread's scratch: a buffer malloc'd per call
      * was mapped afresh each time, and its page faults cost more than the
      * passes the fusion saves */
-    fer_conv_epi e = {relu, (double *)fer_scratch(FER_SCRATCH_EPI, 2 * nsums), NULL, NULL, 0};
+    fer_conv_epi e = {relu, (double *)fer_scratch(FER_SCRATCH_EPI, 2 * nsums), NULL, NULL, 0,
+                      NULL};
     if (e.part) {
         memset(e.part, 0, nsums * sizeof(double));
         fer_conv2d_forward_gemm(s, x, w, b, y, ws, &e);
@@ -120,28 +123,39 @@ static void forward_maybe_packed(const fer_conv_shape *s, const float *x, const 
 void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, const float *w,
                                     const float *b, int relu, const float *gamma,
                                     const float *beta, float eps, const float *mean,
-                                    const float *var, int relu2, float *y, float *ws,
-                                    float *pack, int repack)
+                                    const float *var, const float *add, int relu2, float *y,
+                                    float *ws, float *pack, int repack)
 {
     const int K = s->K;
-    const size_t PQ = (size_t)s->P * s->Q;
+    const size_t PQ = (size_t)s->P * s->Q, n = (size_t)s->N * K * PQ;
     float *ac = gamma ? fer_scratch(FER_SCRATCH_EPI, 2 * (size_t)K) : NULL;
-    fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2};
+    /* the residual add in the epilogue where Winograd's output takes it */
+    const int adds = add && !fer_conv_direct_ok(s) && fer_conv_wino_ok(s) && fer_conv_wino_adds(s);
+    fer_conv_epi e = {relu, NULL, ac, ac ? ac + K : NULL, relu2 && (!add || adds),
+                      adds ? add : NULL};
     const float *packed = kept_pack(s, w, pack, repack);
+    int joined = 0;
     if (ac)
         fer_batchnorm_infer_coefs(K, gamma, beta, eps, mean, var, ac, ac + K);
     if (ac || !gamma) {
         forward_maybe_packed(s, x, w, packed, b, y, ws, &e);
-        return;
+        joined = e.add != NULL;
+    } else {
+        /* no memory for the coefficients: the ops one by one, as the net
+         * runs them unfused */
+        forward_maybe_packed(s, x, w, packed, b, y, ws, NULL);
+        if (relu)
+            fer_relu_forward(n, y, y);
+        fer_batchnorm_forward_infer(s->N, K, (int)PQ, y, gamma, beta, eps, mean, var, y);
+        if (relu2 && !add)
+            fer_relu_forward(n, y, y);
     }
-    /* no memory for the coefficients: the ops one by one, as the net runs
-     * them unfused */
-    forward_maybe_packed(s, x, w, packed, b, y, ws, NULL);
-    if (relu)
-        fer_relu_forward((size_t)s->N * K * PQ, y, y);
-    fer_batchnorm_forward_infer(s->N, K, (int)PQ, y, gamma, beta, eps, mean, var, y);
-    if (relu2)
-        fer_relu_forward((size_t)s->N * K * PQ, y, y);
+    if (add && !joined) {   /* the join after, as the net runs it unfused */
+        if (relu2)
+            fer_add_relu(n, y, add, y);
+        else
+            fer_add(n, y, add, y);
+    }
 }
 
 void fer_conv2d_backward(const fer_conv_shape *s, const float *x, const float *w, const float *dy,

@@ -38,8 +38,10 @@ void fer_conv2d_forward_fused(const fer_conv_shape *s, const float *x, const flo
 
 /* Inference's fused forward (backend.h's conv_forward_infer_fused): y =
  * conv(x, w) + b, then max(y, 0) when relu, then batch norm's inference
- * (layers.h) when gamma is not NULL, then max(y, 0) when relu2: the same
- * bits as the ops one by one, each span of y done while in cache.
+ * (layers.h) when gamma is not NULL, then y + add when add is not NULL (a
+ * residual join: add laid out as y), then max(y, 0) when relu2: the same
+ * bits as the ops one by one, each span of y done while in cache (the
+ * add, where the path cannot take it, in a pass after).
  * pack, unless NULL, keeps w packed for the GEMMs between calls
  * (fer_conv2d_infer_pack_floats(s) floats, any contents at first): it is
  * packed when repack is set or when what it holds was packed for another
@@ -50,8 +52,8 @@ size_t fer_conv2d_infer_pack_floats(const fer_conv_shape *s);
 void fer_conv2d_forward_infer_fused(const fer_conv_shape *s, const float *x, const float *w,
                                     const float *b, int relu, const float *gamma,
                                     const float *beta, float eps, const float *mean,
-                                    const float *var, int relu2, float *y, float *ws,
-                                    float *pack, int repack);
+                                    const float *var, const float *add, int relu2, float *y,
+                                    float *ws, float *pack, int repack);
 
 /* Given dy (N, K, P, Q): dx (N, C, H, W, skipped when NULL), dw (K, C, R, S)
  * and db (K, skipped when NULL) are overwritten, not accumulated. */

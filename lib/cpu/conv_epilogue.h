@@ -22,6 +22,8 @@ typedef struct fer_conv_epi {
     double *part;       /* training: the sums, (parts, K, 2); else NULL */
     const float *a, *c; /* inference: then y = y a[k] + c[k] (K each), or NULL */
     int relu2;          /* inference: then y = max(y, 0) */
+    const float *add;   /* inference, or NULL: y + add (laid out as y) before relu2, where
+                           the path applies it (fer_conv_wino_adds), a residual join */
 } fer_conv_epi;
 
 /* The loops are inlined into their callers (FER_CLONES kernels, so

@@ -396,7 +396,8 @@ static int transform_out(const fer_conv_shape *s, float *y, float bias, int k, i
         const int fuse = epi && !epi->part;
         if (fuse)
             e = (fer_wino512_epi){epi->relu, epi->a != NULL, epi->relu2,
-                                  epi->a ? epi->a[k] : 1.0f, epi->a ? epi->c[k] : 0.0f};
+                                  epi->a ? epi->a[k] : 1.0f, epi->a ? epi->c[k] : 0.0f,
+                                  epi->add ? epi->add + (size_t)k * s->P * s->Q : NULL};
         fer_wino512_output(s->P, s->Q, tiles_y(s), tiles_x(s), y + (size_t)k * s->P * s->Q,
                            (size_t)s->K * s->P * s->Q, bias, r0, r1, M, xs, fuse ? &e : NULL);
         return fuse;
@@ -937,6 +938,16 @@ shared:
     }
     j.y = dw;
     fer_parallel_for(K, wgrad_task, &j);
+}
+
+int fer_conv_wino_adds(const fer_conv_shape *s)
+{
+#if FER_WINO512
+    return use512(tiles_x(s));
+#else
+    (void)s;
+    return 0;
+#endif
 }
 
 int fer_conv_wino_blocks(const fer_conv_shape *s)

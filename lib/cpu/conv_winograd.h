@@ -29,6 +29,9 @@ size_t fer_conv_wino_workspace(const fer_conv_shape *s);
 void fer_conv2d_forward_wino(const fer_conv_shape *s, const float *x, const float *w,
                              const float *b, float *y, float *ws, const fer_conv_epi *epi);
 int fer_conv_wino_blocks(const fer_conv_shape *s);
+/* Whether the forward applies an inference epilogue's residual add
+ * (fer_conv_epi.add) itself, in its AVX-512 output transform. */
+int fer_conv_wino_adds(const fer_conv_shape *s);
 
 /* The same pass in two halves, for weights that stay fixed over many
  * passes (inference): fer_conv_wino_pack transforms and packs w into pack

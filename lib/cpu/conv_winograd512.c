@@ -344,7 +344,8 @@ __attribute__((target("avx512f"))) static inline __m512 load_spread(const float 
 
 /* ep's epilogue on v (none when ep is NULL): max(v, 0) keeps the ReLU's
  * expression v > 0 ? v : 0 (NaN and -0 give +0), and the affine is a
- * multiply then an add, as the separate op (no fused multiply-add). */
+ * multiply then an add, as the separate op (no fused multiply-add). With
+ * a residual add, relu2 waits for it (store_epi). */
 __attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_wino512_epi *ep)
 {
     if (!ep)
@@ -353,9 +354,23 @@ __attribute__((target("avx512f"))) static inline __m512 epi(__m512 v, const fer_
         v = _mm512_max_ps(v, _mm512_setzero_ps());
     if (ep->bn)
         v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(ep->a)), _mm512_set1_ps(ep->c));
-    if (ep->relu2)
+    if (ep->relu2 && !ep->add)
         v = _mm512_max_ps(v, _mm512_setzero_ps());
     return v;
+}
+
+/* Stores lanes m of v at o, in the plane y: with ep's residual add, plus
+ * add's values at o's place (add_relu's v = a + b) and then relu2. */
+__attribute__((target("avx512f"))) static inline void store_epi(float *o, __mmask16 m, __m512 v,
+                                                                const float *y,
+                                                                const fer_wino512_epi *ep)
+{
+    if (ep && ep->add) {
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ep->add + (o - y)));
+        if (ep->relu2)
+            v = _mm512_max_ps(v, _mm512_setzero_ps());
+    }
+    _mm512_mask_storeu_ps(o, m, v);
 }
 
 /* The dy transform's step, written once for its two element types (fp32
@@ -533,9 +548,9 @@ __attribute__((target("avx512f"))) static void output_pairs(int P, int Q, int TY
             const int rr = r + h, ty = rr % TY;
             const __m512i sel = h ? hi : lo;
             float *o = y + (size_t)(rr / TY) * img_stride + (size_t)(2 * ty) * Q;
-            _mm512_mask_storeu_ps(o, cm, _mm512_permutex2var_ps(r0v, sel, r1v));
+            store_epi(o, cm, _mm512_permutex2var_ps(r0v, sel, r1v), y, ep);
             if (2 * ty + 1 < P)
-                _mm512_mask_storeu_ps(o + Q, cm, _mm512_permutex2var_ps(r2v, sel, r3v));
+                store_epi(o + Q, cm, _mm512_permutex2var_ps(r2v, sel, r3v), y, ep);
         }
     }
 }
@@ -581,15 +596,15 @@ __attribute__((target("avx512f"))) void fer_wino512_output(int P, int Q, int TY,
             __m512 r0v = epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bv), ep);
             __m512 r1v = epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bv), ep);
             float *o = y0 + 32 * k;
-            _mm512_mask_storeu_ps(o, cm[k][0], _mm512_permutex2var_ps(r0v, lo, r1v));
-            _mm512_mask_storeu_ps(o + 16, cm[k][1], _mm512_permutex2var_ps(r0v, hi, r1v));
+            store_epi(o, cm[k][0], _mm512_permutex2var_ps(r0v, lo, r1v), y, ep);
+            store_epi(o + 16, cm[k][1], _mm512_permutex2var_ps(r0v, hi, r1v), y, ep);
             if (two) {
                 __m512 r2v =
                     epi(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(d[0], d[1]), d[2]), bv), ep);
                 __m512 r3v =
                     epi(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(d[1], d[2]), d[3]), bv), ep);
-                _mm512_mask_storeu_ps(o + Q, cm[k][0], _mm512_permutex2var_ps(r2v, lo, r3v));
-                _mm512_mask_storeu_ps(o + Q + 16, cm[k][1], _mm512_permutex2var_ps(r2v, hi, r3v));
+                store_epi(o + Q, cm[k][0], _mm512_permutex2var_ps(r2v, lo, r3v), y, ep);
+                store_epi(o + Q + 16, cm[k][1], _mm512_permutex2var_ps(r2v, hi, r3v), y, ep);
             }
         }
     }

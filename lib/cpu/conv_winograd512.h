@@ -41,6 +41,7 @@ void fer_wino512_input_slots(int H, int W, int pad, int TY, int TX, const float 
 typedef struct fer_wino512_epi {
     int relu, bn, relu2;
     float a, c;
+    const float *add;   /* or NULL: y + add (laid out as y) before relu2 */
 } fer_wino512_epi;
 
 /* y = A^T m A + bias for the tile rows [r0, r1) of one output channel,

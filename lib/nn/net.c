@@ -46,6 +46,9 @@ typedef struct node {
      * ReLU; ifused marks the chain's nodes after the first, which share
      * its output block */
     int ifuse_relu, ifuse_bn, ifuse_relu2, ifuse_end, ifused;
+    /* and the residual join after the batch norm (its ReLU then being
+     * ifuse_relu2): the add */
+    int ifuse_add;
     /* the chain's conv weights kept packed for the backend's GEMMs across
      * inference passes (conv_infer_pack_floats), valid when pack_ok and
      * packed at weights generation pack_wgen */
@@ -657,6 +660,7 @@ static void clear_offsets(fer_net *net)
         nd->o_stats = nd->o_pack = SIZE_MAX;
         nd->fuse_relu = nd->fuse_bn = nd->bn_relu = nd->fused = nd->bn_add = nd->by_bn = 0;
         nd->ifuse_relu = nd->ifuse_bn = nd->ifuse_relu2 = nd->ifuse_end = nd->ifused = 0;
+        nd->ifuse_add = 0;
     }
 }
 
@@ -831,11 +835,27 @@ oom:
 /* The inference plan: a node's output block is handed on to a later node
  * once every consumer of it has run (its last use), best fit by size; no
  * gradients, masks or batch-norm saves. */
+/* The chain of conv c, at batch norm j, takes the residual join a (j's
+ * only consumer) and the ReLU after it, where that ReLU is a's only
+ * consumer and a's other input is made before c runs: y = max(bn(conv)
+ * + other, 0) in the conv's epilogue. Returns the chain's new end, or j. */
+static int infer_join(fer_net *net, node *c, int j, int a)
+{
+    const node *ad = &net->nodes[a];
+    const int other = ad->in == j ? ad->in2 : ad->in, r = sole_consumer(net, a);
+    if (other == j || other >= (int)(c - net->nodes) || !r || net->nodes[r].op != FER_OP_RELU)
+        return j;
+    c->ifuse_add = a;
+    c->ifuse_relu2 = r;
+    return r;
+}
+
 /* Inference's fusion, where the backend has it and the net has not turned
  * it off: a conv followed by a ReLU, a batch norm and a ReLU, any of them
  * missing but in that order, each the sole consumer of the one before,
- * runs as one op (conv_forward_infer_fused) into one block; an add whose
- * sole consumer is a ReLU, as add_relu. */
+ * runs as one op (conv_forward_infer_fused) into one block, and so does a
+ * residual join and its ReLU after the batch norm (infer_join); another
+ * add whose sole consumer is a ReLU, as add_relu. */
 static void plan_infer_fusion(fer_net *net)
 {
     if (net->no_fusion)
@@ -843,7 +863,8 @@ static void plan_infer_fusion(fer_net *net)
     for (int i = 1; i < net->nnodes; i++) {
         node *c = &net->nodes[i];
         int j = i, k;
-        if (c->op == FER_OP_ADD && net->be->add_relu && (k = sole_consumer(net, i)) &&
+        if (c->op == FER_OP_ADD && !c->ifused && net->be->add_relu &&
+            (k = sole_consumer(net, i)) &&
             net->nodes[k].op == FER_OP_RELU) {   /* a residual join: add_relu */
             c->ifuse_relu = c->ifuse_end = k;
             net->nodes[k].ifused = 1;
@@ -857,11 +878,14 @@ static void plan_infer_fusion(fer_net *net)
             c->ifuse_bn = j = k;
         if (c->ifuse_bn && (k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_RELU)
             c->ifuse_relu2 = j = k;
+        else if (c->ifuse_bn && (k = sole_consumer(net, j)) && net->nodes[k].op == FER_OP_ADD)
+            j = infer_join(net, c, j, k);
         if (j == i)
             continue;
         c->ifuse_end = j;
         for (k = i + 1; k <= j; k++)
-            if (k == c->ifuse_relu || k == c->ifuse_bn || k == c->ifuse_relu2)
+            if (k == c->ifuse_relu || k == c->ifuse_bn || k == c->ifuse_relu2 ||
+                k == c->ifuse_add)
                 net->nodes[k].ifused = 1;
     }
 }
@@ -939,6 +963,14 @@ static float *pg(fer_net *net, node *nd, int i)
     return nd->param[i] >= 0 ? net->g + net->params[nd->param[i]].off : NULL;
 }
 
+/* The input of join a other than the chain that conv c heads (c's batch
+ * norm is a's other input) */
+static const float *join_other(const fer_net *net, int a, const node *c)
+{
+    const node *ad = &net->nodes[a];
+    return net->nodes[ad->in == c->ifuse_bn ? ad->in2 : ad->in].y;
+}
+
 /* The forward pass's ops, queued on the backend: the plan's input (node
  * 0) to every node's output. */
 static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t step)
@@ -962,6 +994,8 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
                                              nd->ifuse_relu != 0, bn ? pw(net, bn, 0) : NULL,
                                              bn ? pw(net, bn, 1) : NULL, net->bn_eps,
                                              bn ? pw(net, bn, 2) : NULL, bn ? pw(net, bn, 3) : NULL,
+                                             nd->ifuse_add ? join_other(net, nd->ifuse_add, nd)
+                                                           : NULL,
                                              nd->ifuse_relu2 != 0, nd->y, net->ws, nd->pack,
                                              !nd->pack_ok || nd->pack_wgen != net->wgen);
                 nd->pack_ok = 1;
@@ -1016,8 +1050,8 @@ static void forward_walk(fer_net *net, int n, int train, uint64_t seed, uint64_t
             be->avgpool_forward(n, src->c, src->h * src->w, in, nd->y);
             break;
         case FER_OP_ADD:
-            if (train && nd->fused)
-                break;   /* written by its batch norm */
+            if (train ? nd->fused : nd->ifused)
+                break;   /* written by its batch norm, or by a fused conv */
             if (!train && nd->ifuse_end)
                 be->add_relu(total, in, net->nodes[nd->in2].y, nd->y);
             else
