@@ -2,9 +2,11 @@
 # bench/fuse.sh: what the CPU's fusions save (issue 13). Training: the
 # conv epilogue takes the ReLU and batch norm's sums while the output is in
 # cache, and batch norm then normalises from those sums (with the ReLU
-# after it, in resnet18), instead of separate passes over each map.
-# Inference: the conv epilogue applies the ReLU, batch norm and ReLU that
-# follow it. Each row runs the net with the fusions off (BENCH_FUSE=0) and
+# after it, in resnet18, or the residual join it feeds and that join's
+# ReLU), and its backward takes that ReLU's, instead of separate passes
+# over each map. Inference: the conv epilogue applies the ReLU, batch norm
+# and ReLU that follow it, or batch norm and a residual join's add and
+# ReLU. Each row runs the net with the fusions off (BENCH_FUSE=0) and
 # on, in alternating processes (off, on, off, on, ...), BENCH_ROUNDS
 # rounds, and gives the medians in images/s, their ratio on/off, and the
 # peak memory of each.

@@ -832,9 +832,6 @@ oom:
     return fer_seterr("out of memory planning for batches of %d", max_n);
 }
 
-/* The inference plan: a node's output block is handed on to a later node
- * once every consumer of it has run (its last use), best fit by size; no
- * gradients, masks or batch-norm saves. */
 /* The chain of conv c, at batch norm j, takes the residual join a (j's
  * only consumer) and the ReLU after it, where that ReLU is a's only
  * consumer and a's other input is made before c runs: y = max(bn(conv)
@@ -850,6 +847,9 @@ static int infer_join(fer_net *net, node *c, int j, int a)
     return r;
 }
 
+/* The inference plan: a node's output block is handed on to a later node
+ * once every consumer of it has run (its last use), best fit by size; no
+ * gradients, masks or batch-norm saves. */
 /* Inference's fusion, where the backend has it and the net has not turned
  * it off: a conv followed by a ReLU, a batch norm and a ReLU, any of them
  * missing but in that order, each the sole consumer of the one before,

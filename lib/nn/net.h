@@ -133,10 +133,12 @@ int fer_net_min_train_batch(const fer_net *net);
 int fer_net_outputs(const fer_net *net);
 void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w);
 
-/* Training's fusions (backend.h's conv_forward_fused and
- * bn_forward_train_stats, where the backend has them) on (the default) or
- * off: the ops then run one by one, as a benchmark or a test compares. A
- * change drops the plan; fer_net_plan makes the next. */
+/* The fusions (backend.h's conv_forward_fused, bn_forward_train_stats,
+ * bn_forward_train_stats_add and bn_relu_backward_stats in training,
+ * conv_forward_infer_fused and add_relu in inference, where the backend
+ * has them) on (the default) or off: the ops then run one by one, as a
+ * benchmark or a test compares. A change drops the plan; fer_net_plan
+ * makes the next. */
 void fer_net_set_fusion(fer_net *net, int on);
 
 /* Moves the net (its parameters; the plan is dropped) to backend be. */
