@@ -34,6 +34,18 @@ static int close_all(const char *what, const float *a, const float *b, size_t n,
     return 1;
 }
 
+/* Sets bf16 precision and says so, or skips test what (one line) and
+ * stays in fp32 where the CPU has no AVX512_BF16 kernel. */
+static int bf16_kernel(const char *what)
+{
+    fer_gemm_set_precision("bf16");
+    if (fer_gemm_bf16_native())
+        return 1;
+    printf("skip %s: no AVX512_BF16 kernel on this CPU\n", what);
+    fer_gemm_set_precision("fp32");
+    return 0;
+}
+
 static void one(int N, int C, int H, int W, int K, int R, int stride, int pad, int bias)
 {
     fer_conv_shape s;
@@ -331,12 +343,8 @@ static void wgrad_lanes(void)
 static void wgrad_planes(void)
 {
     fer_conv_shape s;
-    fer_gemm_set_precision("bf16");
-    if (!fer_gemm_bf16_native()) {
-        printf("skip wgrad_planes: no AVX512_BF16 kernel on this CPU\n");
-        fer_gemm_set_precision("fp32");
+    if (!bf16_kernel("wgrad_planes"))
         return;
-    }
     check_seed(21);
     fer_conv_shape_init(&s, 30, 512, 6, 6, 512, 3, 3, 1, 1);
     const size_t xn = (size_t)30 * 512 * 36, wn = (size_t)512 * 512 * 9;
@@ -369,12 +377,8 @@ static void slots(void)
         {4, 5, 13, 9, 6, 1}, {2, 5, 6, 40, 3, 1}, {3, 3, 9, 48, 4, 1}, {1, 2, 5, 200, 3, 1},
         {1, 17, 12, 12, 16, 1}, {3, 16, 7, 7, 17, 0},
     };
-    fer_gemm_set_precision("bf16");
-    if (!fer_gemm_bf16_native()) {
-        printf("skip slots: no AVX512_BF16 kernel on this CPU\n");
-        fer_gemm_set_precision("fp32");
+    if (!bf16_kernel("slots"))
         return;
-    }
     check_seed(18);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         const int *c = cases[t];
@@ -410,12 +414,8 @@ static void wgrad_pairs(void)
         {2, 3, 40, 40, 11, 3, 2, 1}, {3, 5, 13, 13, 9, 3, 2, 1}, {5, 64, 9, 9, 20, 1, 2, 0},
         {300, 2, 2, 2, 5, 3, 2, 1}, {2, 3, 11, 11, 7, 5, 1, 2},
     };
-    fer_gemm_set_precision("bf16");
-    if (!fer_gemm_bf16_native()) {
-        printf("skip wgrad_pairs: no AVX512_BF16 kernel on this CPU\n");
-        fer_gemm_set_precision("fp32");
+    if (!bf16_kernel("wgrad_pairs"))
         return;
-    }
     check_seed(20);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         const int *c = cases[t];
