@@ -433,10 +433,11 @@ static int bf16_stores = 1;
 
 void fer_conv_wino_set_slots(int on) { bf16_stores = on; }
 
-/* Whether the forward's input transform of s writes bf16 pair slots,
- * straight in the GEMM's layout (gemm.h: with the bf16 kernel): half the
- * bytes of fp32 planes, and no packing of B after them. */
-static int slotted(const fer_conv_shape *s)
+/* Whether the transforms of s store bf16 for the bf16 kernel, half the
+ * bytes of fp32 planes: the forward's input as pair slots straight in the
+ * GEMM's layout (gemm.h; no packing of B after them), the weight
+ * gradient's V and M as bf16 rows. */
+static int stores_bf16(const fer_conv_shape *s)
 {
 #if FER_WINO512
     return bf16_stores && use512(tiles_x(s)) && fer_gemm_bf16_native();
@@ -526,7 +527,7 @@ static void out_channel(const wjob *j, int k, int r0, int r1, const float *m, si
 static void block(const wjob *j, int r0, int r1, float *buf)
 {
     const fer_conv_shape *s = j->s;
-    const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s), sl = slotted(s), step = 1 + sl;
+    const int C = s->C, K = s->K, n = (r1 - r0) * tiles_x(s), sl = stores_bf16(s), step = 1 + sl;
     float *V = buf, *M = buf + 16 * v_plane(s, n, sl);
     for (int c = 0; c < C; c += step) {
         for (int d = c + step; d < c + 2 * step && d < C; d++)
@@ -543,7 +544,7 @@ static void block(const wjob *j, int r0, int r1, float *buf)
 static void wide_in_task(void *ctx, int t, int thread)
 {
     const wjob *j = ctx;
-    const int sl = slotted(j->s);
+    const int sl = stores_bf16(j->s);
     (void)thread;
     block_in(j->s, j->x, sl ? 2 * t : t, j->r0, j->r1, j->V, sl);
 }
@@ -794,11 +795,11 @@ static void planes_in_task(void *ctx, int t, int thread)
     const planes_job *p = ctx;
     const fer_conv_shape *s = p->j->s;
     const int C = s->C, R = s->N * tiles_y(s), TX = tiles_x(s);
-    const size_t T = (size_t)R * TX;
+    const size_t T = (size_t)R * TX, hw = (size_t)s->H * s->W;
     (void)thread;
     if (t < C) {
-        fer_wino512_input_half(s->H, s->W, s->pad, tiles_y(s), TX, p->j->x + t * (size_t)s->H * s->W,
-                               (size_t)C * s->H * s->W, 0, R, p->V + t * p->ld, p->vs);
+        fer_wino512_input_half(s->H, s->W, s->pad, tiles_y(s), TX, p->j->x + t * hw, C * hw, 0, R,
+                               p->V + t * p->ld, p->vs);
         if (T < p->ld)   /* the odd tile's partner */
             for (int xi = 0; xi < 16; xi++)
                 p->V[xi * p->vs + t * p->ld + T] = 0;
@@ -839,7 +840,7 @@ static int wgrad_planes(const wjob *j, float *dw)
     const size_t room = fer_conv_wino_workspace(s) - 16 * K * C;
     planes_job p = {j, NULL, NULL, ld, vs, ms};
     wjob w = *j;
-    if (!(bf16_stores && use512(tiles_x(s)) && fer_gemm_bf16_native()) ||
+    if (!stores_bf16(s) ||
         2 * K * C <= T * (K + C) || 8 * (vs + ms) > room)
         return 0;
     p.V = (uint16_t *)(void *)(j->U + 16 * K * C);
@@ -872,7 +873,7 @@ static void lane_task(void *ctx, int lane, int thread)
     for (int ra = R0; ra < R1; ra += rows) {
         const int rb = R1 - ra < rows ? R1 : ra + rows;
 #if FER_WINO512
-        if (bf16_stores && use512(TX) && fer_gemm_bf16_native()) {
+        if (stores_bf16(s)) {
             lane_chunk_half(j, ra, rb, buf, ra == R0);
             continue;
         }
@@ -999,9 +1000,9 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
         j.r0 = t * rb;
         j.r1 = j.r0 + rb < rows ? j.r0 + rb : rows;
         n = (j.r1 - j.r0) * tiles_x(s);
-        j.M = j.V + 16 * v_plane(s, n, slotted(s));
-        fer_parallel_for(slotted(s) ? (s->C + 1) / 2 : s->C, wide_in_task, &j);
-        block_gemms(&j, n, j.V, j.M, slotted(s));
+        j.M = j.V + 16 * v_plane(s, n, stores_bf16(s));
+        fer_parallel_for(stores_bf16(s) ? (s->C + 1) / 2 : s->C, wide_in_task, &j);
+        block_gemms(&j, n, j.V, j.M, stores_bf16(s));
         fer_parallel_for(s->K, wide_out_task, &j);
     }
 }
