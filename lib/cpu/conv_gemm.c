@@ -142,8 +142,19 @@ static inline void next_tap(int *sx, int *r, int *c, int R, int S)
     }
 }
 
+/* The AVX-512 generators and col2im below: x86-64 with GCC or clang, and
+ * not under AddressSanitizer (their masked loads may start before a row,
+ * which it would report though the lanes are not read). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define CONV512 1
+#else
+#define CONV512 0
+#endif
+
+#if CONV512
 #include <immintrin.h>
+
+#include "bf16_pairs.h"
 
 /* The same with 16-lane masked loads: lanes outside the row are neither
  * read nor kept. */
@@ -266,18 +277,15 @@ __attribute__((target("avx512f"))) static int col_pack_b_s2(const fer_conv_shape
 }
 
 /* The same as the bf16 kernel's pair panel (.paired): tap rows 2p and
- * 2p + 1 rounded together (VCVTNE2PS2BF16) and interleaved by one word
- * permute into slot row p, instead of float rows and the GEMM's fold after
+ * 2p + 1 rounded together and interleaved into slot row p
+ * (fer_bf16_pairs16), instead of float rows and the GEMM's fold after
  * them; the same rounding, so the same bits. */
-static const short S2_JOIN[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
-                                  8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) static int
+FER_BF16_PAIRS_TARGET static int
 col_pairs_b_s2(const fer_conv_shape *s, const float *x, int k0, int kc, int j0, int n, int nr,
                float *dst)
 {
     const int R = s->R, S = s->S;
-    const __m512i even = _mm512_loadu_si512(S2_EVEN), join = _mm512_loadu_si512(S2_JOIN);
+    const __m512i even = _mm512_loadu_si512(S2_EVEN);
     s2_step steps[4][S2_STEPS];
     int nsteps, c = k0 / (R * S), r = k0 / S % R, sx = k0 % S;
     if (S > 4 || s->stride != 2 || (nsteps = s2_steps(s, j0, n, steps)) < 0)
@@ -289,8 +297,8 @@ col_pairs_b_s2(const fer_conv_shape *s, const float *x, int k0, int kc, int j0, 
             const __m512 a = s2_load(s, x, c, r, &steps[sx][i], even);
             const __m512 b = k + 1 < kc ? s2_load(s, x, c1, r1, &steps[sx1][i], even)
                                         : _mm512_setzero_ps();
-            const __m512i pair = _mm512_permutexvar_epi16(join, (__m512i)_mm512_cvtne2ps_pbh(b, a));
-            _mm512_mask_storeu_epi32(dst + steps[sx][i].out, steps[sx][i].st, pair);
+            _mm512_mask_storeu_epi32(dst + steps[sx][i].out, steps[sx][i].st,
+                                     fer_bf16_pairs16(a, b));
         }
         if (n < nr)
             memset(dst + n, 0, (size_t)(nr - n) * sizeof *dst);
@@ -396,7 +404,7 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
 {
     const src *cs = ctx;
     const fer_conv_shape *s = cs->s;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if CONV512
     if (s->stride == 2 && fer_cpu_has_avx512() && col_pack_b_s2(s, cs->p, k0, kc, j0, n, nr, dst))
         return;
 #endif
@@ -436,7 +444,7 @@ static void col_pack_b(const void *ctx, int k0, int kc, int j0, int n, int nr, f
  * made so directly where col_pack_b_s2 runs, else folded after it. */
 static void col_pairs_b(const void *ctx, int k0, int kc, int j0, int n, int nr, float *dst)
 {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if CONV512
     const src *cs = ctx;
     if (fer_cpu_has_avx512() && col_pairs_b_s2(cs->s, cs->p, k0, kc, j0, n, nr, dst))
         return;
@@ -718,7 +726,7 @@ static void col2im_task(void *ctx, int task, int thread)
     size_t pq = (size_t)P * Q, ld = (size_t)j->g * pq;
     float *dxc = j->dx + ((size_t)img * s->C + c) * H * W;
     (void)thread;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if CONV512
     if (st == 2 && s->R <= 4 && s->S <= 4 && fer_cpu_has_avx512() &&
         col2im_s2(s, j->col + img * pq, ld, c, dxc))
         return;

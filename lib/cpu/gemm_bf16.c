@@ -49,6 +49,7 @@ void fer_gemm_bf16_round(float *panel, int kc, int w)
     (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 
+#include "bf16_pairs.h"
 #include "gemm_avx512_store.h"
 #include "transpose16.h"
 
@@ -296,9 +297,7 @@ TARGET static void pack_b_pairs(int trans, const float *B, long ldb, int k0, int
             __mmask16 m = mask_of(n - 16 * v);
             __m512 x0 = _mm512_maskz_loadu_ps(m, r0 + 16 * v);
             __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m, r1 + 16 * v) : _mm512_setzero_ps();
-            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
-            __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1));
-            _mm512_storeu_si512(d + 16 * v, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+            _mm512_storeu_si512(d + 16 * v, fer_bf16_pairs16(x0, x1));
         }
     }
 }
