@@ -11,7 +11,10 @@
 # Each run checkpoints; rerunning the script resumes what was cut short
 # and skips what is done. PublicTest is not read. PRECISION_SEED (1) seeds
 # both runs (the initial weights, the order, the augmentation and the
-# validation hold-out); PRECISION_EPOCHS (10).
+# validation hold-out); PRECISION_EPOCHS (10). With FER_FUSE=0 both run
+# with the fusions off: set beside a run with them on (another OUT), the
+# spread of two trainings that differ only in the last bits of batch norm's
+# sums, for each precision.
 #
 #   sh scripts/precision-accuracy.sh [FER2013.csv.gz [OUT]]
 set -e

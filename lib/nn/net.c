@@ -120,6 +120,11 @@ fer_net *fer_net_new(int c, int h, int w)
     net->nodes[0].in = net->nodes[0].in2 = -1;
     net->activations = net->nodes[0].size;
     fer_net_set_bn(net, 1e-5f, 0.1f);
+    /* FER_FUSE=0: every net starts with its fusions off, so that a tool's
+     * whole run can be checked against the ops run one by one (the same
+     * results up to the order of batch norm's sums) */
+    const char *fuse = getenv("FER_FUSE");
+    net->no_fusion = fuse && !strcmp(fuse, "0");
     return net;
 }
 

@@ -138,7 +138,8 @@ void fer_net_input_shape(const fer_net *net, int *c, int *h, int *w);
  * conv_forward_infer_fused and add_relu in inference, where the backend
  * has them) on (the default) or off: the ops then run one by one, as a
  * benchmark or a test compares. A change drops the plan; fer_net_plan
- * makes the next. */
+ * makes the next. A new net starts with them off where the environment
+ * holds FER_FUSE=0. */
 void fer_net_set_fusion(fer_net *net, int on);
 
 /* Moves the net (its parameters; the plan is dropped) to backend be. */
