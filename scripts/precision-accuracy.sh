@@ -7,7 +7,9 @@
 #   fp32.csv, bf16.csv    the per-epoch logs (fer-train --log)
 #   curves.png            both runs' curves on one picture (fer-plot)
 #   summary.txt           best and last validation accuracy of each, their
-#                         differences and the wall time of each run
+#                         differences, the wall time of each run, and on how
+#                         many validation faces the two models part
+#   val.fer, *.pred.csv   the held-out faces and each model's predictions
 # Each run checkpoints; rerunning the script resumes what was cut short
 # and skips what is done. PublicTest is not read. PRECISION_SEED (1) seeds
 # both runs (the initial weights, the order, the augmentation and the
@@ -50,6 +52,11 @@ b=$!
 wait $a
 wait $b
 
+[ -s "$OUT/val.fer" ] || "$BIN/fer-convert" --usage Training --val-split 0.2 --part val \
+    --seed "$SEED" "$FER2013" -o "$OUT/val.fer" 2>/dev/null
+for p in fp32 bf16; do
+    "$BIN/fer-eval" -m "$OUT/$p.fer" --threads 1 --predictions "$OUT/$p.pred.csv" "$OUT/val.fer" >/dev/null
+done
 "$BIN/fer-plot" "$OUT/fp32.csv" "$OUT/bf16.csv" -o "$OUT/curves.png" \
     --title "half-width cnn, $EPOCHS epochs, seed $SEED: fp32 and bf16 products"
 # best and last val_acc of a log (the last row of an epoch counts)
@@ -65,4 +72,13 @@ acc() {
     echo "bf16       $3    $4    $(cat "$OUT/bf16.seconds" 2>/dev/null || echo -)"
     awk -v a="$1" -v b="$3" -v c="$2" -v d="$4" 'BEGIN {
         printf "bf16 - fp32: best %+.2f points, last %+.2f points\n", 100 * (b - a), 100 * (d - c) }'
+    # The two final models on the held-out faces (fer-convert --part val
+    # with the same seed is fer-train's hold-out): where they part, and how
+    # far their accuracies would lie apart by chance if each such face fell
+    # to either side as a coin does (sqrt(share / faces)).
+    paste -d, "$OUT/fp32.pred.csv" "$OUT/bf16.pred.csv" | awk -F, 'NR == 1 { k = NF / 2; next }
+        { n++; if (($3 == $2) != ($(k + 3) == $(k + 2))) d++; if ($3 != $(k + 3)) p++ }
+        END { printf "the models predict another class for %.2f%% of the %d validation faces, " \
+            "are right on one and wrong on the other for %.2f%% (by chance alone: +-%.2f points)\n",
+            100 * p / n, n, 100 * d / n, 100 * sqrt(d / n / n) }'
 } | tee "$OUT/summary.txt"
