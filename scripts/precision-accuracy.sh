@@ -55,7 +55,8 @@ wait $b
 [ -s "$OUT/val.fer" ] || "$BIN/fer-convert" --usage Training --val-split 0.2 --part val \
     --seed "$SEED" "$FER2013" -o "$OUT/val.fer" 2>/dev/null
 for p in fp32 bf16; do
-    "$BIN/fer-eval" -m "$OUT/$p.fer" --threads 1 --predictions "$OUT/$p.pred.csv" "$OUT/val.fer" >/dev/null
+    "$BIN/fer-eval" -m "$OUT/$p.fer" --precision "$p" --threads 1 -q --predictions "$OUT/$p.pred.csv" \
+        "$OUT/val.fer" >/dev/null
 done
 "$BIN/fer-plot" "$OUT/fp32.csv" "$OUT/bf16.csv" -o "$OUT/curves.png" \
     --title "half-width cnn, $EPOCHS epochs, seed $SEED: fp32 and bf16 products"
