@@ -73,10 +73,11 @@ acc() {
     echo "bf16       $3    $4    $(cat "$OUT/bf16.seconds" 2>/dev/null || echo -)"
     awk -v a="$1" -v b="$3" -v c="$2" -v d="$4" 'BEGIN {
         printf "bf16 - fp32: best %+.2f points, last %+.2f points\n", 100 * (b - a), 100 * (d - c) }'
-    # The two final models on the held-out faces (fer-convert --part val
-    # with the same seed is fer-train's hold-out): where they part, and how
-    # far their accuracies would lie apart by chance if each such face fell
-    # to either side as a coin does (sqrt(share / faces)).
+    # The two models written (each its run's best epoch on validation) on
+    # the held-out faces (fer-convert --part val with the same seed is
+    # fer-train's hold-out): where they part, and how far their accuracies
+    # would lie apart by chance if each such face fell to either side as a
+    # coin does (sqrt(share / faces)).
     paste -d, "$OUT/fp32.pred.csv" "$OUT/bf16.pred.csv" | awk -F, 'NR == 1 { k = NF / 2; next }
         { n++; if (($3 == $2) != ($(k + 3) == $(k + 2))) d++; if ($3 != $(k + 3)) p++ }
         END { printf "the models predict another class for %.2f%% of the %d validation faces, " \
