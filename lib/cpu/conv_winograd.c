@@ -995,14 +995,15 @@ void fer_conv2d_forward_wino_packed(const fer_conv_shape *s, const float *x, con
         fer_parallel_for(nblocks, block_task, &j);
         return;
     }
+    const int sl = stores_bf16(s);
     for (int t = 0; t < nblocks; t++) {
         int n;
         j.r0 = t * rb;
         j.r1 = j.r0 + rb < rows ? j.r0 + rb : rows;
         n = (j.r1 - j.r0) * tiles_x(s);
-        j.M = j.V + 16 * v_plane(s, n, stores_bf16(s));
-        fer_parallel_for(stores_bf16(s) ? (s->C + 1) / 2 : s->C, wide_in_task, &j);
-        block_gemms(&j, n, j.V, j.M, stores_bf16(s));
+        j.M = j.V + 16 * v_plane(s, n, sl);
+        fer_parallel_for(sl ? (s->C + 1) / 2 : s->C, wide_in_task, &j);
+        block_gemms(&j, n, j.V, j.M, sl);
         fer_parallel_for(s->K, wide_out_task, &j);
     }
 }

@@ -852,9 +852,6 @@ static int infer_join(fer_net *net, node *c, int j, int a)
     return r;
 }
 
-/* The inference plan: a node's output block is handed on to a later node
- * once every consumer of it has run (its last use), best fit by size; no
- * gradients, masks or batch-norm saves. */
 /* Inference's fusion, where the backend has it and the net has not turned
  * it off: a conv followed by a ReLU, a batch norm and a ReLU, any of them
  * missing but in that order, each the sole consumer of the one before,
@@ -917,6 +914,9 @@ static void place_packs(fer_net *net, int max_n, size_t *top)
     }
 }
 
+/* The inference plan: a node's output block is handed on to a later node
+ * once every consumer of it has run (its last use), best fit by size; no
+ * gradients, masks or batch-norm saves. */
 int fer_net_plan_infer(fer_net *net, int max_n)
 {
     int nn = net->nnodes, *last;
