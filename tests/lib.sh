@@ -27,6 +27,15 @@ check() {
 }
 skip() { echo "skip $1: $2"; }
 
+# maxdiff A B: of two fer-eval --predictions CSVs of the same faces, the
+# largest difference of a probability, and the share (%) of faces with the
+# same predicted class
+maxdiff() {
+    paste -d'|' "$1" "$2" | awk -F'|' 'NR > 1 { na = split($1, a, ","); split($2, b, ",")
+        for (i = 4; i <= na; i++) { d = a[i] - b[i]; if (d < 0) d = -d; if (d > m) m = d }
+        n++; if (a[3] == b[3]) s++ } END { printf "%.8f %d\n", m, n ? 100 * s / n : 0 }'
+}
+
 # need_torch_and_parity_dump NAME: for the PyTorch comparisons. Sets PY and
 # PD (the parity_dump helper that make test builds); ends the script with a
 # skip line when torch is missing, or a FAIL line without parity_dump.

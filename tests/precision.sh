@@ -18,13 +18,6 @@ fer-eval -m f.fer --predictions p32.csv "$DATA" >e32.txt 2>&1
 fer-eval -m f.fer --precision bf16 --predictions p16.csv "$DATA" >e16.txt 2>&1
 fer-eval -m b.fer --predictions pb.csv "$DATA" >eb.txt 2>&1
 check eval_bf16_ran test -s p16.csv
-# maxdiff A B: the largest difference of a probability, and the share (%)
-# of faces with the same predicted class
-maxdiff() {
-    paste -d'|' "$1" "$2" | awk -F'|' 'NR > 1 { na = split($1, a, ","); split($2, b, ",")
-        for (i = 4; i <= na; i++) { d = a[i] - b[i]; if (d < 0) d = -d; if (d > m) m = d }
-        n++; if (a[3] == b[3]) s++ } END { printf "%.8f %d\n", m, n ? 100 * s / n : 0 }'
-}
 set -- $(maxdiff p32.csv p16.csv)
 check eval_bf16_moves awk -v m="$1" 'BEGIN { exit !(m > 1e-6 && m < 0.05) }'
 check eval_bf16_agrees test "${2:-0}" -ge 90
